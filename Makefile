@@ -1,0 +1,97 @@
+# xrecover
+#
+#   make              build ./xrecover
+#   make test         install what is missing, build, run every test
+#   make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo         a throwaway Redis, a crashed consumer, and xrecover at work
+#   make bench        the benchmarks (bench/), each a ratio against a baseline
+#
+# Objects go to build/rel or build/san so the two builds never mix.
+
+CC      ?= cc
+PKGS    := hiredis sqlite3 libcjson
+VARIANT := $(if $(SANITIZE),san,rel)
+B       := build/$(VARIANT)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-missing-field-initializers
+ifdef SANITIZE
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDOPT   := -fsanitize=address,undefined
+else
+OPT     := -O2
+LDOPT   :=
+endif
+
+# Evaluated when a recipe runs, i.e. after `deps` has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS  += -std=gnu11 -g $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP
+LDFLAGS += $(LDOPT)
+
+LIB_SRC := $(wildcard lib/*.c stream/*.c store/*.c core/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
+HELPERS := $(B)/xrtest $(B)/unit
+
+.PHONY: all deps test test-sanitize demo bench clean FORCE
+
+all: xrecover
+
+xrecover: $(B)/xrecover FORCE
+	@cmp -s $< $@ || cp $< $@
+
+$(B)/xrecover: $(CMD_OBJ) $(B)/libxr.a
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libxr.a $(PKG_LIBS)
+
+$(B)/libxr.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/schema.c: $(SCHEMA) tools/sql2c.sh
+	@mkdir -p $(dir $@)
+	sh tools/sql2c.sh $@ $(SCHEMA)
+
+$(B)/obj/schema.o: $(B)/schema.c store/migrations.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I. -c -o $@ $<
+
+$(B)/xrtest: $(B)/obj/tests/xrtest.o $(B)/libxr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/unit: $(B)/obj/tests/unit.o $(B)/libxr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@sh tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory xrecover $(HELPERS)
+	@XR_BUILD=$(B) XR_SANITIZE=$(SANITIZE) sh tests/run.sh $(T)
+
+test-sanitize:
+	@$(MAKE) --no-print-directory test SANITIZE=1
+
+demo: deps
+	@$(MAKE) --no-print-directory xrecover
+	@sh tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory xrecover $(B)/xrtest $(B)/bench-claim
+	@XR_BUILD=$(B) sh bench/run.sh
+
+$(B)/bench-claim: $(B)/obj/bench/claim_baseline.o $(B)/libxr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+clean:
+	rm -rf build xrecover
+
+-include $(shell find build -name '*.d' 2>/dev/null)

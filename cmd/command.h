@@ -1,0 +1,51 @@
+/*
+ * command.h: a command is an entry in a table.  cmd/main.c holds the table,
+ * parses the global options and each command's own, checks the number of
+ * arguments, loads the configuration, and calls run().  help is generated
+ * from the entries.
+ */
+#ifndef XR_COMMAND_H
+#define XR_COMMAND_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "../core/config.h"
+#include "../lib/log.h"
+#include "out.h"
+
+/* One option: a setting (key) or, with key NULL, a switch the command reads. */
+struct cmd_option {
+	const char *name;           /* long name, without "--" */
+	int short_name;             /* 0 for none */
+	const char *key;            /* config key it sets, or NULL */
+	const char *arg;            /* argument name, or NULL for a switch */
+	const char *help;
+};
+
+struct ctx {
+	struct config cfg;
+	char **args;                /* positional arguments */
+	int nargs;
+	struct out out;
+	const struct logger *lg;
+	volatile sig_atomic_t *stop;
+};
+
+struct command {
+	const char *name;
+	const char *summary;        /* one line for `xrecover help` */
+	const char *usage;          /* after "xrecover NAME " */
+	const char *description;    /* a paragraph for `xrecover help NAME` */
+	const struct cmd_option *options;   /* terminated by a zeroed entry */
+	int min_args, max_args;
+	int (*run)(struct ctx *c);  /* returns an exit code (lib/xr.h) */
+};
+
+extern const struct command cmd_run;
+extern const struct command cmd_status;
+
+/* Prints "xrecover: msg" and returns err->code, for `return fail(...)`. */
+int fail(struct ctx *c, const struct xerr *err);
+
+#endif

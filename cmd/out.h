@@ -1,0 +1,69 @@
+/*
+ * out.h: everything xrecover writes for people: log lines (stderr and
+ * --log-file, logfmt), error lines, and tables that render as aligned text
+ * or as JSON from the same rows.
+ */
+#ifndef XR_OUT_H
+#define XR_OUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/config.h"
+#include "../lib/json.h"
+#include "../lib/log.h"
+
+struct out {
+	FILE *log;                  /* --log-file, or NULL */
+	bool quiet;
+	int verbose;
+	bool json;
+	struct logger lg;
+};
+
+/* Opens --log-file (append, created 0640).  XR_EUSAGE if it cannot. */
+int out_open(struct out *o, const struct config *c, struct xerr *err);
+void out_close(struct out *o);
+/* "xrecover: msg" on stderr, and an [ERROR] line in the log file. */
+void out_error(struct out *o, const char *msg);
+/* Appends s to b in logfmt form: bare if it can be, else quoted. */
+void logfmt_value(struct buf *b, const char *s);
+
+enum col_type {
+	COL_STR,
+	COL_INT,
+	COL_MS,         /* a duration: text "2h3m", JSON integer milliseconds */
+};
+
+struct column {
+	const char *title;          /* text header */
+	const char *key;            /* JSON key */
+	enum col_type type;
+};
+
+struct cell {
+	bool null;
+	char *s;
+	int64_t i;
+};
+
+struct table {
+	const struct column *cols;
+	size_t ncols;
+	struct cell *cells;         /* nrows * ncols */
+	size_t nrows, cap;
+};
+
+void table_init(struct table *t, const struct column *cols, size_t ncols);
+/* Adds a row of NULL cells; returns its index. */
+size_t table_row(struct table *t);
+void table_str(struct table *t, size_t row, size_t col, const char *s);
+void table_int(struct table *t, size_t row, size_t col, int64_t v);
+/* Aligned columns with a header line. */
+void table_print(const struct table *t, FILE *f);
+/* An array of objects keyed by each column's key. */
+void table_json(const struct table *t, struct jw *w);
+void table_free(struct table *t);
+
+#endif

@@ -1,0 +1,478 @@
+/* config.c: settings from defaults, the JSON file, the environment, flags. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "../lib/util.h"
+#include "config.h"
+
+#define DEFAULT_CONFIG "/etc/xrecover/config.json"
+
+enum stype {
+	S_STR,          /* char * */
+	S_LIST,         /* char ** */
+	S_DUR,          /* int64_t ms */
+	S_INT,          /* long long */
+	S_BOOL,         /* bool, flags only */
+	S_COUNT,        /* int, flags only: -v -v */
+	S_MODE,         /* the "mode" object, file only */
+};
+
+struct setting {
+	const char *key;
+	enum stype type;
+	size_t off;
+	bool in_file;           /* may appear in the config file */
+	const char *env;        /* environment variable, or NULL */
+	const char *env2;       /* a second, weaker one */
+	long long min, max;     /* S_INT */
+	bool nonempty;          /* S_STR, S_LIST items */
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct setting settings[] = {
+	{"redis", S_STR, F(redis_url), true, "XRECOVER_REDIS_URL", "REDIS_URL", 0, 0, true},
+	{"db", S_STR, F(db_path), true, "XRECOVER_DB", NULL, 0, 0, true},
+	{"json", S_BOOL, F(json), false, NULL, NULL, 0, 0, false},
+	{"quiet", S_BOOL, F(quiet), false, NULL, NULL, 0, 0, false},
+	{"verbose", S_COUNT, F(verbose), false, NULL, NULL, 0, 0, false},
+	{"streams", S_LIST, F(streams), true, NULL, NULL, 0, 0, true},
+	{"match", S_STR, F(match), true, NULL, NULL, 0, 0, true},
+	{"groups", S_LIST, F(groups), true, NULL, NULL, 0, 0, true},
+	{"claim_idle", S_DUR, F(claim_idle_ms), true, NULL, NULL, 0, 0, false},
+	{"zombie_idle", S_DUR, F(zombie_idle_ms), true, NULL, NULL, 0, 0, false},
+	{"batch", S_INT, F(batch), true, NULL, NULL, 1, 100000, false},
+	{"consumer", S_STR, F(consumer), true, NULL, NULL, 0, 0, true},
+	{"exclude_consumers", S_LIST, F(exclude), true, NULL, NULL, 0, 0, true},
+	{"dry_run", S_BOOL, F(dry_run), false, NULL, NULL, 0, 0, false},
+	{"no_claim", S_BOOL, F(no_claim), false, NULL, NULL, 0, 0, false},
+	{"no_clean", S_BOOL, F(no_clean), false, NULL, NULL, 0, 0, false},
+	{"log_file", S_STR, F(log_file), true, NULL, NULL, 0, 0, true},
+	{"connect_timeout", S_DUR, F(connect_timeout_ms), true, NULL, NULL, 0, 0, false},
+	{"command_timeout", S_DUR, F(command_timeout_ms), true, NULL, NULL, 0, 0, false},
+	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
+	{"interval", S_DUR, F(interval_ms), true, NULL, NULL, 0, 0, false},
+	{"mode", S_MODE, 0, true, NULL, NULL, 0, 0, false},
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const struct setting *
+find_setting(const char *key)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].key, key) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+bool
+config_has_key(const char *key)
+{
+	return find_setting(key) != NULL;
+}
+
+const char *
+config_default_db(void)
+{
+	return geteuid() == 0 ? "/var/lib/xrecover/journal.db" : "./xrecover.db";
+}
+
+static char **
+list_new(void)
+{
+	return xcalloc(1, sizeof(char *));
+}
+
+static size_t
+list_len(char **l)
+{
+	size_t n = 0;
+
+	while (l != NULL && l[n] != NULL)
+		n++;
+	return n;
+}
+
+static void
+list_free(char **l)
+{
+	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+static char **
+list_add(char **l, const char *s)
+{
+	size_t n = list_len(l);
+
+	l = xrealloc(l, (n + 2) * sizeof(*l));
+	l[n] = xstrdup(s);
+	l[n + 1] = NULL;
+	return l;
+}
+
+static void *
+field(struct config *c, const struct setting *s)
+{
+	return (char *)c + s->off;
+}
+
+/* Sets a setting from text (a flag or environment variable). */
+static int
+set_text(struct config *c, const struct setting *s, const char *value,
+    const char *where, bool append, struct xerr *err)
+{
+	void *p = field(c, s);
+
+	switch (s->type) {
+	case S_STR:
+		if (s->nonempty && value[0] == '\0')
+			return xerr_set(err, XR_EUSAGE, "%s: must not be empty", where);
+		free(*(char **)p);
+		*(char **)p = xstrdup(value);
+		return 0;
+	case S_LIST:
+		if (s->nonempty && value[0] == '\0')
+			return xerr_set(err, XR_EUSAGE, "%s: must not be empty", where);
+		if (!append) {
+			list_free(*(char ***)p);
+			*(char ***)p = list_new();
+		}
+		*(char ***)p = list_add(*(char ***)p, value);
+		return 0;
+	case S_DUR:
+		if (parse_duration(value, (int64_t *)p) < 0)
+			return xerr_set(err, XR_EUSAGE,
+			    "%s: bad duration '%s' (use for example 1500ms, 90s, 5m, 1h, or 90 for seconds)",
+			    where, value);
+		return 0;
+	case S_INT: {
+		long long v;
+		if (parse_int(value, s->min, s->max, &v) < 0)
+			return xerr_set(err, XR_EUSAGE, "%s: '%s' is not a whole number from %lld to %lld",
+			    where, value, s->min, s->max);
+		*(long long *)p = v;
+		return 0;
+	}
+	case S_BOOL:
+		*(bool *)p = true;
+		return 0;
+	case S_COUNT:
+		(*(int *)p)++;
+		return 0;
+	case S_MODE:
+		break;
+	}
+	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
+}
+
+static const char *
+json_type_name(const cJSON *v)
+{
+	if (cJSON_IsString(v)) return "a string";
+	if (cJSON_IsNumber(v)) return "a number";
+	if (cJSON_IsBool(v)) return "true/false";
+	if (cJSON_IsNull(v)) return "null";
+	if (cJSON_IsArray(v)) return "a list";
+	if (cJSON_IsObject(v)) return "an object";
+	return "something else";
+}
+
+/* Reads a JSON list of non-empty strings into *ret (replacing it). */
+static int
+set_json_list(char ***ret, const cJSON *v, const char *path, const char *key,
+    struct xerr *err)
+{
+	const cJSON *it;
+	char **l;
+
+	if (!cJSON_IsArray(v))
+		return xerr_set(err, XR_EUSAGE, "config '%s': '%s' must be a list of strings, not %s",
+		    path, key, json_type_name(v));
+	l = list_new();
+	cJSON_ArrayForEach(it, v) {
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+			list_free(l);
+			return xerr_set(err, XR_EUSAGE,
+			    "config '%s': '%s' must be a list of non-empty strings", path, key);
+		}
+		l = list_add(l, it->valuestring);
+	}
+	list_free(*ret);
+	*ret = l;
+	return 0;
+}
+
+/* Refuses a key given twice in one JSON object (cJSON keeps both). */
+static int
+check_duplicates(const cJSON *obj, const char *path, const char *ctx, struct xerr *err)
+{
+	for (const cJSON *a = obj->child; a != NULL; a = a->next)
+		for (const cJSON *b = a->next; b != NULL; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return xerr_set(err, XR_EUSAGE, "config '%s': key '%s%s' is given twice",
+				    path, ctx, a->string);
+	return 0;
+}
+
+static int
+set_mode(struct config *c, const cJSON *v, const char *path, struct xerr *err)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(v))
+		return xerr_set(err, XR_EUSAGE, "config '%s': 'mode' must be an object, not %s",
+		    path, json_type_name(v));
+	if (check_duplicates(v, path, "mode.", err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, v) {
+		char key[64];
+		char ***dst;
+
+		snprintf(key, sizeof(key), "mode.%s", it->string);
+		if (strcmp(it->string, "files") == 0)
+			dst = &c->mode_files;
+		else if (strcmp(it->string, "live_when") == 0)
+			dst = &c->live_when;
+		else if (strcmp(it->string, "test_when") == 0)
+			dst = &c->test_when;
+		else
+			return xerr_set(err, XR_EUSAGE,
+			    "config '%s': unknown key '%s' (known: mode.files, mode.live_when, mode.test_when)",
+			    path, key);
+		if (set_json_list(dst, it, path, key, err) < 0)
+			return -1;
+		if (dst != &c->mode_files) {
+			for (char **p = *dst; *p != NULL; p++) {
+				const char *eq = strchr(*p, '=');
+				if (eq == NULL || eq == *p)
+					return xerr_set(err, XR_EUSAGE,
+					    "config '%s': '%s' entry '%s' is not KEY=VALUE", path, key, *p);
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+set_json(struct config *c, const struct setting *s, const cJSON *v, const char *path,
+    struct xerr *err)
+{
+	void *p = field(c, s);
+	char where[600];
+
+	snprintf(where, sizeof(where), "config '%s': '%s'", path, s->key);
+	switch (s->type) {
+	case S_STR:
+		if (!cJSON_IsString(v))
+			return xerr_set(err, XR_EUSAGE, "%s must be a string, not %s", where,
+			    json_type_name(v));
+		return set_text(c, s, v->valuestring, where, false, err);
+	case S_LIST:
+		return set_json_list((char ***)p, v, path, s->key, err);
+	case S_DUR:
+		if (cJSON_IsNumber(v)) {
+			if (v->valuedouble < 0 || v->valuedouble > 1e12)
+				return xerr_set(err, XR_EUSAGE, "%s must be a duration of zero or more", where);
+			*(int64_t *)p = (int64_t)(v->valuedouble * 1000.0 + 0.5);
+			return 0;
+		}
+		if (!cJSON_IsString(v))
+			return xerr_set(err, XR_EUSAGE,
+			    "%s must be a duration such as \"90s\", not %s", where, json_type_name(v));
+		return set_text(c, s, v->valuestring, where, false, err);
+	case S_INT:
+		if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble)
+			return xerr_set(err, XR_EUSAGE, "%s must be a whole number, not %s", where,
+			    cJSON_IsNumber(v) ? "a fraction" : json_type_name(v));
+		if (v->valuedouble < (double)s->min || v->valuedouble > (double)s->max)
+			return xerr_set(err, XR_EUSAGE, "%s must be from %lld to %lld", where,
+			    s->min, s->max);
+		*(long long *)p = (long long)v->valuedouble;
+		return 0;
+	case S_MODE:
+		return set_mode(c, v, path, err);
+	case S_BOOL:
+	case S_COUNT:
+		break;
+	}
+	return xerr_set(err, XR_EUSAGE, "config '%s': unknown key '%s'", path, s->key);
+}
+
+/* Line and column of byte offset off in text, for parse errors. */
+static void
+line_col(const char *text, size_t off, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int
+load_file(struct config *c, const char *path, struct xerr *err)
+{
+	FILE *f = fopen(path, "re");
+	struct buf text = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	cJSON *root;
+	const char *end = NULL;
+	int rc = -1;
+
+	if (f == NULL)
+		return xerr_set(err, XR_EUSAGE, "cannot read config '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&text, chunk, n);
+	if (ferror(f)) {
+		xerr_set(err, XR_EUSAGE, "cannot read config '%s': %s", path, strerror(errno));
+		fclose(f);
+		buf_free(&text);
+		return -1;
+	}
+	fclose(f);
+	root = cJSON_ParseWithLengthOpts(buf_str(&text), text.len, &end, true);
+	if (root == NULL) {
+		int line, col;
+		size_t off = end != NULL && end >= text.data ? (size_t)(end - text.data) : 0;
+		line_col(buf_str(&text), off, &line, &col);
+		xerr_set(err, XR_EUSAGE, "config '%s': malformed JSON at line %d, column %d",
+		    path, line, col);
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		xerr_set(err, XR_EUSAGE, "config '%s': must be a JSON object, not %s", path,
+		    json_type_name(root));
+		goto out;
+	}
+	if (check_duplicates(root, path, "", err) < 0)
+		goto out;
+	for (const cJSON *it = root->child; it != NULL; it = it->next) {
+		const struct setting *s = find_setting(it->string);
+		if (s == NULL || !s->in_file) {
+			xerr_set(err, XR_EUSAGE, "config '%s': unknown key '%s'", path, it->string);
+			goto out;
+		}
+		if (set_json(c, s, it, path, err) < 0)
+			goto out;
+	}
+	c->config_path = xstrdup(path);
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	buf_free(&text);
+	return rc;
+}
+
+static void
+set_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->redis_url = xstrdup("redis://127.0.0.1:6379");
+	c->db_path = xstrdup(config_default_db());
+	c->streams = list_new();
+	c->groups = list_new();
+	c->exclude = list_new();
+	c->mode_files = list_new();
+	c->live_when = list_new();
+	c->test_when = list_new();
+	c->claim_idle_ms = 60 * 1000;
+	c->zombie_idle_ms = 3600 * 1000;
+	c->batch = 200;
+	c->consumer = xstrdup("xrecover");
+	c->connect_timeout_ms = 5000;
+	c->command_timeout_ms = 30000;
+	c->lock_timeout_ms = 10000;
+	c->interval_ms = 120 * 1000;
+}
+
+int
+config_load(const char *config_file, const struct config_flag *flags, size_t nflags,
+    struct config *ret, struct xerr *err)
+{
+	struct config c;
+	const char *path = config_file;
+	struct stat sb;
+
+	set_defaults(&c);
+	if (path == NULL) {
+		const char *e = getenv("XRECOVER_CONFIG");
+		if (e != NULL && e[0] != '\0')
+			path = e;
+		else if (stat(DEFAULT_CONFIG, &sb) == 0)
+			path = DEFAULT_CONFIG;
+	}
+	if (path != NULL && load_file(&c, path, err) < 0)
+		goto fail;
+
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const char *names[2] = {s->env, s->env2};
+		for (int k = 0; k < 2; k++) {
+			const char *v = names[k] != NULL ? getenv(names[k]) : NULL;
+			if (v == NULL || v[0] == '\0')
+				continue;
+			if (set_text(&c, s, v, names[k], false, err) < 0)
+				goto fail;
+			break;
+		}
+	}
+
+	for (size_t i = 0; i < nflags; i++) {
+		const struct setting *s = find_setting(flags[i].key);
+		bool append = false;
+
+		if (s == NULL) {
+			xerr_set(err, XR_EUSAGE, "%s: not a setting", flags[i].spelling);
+			goto fail;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(flags[k].key, flags[i].key) == 0)
+				append = true;
+		if (set_text(&c, s, flags[i].value != NULL ? flags[i].value : "",
+		    flags[i].spelling, append, err) < 0)
+			goto fail;
+	}
+	*ret = c;
+	return 0;
+fail:
+	config_free(&c);
+	return -1;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c->config_path);
+	if (c->redis_url != NULL) {
+		volatile char *p = c->redis_url;
+		while (*p)
+			*p++ = '\0';
+	}
+	free(c->redis_url);
+	free(c->db_path);
+	list_free(c->streams);
+	free(c->match);
+	list_free(c->groups);
+	free(c->consumer);
+	list_free(c->exclude);
+	free(c->log_file);
+	list_free(c->mode_files);
+	list_free(c->live_when);
+	list_free(c->test_when);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,55 @@
+/*
+ * recover.h: one recovery pass, `xrecover run`.
+ *
+ * In order: open and lock the journal and prove it writable (a run_start
+ * event) before Redis is touched; connect; finish what a killed run left
+ * (reconcile); then for each selected stream and group claim stale
+ * entries into the recovery consumer and delete zombie consumers,
+ * journalling each step; end with a run_end event synced to disk.
+ * With dry_run nothing is written anywhere: Redis is only read.
+ */
+#ifndef XR_RECOVER_H
+#define XR_RECOVER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "../lib/log.h"
+#include "../lib/xr.h"
+#include "config.h"
+#include "mode.h"
+
+struct group_result {
+	char *stream;
+	char *group;
+	long long claimed;
+	long long lost;
+	long long deleted;
+	long long held;             /* pending on the recovery consumer afterwards */
+	long long pending;          /* the group's pending count afterwards */
+	char *error;                /* NULL when fine */
+};
+
+struct recover_result {
+	int64_t run;                /* 0 for a dry run */
+	const char *status;         /* ok, failed, interrupted */
+	int64_t started_ms;
+	int64_t duration_ms;
+	long long claimed, reconciled, lost, deleted, errors;
+	struct group_result *groups;
+	size_t ngroups;
+};
+
+/*
+ * Runs one pass.  stop, when it becomes non-zero (a signal), ends the pass
+ * after the page in hand.  Returns 0 when everything went well; otherwise
+ * -1 with err set (XR_EUSAGE before anything started, XR_EJOURNAL,
+ * XR_ELOCKED, XR_EREDIS, or XR_EFAIL when a group failed).  *ret is filled
+ * in either case; free it with recover_result_free().
+ */
+int recover_run(const struct config *cfg, const struct mode *mode,
+    const struct logger *lg, volatile sig_atomic_t *stop,
+    struct recover_result *ret, struct xerr *err);
+void recover_result_free(struct recover_result *r);
+
+#endif

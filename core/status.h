@@ -1,0 +1,56 @@
+/*
+ * status.h: one view of the selected consumer groups, gathered from
+ * XINFO GROUPS, XINFO CONSUMERS and XPENDING: what `xrecover status` shows.
+ */
+#ifndef XR_STATUS_H
+#define XR_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/log.h"
+#include "config.h"
+
+struct status_group {
+	char *stream, *group;
+	long long consumers;
+	long long pending;
+	long long lag;              /* -1: Redis does not know */
+	int64_t oldest_age_ms;      /* age of the oldest pending entry; -1: none */
+	char oldest_id[48];
+	long long held;             /* pending on the recovery consumer */
+	long long stale;            /* pending on consumers idle >= claim_idle */
+	char last_delivered[48];
+};
+
+enum consumer_state {
+	CS_ACTIVE,
+	CS_STALE,                   /* owns entries and idle >= claim_idle: a run claims them */
+	CS_ZOMBIE,                  /* nothing pending, quiet >= zombie_idle: a run deletes it */
+	CS_RECOVERY,                /* the recovery consumer */
+	CS_EXCLUDED,                /* matches --exclude-consumer */
+};
+
+struct status_consumer {
+	char *stream, *group, *name;
+	long long pending;
+	long long idle_ms;
+	long long inactive_ms;      /* -1: not reported */
+	enum consumer_state state;
+};
+
+struct status {
+	int version[3];
+	struct status_group *groups;
+	size_t ngroups;
+	struct status_consumer *consumers;
+	size_t nconsumers;
+};
+
+/* Reads Redis only.  Warnings (missing streams) go to lg.  OUT: *ret. */
+int status_gather(const struct config *cfg, const struct logger *lg,
+    struct status *ret, struct xerr *err);
+void status_free(struct status *s);
+const char *consumer_state_name(enum consumer_state s);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * buf.h: a growable byte buffer, always NUL-terminated so it can be used as
+ * a C string when it holds text.  Allocation failure aborts: xrecover has
+ * nothing sensible to do without memory, and aborting cannot half-change
+ * Redis (every change is one atomic command).
+ */
+#ifndef XR_BUF_H
+#define XR_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;     /* NUL-terminated; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes included); s must be UTF-8. */
+void buf_json_str(struct buf *b, const char *s, size_t n);
+void buf_reset(struct buf *b);          /* len = 0, keeps the memory */
+void buf_free(struct buf *b);           /* frees and re-initialises */
+/* The text so far ("" when empty); stays owned by b. */
+const char *buf_str(const struct buf *b);
+
+/* Allocation helpers that abort on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,170 @@
+/* json.c: the streaming JSON writer. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+void
+json_quote(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	if (utf8_valid(s, n)) {
+		buf_json_str(b, s, n);
+		return;
+	}
+	/* Write valid stretches as they are and each stray byte as \u00XX. */
+	buf_addc(b, '"');
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (unsigned char)s[j] < 0x80)
+			j++;
+		if (j > i) {
+			struct buf tmp = BUF_INIT;
+			buf_json_str(&tmp, s + i, j - i);
+			buf_add(b, tmp.data + 1, tmp.len - 2);
+			buf_free(&tmp);
+			i = j;
+			continue;
+		}
+		size_t len = (unsigned char)s[i] >= 0xf0 ? 4 : (unsigned char)s[i] >= 0xe0 ? 3 : 2;
+		if (i + len <= n && utf8_valid(s + i, len)) {
+			buf_add(b, s + i, len);
+			i += len;
+		} else {
+			unsigned char c = (unsigned char)s[i++];
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			buf_add(b, e, 6);
+		}
+	}
+	buf_addc(b, '"');
+}
+
+void
+jw_init(struct jw *w, struct buf *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+}
+
+static void
+sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->need_comma[w->depth])
+		buf_addc(w->b, ',');
+	w->need_comma[w->depth] = true;
+}
+
+static void
+open_(struct jw *w, char c)
+{
+	sep(w);
+	buf_addc(w->b, c);
+	if (w->depth < 31)
+		w->depth++;
+	w->need_comma[w->depth] = false;
+}
+
+static void
+close_(struct jw *w, char c)
+{
+	buf_addc(w->b, c);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void jw_obj(struct jw *w) { open_(w, '{'); }
+void jw_obj_end(struct jw *w) { close_(w, '}'); }
+void jw_arr(struct jw *w) { open_(w, '['); }
+void jw_arr_end(struct jw *w) { close_(w, ']'); }
+
+void
+jw_key(struct jw *w, const char *k)
+{
+	sep(w);
+	json_quote(w->b, k, strlen(k));
+	buf_addc(w->b, ':');
+	w->after_key = true;
+}
+
+void
+jw_strn(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	json_quote(w->b, s, n);
+}
+
+void
+jw_str(struct jw *w, const char *s)
+{
+	if (s == NULL)
+		jw_null(w);
+	else
+		jw_strn(w, s, strlen(s));
+}
+
+void
+jw_int(struct jw *w, int64_t v)
+{
+	sep(w);
+	buf_printf(w->b, "%" PRId64, v);
+}
+
+void
+jw_num(struct jw *w, double v)
+{
+	sep(w);
+	if (isfinite(v))
+		buf_printf(w->b, "%.17g", v);
+	else
+		buf_adds(w->b, "null");
+}
+
+void
+jw_bool(struct jw *w, bool v)
+{
+	sep(w);
+	buf_adds(w->b, v ? "true" : "false");
+}
+
+void
+jw_null(struct jw *w)
+{
+	sep(w);
+	buf_adds(w->b, "null");
+}
+
+void
+jw_raw(struct jw *w, const char *json)
+{
+	sep(w);
+	buf_adds(w->b, json);
+}
+
+void
+jw_kstr(struct jw *w, const char *k, const char *s)
+{
+	jw_key(w, k);
+	jw_str(w, s);
+}
+
+void
+jw_kint(struct jw *w, const char *k, int64_t v)
+{
+	jw_key(w, k);
+	jw_int(w, v);
+}
+
+void
+jw_kbool(struct jw *w, const char *k, bool v)
+{
+	jw_key(w, k);
+	jw_bool(w, v);
+}

@@ -1,0 +1,273 @@
+/* util.c: durations, UTC times, entry IDs, UTF-8 checks. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+parse_int(const char *s, long long min, long long max, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int
+parse_duration(const char *s, int64_t *ret_ms)
+{
+	static const struct { const char *unit; int64_t ms; } units[] = {
+		{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
+		{"d", 86400000},
+	};
+	const char *p = s;
+	int64_t total = 0;
+	bool bare = true;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (const char *q = s; *q != '\0'; q++)
+		if (!isdigit((unsigned char)*q))
+			bare = false;
+	while (*p != '\0') {
+		char *end;
+		unsigned long long n;
+		int64_t mult = bare ? 1000 : 0;
+		size_t ulen = 0;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		errno = 0;
+		n = strtoull(p, &end, 10);
+		if (errno != 0 || n > (uint64_t)INT64_MAX / 86400000)
+			return -1;
+		p = end;
+		while (isalpha((unsigned char)p[ulen]))
+			ulen++;
+		for (size_t i = 0; !bare && i < sizeof(units) / sizeof(units[0]); i++) {
+			if (strlen(units[i].unit) == ulen &&
+			    strncmp(p, units[i].unit, ulen) == 0)
+				mult = units[i].ms;
+		}
+		if (mult == 0 || (int64_t)n > (INT64_MAX - total) / mult)
+			return -1;
+		total += (int64_t)n * mult;
+		p += ulen;
+	}
+	*ret_ms = total;
+	return 0;
+}
+
+void
+format_duration(int64_t ms, char *out, size_t outlen)
+{
+	if (ms < 0) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	if (ms % 1000 != 0 || ms == 0) {
+		snprintf(out, outlen, "%" PRId64 "ms", ms);
+		return;
+	}
+	int64_t s = ms / 1000;
+	if (s < 60 || s % 60 != 0) {
+		if (s < 3600) {
+			if (s < 60)
+				snprintf(out, outlen, "%" PRId64 "s", s);
+			else
+				snprintf(out, outlen, "%" PRId64 "m%" PRId64 "s",
+				    s / 60, s % 60);
+		} else {
+			snprintf(out, outlen, "%" PRId64 "h%" PRId64 "m%" PRId64 "s",
+			    s / 3600, s / 60 % 60, s % 60);
+		}
+		return;
+	}
+	int64_t m = s / 60;
+	if (m < 60)
+		snprintf(out, outlen, "%" PRId64 "m", m);
+	else if (m % 60 == 0)
+		snprintf(out, outlen, "%" PRId64 "h", m / 60);
+	else
+		snprintf(out, outlen, "%" PRId64 "h%" PRId64 "m", m / 60, m % 60);
+}
+
+void
+format_utc(int64_t ms, bool with_ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (with_ms)
+		snprintf(out, outlen, "%s.%03dZ", base, (int)(ms - (int64_t)t * 1000));
+	else
+		snprintf(out, outlen, "%sZ", base);
+}
+
+int
+parse_time(const char *s, int64_t now, int64_t *ret_ms)
+{
+	struct tm tm;
+	int64_t ago;
+	const char *end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (parse_duration(s, &ago) == 0) {
+		*ret_ms = now - ago;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end == NULL)
+		return -1;
+	if (*end == 'T' || *end == ' ') {
+		const char *e2 = strptime(end + 1, "%H:%M:%S", &tm);
+		if (e2 == NULL) {
+			tm.tm_sec = 0;
+			e2 = strptime(end + 1, "%H:%M", &tm);
+		}
+		if (e2 == NULL)
+			return -1;
+		end = e2;
+		if (*end == 'Z')
+			end++;
+	}
+	if (*end != '\0')
+		return -1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*ret_ms = (int64_t)t * 1000;
+	return 0;
+}
+
+int
+entry_id_parse(const char *s, size_t n, struct entry_id *ret)
+{
+	uint64_t part[2] = {0, 0};
+	size_t i = 0;
+	int which = 0, digits = 0;
+
+	for (; i < n; i++) {
+		char c = s[i];
+		if (c == '-' && which == 0 && digits > 0) {
+			which = 1;
+			digits = 0;
+			continue;
+		}
+		if (c < '0' || c > '9')
+			return -1;
+		if (part[which] > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+			return -1;
+		part[which] = part[which] * 10 + (uint64_t)(c - '0');
+		digits++;
+	}
+	if (digits == 0)
+		return -1;
+	ret->ms = part[0];
+	ret->seq = which ? part[1] : 0;
+	return 0;
+}
+
+void
+entry_id_format(struct entry_id id, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+}
+
+int
+entry_id_cmp(struct entry_id a, struct entry_id b)
+{
+	if (a.ms != b.ms)
+		return a.ms < b.ms ? -1 : 1;
+	if (a.seq != b.seq)
+		return a.seq < b.seq ? -1 : 1;
+	return 0;
+}
+
+struct entry_id
+entry_id_next(struct entry_id id)
+{
+	if (id.seq == UINT64_MAX) {
+		id.ms++;
+		id.seq = 0;
+	} else {
+		id.seq++;
+	}
+	return id;
+}
+
+bool
+utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		uint32_t cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}

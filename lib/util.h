@@ -1,0 +1,55 @@
+/*
+ * util.h: small pieces of text and time that several parts share:
+ * durations ("1500ms", "90s", "5m", "1h", "90"), UTC timestamps, stream
+ * entry IDs, UTF-8 checks.
+ */
+#ifndef XR_UTIL_H
+#define XR_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock, Unix milliseconds. */
+int64_t now_ms(void);
+/* Monotonic clock in milliseconds, for timeouts and rates. */
+int64_t mono_ms(void);
+
+/*
+ * Parses a duration: one or more <number><unit> with units ms, s, m, h, d,
+ * or a bare number of seconds.  OUT: *ret_ms on success.  Returns 0, or -1
+ * when s is not a duration (nothing is written then).
+ */
+int parse_duration(const char *s, int64_t *ret_ms);
+/* Formats ms the way parse_duration reads it back: "1500ms", "90s", "2h3m". */
+void format_duration(int64_t ms, char *out, size_t outlen);
+
+/* "2026-01-17T10:05:28Z" (with_ms adds ".123"); out needs 32 bytes. */
+void format_utc(int64_t ms, bool with_ms, char *out, size_t outlen);
+/*
+ * Parses a time given on the command line: an RFC 3339 UTC time
+ * (2026-01-17T10:05:28Z, seconds and Z optional), a date (2026-01-17, its
+ * midnight UTC), or a duration meaning that long ago ("2h").
+ */
+int parse_time(const char *s, int64_t now, int64_t *ret_ms);
+
+/* A stream entry ID, <ms>-<seq>. */
+struct entry_id {
+	uint64_t ms;
+	uint64_t seq;
+};
+#define ENTRY_ID_STRLEN 44   /* two 20-digit numbers, '-', NUL */
+
+int entry_id_parse(const char *s, size_t n, struct entry_id *ret);
+void entry_id_format(struct entry_id id, char *out, size_t outlen);
+int entry_id_cmp(struct entry_id a, struct entry_id b);
+/* The smallest ID greater than id (for exclusive range starts on any Redis). */
+struct entry_id entry_id_next(struct entry_id id);
+
+/* True when the n bytes at s are valid UTF-8 (no overlongs, no surrogates). */
+bool utf8_valid(const char *s, size_t n);
+
+/* Parses a whole decimal integer in [min, max]; -1 otherwise. */
+int parse_int(const char *s, long long min, long long max, long long *ret);
+
+#endif

@@ -1,0 +1,35 @@
+/* xerr.c: the error record and the exit code table. */
+#include <stdio.h>
+
+#include "xr.h"
+
+const struct exit_code_doc exit_code_table[] = {
+	{XR_OK, "success"},
+	{XR_EFAIL, "the command ran but something failed (see the error lines)"},
+	{XR_EUSAGE, "bad command line, config file or input; nothing was changed"},
+	{XR_EREDIS, "Redis unreachable, login refused, or connection lost"},
+	{XR_EJOURNAL, "the journal cannot be opened, read or written"},
+	{XR_ELOCKED, "another xrecover holds the journal lock"},
+	{-1, NULL},
+};
+
+int
+xerr_vset(struct xerr *err, int code, const char *fmt, va_list ap)
+{
+	if (err != NULL) {
+		err->code = code;
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	}
+	return -1;
+}
+
+int
+xerr_set(struct xerr *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	xerr_vset(err, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}

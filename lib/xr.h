@@ -1,0 +1,46 @@
+/*
+ * xr.h: what every part of xrecover shares: the exit codes and the error
+ * record that libraries fill in and only cmd/ prints.
+ */
+#ifndef XR_H
+#define XR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define XR_VERSION "0.1.0"
+
+/*
+ * Exit codes.  One list for the whole tool; README.md and `xrecover help`
+ * print it from exit_code_table[] so the three cannot drift.
+ */
+enum xr_exit {
+	XR_OK = 0,          /* success */
+	XR_EFAIL = 1,       /* the command ran and something failed */
+	XR_EUSAGE = 2,      /* bad command line, config file or input */
+	XR_EREDIS = 3,      /* Redis unreachable, refused the login, or went away */
+	XR_EJOURNAL = 4,    /* the journal cannot be opened, read or written */
+	XR_ELOCKED = 5,     /* another xrecover holds the journal's lock */
+};
+
+struct exit_code_doc {
+	int code;
+	const char *meaning;
+};
+extern const struct exit_code_doc exit_code_table[];
+
+/*
+ * An error: the exit code it maps to and one line saying what went wrong.
+ * Libraries set it and return -1; cmd/ prints msg and exits with code.
+ */
+struct xerr {
+	int code;
+	char msg[512];
+};
+
+/* Sets err (when err is not NULL) and returns -1, so `return xerr_set(...)`. */
+int xerr_set(struct xerr *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int xerr_vset(struct xerr *err, int code, const char *fmt, va_list ap);
+
+#endif

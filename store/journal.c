@@ -1,0 +1,581 @@
+/* journal.c: opening, migrating, locking and appending to the journal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "journal.h"
+#include "migrations.h"
+
+enum stmt_id {
+	ST_APPEND,
+	ST_ENTRY_HAS,
+	ST_CONSUMER_HAS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_APPEND] =
+	    "INSERT INTO events (ts, run, kind, stream, grp, entry_ms, entry_seq,"
+	    " consumer, idle_ms, deliveries, payload, detail)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_ENTRY_HAS] =
+	    "SELECT 1 FROM events WHERE stream = ?1 AND grp = ?2 AND entry_ms = ?3"
+	    " AND entry_seq = ?4 AND entry_ms IS NOT NULL AND seq > ?5"
+	    " AND kind IN (SELECT value FROM json_each(?6)) LIMIT 1",
+	[ST_CONSUMER_HAS] =
+	    "SELECT 1 FROM events WHERE seq > ?4 AND stream = ?1 AND grp = ?2"
+	    " AND consumer = ?3 AND kind IN ('consumer_deleted', 'consumer_kept') LIMIT 1",
+};
+
+struct journal {
+	sqlite3 *db;
+	char *path;
+	enum journal_access access;
+	int version;
+	int lock_fd;
+	bool in_tx;
+	bool durable;           /* the open transaction commits with synchronous=FULL */
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* Sets err from the connection's last error, with what was being done. */
+#define DB_ERR(j, err, what) \
+	xerr_set((err), XR_EJOURNAL, "journal '%s': %s: %s", (j)->path, (what), \
+	    sqlite3_errmsg((j)->db))
+
+const char *
+journal_path(const struct journal *j)
+{
+	return j->path;
+}
+
+int
+journal_version(const struct journal *j)
+{
+	return j->version;
+}
+
+int
+journal_schema_version(void)
+{
+	return migrations[migrations_n - 1].version;
+}
+
+static int
+exec(struct journal *j, const char *sql, struct xerr *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "journal '%s': %s", j->path,
+		    msg != NULL ? msg : sqlite3_errmsg(j->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_version(struct journal *j, struct xerr *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the schema version");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		DB_ERR(j, err, "reading the schema version");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	j->version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * Applies each migration newer than the journal, each in its own
+ * BEGIN IMMEDIATE ... COMMIT together with its PRAGMA user_version.
+ */
+static int
+migrate(struct journal *j, struct xerr *err)
+{
+	if (read_version(j, err) < 0)
+		return -1;
+	if (j->version > journal_schema_version())
+		return xerr_set(err, XR_EJOURNAL,
+		    "journal '%s' has schema version %d, newer than this xrecover knows (%d); "
+		    "use a newer xrecover", j->path, j->version, journal_schema_version());
+	if (j->access == JOURNAL_READ) {
+		if (j->version < journal_schema_version())
+			return xerr_set(err, XR_EJOURNAL,
+			    "journal '%s' has schema version %d and needs migrating to %d; "
+			    "run 'xrecover run' once to migrate it", j->path, j->version,
+			    journal_schema_version());
+		return 0;
+	}
+	for (size_t i = 0; i < migrations_n; i++) {
+		const struct migration *m = &migrations[i];
+		char pragma[64];
+
+		if (m->version <= j->version)
+			continue;
+		if (exec(j, "BEGIN IMMEDIATE", err) < 0)
+			return -1;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
+		if (exec(j, m->sql, err) < 0 || exec(j, pragma, err) < 0) {
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+			return xerr_set(err, XR_EJOURNAL, "journal '%s': migration %s failed: %s",
+			    j->path, m->name, err != NULL ? err->msg : "");
+		}
+		if (exec(j, "COMMIT", err) < 0)
+			return -1;
+		j->version = m->version;
+	}
+	return 0;
+}
+
+/* Creates the journal file (mode 0600) and, if missing, its directory. */
+static int
+create_file(const char *path, struct xerr *err)
+{
+	char *dir = xstrdup(path);
+	const char *d = dirname(dir);
+	struct stat sb;
+	int fd;
+
+	if (stat(d, &sb) < 0 && errno == ENOENT && mkdir(d, 0700) < 0 && errno != EEXIST) {
+		xerr_set(err, XR_EJOURNAL, "cannot create journal directory '%s': %s", d,
+		    strerror(errno));
+		free(dir);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		xerr_set(err, XR_EJOURNAL, "cannot create journal '%s': %s", path,
+		    strerror(errno));
+		free(dir);
+		return -1;
+	}
+	fsync(fd);
+	close(fd);
+	/* Make the new directory entry itself durable. */
+	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}
+
+int
+journal_open(const char *path, enum journal_access access, struct journal **ret,
+    struct xerr *err)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	struct stat sb;
+	int flags;
+
+	j->path = xstrdup(path);
+	j->access = access;
+	j->lock_fd = -1;
+	if (access == JOURNAL_READ) {
+		if (stat(path, &sb) < 0) {
+			xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s%s", path,
+			    strerror(errno), errno == ENOENT ? " (no run has written it yet)" : "");
+			goto fail;
+		}
+		flags = SQLITE_OPEN_READONLY;
+	} else {
+		if (stat(path, &sb) < 0 && create_file(path, err) < 0)
+			goto fail;
+		flags = SQLITE_OPEN_READWRITE;
+	}
+	if (sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s", path,
+		    j->db != NULL ? sqlite3_errmsg(j->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_busy_timeout(j->db, 10000);
+	if (access == JOURNAL_WRITE) {
+		sqlite3_stmt *st;
+		const char *mode = NULL;
+
+		if (sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+			DB_ERR(j, err, "cannot switch to WAL");
+			goto fail;
+		}
+		if (sqlite3_step(st) == SQLITE_ROW)
+			mode = (const char *)sqlite3_column_text(st, 0);
+		if (mode == NULL || strcmp(mode, "wal") != 0) {
+			DB_ERR(j, err, "cannot switch to WAL");
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		sqlite3_finalize(st);
+		if (exec(j, "PRAGMA synchronous = NORMAL", err) < 0)
+			goto fail;
+	}
+	if (migrate(j, err) < 0)
+		goto fail;
+	*ret = j;
+	return 0;
+fail:
+	journal_close(j);
+	return -1;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(j->st[i]);
+	if (j->db != NULL) {
+		if (j->in_tx)
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(j->db);
+	}
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	free(j->path);
+	free(j);
+}
+
+int
+journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
+{
+	char *lpath = xmalloc(strlen(j->path) + 6);
+	int64_t deadline = mono_ms() + wait_ms;
+	int fd;
+
+	sprintf(lpath, "%s.lock", j->path);
+	fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		xerr_set(err, XR_EJOURNAL, "cannot open lock file '%s': %s", lpath,
+		    strerror(errno));
+		free(lpath);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			xerr_set(err, XR_EJOURNAL, "cannot lock '%s': %s", lpath, strerror(errno));
+			goto fail;
+		}
+		if (mono_ms() >= deadline) {
+			char holder[32] = "";
+			ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+			long pid = n > 0 ? strtol(holder, NULL, 10) : 0;
+			char who[48] = "another xrecover";
+			if (pid > 0)
+				snprintf(who, sizeof(who), "another xrecover (pid %ld)", pid);
+			xerr_set(err, XR_ELOCKED,
+			    "journal '%s' is locked by %s; gave up after %" PRId64 "ms",
+			    j->path, who, wait_ms);
+			goto fail;
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	/* Say who holds it, for the message the next one will print. */
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) {
+		/* The pid is only a courtesy; the lock is what matters. */
+	}
+	j->lock_fd = fd;
+	free(lpath);
+	return 0;
+fail:
+	close(fd);
+	free(lpath);
+	return -1;
+}
+
+int
+journal_begin(struct journal *j, struct xerr *err)
+{
+	if (exec(j, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	j->in_tx = true;
+	return 0;
+}
+
+int
+journal_begin_durable(struct journal *j, struct xerr *err)
+{
+	if (exec(j, "PRAGMA synchronous = FULL", err) < 0)
+		return -1;
+	j->durable = true;
+	if (journal_begin(j, err) < 0) {
+		sqlite3_exec(j->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+		j->durable = false;
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to the fast setting once a durable transaction is over. */
+static void
+end_durable(struct journal *j)
+{
+	if (j->durable)
+		sqlite3_exec(j->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	j->durable = false;
+}
+
+int
+journal_commit(struct journal *j, struct xerr *err)
+{
+	if (exec(j, "COMMIT", err) < 0) {
+		journal_rollback(j);
+		return -1;
+	}
+	j->in_tx = false;
+	end_durable(j);
+	return 0;
+}
+
+void
+journal_rollback(struct journal *j)
+{
+	if (j->in_tx)
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	j->in_tx = false;
+	end_durable(j);
+}
+
+static sqlite3_stmt *
+stmt(struct journal *j, enum stmt_id id, struct xerr *err)
+{
+	if (j->st[id] == NULL &&
+	    sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &j->st[id], NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "preparing a statement");
+		return NULL;
+	}
+	return j->st[id];
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_opt_int(sqlite3_stmt *st, int i, int64_t v, bool present)
+{
+	if (present)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+journal_append(struct journal *j, const struct event *ev, struct xerr *err)
+{
+	sqlite3_stmt *st = stmt(j, ST_APPEND, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, ev->ts != 0 ? ev->ts : now_ms());
+	bind_opt_int(st, 2, ev->run, ev->run != 0);
+	bind_text(st, 3, ev->kind);
+	bind_text(st, 4, ev->stream);
+	bind_text(st, 5, ev->grp);
+	bind_opt_int(st, 6, (int64_t)ev->entry.ms, ev->has_entry);
+	bind_opt_int(st, 7, (int64_t)ev->entry.seq, ev->has_entry);
+	bind_text(st, 8, ev->consumer);
+	bind_opt_int(st, 9, ev->idle_ms, ev->idle_ms >= 0);
+	bind_opt_int(st, 10, ev->deliveries, ev->deliveries >= 0);
+	if (ev->payload != NULL)
+		sqlite3_bind_text(st, 11, ev->payload, (int)ev->payload_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 11);
+	bind_text(st, 12, ev->detail);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "cannot append");
+	return 0;
+}
+
+int
+journal_next_run(struct journal *j, int64_t *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(j->db,
+	    "SELECT coalesce(max(run), 0) + 1 FROM events WHERE kind = 'run_start'",
+	    -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading runs");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return DB_ERR(j, err, "reading runs");
+	return 0;
+}
+
+int
+journal_unfinished_runs(struct journal *j, int64_t **ret, size_t *ret_n,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int64_t *runs = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(j->db,
+	    "SELECT s.run FROM events s WHERE s.kind = 'run_start' AND NOT EXISTS"
+	    " (SELECT 1 FROM events e WHERE e.kind = 'run_end' AND e.run = s.run)"
+	    " ORDER BY s.run", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading runs");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		runs = xrealloc(runs, (n + 1) * sizeof(*runs));
+		runs[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(runs);
+		return DB_ERR(j, err, "reading runs");
+	}
+	*ret = runs;
+	*ret_n = n;
+	return 0;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int
+journal_each_run_event(struct journal *j, int64_t run, const char *kind,
+    journal_event_fn fn, void *ctx, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/*
+	 * A run's events lie between its run_start and the next run's start:
+	 * runs never overlap (the lock), so a range scan of seq finds them.
+	 */
+	if (sqlite3_prepare_v2(j->db,
+	    "SELECT seq, ts, run, kind, stream, grp, entry_ms, entry_seq, consumer,"
+	    " idle_ms, deliveries, payload, detail FROM events"
+	    " WHERE seq >= (SELECT seq FROM events WHERE kind = 'run_start' AND run = ?1)"
+	    " AND seq < coalesce((SELECT min(seq) FROM events WHERE kind = 'run_start'"
+	    "   AND run > ?1), 9223372036854775807)"
+	    " AND run = ?1 AND kind = ?2 ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading events");
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct event ev = EVENT_INIT;
+
+		ev.ts = sqlite3_column_int64(st, 1);
+		ev.run = sqlite3_column_int64(st, 2);
+		ev.kind = col_text(st, 3);
+		ev.stream = col_text(st, 4);
+		ev.grp = col_text(st, 5);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			ev.has_entry = true;
+			ev.entry.ms = (uint64_t)sqlite3_column_int64(st, 6);
+			ev.entry.seq = (uint64_t)sqlite3_column_int64(st, 7);
+		}
+		ev.consumer = col_text(st, 8);
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+			ev.idle_ms = sqlite3_column_int64(st, 9);
+		if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+			ev.deliveries = sqlite3_column_int64(st, 10);
+		ev.payload = col_text(st, 11);
+		ev.payload_len = (size_t)sqlite3_column_bytes(st, 11);
+		ev.detail = col_text(st, 12);
+		if (fn(ctx, sqlite3_column_int64(st, 0), &ev) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading events");
+	return 0;
+}
+
+int
+journal_entry_has(struct journal *j, const char *stream, const char *grp,
+    struct entry_id id, const char *const *kinds, int64_t since_seq, bool *ret,
+    struct xerr *err)
+{
+	sqlite3_stmt *st = stmt(j, ST_ENTRY_HAS, err);
+	struct buf list = BUF_INIT;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	buf_addc(&list, '[');
+	for (const char *const *k = kinds; *k != NULL; k++) {
+		if (k != kinds)
+			buf_addc(&list, ',');
+		buf_json_str(&list, *k, strlen(*k));
+	}
+	buf_addc(&list, ']');
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)id.ms);
+	sqlite3_bind_int64(st, 4, (int64_t)id.seq);
+	sqlite3_bind_int64(st, 5, since_seq);
+	sqlite3_bind_text(st, 6, buf_str(&list), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	buf_free(&list);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading events");
+	return 0;
+}
+
+int
+journal_consumer_has(struct journal *j, const char *stream, const char *grp,
+    const char *consumer, int64_t since_seq, bool *ret, struct xerr *err)
+{
+	sqlite3_stmt *st = stmt(j, ST_CONSUMER_HAS, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, consumer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, since_seq);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading events");
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * journal.h: the append-only SQLite journal.
+ *
+ * One table, events, is the source of truth; rows are only ever inserted
+ * (triggers refuse UPDATE and DELETE).  The views people query (runs,
+ * claimed_messages, deleted_consumers, lost_messages) are defined in
+ * the schema/ files, which are compiled into the binary and applied as numbered
+ * migrations keyed by PRAGMA user_version.
+ *
+ * Nothing here prints.  Errors come back in struct xerr with XR_EJOURNAL
+ * (or XR_ELOCKED for the lock).
+ */
+#ifndef XR_JOURNAL_H
+#define XR_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/util.h"
+#include "../lib/xr.h"
+
+struct journal;
+
+enum journal_access {
+	JOURNAL_READ,       /* must exist; never written */
+	JOURNAL_WRITE,      /* created (mode 0600) and migrated as needed */
+};
+
+/* OUT: *ret, closed with journal_close(). */
+int journal_open(const char *path, enum journal_access access,
+    struct journal **ret, struct xerr *err);
+void journal_close(struct journal *j);
+const char *journal_path(const struct journal *j);
+/* The schema version of the open journal (PRAGMA user_version). */
+int journal_version(const struct journal *j);
+/* The newest schema version this binary knows. */
+int journal_schema_version(void);
+
+/*
+ * Takes the journal's lock (an flock on "<path>.lock"), waiting up to
+ * wait_ms.  Held until journal_close().  XR_ELOCKED when another process
+ * keeps it.
+ */
+int journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err);
+
+int journal_begin(struct journal *j, struct xerr *err);
+/*
+ * Begins a transaction whose commit is synced to stable storage, with
+ * everything before it (survives power loss, not only a crash).
+ */
+int journal_begin_durable(struct journal *j, struct xerr *err);
+int journal_commit(struct journal *j, struct xerr *err);
+void journal_rollback(struct journal *j);
+
+/* One row of the events table.  NULL / -1 / has_entry=false mean NULL. */
+struct event {
+	const char *kind;
+	int64_t ts;                 /* Unix ms UTC; 0 means now */
+	int64_t run;                /* 0: not part of a run */
+	const char *stream;
+	const char *grp;
+	bool has_entry;
+	struct entry_id entry;
+	const char *consumer;
+	int64_t idle_ms;            /* -1: NULL */
+	int64_t deliveries;         /* -1: NULL */
+	const char *payload;        /* lossless JSON of the fields (payload.h) */
+	size_t payload_len;
+	const char *detail;         /* a JSON object */
+};
+
+#define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL}
+
+int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
+
+/* The next run number (one more than the highest so far). */
+int journal_next_run(struct journal *j, int64_t *ret, struct xerr *err);
+
+/* Runs that started but never ended, oldest first.  OUT: *ret (free()). */
+int journal_unfinished_runs(struct journal *j, int64_t **ret, size_t *ret_n,
+    struct xerr *err);
+
+/*
+ * Calls fn for each event of the given kind written by run (in journal
+ * order).  fn returns 0 to go on, -1 to stop with an error it has set.
+ */
+typedef int (*journal_event_fn)(void *ctx, int64_t seq, const struct event *ev);
+int journal_each_run_event(struct journal *j, int64_t run, const char *kind,
+    journal_event_fn fn, void *ctx, struct xerr *err);
+
+/*
+ * Whether an event of one of the kinds (a NULL-terminated list) exists for
+ * this entry after journal position since_seq.
+ */
+int journal_entry_has(struct journal *j, const char *stream, const char *grp,
+    struct entry_id id, const char *const *kinds, int64_t since_seq,
+    bool *ret, struct xerr *err);
+
+/*
+ * Whether a consumer_deleted or consumer_kept event exists for this
+ * consumer after journal position since_seq.
+ */
+int journal_consumer_has(struct journal *j, const char *stream, const char *grp,
+    const char *consumer, int64_t since_seq, bool *ret, struct xerr *err);
+
+#endif

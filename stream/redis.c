@@ -1,0 +1,688 @@
+/* redis.c: Redis URLs, the connection, and reads of stream metadata. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "redis.h"
+
+/* ---------------------------------------------------------------- URLs */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into a new string; NULL on a bad escape. */
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+			if (hi < 0 || lo < 0 || (hi << 4 | lo) == 0) {
+				free(out);
+				return NULL;
+			}
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+bad_url(struct xerr *err, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return xerr_set(err, XR_EUSAGE, "bad redis URL: %s", msg);
+}
+
+/* Parses "[user[:password]@]" at the front of *p (up to limit). */
+static int
+parse_userinfo(const char **p, const char *limit, struct redis_target *t,
+    struct xerr *err)
+{
+	const char *at = NULL;
+
+	for (const char *q = *p; q < limit; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL)
+		return 0;
+	const char *colon = memchr(*p, ':', (size_t)(at - *p));
+	const char *uend = colon != NULL ? colon : at;
+	if (uend > *p) {
+		t->user = pct_decode(*p, (size_t)(uend - *p));
+		if (t->user == NULL)
+			return bad_url(err, "bad %%-escape in the user name");
+	}
+	if (colon != NULL) {
+		t->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+		if (t->password == NULL)
+			return bad_url(err, "bad %%-escape in the password");
+		if (t->password[0] == '\0') {
+			free(t->password);
+			t->password = NULL;
+		}
+	}
+	if (t->user != NULL && t->password == NULL)
+		return bad_url(err, "user '%s' is given without a password", t->user);
+	*p = at + 1;
+	return 0;
+}
+
+static int
+parse_db(const char *s, size_t n, const char *what, struct redis_target *t,
+    struct xerr *err)
+{
+	char tmp[32];
+	long long v;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return bad_url(err, "%s '%.*s' is not a database number", what,
+		    (int)(n < 40 ? n : 40), s);
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (parse_int(tmp, 0, 1 << 30, &v) < 0)
+		return bad_url(err, "%s '%s' is not a database number", what, tmp);
+	t->db = (int)v;
+	return 0;
+}
+
+int
+redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
+{
+	struct redis_target t = {0};
+	const char *p, *end;
+
+	if (url == NULL || *url == '\0')
+		return bad_url(err, "empty");
+	end = url + strlen(url);
+	t.port = 6379;
+
+	if (strncmp(url, "unix://", 7) == 0) {
+		t.unix_socket = true;
+		p = url + 7;
+		const char *q = strchr(p, '?');
+		const char *pend = q != NULL ? q : end;
+		const char *slash = memchr(p, '/', (size_t)(pend - p));
+		if (slash == NULL)
+			return bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
+		if (parse_userinfo(&p, slash, &t, err) < 0)
+			goto fail;
+		if (p != slash) {
+			bad_url(err, "unexpected '%.*s' before the socket path",
+			    (int)(slash - p), p);
+			goto fail;
+		}
+		if (pend - slash <= 1) {
+			bad_url(err, "missing socket path");
+			goto fail;
+		}
+		t.path = pct_decode(slash, (size_t)(pend - slash));
+		if (t.path == NULL) {
+			bad_url(err, "bad %%-escape in the socket path");
+			goto fail;
+		}
+		if (q != NULL) {
+			const char *a = q + 1;
+			while (a < end) {
+				const char *amp = strchr(a, '&');
+				const char *aend = amp != NULL ? amp : end;
+				if (aend - a > 3 && strncmp(a, "db=", 3) == 0) {
+					if (parse_db(a + 3, (size_t)(aend - a - 3), "db", &t, err) < 0)
+						goto fail;
+				} else {
+					const char *eq = memchr(a, '=', (size_t)(aend - a));
+					size_t klen = (size_t)((eq != NULL ? eq : aend) - a);
+					bad_url(err, "unknown parameter '%.*s' (only db=N)",
+					    (int)(klen < 40 ? klen : 40), a);
+					goto fail;
+				}
+				a = aend + (amp != NULL);
+			}
+		}
+		*ret = t;
+		return 0;
+	}
+
+	if (strncmp(url, "rediss://", 9) == 0) {
+		bad_url(err, "TLS (rediss://) is not supported by this build's hiredis 0.14; "
+		    "use a local TLS proxy such as stunnel, or a unix socket");
+		goto fail;
+	}
+	if (strncmp(url, "redis://", 8) != 0) {
+		const char *sep = strstr(url, "://");
+		if (sep != NULL && sep - url < 20)
+			bad_url(err, "unknown scheme '%.*s' (use redis:// or unix://)",
+			    (int)(sep - url), url);
+		else
+			bad_url(err, "must start with redis:// or unix://");
+		goto fail;
+	}
+	p = url + 8;
+	const char *hend = strchr(p, '/');
+	if (hend == NULL)
+		hend = end;
+	if (memchr(p, '?', (size_t)(hend - p)) != NULL) {
+		bad_url(err, "query parameters are not supported in redis:// URLs");
+		goto fail;
+	}
+	if (parse_userinfo(&p, hend, &t, err) < 0)
+		goto fail;
+
+	const char *portstart = NULL;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(hend - p));
+		if (rb == NULL) {
+			bad_url(err, "unclosed '[' in the host");
+			goto fail;
+		}
+		t.host = xstrndup(p + 1, (size_t)(rb - p - 1));
+		if (rb + 1 < hend) {
+			if (rb[1] != ':') {
+				bad_url(err, "unexpected '%.*s' after the host",
+				    (int)(hend - rb - 1), rb + 1);
+				goto fail;
+			}
+			portstart = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(hend - p));
+		const char *h_end = colon != NULL ? colon : hend;
+		t.host = xstrndup(p, (size_t)(h_end - p));
+		if (colon != NULL)
+			portstart = colon + 1;
+	}
+	if (t.host[0] == '\0') {
+		bad_url(err, "missing host");
+		goto fail;
+	}
+	for (const char *h = t.host; *h; h++) {
+		if (!isalnum((unsigned char)*h) && strchr("-._:%", *h) == NULL) {
+			bad_url(err, "host '%s' has a bad character '%c'", t.host, *h);
+			goto fail;
+		}
+	}
+	if (portstart != NULL) {
+		char tmp[16];
+		long long v;
+		size_t n = (size_t)(hend - portstart);
+		if (n == 0 || n >= sizeof(tmp)) {
+			bad_url(err, "port '%.*s' is not a number between 1 and 65535",
+			    (int)(n < 20 ? n : 20), portstart);
+			goto fail;
+		}
+		memcpy(tmp, portstart, n);
+		tmp[n] = '\0';
+		if (parse_int(tmp, 1, 65535, &v) < 0) {
+			bad_url(err, "port '%s' is not a number between 1 and 65535", tmp);
+			goto fail;
+		}
+		t.port = (int)v;
+	}
+	if (hend < end) {
+		const char *d = hend + 1;
+		size_t n = (size_t)(end - d);
+		if (n > 0 && parse_db(d, n, "database", &t, err) < 0)
+			goto fail;
+	}
+	*ret = t;
+	return 0;
+fail:
+	redis_target_free(&t);
+	return -1;
+}
+
+void
+redis_target_free(struct redis_target *t)
+{
+	free(t->host);
+	free(t->path);
+	free(t->user);
+	if (t->password != NULL) {
+		/* Do not leave the password in freed memory. */
+		volatile char *p = t->password;
+		while (*p)
+			*p++ = '\0';
+		free(t->password);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+void
+redis_target_describe(const struct redis_target *t, char *out, size_t len)
+{
+	char user[80] = "";
+
+	if (t->user != NULL)
+		snprintf(user, sizeof(user), " as user '%.60s'", t->user);
+	if (t->unix_socket)
+		snprintf(out, len, "%s db %d%s", t->path, t->db, user);
+	else if (strchr(t->host, ':') != NULL)
+		snprintf(out, len, "[%s]:%d db %d%s", t->host, t->port, t->db, user);
+	else
+		snprintf(out, len, "%s:%d db %d%s", t->host, t->port, t->db, user);
+}
+
+/* ---------------------------------------------------------- connection */
+
+static struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	return tv;
+}
+
+int
+rconn_io_error(struct rconn *rc, struct xerr *err)
+{
+	const char *why = rc->c->errstr[0] ? rc->c->errstr : "connection lost";
+
+	if (rc->c->err == REDIS_ERR_IO && errno == EAGAIN)
+		why = "timed out waiting for a reply";
+	return xerr_set(err, XR_EREDIS, "redis at %s: %s", rc->where, why);
+}
+
+redisReply *
+rconn_argv(struct rconn *rc, struct xerr *err, int argc, const char **argv,
+    const size_t *lens)
+{
+	redisReply *r = redisCommandArgv(rc->c, argc, argv, lens);
+
+	if (r == NULL) {
+		rconn_io_error(rc, err);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		xerr_set(err, XR_EFAIL, "redis: %.*s %s", (int)(lens ? lens[0] : strlen(argv[0])),
+		    argv[0], r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+redisReply *
+rconn_cmd(struct rconn *rc, struct xerr *err, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(rc->c, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		rconn_io_error(rc, err);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		size_t n = strcspn(fmt, " ");
+		xerr_set(err, XR_EFAIL, "redis: %.*s: %s", (int)n, fmt, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+parse_version(struct rconn *rc, const char *info)
+{
+	const char *v = strstr(info, "redis_version:");
+
+	if (v != NULL)
+		sscanf(v + 14, "%d.%d.%d", &rc->version[0], &rc->version[1],
+		    &rc->version[2]);
+}
+
+int
+rconn_open(const struct redis_target *t, int64_t connect_timeout_ms,
+    int64_t command_timeout_ms, struct rconn **ret, struct xerr *err)
+{
+	struct rconn *rc = xcalloc(1, sizeof(*rc));
+	redisReply *r = NULL;
+
+	redis_target_describe(t, rc->where, sizeof(rc->where));
+	if (t->unix_socket)
+		rc->c = redisConnectUnixWithTimeout(t->path, tv_ms(connect_timeout_ms));
+	else
+		rc->c = redisConnectWithTimeout(t->host, t->port, tv_ms(connect_timeout_ms));
+	if (rc->c == NULL) {
+		xerr_set(err, XR_EREDIS, "cannot connect to redis at %s: out of memory", rc->where);
+		goto fail;
+	}
+	if (rc->c->err) {
+		const char *why = rc->c->errstr;
+		if (rc->c->err == REDIS_ERR_IO && (errno == EINPROGRESS || errno == ETIMEDOUT))
+			why = "connection timed out";
+		xerr_set(err, XR_EREDIS, "cannot connect to redis at %s: %s", rc->where, why);
+		goto fail;
+	}
+	redisSetTimeout(rc->c, tv_ms(command_timeout_ms));
+	if (!t->unix_socket)
+		redisEnableKeepAlive(rc->c);
+
+	if (t->password != NULL) {
+		if (t->user != NULL)
+			r = redisCommand(rc->c, "AUTH %s %s", t->user, t->password);
+		else
+			r = redisCommand(rc->c, "AUTH %s", t->password);
+		if (r == NULL) {
+			rconn_io_error(rc, err);
+			goto fail;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			xerr_set(err, XR_EREDIS, "redis at %s refused the login: %s",
+			    rc->where, r->str);
+			goto fail;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if (t->db != 0) {
+		r = redisCommand(rc->c, "SELECT %d", t->db);
+		if (r == NULL) {
+			rconn_io_error(rc, err);
+			goto fail;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			xerr_set(err, strstr(r->str, "NOAUTH") ? XR_EREDIS : XR_EUSAGE,
+			    "redis at %s: cannot select database %d: %s", rc->where,
+			    t->db, r->str);
+			goto fail;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	r = redisCommand(rc->c, "INFO server");
+	if (r == NULL) {
+		rconn_io_error(rc, err);
+		goto fail;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		xerr_set(err, XR_EREDIS, "redis at %s: %s", rc->where, r->str);
+		goto fail;
+	}
+	if (r->type == REDIS_REPLY_STRING)
+		parse_version(rc, r->str);
+	freeReplyObject(r);
+	rc->has_inactive = rc->version[0] > 7 || (rc->version[0] == 7 && rc->version[1] >= 2);
+	*ret = rc;
+	return 0;
+fail:
+	if (r != NULL)
+		freeReplyObject(r);
+	rconn_close(rc);
+	return -1;
+}
+
+void
+rconn_close(struct rconn *rc)
+{
+	if (rc == NULL)
+		return;
+	if (rc->c != NULL)
+		redisFree(rc->c);
+	free(rc);
+}
+
+/* -------------------------------------------------------------- replies */
+
+const redisReply *
+reply_field(const redisReply *r, const char *key)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i];
+		if ((k->type == REDIS_REPLY_STRING || k->type == REDIS_REPLY_STATUS) &&
+		    strcmp(k->str, key) == 0)
+			return r->element[i + 1];
+	}
+	return NULL;
+}
+
+long long
+reply_int(const redisReply *r, const char *key, long long dflt)
+{
+	const redisReply *v = reply_field(r, key);
+
+	if (v == NULL)
+		return dflt;
+	if (v->type == REDIS_REPLY_INTEGER)
+		return v->integer;
+	if (v->type == REDIS_REPLY_STRING)
+		return strtoll(v->str, NULL, 10);
+	return dflt;
+}
+
+const char *
+reply_str(const redisReply *r, const char *key)
+{
+	const redisReply *v = reply_field(r, key);
+
+	if (v == NULL || (v->type != REDIS_REPLY_STRING && v->type != REDIS_REPLY_STATUS))
+		return NULL;
+	return v->str;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+int
+redis_key_type(struct rconn *rc, const char *key, char *type, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "TYPE %s", key);
+
+	if (r == NULL)
+		return -1;
+	snprintf(type, 16, "%s", r->type == REDIS_REPLY_STATUS ? r->str : "?");
+	freeReplyObject(r);
+	return 0;
+}
+
+void
+strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+redis_scan_streams(struct rconn *rc, const char *glob, char ***ret_names,
+    size_t *ret_n, struct xerr *err)
+{
+	char cursor[32] = "0";
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	do {
+		redisReply *r = rconn_cmd(rc, err, "SCAN %s MATCH %s COUNT 1000 TYPE stream",
+		    cursor, glob);
+		if (r == NULL)
+			goto fail;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			xerr_set(err, XR_EFAIL, "redis: SCAN: unexpected reply");
+			goto fail;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const redisReply *k = r->element[1]->element[i];
+			bool dup = false;
+			/* SCAN may return a key twice; keep one. */
+			for (size_t j = 0; j < n && !dup; j++)
+				dup = strcmp(names[j], k->str) == 0;
+			if (dup)
+				continue;
+			if (n + 2 > cap) {
+				cap = cap ? cap * 2 : 16;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrndup(k->str, k->len);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	if (names == NULL)
+		names = xcalloc(1, sizeof(*names));
+	names[n] = NULL;
+	qsort(names, n, sizeof(*names), cmp_str);
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+fail:
+	if (names != NULL) {
+		names[n] = NULL;
+		strv_free(names);
+	}
+	return -1;
+}
+
+int
+redis_groups(struct rconn *rc, const char *stream, struct group_info **ret,
+    size_t *ret_n, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XINFO GROUPS %s", stream);
+	struct group_info *g;
+
+	if (r == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return xerr_set(err, XR_EFAIL, "redis: XINFO GROUPS %s: unexpected reply", stream);
+	}
+	g = xcalloc(r->elements + 1, sizeof(*g));
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+		const char *name = reply_str(e, "name");
+		const char *last = reply_str(e, "last-delivered-id");
+		const redisReply *lag = reply_field(e, "lag");
+
+		g[i].name = xstrdup(name != NULL ? name : "");
+		g[i].consumers = reply_int(e, "consumers", 0);
+		g[i].pending = reply_int(e, "pending", 0);
+		g[i].lag = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : -1;
+		g[i].entries_read = reply_int(e, "entries-read", -1);
+		snprintf(g[i].last_delivered, sizeof(g[i].last_delivered), "%s",
+		    last != NULL ? last : "");
+	}
+	*ret_n = r->elements;
+	*ret = g;
+	freeReplyObject(r);
+	return 0;
+}
+
+void
+group_info_free(struct group_info *g, size_t n)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(g[i].name);
+	free(g);
+}
+
+int
+redis_consumers(struct rconn *rc, const char *stream, const char *group,
+    struct consumer_info **ret, size_t *ret_n, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XINFO CONSUMERS %s %s", stream, group);
+	struct consumer_info *c;
+
+	if (r == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return xerr_set(err, XR_EFAIL, "redis: XINFO CONSUMERS %s %s: unexpected reply",
+		    stream, group);
+	}
+	c = xcalloc(r->elements + 1, sizeof(*c));
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+		const redisReply *name = reply_field(e, "name");
+
+		c[i].name = name != NULL && name->type == REDIS_REPLY_STRING ?
+		    xstrndup(name->str, name->len) : xstrdup("");
+		c[i].pending = reply_int(e, "pending", 0);
+		c[i].idle_ms = reply_int(e, "idle", 0);
+		c[i].inactive_ms = reply_int(e, "inactive", -1);
+	}
+	*ret_n = r->elements;
+	*ret = c;
+	freeReplyObject(r);
+	return 0;
+}
+
+void
+consumer_info_free(struct consumer_info *c, size_t n)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(c[i].name);
+	free(c);
+}
+
+int
+redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
+    struct pending_summary *ret, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XPENDING %s %s", stream, group);
+	struct pending_summary s = {0};
+
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3) {
+		s.count = r->element[0]->integer;
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			entry_id_parse(r->element[1]->str, r->element[1]->len, &s.oldest);
+		if (r->element[2]->type == REDIS_REPLY_STRING)
+			entry_id_parse(r->element[2]->str, r->element[2]->len, &s.newest);
+	}
+	freeReplyObject(r);
+	*ret = s;
+	return 0;
+}
+
+int
+redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XLEN %s", stream);
+
+	if (r == NULL)
+		return -1;
+	*ret = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	return 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * redis.h: the connection to Redis and the reads xrecover makes of stream
+ * metadata (SCAN, XINFO, XPENDING summaries).  Nothing here prints; every
+ * function reports through struct xerr.  Who frees what is said per function.
+ */
+#ifndef XR_REDIS_H
+#define XR_REDIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+#include "../lib/util.h"
+#include "../lib/xr.h"
+
+/* Where and how to log in, from a redis:// or unix:// URL. */
+struct redis_target {
+	bool unix_socket;
+	char *host;       /* tcp: host name or address (IPv6 without brackets) */
+	int port;
+	char *path;       /* unix: socket path */
+	char *user;       /* NULL: the default user */
+	char *password;   /* NULL: no AUTH; never printed, logged or journalled */
+	int db;
+};
+
+/*
+ * Parses redis://[user[:password]@]host[:port][/db] or
+ * unix://[user[:password]@]/path.sock[?db=N].  OUT: *ret, freed with
+ * redis_target_free().  On error the message names the wrong part of the
+ * URL and never contains the password.
+ */
+int redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err);
+void redis_target_free(struct redis_target *t);
+/* "127.0.0.1:6379 db 0" or "/run/redis.sock db 0": safe to print. */
+void redis_target_describe(const struct redis_target *t, char *out, size_t len);
+
+struct rconn {
+	redisContext *c;
+	char where[300];        /* redis_target_describe() */
+	int version[3];         /* from INFO server */
+	bool has_inactive;      /* XINFO CONSUMERS reports "inactive" (7.2+) */
+};
+
+/*
+ * Connects, logs in and selects the database.  Timeouts in milliseconds;
+ * command_timeout bounds every later reply.  OUT: *ret, closed with
+ * rconn_close().  Errors: XR_EREDIS (unreachable, login refused),
+ * XR_EUSAGE (no such database).
+ */
+int rconn_open(const struct redis_target *t, int64_t connect_timeout_ms,
+    int64_t command_timeout_ms, struct rconn **ret, struct xerr *err);
+void rconn_close(struct rconn *rc);
+
+/*
+ * Runs one command given as argv.  Returns the reply (the caller frees it
+ * with freeReplyObject) or NULL with err set: XR_EREDIS when the connection
+ * failed, XR_EFAIL when Redis answered with an error (the reply is freed).
+ */
+redisReply *rconn_argv(struct rconn *rc, struct xerr *err, int argc,
+    const char **argv, const size_t *lens);
+/* The same with a hiredis format string (%s, %b, %lld...). */
+redisReply *rconn_cmd(struct rconn *rc, struct xerr *err, const char *fmt, ...);
+/* Sets err for a failed pipeline read or write on rc (XR_EREDIS). */
+int rconn_io_error(struct rconn *rc, struct xerr *err);
+
+/* Looks up key in a flat [key, value, key, value ...] reply; NULL if absent. */
+const redisReply *reply_field(const redisReply *r, const char *key);
+long long reply_int(const redisReply *r, const char *key, long long dflt);
+const char *reply_str(const redisReply *r, const char *key);
+
+/* The type of a key: "stream", "none", "string", ... OUT: type, 16 bytes. */
+int redis_key_type(struct rconn *rc, const char *key, char *type, struct xerr *err);
+
+/*
+ * Every stream key matching glob (SCAN ... MATCH glob TYPE stream), sorted.
+ * OUT: *ret_names, a NULL-terminated array; free with strv_free().
+ */
+int redis_scan_streams(struct rconn *rc, const char *glob, char ***ret_names,
+    size_t *ret_n, struct xerr *err);
+void strv_free(char **v);
+
+struct group_info {
+	char *name;
+	long long consumers;
+	long long pending;
+	long long lag;            /* -1 when Redis does not know it */
+	long long entries_read;   /* -1 when Redis does not report it */
+	char last_delivered[ENTRY_ID_STRLEN];
+};
+
+/* XINFO GROUPS.  OUT: *ret (free with group_info_free), *ret_n. */
+int redis_groups(struct rconn *rc, const char *stream, struct group_info **ret,
+    size_t *ret_n, struct xerr *err);
+void group_info_free(struct group_info *g, size_t n);
+
+struct consumer_info {
+	char *name;
+	long long pending;
+	long long idle_ms;
+	long long inactive_ms;    /* -1 when Redis has no "inactive" or never saw a read */
+};
+
+/* XINFO CONSUMERS.  OUT: *ret (free with consumer_info_free), *ret_n. */
+int redis_consumers(struct rconn *rc, const char *stream, const char *group,
+    struct consumer_info **ret, size_t *ret_n, struct xerr *err);
+void consumer_info_free(struct consumer_info *c, size_t n);
+
+/* XPENDING summary: count and oldest pending ID (ms 0 when none). */
+struct pending_summary {
+	long long count;
+	struct entry_id oldest;
+	struct entry_id newest;
+};
+int redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
+    struct pending_summary *ret, struct xerr *err);
+
+/* Stream length (XLEN). */
+int redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err);
+
+#endif
