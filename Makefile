@@ -27,8 +27,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
-CFLAGS  += -std=gnu11 -g $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP
-LDFLAGS += $(LDOPT)
+CFLAGS  += -std=gnu11 -g -pthread $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP
+LDFLAGS += -pthread $(LDOPT)
 
 LIB_SRC := $(wildcard lib/*.c stream/*.c store/*.c core/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
@@ -67,7 +67,7 @@ $(B)/obj/schema.o: $(B)/schema.c store/migrations.h
 $(B)/xrtest: $(B)/obj/tests/xrtest.o $(B)/libxr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/unit: $(B)/obj/tests/unit.o $(B)/libxr.a
+$(B)/unit: $(B)/obj/tests/unit.o $(B)/obj/cmd/out.o $(B)/libxr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:

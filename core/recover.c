@@ -2,43 +2,21 @@
  * recover.c: one recovery pass (see recover.h): the journal first, then
  * reconciliation of a killed run, then claim and clean per group.
  */
-#include <cjson/cJSON.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/buf.h"
 #include "../lib/json.h"
 #include "../lib/util.h"
-#include "../store/journal.h"
-#include "../store/payload.h"
 #include "../stream/claim.h"
-#include "../stream/redis.h"
-#include "../stream/zombie.h"
-#include "recover.h"
+#include "pass.h"
 #include "select.h"
 
-struct pass {
-	const struct config *cfg;
-	const struct mode *mode;
-	const struct logger *lg;
-	volatile sig_atomic_t *stop;
-	struct journal *j;          /* NULL in a dry run */
-	struct rconn *rc;
-	struct recover_result *res;
-	int64_t run;
-	bool dry;
-
-	struct buf pbuf;            /* payload JSON, reused */
-	struct buf dbuf;            /* detail JSON, reused */
-	struct bytes *fv;           /* fields of one entry, reused */
-	size_t fv_cap;
-	struct xerr first_error;    /* the first group failure, for the summary */
-};
-
-static const char *const claimed_kinds[] = {"claim", "claim_reconciled", "lost", NULL};
+/* A batch of journal rows is committed when it is this big or this old. */
+#define BATCH_ROWS 4096
+#define BATCH_MS 500
 
 /* ------------------------------------------------------------ helpers */
 
@@ -70,11 +48,18 @@ log_warn(struct pass *p, const char *stream, const char *group, const char *msg)
 	ll_emit(p->lg, &l);
 }
 
-/* Appends one event in its own transaction. */
-static int
-append_one(struct pass *p, const struct event *ev, struct xerr *err)
+int
+pass_flush(struct pass *p, struct xerr *err)
 {
-	if (journal_begin(p->j, err) < 0)
+	if (p->w != NULL)
+		return writer_sync(p->w, err);
+	return 0;
+}
+
+int
+pass_append(struct pass *p, const struct event *ev, struct xerr *err)
+{
+	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
 		return -1;
 	if (journal_append(p->j, ev, err) < 0) {
 		journal_rollback(p->j);
@@ -108,12 +93,11 @@ group_failed(struct pass *p, struct group_result *gr, const struct xerr *gerr,
 	ev.stream = gr->stream;
 	ev.grp = gr->group;
 	ev.detail = buf_str(&p->dbuf);
-	return append_one(p, &ev, err);
+	return pass_append(p, &ev, err);
 }
 
-/* The fields of a claimed entry as byte strings (they point into the reply). */
-static size_t
-reply_fields(struct pass *p, const redisReply *f)
+size_t
+pass_reply_fields(struct pass *p, const redisReply *f)
 {
 	if (p->fv_cap < f->elements) {
 		p->fv_cap = f->elements;
@@ -126,21 +110,32 @@ reply_fields(struct pass *p, const redisReply *f)
 	return f->elements;
 }
 
+/* Starts an intent record: {"run":N,"kind":K,"stream":S,"group":G, ... */
+static void
+intent_head(struct pass *p, struct jw *w, const char *kind, const char *stream,
+    const char *group)
+{
+	buf_reset(&p->dbuf);
+	jw_init(w, &p->dbuf);
+	jw_obj(w);
+	jw_kint(w, "run", p->run);
+	jw_kstr(w, "kind", kind);
+	jw_kstr(w, "stream", stream);
+	jw_kstr(w, "group", group);
+}
+
 /* ------------------------------------------------------------- claim */
 
-/* Journals the plan of the next page before it is claimed. */
+/* Writes the plan of the next page to the intent file before it is claimed. */
 static int
-journal_intent(struct pass *p, const char *stream, const char *group,
+write_claim_intent(struct pass *p, const char *stream, const char *group,
     const struct pending_entry *plan, size_t n, struct xerr *err)
 {
 	const char *owners[64];
 	size_t nowners = 0;
-	struct event ev = EVENT_INIT;
 	struct jw w;
 
-	buf_reset(&p->dbuf);
-	jw_init(&w, &p->dbuf);
-	jw_obj(&w);
+	intent_head(p, &w, "claim", stream, group);
 	jw_kstr(&w, "consumer", p->cfg->consumer);
 	jw_kint(&w, "min_idle_ms", p->cfg->claim_idle_ms);
 	jw_key(&w, "entries");
@@ -160,7 +155,7 @@ journal_intent(struct pass *p, const char *stream, const char *group,
 		if (o < nowners)
 			jw_int(&w, (int64_t)o);
 		else
-			jw_str(&w, plan[i].owner);
+			jw_null(&w);
 		jw_int(&w, plan[i].idle_ms);
 		jw_int(&w, plan[i].deliveries);
 		jw_arr_end(&w);
@@ -172,21 +167,15 @@ journal_intent(struct pass *p, const char *stream, const char *group,
 		jw_str(&w, owners[o]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
-
-	ev.kind = "claim_intent";
-	ev.run = p->run;
-	ev.stream = stream;
-	ev.grp = group;
-	ev.detail = buf_str(&p->dbuf);
-	return append_one(p, &ev, err);
+	return intent_append(p->intents, p->dbuf.data, p->dbuf.len, err);
 }
 
 static const char lost_reason[] =
     "deleted from the stream while pending; Redis dropped it from the "
     "pending list when xrecover claimed it";
 
-static void
-log_lost(struct pass *p, const char *stream, const char *group,
+void
+pass_log_lost(struct pass *p, const char *stream, const char *group,
     struct entry_id id, const char *owner, int64_t idle, int64_t deliveries,
     const char *reason)
 {
@@ -198,21 +187,20 @@ log_lost(struct pass *p, const char *stream, const char *group,
 	ll_str(&l, "entry", ids);
 	ll_str(&l, "stream", stream);
 	ll_str(&l, "group", group);
-	ll_str(&l, "consumer", owner);
+	ll_str(&l, "consumer", owner != NULL ? owner : "?");
 	ll_int(&l, "idle_ms", idle);
 	ll_int(&l, "deliveries", deliveries);
 	ll_str(&l, "reason", reason);
 	ll_emit(p->lg, &l);
 }
 
+/* Hands a claimed page to the journal writer. */
 static int
-journal_claimed(struct pass *p, const char *stream, const char *group,
+journal_page(struct pass *p, const char *stream, const char *group,
     const struct claim_page *pg, struct group_result *gr, struct xerr *err)
 {
 	if (pg->n == 0)
 		return 0;
-	if (journal_begin(p->j, err) < 0)
-		return -1;
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct claimed_entry *ce = &pg->e[i];
 		struct event ev = EVENT_INIT;
@@ -226,7 +214,7 @@ journal_claimed(struct pass *p, const char *stream, const char *group,
 		ev.idle_ms = ce->was.idle_ms;
 		ev.deliveries = ce->was.deliveries;
 		if (ce->fate == FATE_CLAIMED) {
-			size_t n = reply_fields(p, ce->fields);
+			size_t n = pass_reply_fields(p, ce->fields);
 			buf_reset(&p->pbuf);
 			payload_encode(p->fv, n, &p->pbuf);
 			ev.kind = "claim";
@@ -242,12 +230,9 @@ journal_claimed(struct pass *p, const char *stream, const char *group,
 			ev.kind = "lost";
 			ev.detail = buf_str(&p->dbuf);
 		}
-		if (journal_append(p->j, &ev, err) < 0) {
-			journal_rollback(p->j);
-			return -1;
-		}
+		ev_batch_add(&p->batch, &ev);
 	}
-	if (journal_commit(p->j, err) < 0)
+	if (writer_put(p->w, &p->batch, err) < 0)
 		return -1;
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct claimed_entry *ce = &pg->e[i];
@@ -255,7 +240,7 @@ journal_claimed(struct pass *p, const char *stream, const char *group,
 			gr->claimed++;
 		} else {
 			gr->lost++;
-			log_lost(p, stream, group, ce->was.id, ce->was.owner, ce->was.idle_ms,
+			pass_log_lost(p, stream, group, ce->was.id, ce->was.owner, ce->was.idle_ms,
 			    ce->was.deliveries, lost_reason);
 		}
 	}
@@ -263,26 +248,29 @@ journal_claimed(struct pass *p, const char *stream, const char *group,
 }
 
 static void
-log_page_debug(struct pass *p, const char *stream, const char *group,
-    const struct claim_page *pg)
+log_claim_debug(struct pass *p, const char *stream, const char *group,
+    const struct claim_stats *st)
 {
 	struct logline l;
 
-	ll_start(&l, LOG_DEBUG, "PAGE", NULL);
+	ll_start(&l, LOG_DEBUG, "CLAIM", NULL);
 	ll_str(&l, "stream", stream);
 	ll_str(&l, "group", group);
-	ll_int(&l, "listed", (int64_t)pg->listed);
-	ll_int(&l, "taken", (int64_t)pg->n);
-	ll_int(&l, "held", (int64_t)pg->held);
-	ll_int(&l, "excluded", (int64_t)pg->excluded);
-	ll_int(&l, "young", (int64_t)pg->young);
-	ll_int(&l, "raced", (int64_t)pg->raced);
+	ll_int(&l, "listed", (int64_t)st->listed);
+	ll_int(&l, "planned", (int64_t)st->planned);
+	ll_int(&l, "held", (int64_t)st->held);
+	ll_int(&l, "excluded", (int64_t)st->excluded);
+	ll_int(&l, "young", (int64_t)st->young);
+	ll_int(&l, "raced", (int64_t)st->raced);
+	ll_int(&l, "listings", (int64_t)st->listings);
+	ll_int(&l, "pages", (int64_t)st->pages);
 	ll_emit(p->lg, &l);
 }
 
 /*
- * Drains one group.  Per page: journal the plan, send the claim (and the
- * next listing), journal the previous page while Redis works, read.
+ * Drains one group: each planned page is written to the intent file, then
+ * sent; answers are journalled (by the writer thread) as they come, while
+ * the next pages are already with Redis.
  */
 static int
 claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
@@ -295,47 +283,50 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	};
 	struct claimer *cl = NULL;
 	struct claim_page page;
-	bool have_page = false;
 	long long would = 0;
 	int rc = -1;
 
 	if (claimer_start(p->rc, gr->stream, gr->group, &o, &cl, err) < 0)
 		return -1;
-	while (!claimer_done(cl) && !*p->stop) {
+	for (;;) {
+		const struct pending_entry *plan;
 		size_t n;
-		const struct pending_entry *plan = claimer_plan(cl, &n);
 
-		if (p->dry) {
-			/* Count what would be claimed, page by page, changing nothing. */
-			would += (long long)n;
-			if (!claimer_more(cl))
-				break;
-			if (claimer_skip(cl, err) < 0)
-				goto out;
-			continue;
-		}
-		if (n > 0 && journal_intent(p, gr->stream, gr->group, plan, n, err) < 0)
-			goto out;
-		if (claimer_send(cl, err) < 0)
-			goto out;
-		if (have_page) {
-			log_page_debug(p, gr->stream, gr->group, &page);
-			if (journal_claimed(p, gr->stream, gr->group, &page, gr, err) < 0)
+		if (*p->stop)
+			claimer_close(cl);
+		while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
+			if (p->dry) {
+				/* Count what would be claimed, changing nothing. */
+				would += (long long)n;
+				if (claimer_drop(cl, err) < 0)
+					goto out;
+				continue;
+			}
+			if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0 ||
+			    claimer_send(cl, err) < 0)
 				goto out;
 		}
+		if (!claimer_pending(cl))
+			break;
 		if (claimer_recv(cl, &page, err) < 0)
 			goto out;
-		have_page = true;
-	}
-	if (have_page) {
-		log_page_debug(p, gr->stream, gr->group, &page);
-		if (journal_claimed(p, gr->stream, gr->group, &page, gr, err) < 0)
+		if (page.n > 0 && journal_page(p, gr->stream, gr->group, &page, gr, err) < 0)
 			goto out;
 	}
 	if (p->dry)
 		gr->claimed = would;
+	log_claim_debug(p, gr->stream, gr->group, claimer_stats(cl));
 	rc = 0;
 out:
+	/*
+	 * After a failure, claims may have happened that were not journalled:
+	 * the intents stay for the next run to reconcile.
+	 */
+	if (rc < 0)
+		p->uncertain = true;
+	/* What was journalled of this group is committed before anything else. */
+	if (!p->dry && pass_flush(p, rc == 0 ? err : NULL) < 0)
+		rc = -1;
 	claimer_free(cl);
 	if (rc == 0 && (gr->claimed > 0 || gr->lost > 0 || p->cfg->verbose > 0)) {
 		struct logline l;
@@ -382,8 +373,8 @@ log_deleted(struct pass *p, const char *stream, const char *group, const char *n
 }
 
 /* Journals one zombie outcome (deleted or kept) inside a transaction. */
-static int
-journal_zombie(struct pass *p, const char *stream, const char *group,
+int
+pass_journal_zombie(struct pass *p, const char *stream, const char *group,
     const struct zombie_result *z, bool reconciled, struct xerr *err)
 {
 	struct event ev = EVENT_INIT;
@@ -440,11 +431,8 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 
 	/* The intent first: a deletion leaves no trace in Redis to reconcile from. */
 	{
-		struct event ev = EVENT_INIT;
 		struct jw w;
-		buf_reset(&p->dbuf);
-		jw_init(&w, &p->dbuf);
-		jw_obj(&w);
+		intent_head(p, &w, "delete", gr->stream, gr->group);
 		jw_kint(&w, "min_idle_ms", p->cfg->zombie_idle_ms);
 		jw_key(&w, "candidates");
 		jw_arr(&w);
@@ -459,21 +447,18 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		}
 		jw_arr_end(&w);
 		jw_obj_end(&w);
-		ev.kind = "delete_intent";
-		ev.run = p->run;
-		ev.stream = gr->stream;
-		ev.grp = gr->group;
-		ev.detail = buf_str(&p->dbuf);
-		if (append_one(p, &ev, err) < 0)
+		if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0)
 			goto out;
 	}
 	if (zombies_delete(p->rc, gr->stream, gr->group, p->cfg->zombie_idle_ms,
-	    p->rc->has_inactive, names, n, &zr, err) < 0)
+	    p->rc->has_inactive, names, n, &zr, err) < 0) {
+		p->uncertain = p->uncertain || err->code == XR_EREDIS;
 		goto out;
-	if (journal_begin(p->j, err) < 0)
+	}
+	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (journal_zombie(p, gr->stream, gr->group, &zr[i], false, err) < 0) {
+		if (pass_journal_zombie(p, gr->stream, gr->group, &zr[i], false, err) < 0) {
 			journal_rollback(p->j);
 			goto out;
 		}
@@ -501,263 +486,6 @@ out:
 	zombie_results_free(zr, n);
 	free(names);
 	consumer_info_free(cs, ncs);
-	return rc;
-}
-
-/* --------------------------------------------------------- reconcile */
-
-struct reconcile {
-	struct pass *p;
-	int64_t crashed;
-	long long claimed, lost, deleted, kept;
-	struct xerr *err;
-};
-
-/* Entry `id` was planned by a killed run: find where it is and journal it. */
-static int
-reconcile_entry(struct reconcile *rx, int64_t since, const char *stream,
-    const char *group, const char *consumer, struct entry_id id, const char *owner,
-    int64_t idle, int64_t deliveries)
-{
-	struct pass *p = rx->p;
-	char ids[ENTRY_ID_STRLEN];
-	bool done;
-	redisReply *pend = NULL, *range = NULL;
-	int rc = -1;
-
-	if (journal_entry_has(p->j, stream, group, id, claimed_kinds, since, &done, rx->err) < 0)
-		return -1;
-	if (done)
-		return 0;
-	entry_id_format(id, ids, sizeof(ids));
-	pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
-	if (pend == NULL)
-		goto out;
-	range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids);
-	if (range == NULL)
-		goto out;
-	bool ours = pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
-	    pend->element[0]->elements >= 2 &&
-	    strcmp(pend->element[0]->element[1]->str, consumer) == 0;
-	bool exists = range->type == REDIS_REPLY_ARRAY && range->elements == 1;
-	bool pending = pend->type == REDIS_REPLY_ARRAY && pend->elements == 1;
-
-	struct event ev = EVENT_INIT;
-	ev.run = p->run;
-	ev.stream = stream;
-	ev.grp = group;
-	ev.has_entry = true;
-	ev.entry = id;
-	ev.consumer = owner;
-	ev.idle_ms = idle;
-	ev.deliveries = deliveries;
-	if (ours && exists) {
-		size_t n = reply_fields(p, range->element[0]->element[1]);
-		buf_reset(&p->pbuf);
-		payload_encode(p->fv, n, &p->pbuf);
-		ev.kind = "claim_reconciled";
-		ev.payload = buf_str(&p->pbuf);
-		ev.payload_len = p->pbuf.len;
-		if (journal_append(p->j, &ev, rx->err) < 0)
-			goto out;
-		rx->claimed++;
-	} else if (!exists && (ours || !pending)) {
-		struct jw w;
-		char reason[200];
-		snprintf(reason, sizeof(reason),
-		    "deleted from the stream; found gone while reconciling killed run %lld",
-		    (long long)rx->crashed);
-		buf_reset(&p->dbuf);
-		jw_init(&w, &p->dbuf);
-		jw_obj(&w);
-		jw_kstr(&w, "reason", reason);
-		jw_kbool(&w, "reconciled", true);
-		jw_obj_end(&w);
-		ev.kind = "lost";
-		ev.detail = buf_str(&p->dbuf);
-		if (journal_append(p->j, &ev, rx->err) < 0)
-			goto out;
-		rx->lost++;
-		log_lost(p, stream, group, id, owner, idle, deliveries, reason);
-	}
-	/* Otherwise the claim never happened: the entry is where it was. */
-	rc = 0;
-out:
-	if (pend != NULL)
-		freeReplyObject(pend);
-	if (range != NULL)
-		freeReplyObject(range);
-	return rc;
-}
-
-static int
-reconcile_intent(void *ctx, int64_t seq, const struct event *ev)
-{
-	struct reconcile *rx = ctx;
-	cJSON *d = cJSON_Parse(ev->detail != NULL ? ev->detail : "");
-	const cJSON *entries, *owners, *consumer, *e;
-	int rc = -1;
-
-	entries = cJSON_GetObjectItemCaseSensitive(d, "entries");
-	owners = cJSON_GetObjectItemCaseSensitive(d, "owners");
-	consumer = cJSON_GetObjectItemCaseSensitive(d, "consumer");
-	if (!cJSON_IsArray(entries) || !cJSON_IsString(consumer)) {
-		xerr_set(rx->err, XR_EJOURNAL, "journal: claim_intent %lld is malformed",
-		    (long long)seq);
-		goto out;
-	}
-	if (journal_begin(rx->p->j, rx->err) < 0)
-		goto out;
-	cJSON_ArrayForEach(e, entries) {
-		const cJSON *f0 = cJSON_GetArrayItem(e, 0), *f1 = cJSON_GetArrayItem(e, 1);
-		const cJSON *f2 = cJSON_GetArrayItem(e, 2), *f3 = cJSON_GetArrayItem(e, 3);
-		struct entry_id id;
-		const char *owner = NULL;
-
-		if (!cJSON_IsString(f0) || entry_id_parse(f0->valuestring,
-		    strlen(f0->valuestring), &id) < 0)
-			continue;
-		if (cJSON_IsNumber(f1)) {
-			const cJSON *o = cJSON_GetArrayItem(owners, f1->valueint);
-			owner = cJSON_IsString(o) ? o->valuestring : NULL;
-		} else if (cJSON_IsString(f1)) {
-			owner = f1->valuestring;
-		}
-		if (reconcile_entry(rx, seq, ev->stream, ev->grp, consumer->valuestring, id,
-		    owner, cJSON_IsNumber(f2) ? (int64_t)f2->valuedouble : -1,
-		    cJSON_IsNumber(f3) ? (int64_t)f3->valuedouble : -1) < 0) {
-			journal_rollback(rx->p->j);
-			goto out;
-		}
-	}
-	rc = journal_commit(rx->p->j, rx->err);
-out:
-	cJSON_Delete(d);
-	return rc;
-}
-
-static int
-reconcile_delete(void *ctx, int64_t seq, const struct event *ev)
-{
-	struct reconcile *rx = ctx;
-	struct pass *p = rx->p;
-	cJSON *d = cJSON_Parse(ev->detail != NULL ? ev->detail : "");
-	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(d, "candidates"), *c;
-	struct consumer_info *cs = NULL;
-	size_t ncs = 0;
-	int rc = -1;
-
-	if (!cJSON_IsArray(cands)) {
-		xerr_set(rx->err, XR_EJOURNAL, "journal: delete_intent %lld is malformed",
-		    (long long)seq);
-		goto out;
-	}
-	if (redis_consumers(p->rc, ev->stream, ev->grp, &cs, &ncs, rx->err) < 0) {
-		/* The group itself is gone: nothing there to reconcile. */
-		if (rx->err->code != XR_EFAIL)
-			goto out;
-		rc = 0;
-		goto out;
-	}
-	if (journal_begin(p->j, rx->err) < 0)
-		goto out;
-	cJSON_ArrayForEach(c, cands) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-		const cJSON *idle = cJSON_GetObjectItemCaseSensitive(c, "idle_ms");
-		struct zombie_result z = {0};
-		bool exists = false, done;
-
-		if (!cJSON_IsString(name))
-			continue;
-		if (journal_consumer_has(p->j, ev->stream, ev->grp, name->valuestring, seq,
-		    &done, rx->err) < 0) {
-			journal_rollback(p->j);
-			goto out;
-		}
-		if (done)
-			continue;
-		for (size_t i = 0; i < ncs; i++)
-			if (strcmp(cs[i].name, name->valuestring) == 0)
-				exists = true;
-		z.name = name->valuestring;
-		z.outcome = exists ? ZOMBIE_KEPT_ACTIVE : ZOMBIE_DELETED;
-		z.idle_ms = cJSON_IsNumber(idle) ? (long long)idle->valuedouble : -1;
-		z.inactive_ms = -1;
-		if (journal_zombie(p, ev->stream, ev->grp, &z, true, rx->err) < 0) {
-			journal_rollback(p->j);
-			goto out;
-		}
-		if (exists)
-			rx->kept++;
-		else
-			rx->deleted++;
-	}
-	rc = journal_commit(p->j, rx->err);
-out:
-	consumer_info_free(cs, ncs);
-	cJSON_Delete(d);
-	return rc;
-}
-
-/*
- * Finishes what killed runs left: every entry they planned to claim is
- * journalled exactly once (claimed, or lost if Redis deleted it), every
- * consumer they set out to delete is journalled deleted or kept, and the
- * run gets its run_end with status "crashed".
- */
-static int
-reconcile(struct pass *p, struct xerr *err)
-{
-	int64_t *runs = NULL;
-	size_t n = 0;
-	int rc = -1;
-
-	if (journal_unfinished_runs(p->j, &runs, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct reconcile rx = {p, runs[i], 0, 0, 0, 0, err};
-		struct event ev = EVENT_INIT;
-		struct jw w;
-
-		if (runs[i] == p->run)
-			continue;
-		if (journal_each_run_event(p->j, runs[i], "claim_intent", reconcile_intent,
-		    &rx, err) < 0)
-			goto out;
-		if (journal_each_run_event(p->j, runs[i], "delete_intent", reconcile_delete,
-		    &rx, err) < 0)
-			goto out;
-		buf_reset(&p->dbuf);
-		jw_init(&w, &p->dbuf);
-		jw_obj(&w);
-		jw_kstr(&w, "status", "crashed");
-		jw_kint(&w, "reconciled_by", p->run);
-		jw_kint(&w, "reconciled", rx.claimed);
-		jw_kint(&w, "lost", rx.lost);
-		jw_kint(&w, "deleted", rx.deleted);
-		jw_obj_end(&w);
-		ev.kind = "run_end";
-		ev.run = runs[i];
-		ev.detail = buf_str(&p->dbuf);
-		if (append_one(p, &ev, err) < 0)
-			goto out;
-		p->res->reconciled += rx.claimed;
-		p->res->lost += rx.lost;
-		p->res->deleted += rx.deleted;
-
-		struct logline l;
-		ll_start(&l, LOG_WARN, "RECONCILE", NULL);
-		ll_int(&l, "run", runs[i]);
-		ll_str(&l, "status", "crashed");
-		ll_int(&l, "claimed", rx.claimed);
-		ll_int(&l, "lost", rx.lost);
-		ll_int(&l, "deleted", rx.deleted);
-		ll_int(&l, "kept", rx.kept);
-		ll_emit(p->lg, &l);
-	}
-	rc = 0;
-out:
-	free(runs);
 	return rc;
 }
 
@@ -1054,6 +782,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	if (!p.dry) {
 		if (journal_open(cfg->db_path, JOURNAL_WRITE, &p.j, err) < 0 ||
 		    journal_lock(p.j, cfg->lock_timeout_ms, err) < 0 ||
+		    intent_open(cfg->db_path, &p.intents, err) < 0 ||
 		    run_start(&p, err) < 0)
 			goto out;
 		ret->run = p.run;
@@ -1065,11 +794,17 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		*err = werr;
 		goto out;
 	}
-	if (!p.dry && reconcile(&p, &werr) < 0)
+	if (!p.dry && (reconcile(&p, &werr) < 0 ||
+	    writer_start(p.j, BATCH_ROWS, BATCH_MS, &p.w, &werr) < 0))
 		goto finish;
-	if (work(&p, &werr) < 0)
-		goto finish;
+	work(&p, &werr);
 finish:
+	if (p.w != NULL) {
+		struct xerr serr = {0};
+		if (writer_stop(p.w, &serr) < 0 && werr.msg[0] == '\0')
+			werr = serr;
+		p.w = NULL;
+	}
 	for (size_t i = 0; i < ret->ngroups; i++) {
 		ret->claimed += ret->groups[i].claimed;
 		ret->lost += ret->groups[i].lost;
@@ -1088,8 +823,23 @@ finish:
 	if (!p.dry) {
 		const char *emsg = werr.msg[0] ? werr.msg :
 		    p.first_error.msg[0] ? p.first_error.msg : NULL;
-		if (run_end(&p, ret->status, emsg, err) < 0)
+		struct xerr eerr = {0};
+
+		if (werr.code == XR_EJOURNAL)
+			journal_rollback(p.j);
+		if (pass_flush(&p, &eerr) < 0 || run_end(&p, ret->status, emsg, &eerr) < 0) {
+			*err = werr.msg[0] ? werr : eerr;
 			goto out;
+		}
+		/*
+		 * Everything this run did is journalled, so its intents are done
+		 * with -- unless an answer from Redis was lost, and only the next
+		 * run can find out what happened.
+		 */
+		if (!p.uncertain && intent_clear(p.intents, &eerr) < 0) {
+			*err = eerr;
+			goto out;
+		}
 	}
 	log_summary(&p);
 	if (werr.msg[0] != '\0')
@@ -1104,9 +854,11 @@ finish:
 out:
 	redis_target_free(&t);
 	rconn_close(p.rc);
+	intent_close(p.intents);
 	journal_close(p.j);
 	buf_free(&p.pbuf);
 	buf_free(&p.dbuf);
+	ev_batch_free(&p.batch);
 	free(p.fv);
 	return rc;
 }

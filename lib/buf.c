@@ -70,6 +70,7 @@ buf_reserve(struct buf *b, size_t extra)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+	b->data[b->len] = '\0';
 }
 
 void
@@ -118,30 +119,47 @@ void
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
 
-	buf_reserve(b, n + 2);
-	buf_addc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
+	/* Worst case: every byte becomes \u00XX. */
+	buf_reserve(b, n * 6 + 2);
+	char *o = b->data + b->len;
+	*o++ = '"';
+	while (i < n) {
+		/* Copy the run of bytes that need no escape in one go. */
+		size_t j = i;
+		while (j < n) {
+			unsigned char c = (unsigned char)s[j];
+			if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f)
+				break;
+			j++;
+		}
+		memcpy(o, s + i, j - i);
+		o += j - i;
+		i = j;
+		if (i == n)
+			break;
+		unsigned char c = (unsigned char)s[i++];
+		*o++ = '\\';
 		switch (c) {
-		case '"': buf_add(b, "\\\"", 2); break;
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		case '\b': buf_add(b, "\\b", 2); break;
-		case '\f': buf_add(b, "\\f", 2); break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
 		default:
-			if (c < 0x20 || c == 0x7f) {
-				char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				buf_add(b, e, 6);
-			} else {
-				buf_addc(b, (char)c);
-			}
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		}
 	}
-	buf_addc(b, '"');
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 void

@@ -203,10 +203,32 @@ entry_id_parse(const char *s, size_t n, struct entry_id *ret)
 	return 0;
 }
 
+/* Writes v in decimal at out; returns the end. */
+static char *
+put_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*out++ = tmp[--n];
+	return out;
+}
+
 void
 entry_id_format(struct entry_id id, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+	char tmp[ENTRY_ID_STRLEN];
+	char *p = put_u64(tmp, id.ms);
+
+	*p++ = '-';
+	p = put_u64(p, id.seq);
+	*p = '\0';
+	snprintf(out, outlen, "%s", tmp);
 }
 
 int

@@ -52,6 +52,8 @@ int journal_begin(struct journal *j, struct xerr *err);
 int journal_begin_durable(struct journal *j, struct xerr *err);
 int journal_commit(struct journal *j, struct xerr *err);
 void journal_rollback(struct journal *j);
+/* Whether a transaction is open. */
+bool journal_in_tx(const struct journal *j);
 
 /* One row of the events table.  NULL / -1 / has_entry=false mean NULL. */
 struct event {
@@ -81,13 +83,8 @@ int journal_next_run(struct journal *j, int64_t *ret, struct xerr *err);
 int journal_unfinished_runs(struct journal *j, int64_t **ret, size_t *ret_n,
     struct xerr *err);
 
-/*
- * Calls fn for each event of the given kind written by run (in journal
- * order).  fn returns 0 to go on, -1 to stop with an error it has set.
- */
-typedef int (*journal_event_fn)(void *ctx, int64_t seq, const struct event *ev);
-int journal_each_run_event(struct journal *j, int64_t run, const char *kind,
-    journal_event_fn fn, void *ctx, struct xerr *err);
+/* The journal position of run's run_start event (0 if there is none). */
+int journal_run_start_seq(struct journal *j, int64_t run, int64_t *ret, struct xerr *err);
 
 /*
  * Whether an event of one of the kinds (a NULL-terminated list) exists for

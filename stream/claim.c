@@ -1,6 +1,12 @@
 /*
  * claim.c: the paged, pipelined claim of one group's pending entries.
  * See claim.h for the commands and why they are these.
+ *
+ * Requests go out in this order on the one connection, and their answers
+ * come back in the same order: listings (XPENDING, a few pages each) and
+ * claim transactions (MULTI ... EXEC, one page each).  `expect` remembers
+ * which is which.  Pages live in a ring: [sent, ready) are in flight,
+ * [ready, tail) are planned and waiting.
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -11,36 +17,207 @@
 #include "../lib/buf.h"
 #include "claim.h"
 
-struct sent_entry {
-	struct pending_entry p;     /* as listed */
-	const redisReply *fields;   /* set when XCLAIM returned it */
+#define LIST_PAGES 4            /* pages listed per listing */
+#define DEPTH 3                 /* claim transactions in flight */
+#define RING 16                 /* > DEPTH + 1 + LIST_PAGES */
+
+struct plan {
+	struct pending_entry *e;    /* the entries to claim, by ID */
+	const redisReply **fields;  /* per entry, from the XCLAIM answer */
+	size_t *owner_off;          /* per entry, into owners, while the plan is built */
+	size_t n;
+	size_t span;                /* listed entries from the first to the last */
+	struct buf owners;          /* owner names; e[i].owner points here */
+	int xclaims;                /* XCLAIM commands sent for it */
+};
+
+/*
+ * The claimer's answers are many small objects (four per listed entry, a
+ * few more per claimed one).  They are built in an arena instead of one
+ * malloc each, and dropped all at once.  Two arenas take turns: one holds
+ * the answer of the page last returned while the next is read into the
+ * other.
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *head;   /* all chunks, kept for reuse */
+	struct arena_chunk *cur;    /* the one being filled */
 };
 
 struct claimer {
 	struct rconn *rc;
+	redisReplyObjectFunctions *heap_fn;    /* hiredis's own, restored at the end */
+	struct arena arenas[2];
+	int cur_arena;                          /* the one holding `cur` */
 	const char *stream, *group;
 	struct claim_opts o;
 	char min_idle[24];
+	size_t list_count;
 
-	redisReply *prev, *cur;     /* the last two replies; plans and pages point into them */
+	struct plan ring[RING];
+	size_t sent, ready, tail;   /* monotonic counters; index with % RING */
 
-	struct pending_entry *plan; /* from the newest listing */
-	size_t plan_n, plan_cap;
-	size_t plan_span;           /* listed entries from the first to the last planned */
-	size_t listed, held, excluded, young;   /* about the newest listing */
-	bool more;                  /* the listing may go on after `next` */
-	struct entry_id next;
+	char expect[2 * RING];      /* 'L' listing, 'C' claim, in wire order */
+	size_t ex_head, ex_n;
 
-	struct sent_entry *sent;    /* the plan in flight */
-	size_t sent_n, sent_cap;
-	size_t sent_listed, sent_held, sent_excluded, sent_young;
-	bool sent_precheck, sent_listing;
-	int sent_xclaims;
-	bool in_flight;
+	bool listing;               /* a listing is in flight */
+	bool listed_all;            /* the last listing reached the end */
+	bool closed;                /* list no further */
+	struct entry_id next;       /* where the next listing starts */
 
+	struct plan done;           /* the plan of the page last returned */
+	redisReply *cur;            /* the answer of the page last returned */
 	struct claimed_entry *page;
 	size_t page_cap;
+	struct pending_entry *pre;  /* the pre-check, parsed */
+	size_t pre_cap;
+	struct claim_stats stats;
 };
+
+static void *
+arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_chunk *c = a->cur;
+
+	n = (n + 15) & ~(size_t)15;
+	if (c == NULL || c->size - c->used < n) {
+		struct arena_chunk *next = c != NULL ? c->next : a->head;
+
+		if (next != NULL && next->size >= n && c != NULL) {
+			c = next;
+		} else {
+			size_t size = n > 65536 ? n : 65536;
+			struct arena_chunk *nc = xmalloc(sizeof(*nc) + size);
+			nc->size = size;
+			if (c == NULL) {
+				nc->next = a->head;
+				a->head = nc;
+			} else {
+				nc->next = c->next;
+				c->next = nc;
+			}
+			c = nc;
+		}
+		c->used = 0;
+		a->cur = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+/* Forgets everything allocated, keeping the memory for the next answer. */
+static void
+arena_reset(struct arena *a)
+{
+	a->cur = a->head;
+	if (a->cur != NULL)
+		a->cur->used = 0;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	struct arena_chunk *c = a->head;
+
+	while (c != NULL) {
+		struct arena_chunk *n = c->next;
+		free(c);
+		c = n;
+	}
+	a->head = a->cur = NULL;
+}
+
+/* hiredis reply functions that build in the arena (the reader's privdata). */
+static redisReply *
+arena_reply(const redisReadTask *task, int type)
+{
+	const redisReadTask *root = task;
+	redisReply *r;
+
+	while (root->parent != NULL)
+		root = root->parent;
+	r = arena_alloc(root->privdata, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	if (task->parent != NULL) {
+		redisReply *parent = task->parent->obj;
+		parent->element[task->idx] = r;
+	}
+	return r;
+}
+
+static struct arena *
+task_arena(const redisReadTask *task)
+{
+	while (task->parent != NULL)
+		task = task->parent;
+	return task->privdata;
+}
+
+static void *
+arena_string(const redisReadTask *task, char *str, size_t len)
+{
+	redisReply *r = arena_reply(task, task->type);
+	char *buf = arena_alloc(task_arena(task), len + 1);
+
+	memcpy(buf, str, len);
+	buf[len] = '\0';
+	r->str = buf;
+	r->len = len;
+	return r;
+}
+
+static void *
+arena_array(const redisReadTask *task, int elements)
+{
+	redisReply *r = arena_reply(task, REDIS_REPLY_ARRAY);
+
+	r->elements = (size_t)elements;
+	if (elements > 0) {
+		r->element = arena_alloc(task_arena(task), (size_t)elements * sizeof(*r->element));
+		memset(r->element, 0, (size_t)elements * sizeof(*r->element));
+	}
+	return r;
+}
+
+static void *
+arena_integer(const redisReadTask *task, long long value)
+{
+	redisReply *r = arena_reply(task, REDIS_REPLY_INTEGER);
+
+	r->integer = value;
+	return r;
+}
+
+static void *
+arena_nil(const redisReadTask *task)
+{
+	return arena_reply(task, REDIS_REPLY_NIL);
+}
+
+static void
+arena_noop_free(void *p)
+{
+	(void)p;
+}
+
+static redisReplyObjectFunctions arena_fn = {
+	arena_string, arena_array, arena_integer, arena_nil, arena_noop_free,
+};
+
+/* Reads the next answer into the arena that does not hold `cur`. */
+static int
+get_reply(struct claimer *cl, redisReply **ret)
+{
+	cl->rc->c->reader->privdata = &cl->arenas[1 - cl->cur_arena];
+	return redisGetReply(cl->rc->c, (void **)ret);
+}
 
 bool
 consumer_excluded(const char *name, char *const *exclude)
@@ -51,6 +228,16 @@ consumer_excluded(const char *name, char *const *exclude)
 		if (fnmatch(*g, name, 0) == 0)
 			return true;
 	return false;
+}
+
+static void
+plan_free(struct plan *p)
+{
+	free(p->e);
+	free(p->fields);
+	free(p->owner_off);
+	buf_free(&p->owners);
+	memset(p, 0, sizeof(*p));
 }
 
 /* Reads one XPENDING extended-form element.  Returns -1 if malformed. */
@@ -71,46 +258,121 @@ parse_pending(const redisReply *e, struct pending_entry *ret)
 	return 0;
 }
 
-/* Plans the next page from a listing reply (which the claimer keeps alive). */
 static int
-plan_from_listing(struct claimer *cl, const redisReply *l, struct xerr *err)
+io_error(struct claimer *cl, struct xerr *err)
 {
-	size_t first = 0, last = 0;
+	return rconn_io_error(cl->rc, err);
+}
 
-	cl->plan_n = cl->held = cl->excluded = cl->young = 0;
-	cl->plan_span = 0;
+/* Pushes what is buffered out to Redis. */
+static int
+flush(struct claimer *cl, struct xerr *err)
+{
+	int done = 0;
+
+	do {
+		if (redisBufferWrite(cl->rc->c, &done) != REDIS_OK)
+			return io_error(cl, err);
+	} while (!done);
+	return 0;
+}
+
+static void
+expect_push(struct claimer *cl, char kind)
+{
+	cl->expect[(cl->ex_head + cl->ex_n) % sizeof(cl->expect)] = kind;
+	cl->ex_n++;
+}
+
+/* Asks for the next listing if the planned pages are running out. */
+static void
+maybe_list(struct claimer *cl)
+{
+	char start[ENTRY_ID_STRLEN], count[24];
+
+	if (cl->listing || cl->listed_all || cl->closed || cl->tail - cl->ready > 1)
+		return;
+	if (cl->stats.listings == 0)
+		snprintf(start, sizeof(start), "-");
+	else
+		entry_id_format(cl->next, start, sizeof(start));
+	snprintf(count, sizeof(count), "%zu", cl->list_count);
+	const char *argv[] = {"XPENDING", cl->stream, cl->group, start, "+", count};
+	redisAppendCommandArgv(cl->rc->c, 6, argv, NULL);
+	expect_push(cl, 'L');
+	cl->listing = true;
+}
+
+/* Makes the page complete: owner offsets become pointers into its names. */
+static void
+plan_seal(struct claimer *cl, struct plan *p)
+{
+	for (size_t k = 0; k < p->n; k++)
+		p->e[k].owner = p->owners.data + p->owner_off[k];
+	free(p->owner_off);
+	p->owner_off = NULL;
+	p->fields = xcalloc(p->n, sizeof(*p->fields));
+	cl->tail++;
+}
+
+/* Cuts a listing into pages of at most `batch` claimable entries. */
+static int
+take_listing(struct claimer *cl, const redisReply *l, struct xerr *err)
+{
+	struct plan *p = NULL;
+	size_t first = 0;
+
 	if (l->type != REDIS_REPLY_ARRAY)
-		return xerr_set(err, XR_EFAIL, "redis: XPENDING %s %s: unexpected reply",
-		    cl->stream, cl->group);
-	cl->listed = l->elements;
-	if (cl->plan_cap < l->elements) {
-		cl->plan_cap = l->elements;
-		cl->plan = xrealloc(cl->plan, cl->plan_cap * sizeof(*cl->plan));
-	}
+		return xerr_set(err, XR_EFAIL, "redis: XPENDING %s %s: %s", cl->stream, cl->group,
+		    l->type == REDIS_REPLY_ERROR ? l->str : "unexpected reply");
+	cl->stats.listings++;
+	cl->stats.listed += l->elements;
 	for (size_t i = 0; i < l->elements; i++) {
-		struct pending_entry p;
+		struct pending_entry pe;
 
-		if (parse_pending(l->element[i], &p) < 0)
+		if (parse_pending(l->element[i], &pe) < 0)
 			return xerr_set(err, XR_EFAIL, "redis: XPENDING %s %s: malformed entry",
 			    cl->stream, cl->group);
-		if (strcmp(p.owner, cl->o.consumer) == 0) {
-			cl->held++;
-		} else if (consumer_excluded(p.owner, cl->o.exclude)) {
-			cl->excluded++;
-		} else if (p.idle_ms < cl->o.min_idle_ms) {
-			cl->young++;
-		} else {
-			if (cl->plan_n == 0)
-				first = i;
-			last = i;
-			cl->plan[cl->plan_n++] = p;
-		}
 		if (i + 1 == l->elements)
-			cl->next = entry_id_next(p.id);
+			cl->next = entry_id_next(pe.id);
+		if (strcmp(pe.owner, cl->o.consumer) == 0) {
+			cl->stats.held++;
+			continue;
+		}
+		if (consumer_excluded(pe.owner, cl->o.exclude)) {
+			cl->stats.excluded++;
+			continue;
+		}
+		if (pe.idle_ms < cl->o.min_idle_ms) {
+			cl->stats.young++;
+			continue;
+		}
+		if (p == NULL) {
+			p = &cl->ring[cl->tail % RING];
+			memset(p, 0, sizeof(*p));
+			p->e = xmalloc((size_t)cl->o.batch * sizeof(*p->e));
+			p->owner_off = xmalloc((size_t)cl->o.batch * sizeof(*p->owner_off));
+			first = i;
+		}
+		/* Owner names are copied: the listing is freed right away. */
+		if (p->n > 0 && strcmp(p->owners.data + p->owner_off[p->n - 1], pe.owner) == 0) {
+			p->owner_off[p->n] = p->owner_off[p->n - 1];
+		} else {
+			p->owner_off[p->n] = p->owners.len;
+			buf_add(&p->owners, pe.owner, strlen(pe.owner) + 1);
+		}
+		p->e[p->n++] = pe;
+		p->span = i - first + 1;
+		cl->stats.planned++;
+		if (p->n == (size_t)cl->o.batch) {
+			plan_seal(cl, p);
+			p = NULL;
+		}
 	}
-	cl->more = l->elements >= (size_t)cl->o.batch && l->elements > 0;
-	if (cl->plan_n > 0)
-		cl->plan_span = last - first + 1;
+	if (p != NULL)
+		plan_seal(cl, p);
+	if (l->elements < cl->list_count)
+		cl->listed_all = true;
 	return 0;
 }
 
@@ -119,7 +381,6 @@ claimer_start(struct rconn *rc, const char *stream, const char *group,
     const struct claim_opts *opts, struct claimer **ret, struct xerr *err)
 {
 	struct claimer *cl = xcalloc(1, sizeof(*cl));
-	char count[24];
 
 	cl->rc = rc;
 	cl->stream = stream;
@@ -127,12 +388,12 @@ claimer_start(struct rconn *rc, const char *stream, const char *group,
 	cl->o = *opts;
 	if (cl->o.batch < 1)
 		cl->o.batch = 1;
+	cl->list_count = (size_t)cl->o.batch * LIST_PAGES;
 	snprintf(cl->min_idle, sizeof(cl->min_idle), "%" PRId64, cl->o.min_idle_ms);
-	snprintf(count, sizeof(count), "%d", cl->o.batch);
-
-	const char *argv[] = {"XPENDING", stream, group, "-", "+", count};
-	cl->cur = rconn_argv(rc, err, 6, argv, NULL);
-	if (cl->cur == NULL || plan_from_listing(cl, cl->cur, err) < 0) {
+	cl->heap_fn = rc->c->reader->fn;
+	rc->c->reader->fn = &arena_fn;
+	maybe_list(cl);
+	if (flush(cl, err) < 0) {
 		claimer_free(cl);
 		return -1;
 	}
@@ -141,174 +402,112 @@ claimer_start(struct rconn *rc, const char *stream, const char *group,
 }
 
 const struct pending_entry *
-claimer_plan(const struct claimer *cl, size_t *ret_n)
+claimer_plan(struct claimer *cl, size_t *ret_n)
 {
-	*ret_n = cl->plan_n;
-	return cl->plan;
-}
-
-bool
-claimer_done(const struct claimer *cl)
-{
-	return cl->plan_n == 0 && !cl->more && !cl->in_flight;
-}
-
-bool
-claimer_more(const struct claimer *cl)
-{
-	return cl->more;
+	if (cl->tail == cl->ready || cl->ready - cl->sent >= DEPTH) {
+		*ret_n = 0;
+		return NULL;
+	}
+	*ret_n = cl->ring[cl->ready % RING].n;
+	return cl->ring[cl->ready % RING].e;
 }
 
 int
-claimer_skip(struct claimer *cl, struct xerr *err)
+claimer_drop(struct claimer *cl, struct xerr *err)
 {
-	struct claim_page page;
-
-	cl->plan_n = 0;
-	if (claimer_send(cl, err) < 0)
-		return -1;
-	return claimer_recv(cl, &page, err);
+	/* Only dry runs drop, and they never have claims in flight. */
+	if (cl->tail == cl->ready || cl->sent != cl->ready)
+		return 0;
+	plan_free(&cl->ring[cl->ready % RING]);
+	cl->ready++;
+	cl->sent++;
+	maybe_list(cl);
+	return flush(cl, err);
 }
 
 static int
 cmp_deliveries(const void *a, const void *b)
 {
-	const struct sent_entry *x = a, *y = b;
+	const struct pending_entry *x = a, *y = b;
 
-	if (x->p.deliveries != y->p.deliveries)
-		return x->p.deliveries < y->p.deliveries ? -1 : 1;
-	return entry_id_cmp(x->p.id, y->p.id);
-}
-
-static int
-cmp_id(const void *a, const void *b)
-{
-	const struct sent_entry *x = a, *y = b;
-
-	return entry_id_cmp(x->p.id, y->p.id);
+	if (x->deliveries != y->deliveries)
+		return x->deliveries < y->deliveries ? -1 : 1;
+	return entry_id_cmp(x->id, y->id);
 }
 
 int
 claimer_send(struct claimer *cl, struct xerr *err)
 {
 	redisContext *c = cl->rc->c;
-	size_t n = cl->plan_n;
-	char (*ids)[ENTRY_ID_STRLEN] = NULL;
-	const char **argv = NULL;
+	struct plan *p;
+	size_t n;
+	char (*ids)[ENTRY_ID_STRLEN];
+	const char **argv;
+	struct pending_entry *byd;
 
-	if (cl->in_flight)
-		return xerr_set(err, XR_EFAIL, "claimer: a page is already in flight");
+	if (cl->tail == cl->ready || cl->ready - cl->sent >= DEPTH)
+		return xerr_set(err, XR_EFAIL, "claimer: no page to send");
+	p = &cl->ring[cl->ready % RING];
+	n = p->n;
 
-	/* The plan becomes the page in flight. */
-	if (cl->sent_cap < n) {
-		cl->sent_cap = n;
-		cl->sent = xrealloc(cl->sent, n * sizeof(*cl->sent));
-	}
-	for (size_t i = 0; i < n; i++) {
-		cl->sent[i].p = cl->plan[i];
-		cl->sent[i].fields = NULL;
-	}
-	cl->sent_n = n;
-	cl->sent_listed = cl->listed;
-	cl->sent_held = cl->held;
-	cl->sent_excluded = cl->excluded;
-	cl->sent_young = cl->young;
-	cl->sent_precheck = n > 0;
-	cl->sent_listing = cl->more;
-	cl->sent_xclaims = 0;
-	cl->plan_n = 0;
+	char first[ENTRY_ID_STRLEN], last[ENTRY_ID_STRLEN], span[24];
+	entry_id_format(p->e[0].id, first, sizeof(first));
+	entry_id_format(p->e[n - 1].id, last, sizeof(last));
+	snprintf(span, sizeof(span), "%zu", p->span + 16);
 
 	redisAppendCommand(c, "MULTI");
-	if (n > 0) {
-		char first[ENTRY_ID_STRLEN], last[ENTRY_ID_STRLEN], span[24];
+	const char *pv[] = {"XPENDING", cl->stream, cl->group, first, last, span};
+	redisAppendCommandArgv(c, 6, pv, NULL);
 
-		entry_id_format(cl->sent[0].p.id, first, sizeof(first));
-		entry_id_format(cl->sent[n - 1].p.id, last, sizeof(last));
-		snprintf(span, sizeof(span), "%zu", cl->plan_span + 16);
-		const char *pv[] = {"XPENDING", cl->stream, cl->group, first, last, span};
-		redisAppendCommandArgv(c, 6, pv, NULL);
+	/* One XCLAIM per delivery count, so RETRYCOUNT can keep each as it is. */
+	byd = xmalloc(n * sizeof(*byd));
+	memcpy(byd, p->e, n * sizeof(*byd));
+	qsort(byd, n, sizeof(*byd), cmp_deliveries);
+	ids = xmalloc(n * sizeof(*ids));
+	argv = xmalloc((n + 8) * sizeof(*argv));
+	p->xclaims = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, k = 0;
+		char retry[24];
 
-		/* One XCLAIM per delivery count, so RETRYCOUNT can keep each. */
-		qsort(cl->sent, n, sizeof(*cl->sent), cmp_deliveries);
-		ids = xmalloc(n * sizeof(*ids));
-		argv = xmalloc((n + 8) * sizeof(*argv));
-		for (size_t i = 0; i < n;) {
-			size_t j = i, k = 0;
-			char retry[24];
-
-			argv[k++] = "XCLAIM";
-			argv[k++] = cl->stream;
-			argv[k++] = cl->group;
-			argv[k++] = cl->o.consumer;
-			argv[k++] = cl->min_idle;
-			for (; j < n && cl->sent[j].p.deliveries == cl->sent[i].p.deliveries; j++) {
-				entry_id_format(cl->sent[j].p.id, ids[j], sizeof(ids[j]));
-				argv[k++] = ids[j];
-			}
-			snprintf(retry, sizeof(retry), "%" PRId64, cl->sent[i].p.deliveries);
-			argv[k++] = "RETRYCOUNT";
-			argv[k++] = retry;
-			redisAppendCommandArgv(c, (int)k, argv, NULL);
-			cl->sent_xclaims++;
-			i = j;
+		argv[k++] = "XCLAIM";
+		argv[k++] = cl->stream;
+		argv[k++] = cl->group;
+		argv[k++] = cl->o.consumer;
+		argv[k++] = cl->min_idle;
+		for (; j < n && byd[j].deliveries == byd[i].deliveries; j++) {
+			entry_id_format(byd[j].id, ids[j], sizeof(ids[j]));
+			argv[k++] = ids[j];
 		}
-		qsort(cl->sent, n, sizeof(*cl->sent), cmp_id);
-	}
-	if (cl->sent_listing) {
-		char start[ENTRY_ID_STRLEN], count[24];
-
-		entry_id_format(cl->next, start, sizeof(start));
-		snprintf(count, sizeof(count), "%d", cl->o.batch);
-		const char *lv[] = {"XPENDING", cl->stream, cl->group, start, "+", count};
-		redisAppendCommandArgv(c, 6, lv, NULL);
+		snprintf(retry, sizeof(retry), "%" PRId64, byd[i].deliveries);
+		argv[k++] = "RETRYCOUNT";
+		argv[k++] = retry;
+		redisAppendCommandArgv(c, (int)k, argv, NULL);
+		p->xclaims++;
+		i = j;
 	}
 	redisAppendCommand(c, "EXEC");
 	free(ids);
 	free(argv);
-
-	/* Push the whole transaction out now, so Redis works while we journal. */
-	int done = 0;
-	do {
-		if (redisBufferWrite(c, &done) != REDIS_OK)
-			return rconn_io_error(cl->rc, err);
-	} while (!done);
-	cl->in_flight = true;
-	return 0;
+	free(byd);
+	expect_push(cl, 'C');
+	cl->ready++;
+	maybe_list(cl);
+	return flush(cl, err);
 }
 
-static struct sent_entry *
-find_sent(struct claimer *cl, struct entry_id id)
+static struct pending_entry *
+find_entry(struct plan *p, struct entry_id id, size_t hint)
 {
-	size_t lo = 0, hi = cl->sent_n;
+	size_t lo = 0, hi = p->n;
 
+	if (hint < p->n && entry_id_cmp(p->e[hint].id, id) == 0)
+		return &p->e[hint];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = entry_id_cmp(cl->sent[mid].p.id, id);
+		int c = entry_id_cmp(p->e[mid].id, id);
 		if (c == 0)
-			return &cl->sent[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static const redisReply *
-find_pending(const redisReply *pre, struct entry_id id, struct pending_entry *ret)
-{
-	size_t lo = 0, hi = pre->elements;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		struct pending_entry p;
-		if (parse_pending(pre->element[mid], &p) < 0)
-			return NULL;
-		int c = entry_id_cmp(p.id, id);
-		if (c == 0) {
-			*ret = p;
-			return pre->element[mid];
-		}
+			return &p->e[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -320,126 +519,177 @@ find_pending(const redisReply *pre, struct entry_id id, struct pending_entry *re
 static int
 exec_error(struct claimer *cl, const redisReply *r, const char *what, struct xerr *err)
 {
-	return xerr_set(err, XR_EFAIL, "redis: %s %s %s: %s", what, cl->stream,
-	    cl->group, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	return xerr_set(err, XR_EFAIL, "redis: %s %s %s: %s", what, cl->stream, cl->group,
+	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 }
 
-int
-claimer_recv(struct claimer *cl, struct claim_page *ret, struct xerr *err)
+/* Reads the answer to the oldest claim in flight into a page. */
+static int
+recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 {
-	redisContext *c = cl->rc->c;
-	size_t queued = 1 + (cl->sent_precheck ? 1 : 0) + (size_t)cl->sent_xclaims +
-	    (cl->sent_listing ? 1 : 0);
+	struct plan *p = &cl->ring[cl->sent % RING];
+	size_t queued = 1 + 1 + (size_t)p->xclaims;     /* MULTI, XPENDING, XCLAIMs */
 	redisReply *r = NULL;
+	int rc = -1;
 
-	if (!cl->in_flight)
-		return xerr_set(err, XR_EFAIL, "claimer: nothing in flight");
-	cl->in_flight = false;
+	/* The plan leaves the ring either way; the page below may point into it. */
+	plan_free(&cl->done);
+	cl->done = *p;
+	memset(p, 0, sizeof(*p));
+	cl->sent++;
+	p = &cl->done;
+	cl->cur = NULL;
+
 	/* MULTI's +OK and one +QUEUED per command, then EXEC's array. */
 	for (size_t i = 0; i < queued; i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK)
-			return rconn_io_error(cl->rc, err);
+		if (get_reply(cl, &r) != REDIS_OK)
+			return io_error(cl, err);
 		if (r->type == REDIS_REPLY_ERROR) {
 			exec_error(cl, r, "MULTI", err);
-			freeReplyObject(r);
-			/* Drain what is left of the transaction, EXEC's answer too. */
-			for (size_t j = i + 1; j <= queued; j++) {
-				if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			/* Drain the rest of the transaction, EXEC's answer too. */
+			for (size_t j = i + 1; j <= queued; j++)
+				if (get_reply(cl, &r) != REDIS_OK)
 					return -1;
-				freeReplyObject(r);
-			}
 			return -1;
 		}
-		freeReplyObject(r);
 	}
-	if (redisGetReply(c, (void **)&r) != REDIS_OK)
-		return rconn_io_error(cl->rc, err);
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != queued - 1) {
-		exec_error(cl, r, "EXEC", err);
-		freeReplyObject(r);
-		return -1;
-	}
-	if (cl->prev != NULL)
-		freeReplyObject(cl->prev);
-	cl->prev = cl->cur;
+	if (get_reply(cl, &r) != REDIS_OK)
+		return io_error(cl, err);
+	/* The page lives in this arena now; the other one is free for the next. */
 	cl->cur = r;
+	cl->cur_arena = 1 - cl->cur_arena;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != queued - 1)
+		return exec_error(cl, r, "EXEC", err);
 
-	size_t idx = 0;
-	const redisReply *pre = NULL;
-	if (cl->sent_precheck) {
-		pre = r->element[idx++];
-		if (pre->type != REDIS_REPLY_ARRAY)
-			return exec_error(cl, pre, "XPENDING", err);
-	}
-	for (int x = 0; x < cl->sent_xclaims; x++) {
-		const redisReply *xr = r->element[idx++];
+	const redisReply *pre = r->element[0];
+	if (pre->type != REDIS_REPLY_ARRAY)
+		return exec_error(cl, pre, "XPENDING", err);
+	for (int x = 0; x < p->xclaims; x++) {
+		const redisReply *xr = r->element[1 + x];
+		size_t hint = 0;
+
 		if (xr->type != REDIS_REPLY_ARRAY)
 			return exec_error(cl, xr, "XCLAIM", err);
 		for (size_t i = 0; i < xr->elements; i++) {
 			const redisReply *e = xr->element[i];
 			struct entry_id id;
-			struct sent_entry *s;
+			struct pending_entry *pe;
 
 			/* Redis before 7.0 answers nil for a deleted entry. */
 			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
 			    e->element[0]->type != REDIS_REPLY_STRING ||
-			    e->element[1]->type != REDIS_REPLY_ARRAY)
+			    e->element[1]->type != REDIS_REPLY_ARRAY ||
+			    entry_id_parse(e->element[0]->str, e->element[0]->len, &id) < 0)
 				continue;
-			if (entry_id_parse(e->element[0]->str, e->element[0]->len, &id) < 0)
-				continue;
-			s = find_sent(cl, id);
-			if (s != NULL)
-				s->fields = e->element[1];
+			pe = find_entry(p, id, hint);
+			if (pe != NULL) {
+				hint = (size_t)(pe - p->e) + 1;
+				p->fields[pe - p->e] = e->element[1];
+			}
 		}
 	}
 
-	struct claim_page page = {0};
-	if (cl->page_cap < cl->sent_n) {
-		cl->page_cap = cl->sent_n;
+	/* The pre-check, parsed once; sorted by ID like the page. */
+	size_t npre = 0;
+	if (cl->pre_cap < pre->elements) {
+		cl->pre_cap = pre->elements;
+		cl->pre = xrealloc(cl->pre, cl->pre_cap * sizeof(*cl->pre));
+	}
+	for (size_t i = 0; i < pre->elements; i++)
+		if (parse_pending(pre->element[i], &cl->pre[npre]) == 0)
+			npre++;
+
+	if (cl->page_cap < p->n) {
+		cl->page_cap = p->n;
 		cl->page = xrealloc(cl->page, cl->page_cap * sizeof(*cl->page));
 	}
-	page.e = cl->page;
-	page.listed = cl->sent_listed;
-	page.held = cl->sent_held;
-	page.excluded = cl->sent_excluded;
-	page.young = cl->sent_young;
-	for (size_t i = 0; i < cl->sent_n; i++) {
-		struct sent_entry *s = &cl->sent[i];
-		struct pending_entry now;
-		bool known = pre != NULL && find_pending(pre, s->p.id, &now) != NULL;
+	struct claim_page page = {cl->page, 0, 0};
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pending_entry *now = NULL;
 
-		if (s->fields != NULL) {
+		while (k < npre && entry_id_cmp(cl->pre[k].id, p->e[i].id) < 0)
+			k++;
+		if (k < npre && entry_id_cmp(cl->pre[k].id, p->e[i].id) == 0)
+			now = &cl->pre[k];
+		if (p->fields[i] != NULL) {
 			struct claimed_entry *ce = &page.e[page.n];
-			ce->was = known ? now : s->p;
+			ce->was = now != NULL ? *now : p->e[i];
 			if (strcmp(ce->was.owner, cl->o.consumer) == 0) {
-				page.held++;        /* it was ours already */
+				cl->stats.held++;   /* it was ours already */
 				continue;
 			}
 			ce->fate = FATE_CLAIMED;
-			ce->fields = s->fields;
+			ce->fields = p->fields[i];
 			page.n++;
-		} else if (known && now.idle_ms >= cl->o.min_idle_ms) {
+		} else if (now != NULL && now->idle_ms >= cl->o.min_idle_ms) {
 			/* Pending and idle when XCLAIM ran, yet not claimed: deleted. */
 			struct claimed_entry *ce = &page.e[page.n++];
-			ce->was = now;
+			ce->was = *now;
 			ce->fate = FATE_LOST;
 			ce->fields = NULL;
 		} else {
 			page.raced++;
 		}
 	}
-
-	cl->plan_n = 0;
-	cl->more = false;
-	if (cl->sent_listing) {
-		const redisReply *l = r->element[idx++];
-		if (l->type != REDIS_REPLY_ARRAY)
-			return exec_error(cl, l, "XPENDING", err);
-		if (plan_from_listing(cl, l, err) < 0)
-			return -1;
-	}
+	cl->stats.raced += page.raced;
+	cl->stats.pages++;
 	*ret = page;
-	return 0;
+	rc = 0;
+	return rc;
+}
+
+int
+claimer_recv(struct claimer *cl, struct claim_page *ret, struct xerr *err)
+{
+	char kind;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (cl->ex_n == 0)
+		return xerr_set(err, XR_EFAIL, "claimer: nothing in flight");
+	kind = cl->expect[cl->ex_head];
+	cl->ex_head = (cl->ex_head + 1) % sizeof(cl->expect);
+	cl->ex_n--;
+	arena_reset(&cl->arenas[1 - cl->cur_arena]);
+	if (kind == 'C') {
+		rc = recv_claim(cl, ret, err);
+	} else {
+		redisReply *r;
+		cl->listing = false;
+		if (get_reply(cl, &r) != REDIS_OK)
+			return io_error(cl, err);
+		rc = take_listing(cl, r, err);
+	}
+	if (rc == 0) {
+		maybe_list(cl);
+		rc = flush(cl, err);
+	}
+	return rc;
+}
+
+bool
+claimer_pending(const struct claimer *cl)
+{
+	return cl->ex_n > 0;
+}
+
+bool
+claimer_done(const struct claimer *cl)
+{
+	return cl->ex_n == 0 && cl->tail == cl->ready && cl->listed_all;
+}
+
+void
+claimer_close(struct claimer *cl)
+{
+	cl->closed = true;
+}
+
+const struct claim_stats *
+claimer_stats(const struct claimer *cl)
+{
+	return &cl->stats;
 }
 
 void
@@ -447,17 +697,21 @@ claimer_free(struct claimer *cl)
 {
 	if (cl == NULL)
 		return;
-	if (cl->in_flight) {
-		/* Read the transaction's answers so the connection stays usable. */
+	/* Read what is still in flight so the connection stays usable. */
+	cl->closed = true;
+	while (cl->ex_n > 0 && cl->rc->c->err == 0) {
 		struct claim_page p;
-		claimer_recv(cl, &p, NULL);
+		if (claimer_recv(cl, &p, NULL) < 0 && cl->rc->c->err != 0)
+			break;
 	}
-	if (cl->prev != NULL)
-		freeReplyObject(cl->prev);
-	if (cl->cur != NULL)
-		freeReplyObject(cl->cur);
-	free(cl->plan);
-	free(cl->sent);
+	for (size_t i = 0; i < RING; i++)
+		plan_free(&cl->ring[i]);
+	plan_free(&cl->done);
+	cl->rc->c->reader->fn = cl->heap_fn;
+	cl->rc->c->reader->privdata = NULL;
+	arena_free(&cl->arenas[0]);
+	arena_free(&cl->arenas[1]);
 	free(cl->page);
+	free(cl->pre);
 	free(cl);
 }

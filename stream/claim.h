@@ -1,17 +1,17 @@
 /*
  * claim.h: drains a consumer group's pending entries list into the recovery
- * consumer, one bounded page at a time.
+ * consumer, in bounded pages, with several requests in flight.
  *
- * Each page is planned from an XPENDING listing (bounded, like XAUTOCLAIM's
- * scan) and claimed in one MULTI/EXEC that holds, in this order:
+ * XPENDING lists the pending entries list in order (a listing covers a
+ * few pages; like XAUTOCLAIM's scan, each request does bounded work).
+ * Each page of claimable entries is then claimed in one MULTI/EXEC:
  *
- *   XPENDING <stream> <group> <first> <last> <n>      -- the page as it is now
+ *   XPENDING <stream> <group> <first> <last> <n>    -- the page as it is now
  *   XCLAIM <stream> <group> <consumer> <min-idle> <id>... RETRYCOUNT <d>
- *   XPENDING <stream> <group> <next> + <batch>        -- the next listing
  *
  * Why not XAUTOCLAIM: it cannot skip the recovery consumer's own entries or
- * excluded consumers, it raises the delivery count of what it claims, and it
- * does not say who held an entry, for how long, or how often it was
+ * excluded consumers, it raises the delivery count of what it claims, and
+ * it does not say who held an entry, for how long, or how often it was
  * delivered; the journal needs all three.  XCLAIM with the same min-idle
  * guard claims exactly the planned entries, and RETRYCOUNT set to the count
  * Redis reported keeps the delivery count as it was.  Because the first
@@ -20,8 +20,8 @@
  * (Redis drops such entries from the pending list; before 7.0 it answered
  * nil): that entry is lost, as certainly as XAUTOCLAIM's third reply element.
  *
- * The next page's MULTI goes out before the caller journals the previous
- * page, so Redis and the journal work at the same time.  Memory is one page.
+ * Listings run ahead of claims and several claims are in flight, so Redis
+ * works while the caller journals.  Memory is a few pages.
  */
 #ifndef XR_CLAIM_H
 #define XR_CLAIM_H
@@ -35,7 +35,7 @@
 struct claim_opts {
 	const char *consumer;       /* the recovery consumer */
 	int64_t min_idle_ms;
-	int batch;                  /* pending entries listed per page */
+	int batch;                  /* entries per claim page */
 	char *const *exclude;       /* NULL-terminated globs, or NULL */
 };
 
@@ -58,52 +58,59 @@ struct claimed_entry {
 	const redisReply *fields;   /* FATE_CLAIMED: [field, value, ...] */
 };
 
+/* The outcome of one claim page. */
 struct claim_page {
 	struct claimed_entry *e;
 	size_t n;
-	size_t listed;              /* pending entries the listing returned */
+	size_t raced;               /* planned, but acked or claimed by another meanwhile */
+};
+
+/* What the listings saw, for the whole drain so far. */
+struct claim_stats {
+	size_t listed;              /* pending entries listed */
+	size_t planned;             /* idle, on another consumer: to be claimed */
 	size_t held;                /* already on the recovery consumer */
 	size_t excluded;            /* on an excluded consumer */
 	size_t young;               /* idle less than min_idle */
-	size_t raced;               /* planned, but acked or claimed by another meanwhile */
+	size_t raced;
+	size_t listings, pages;
 };
 
 struct claimer;
 
-/*
- * Lists the first page and plans it.  OUT: *ret, freed by claimer_free().
- * The strings in opts must outlive the claimer.
- */
+/* Sends the first listing.  OUT: *ret, freed by claimer_free(); opts must outlive it. */
 int claimer_start(struct rconn *rc, const char *stream, const char *group,
     const struct claim_opts *opts, struct claimer **ret, struct xerr *err);
 
 /*
- * The entries the next claimer_send() will claim, for the caller to journal
- * as an intent first.  Valid until the claimer_recv() after that send.
+ * The next page ready to be claimed, if there is one and another request
+ * may go out; NULL otherwise.  The caller journals it as an intent, then
+ * calls claimer_send() (or claimer_drop() in a dry run).  Valid until then.
  */
-const struct pending_entry *claimer_plan(const struct claimer *cl, size_t *ret_n);
-
-/* True when there is nothing planned and nothing left to list. */
-bool claimer_done(const struct claimer *cl);
-
-/* True when the listing goes on past the current plan. */
-bool claimer_more(const struct claimer *cl);
-
-/* Drops the plan and lists the next page without claiming (dry runs). */
-int claimer_skip(struct claimer *cl, struct xerr *err);
-
-/* Sends the planned claim and the next listing (does not wait). */
+const struct pending_entry *claimer_plan(struct claimer *cl, size_t *ret_n);
+/* Sends the claim of that page (does not wait). */
 int claimer_send(struct claimer *cl, struct xerr *err);
+/* Forgets that page without claiming it (dry runs). */
+int claimer_drop(struct claimer *cl, struct xerr *err);
 
 /*
- * Reads the answer to the last send.  OUT: *ret, the page, valid until the
- * next claimer_recv() or claimer_free(); a new plan is ready afterwards.
+ * Reads the next answer.  OUT: *ret, the outcome of the oldest claim in
+ * flight (n = 0 when the answer was a listing), valid until the next
+ * claimer_recv() or claimer_free().
  */
 int claimer_recv(struct claimer *cl, struct claim_page *ret, struct xerr *err);
 
+/* True while answers are outstanding: call claimer_recv(). */
+bool claimer_pending(const struct claimer *cl);
+/* True when everything is listed, claimed and answered. */
+bool claimer_done(const struct claimer *cl);
+/* Lists no further: what is in flight is still to be received. */
+void claimer_close(struct claimer *cl);
+const struct claim_stats *claimer_stats(const struct claimer *cl);
+
 void claimer_free(struct claimer *cl);
 
-/* True when name is the recovery consumer or matches an exclude glob. */
+/* True when name matches one of the exclude globs. */
 bool consumer_excluded(const char *name, char *const *exclude);
 
 #endif

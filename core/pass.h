@@ -1,0 +1,67 @@
+/*
+ * pass.h: the state of one recovery pass, shared by recover.c (the pass)
+ * and reconcile.c (finishing what a killed run left).  Private to core/.
+ */
+#ifndef XR_PASS_H
+#define XR_PASS_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/buf.h"
+#include "../lib/log.h"
+#include "../store/intent.h"
+#include "../store/journal.h"
+#include "../store/payload.h"
+#include "../store/writer.h"
+#include "../stream/redis.h"
+#include "../stream/zombie.h"
+#include "config.h"
+#include "mode.h"
+#include "recover.h"
+
+struct pass {
+	const struct config *cfg;
+	const struct mode *mode;
+	const struct logger *lg;
+	volatile sig_atomic_t *stop;
+	struct journal *j;          /* NULL in a dry run */
+	struct intent_log *intents; /* NULL in a dry run */
+	struct rconn *rc;
+	struct recover_result *res;
+	int64_t run;
+	bool dry;
+	bool uncertain;             /* a claim or delete was sent and its answer lost */
+
+	struct writer *w;           /* journals claimed pages while claiming goes on */
+	struct ev_batch batch;      /* the page being handed to w */
+
+	struct buf pbuf;            /* payload JSON, reused */
+	struct buf dbuf;            /* detail JSON, reused */
+	struct bytes *fv;           /* fields of one entry, reused */
+	size_t fv_cap;
+	struct xerr first_error;    /* the first group failure, for the summary */
+};
+
+/* Waits until the writer has committed all it was given; the journal is idle after. */
+int pass_flush(struct pass *p, struct xerr *err);
+/* Appends one event and commits it (after what the writer holds). */
+int pass_append(struct pass *p, const struct event *ev, struct xerr *err);
+
+/* The fields of an entry as byte strings pointing into the reply. */
+size_t pass_reply_fields(struct pass *p, const redisReply *f);
+void pass_log_lost(struct pass *p, const char *stream, const char *group,
+    struct entry_id id, const char *owner, int64_t idle, int64_t deliveries,
+    const char *reason);
+/* Appends a consumer_deleted or consumer_kept event (inside a transaction). */
+int pass_journal_zombie(struct pass *p, const char *stream, const char *group,
+    const struct zombie_result *z, bool reconciled, struct xerr *err);
+
+/*
+ * Journals, exactly once, what killed runs did in Redis but did not
+ * journal, from the intent file; closes those runs as "crashed".
+ */
+int reconcile(struct pass *p, struct xerr *err);
+
+#endif

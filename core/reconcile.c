@@ -1,0 +1,291 @@
+/*
+ * reconcile.c: finishing what a killed run left (guarantee 3).
+ *
+ * A run writes an intent line before every claim page and every consumer
+ * deletion (store/intent.h) and journals the outcome afterwards, in
+ * batches.  When a run is killed in between, the intent file is not empty
+ * at the next run.  For each planned entry that has no claim or lost event
+ * since the killed run started, Redis is asked where it is now:
+ *
+ *   pending on the recovery consumer   -> claim_reconciled, with its payload
+ *   gone from the stream and not pending elsewhere -> lost
+ *   anywhere else                      -> the claim never happened
+ *
+ * and for each consumer it set out to delete, whether it still exists.
+ * Then every run without a run_end gets one with status "crashed".
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/json.h"
+#include "pass.h"
+
+static const char *const claimed_kinds[] = {"claim", "claim_reconciled", "lost", NULL};
+
+struct rx {
+	struct pass *p;
+	struct xerr *err;
+	long long claimed, lost, deleted, kept;
+};
+
+static int
+reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
+    const char *group, const char *consumer, struct entry_id id, const char *owner,
+    int64_t idle, int64_t deliveries)
+{
+	struct pass *p = rx->p;
+	char ids[ENTRY_ID_STRLEN];
+	bool done;
+	redisReply *pend = NULL, *range = NULL;
+	int rc = -1;
+
+	if (journal_entry_has(p->j, stream, group, id, claimed_kinds, since, &done, rx->err) < 0)
+		return -1;
+	if (done)
+		return 0;
+	entry_id_format(id, ids, sizeof(ids));
+	pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
+	if (pend == NULL)
+		goto out;
+	range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids);
+	if (range == NULL)
+		goto out;
+	bool pending = pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
+	    pend->element[0]->type == REDIS_REPLY_ARRAY && pend->element[0]->elements >= 2;
+	bool ours = pending && strcmp(pend->element[0]->element[1]->str, consumer) == 0;
+	bool exists = range->type == REDIS_REPLY_ARRAY && range->elements == 1;
+
+	struct event ev = EVENT_INIT;
+	ev.run = p->run;
+	ev.stream = stream;
+	ev.grp = group;
+	ev.has_entry = true;
+	ev.entry = id;
+	ev.consumer = owner;
+	ev.idle_ms = idle;
+	ev.deliveries = deliveries;
+	if (ours && exists) {
+		size_t n = pass_reply_fields(p, range->element[0]->element[1]);
+		struct jw w;
+		buf_reset(&p->pbuf);
+		payload_encode(p->fv, n, &p->pbuf);
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kint(&w, "claimed_by_run", run);
+		jw_obj_end(&w);
+		ev.kind = "claim_reconciled";
+		ev.payload = buf_str(&p->pbuf);
+		ev.payload_len = p->pbuf.len;
+		ev.detail = buf_str(&p->dbuf);
+		if (journal_append(p->j, &ev, rx->err) < 0)
+			goto out;
+		rx->claimed++;
+	} else if (!exists && (ours || !pending)) {
+		char reason[200];
+		struct jw w;
+		snprintf(reason, sizeof(reason),
+		    "deleted from the stream; found gone while reconciling killed run %lld",
+		    (long long)run);
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kstr(&w, "reason", reason);
+		jw_kint(&w, "claimed_by_run", run);
+		jw_obj_end(&w);
+		ev.kind = "lost";
+		ev.detail = buf_str(&p->dbuf);
+		if (journal_append(p->j, &ev, rx->err) < 0)
+			goto out;
+		rx->lost++;
+		pass_log_lost(p, stream, group, id, owner, idle, deliveries, reason);
+	}
+	rc = 0;
+out:
+	if (pend != NULL)
+		freeReplyObject(pend);
+	if (range != NULL)
+		freeReplyObject(range);
+	return rc;
+}
+
+static int
+reconcile_claim(struct rx *rx, const cJSON *d, int64_t run, int64_t since,
+    const char *stream, const char *group)
+{
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries");
+	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(d, "owners");
+	const cJSON *consumer = cJSON_GetObjectItemCaseSensitive(d, "consumer");
+	const cJSON *e;
+
+	if (!cJSON_IsArray(entries) || !cJSON_IsString(consumer))
+		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed claim record");
+	cJSON_ArrayForEach(e, entries) {
+		const cJSON *f0 = cJSON_GetArrayItem(e, 0), *f1 = cJSON_GetArrayItem(e, 1);
+		const cJSON *f2 = cJSON_GetArrayItem(e, 2), *f3 = cJSON_GetArrayItem(e, 3);
+		const char *owner = NULL;
+		struct entry_id id;
+
+		if (!cJSON_IsString(f0) ||
+		    entry_id_parse(f0->valuestring, strlen(f0->valuestring), &id) < 0)
+			continue;
+		if (cJSON_IsNumber(f1)) {
+			const cJSON *o = cJSON_GetArrayItem(owners, f1->valueint);
+			owner = cJSON_IsString(o) ? o->valuestring : NULL;
+		}
+		if (reconcile_entry(rx, run, since, stream, group, consumer->valuestring, id,
+		    owner, cJSON_IsNumber(f2) ? (int64_t)f2->valuedouble : -1,
+		    cJSON_IsNumber(f3) ? (int64_t)f3->valuedouble : -1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+reconcile_delete(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
+    const char *group)
+{
+	struct pass *p = rx->p;
+	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(d, "candidates"), *c;
+	struct consumer_info *cs = NULL;
+	size_t ncs = 0;
+	struct xerr gerr = {0};
+	int rc = -1;
+
+	if (!cJSON_IsArray(cands))
+		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed delete record");
+	if (redis_consumers(p->rc, stream, group, &cs, &ncs, &gerr) < 0) {
+		if (gerr.code != XR_EFAIL) {
+			*rx->err = gerr;
+			return -1;
+		}
+		/* The group itself is gone (NOGROUP): every candidate went with it. */
+	}
+	cJSON_ArrayForEach(c, cands) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const cJSON *idle = cJSON_GetObjectItemCaseSensitive(c, "idle_ms");
+		struct zombie_result z = {0};
+		bool exists = false, done;
+
+		if (!cJSON_IsString(name))
+			continue;
+		if (journal_consumer_has(p->j, stream, group, name->valuestring, since, &done,
+		    rx->err) < 0)
+			goto out;
+		if (done)
+			continue;
+		for (size_t i = 0; i < ncs; i++)
+			exists = exists || strcmp(cs[i].name, name->valuestring) == 0;
+		z.name = name->valuestring;
+		z.outcome = exists ? ZOMBIE_KEPT_ACTIVE : ZOMBIE_DELETED;
+		z.idle_ms = cJSON_IsNumber(idle) ? (long long)idle->valuedouble : -1;
+		z.inactive_ms = -1;
+		if (pass_journal_zombie(p, stream, group, &z, true, rx->err) < 0)
+			goto out;
+		if (exists)
+			rx->kept++;
+		else
+			rx->deleted++;
+	}
+	rc = 0;
+out:
+	consumer_info_free(cs, ncs);
+	return rc;
+}
+
+static int
+reconcile_record(void *ctx, const char *line)
+{
+	struct rx *rx = ctx;
+	struct pass *p = rx->p;
+	cJSON *d = cJSON_Parse(line);
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(d, "run");
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(d, "kind");
+	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(d, "stream");
+	const cJSON *group = cJSON_GetObjectItemCaseSensitive(d, "group");
+	int64_t since = 0;
+	int rc = -1;
+
+	if (!cJSON_IsNumber(run) || !cJSON_IsString(kind) || !cJSON_IsString(stream) ||
+	    !cJSON_IsString(group)) {
+		xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed record");
+		goto out;
+	}
+	if (journal_run_start_seq(p->j, (int64_t)run->valuedouble, &since, rx->err) < 0)
+		goto out;
+	if (journal_begin(p->j, rx->err) < 0)
+		goto out;
+	if (strcmp(kind->valuestring, "claim") == 0)
+		rc = reconcile_claim(rx, d, (int64_t)run->valuedouble, since, stream->valuestring,
+		    group->valuestring);
+	else if (strcmp(kind->valuestring, "delete") == 0)
+		rc = reconcile_delete(rx, d, since, stream->valuestring, group->valuestring);
+	else
+		rc = 0;
+	if (rc < 0) {
+		journal_rollback(p->j);
+		goto out;
+	}
+	rc = journal_commit(p->j, rx->err);
+out:
+	cJSON_Delete(d);
+	return rc;
+}
+
+int
+reconcile(struct pass *p, struct xerr *err)
+{
+	struct rx rx = {p, err, 0, 0, 0, 0};
+	int64_t *runs = NULL;
+	size_t n = 0;
+	int pending;
+	int rc = -1;
+
+	if (intent_pending(p->intents, &pending, err) < 0)
+		return -1;
+	if (pending && intent_each(p->intents, reconcile_record, &rx, err) < 0)
+		return -1;
+
+	if (journal_unfinished_runs(p->j, &runs, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct event ev = EVENT_INIT;
+		struct jw w;
+
+		if (runs[i] == p->run)
+			continue;
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kstr(&w, "status", "crashed");
+		jw_kint(&w, "reconciled_by", p->run);
+		jw_obj_end(&w);
+		ev.kind = "run_end";
+		ev.run = runs[i];
+		ev.detail = buf_str(&p->dbuf);
+		if (pass_append(p, &ev, err) < 0)
+			goto out;
+	}
+	if (pending || n > 1) {
+		struct logline l;
+		ll_start(&l, LOG_WARN, "RECONCILE", NULL);
+		ll_int(&l, "crashed_runs", (int64_t)(n > 0 ? n - 1 : 0));
+		ll_int(&l, "claimed", rx.claimed);
+		ll_int(&l, "lost", rx.lost);
+		ll_int(&l, "deleted", rx.deleted);
+		ll_int(&l, "kept", rx.kept);
+		ll_emit(p->lg, &l);
+	}
+	p->res->reconciled += rx.claimed;
+	p->res->lost += rx.lost;
+	p->res->deleted += rx.deleted;
+	/* Everything is journalled now; the old intents are done with. */
+	if (pending && intent_clear(p->intents, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(runs);
+	return rc;
+}

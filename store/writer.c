@@ -1,0 +1,272 @@
+/* writer.c: the journal writer thread (see writer.h). */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/util.h"
+#include "writer.h"
+
+/* An event with its strings as offsets into the batch's data (0: NULL). */
+struct ev_rec {
+	struct event ev;
+	size_t kind, stream, grp, consumer, payload, detail;
+};
+
+#define QUEUE 8
+
+struct writer {
+	struct journal *j;
+	size_t batch_rows;
+	int batch_ms;
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_put;      /* a batch was queued, or sync/stop was asked */
+	pthread_cond_t cv_done;     /* a batch was written, or a sync finished */
+	struct ev_batch q[QUEUE];
+	size_t head, count;
+	bool sync_wanted, stopping;
+	unsigned long syncs_done;
+	bool failed;
+	struct xerr err;
+};
+
+static size_t
+add_str(struct ev_batch *b, const char *s, size_t n)
+{
+	size_t off;
+
+	if (s == NULL)
+		return 0;
+	off = b->data.len + 1;
+	buf_add(&b->data, s, n);
+	buf_addc(&b->data, '\0');
+	return off;
+}
+
+void
+ev_batch_add(struct ev_batch *b, const struct event *ev)
+{
+	struct ev_rec *r;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->rec = xrealloc(b->rec, b->cap * sizeof(*b->rec));
+	}
+	r = &b->rec[b->n++];
+	r->ev = *ev;
+	if (r->ev.ts == 0)
+		r->ev.ts = now_ms();
+	r->kind = add_str(b, ev->kind, ev->kind ? strlen(ev->kind) : 0);
+	r->stream = add_str(b, ev->stream, ev->stream ? strlen(ev->stream) : 0);
+	r->grp = add_str(b, ev->grp, ev->grp ? strlen(ev->grp) : 0);
+	r->consumer = add_str(b, ev->consumer, ev->consumer ? strlen(ev->consumer) : 0);
+	r->payload = add_str(b, ev->payload, ev->payload_len);
+	r->detail = add_str(b, ev->detail, ev->detail ? strlen(ev->detail) : 0);
+}
+
+void
+ev_batch_reset(struct ev_batch *b)
+{
+	b->n = 0;
+	buf_reset(&b->data);
+}
+
+void
+ev_batch_free(struct ev_batch *b)
+{
+	free(b->rec);
+	buf_free(&b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static const char *
+at(const struct ev_batch *b, size_t off)
+{
+	return off != 0 ? b->data.data + off - 1 : NULL;
+}
+
+/* Writes one batch into the open transaction. */
+static int
+write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ev_rec *r = &b->rec[i];
+		struct event ev = r->ev;
+
+		ev.kind = at(b, r->kind);
+		ev.stream = at(b, r->stream);
+		ev.grp = at(b, r->grp);
+		ev.consumer = at(b, r->consumer);
+		ev.payload = at(b, r->payload);
+		ev.detail = at(b, r->detail);
+		if (journal_append(w->j, &ev, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *
+run(void *arg)
+{
+	struct writer *w = arg;
+	struct ev_batch cur = EV_BATCH_INIT;
+	size_t rows = 0;
+	int64_t began = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->count == 0 && !w->sync_wanted && !w->stopping)
+			pthread_cond_wait(&w->cv_put, &w->mu);
+		if (w->count > 0) {
+			/* Take the batch, give its slot our empty one to reuse. */
+			struct ev_batch *slot = &w->q[w->head];
+			struct ev_batch tmp = *slot;
+			*slot = cur;
+			cur = tmp;
+			w->head = (w->head + 1) % QUEUE;
+			w->count--;
+			bool failed = w->failed;
+			pthread_cond_broadcast(&w->cv_done);
+			pthread_mutex_unlock(&w->mu);
+
+			struct xerr err = {0};
+			int rc = 0;
+			if (!failed) {
+				if (!journal_in_tx(w->j)) {
+					rc = journal_begin(w->j, &err);
+					rows = 0;
+					began = mono_ms();
+				}
+				if (rc == 0)
+					rc = write_batch(w, &cur, &err);
+				rows += cur.n;
+				if (rc == 0 && (rows >= w->batch_rows || mono_ms() - began >= w->batch_ms))
+					rc = journal_commit(w->j, &err);
+				if (rc < 0)
+					journal_rollback(w->j);
+			}
+			ev_batch_reset(&cur);
+			pthread_mutex_lock(&w->mu);
+			if (rc < 0 && !w->failed) {
+				w->failed = true;
+				w->err = err;
+			}
+			continue;
+		}
+		if (w->sync_wanted) {
+			struct xerr err = {0};
+			bool failed = w->failed;
+			pthread_mutex_unlock(&w->mu);
+			int rc = 0;
+			if (!failed && journal_in_tx(w->j))
+				rc = journal_commit(w->j, &err);
+			pthread_mutex_lock(&w->mu);
+			if (rc < 0 && !w->failed) {
+				w->failed = true;
+				w->err = err;
+			}
+			w->sync_wanted = false;
+			w->syncs_done++;
+			pthread_cond_broadcast(&w->cv_done);
+			continue;
+		}
+		if (w->stopping)
+			break;
+	}
+	pthread_mutex_unlock(&w->mu);
+	ev_batch_free(&cur);
+	return NULL;
+}
+
+int
+writer_start(struct journal *j, size_t batch_rows, int batch_ms, struct writer **ret,
+    struct xerr *err)
+{
+	struct writer *w = xcalloc(1, sizeof(*w));
+
+	w->j = j;
+	w->batch_rows = batch_rows;
+	w->batch_ms = batch_ms;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_put, NULL);
+	pthread_cond_init(&w->cv_done, NULL);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		free(w);
+		return xerr_set(err, XR_EJOURNAL, "cannot start the journal writer thread");
+	}
+	*ret = w;
+	return 0;
+}
+
+int
+writer_put(struct writer *w, struct ev_batch *b, struct xerr *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->count == QUEUE && !w->failed)
+		pthread_cond_wait(&w->cv_done, &w->mu);
+	if (w->failed) {
+		if (err != NULL)
+			*err = w->err;
+		rc = -1;
+	} else {
+		/* Swap b into the tail slot; b gets that slot's empty batch back. */
+		struct ev_batch *slot = &w->q[(w->head + w->count) % QUEUE];
+		struct ev_batch tmp = *slot;
+		*slot = *b;
+		*b = tmp;
+		ev_batch_reset(b);
+		w->count++;
+		pthread_cond_signal(&w->cv_put);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int
+writer_sync(struct writer *w, struct xerr *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	/* Wait for the queue to empty, then for a commit after it. */
+	while (w->count > 0 && !w->failed)
+		pthread_cond_wait(&w->cv_done, &w->mu);
+	unsigned long target = w->syncs_done + 1;
+	w->sync_wanted = true;
+	pthread_cond_signal(&w->cv_put);
+	while (w->syncs_done < target)
+		pthread_cond_wait(&w->cv_done, &w->mu);
+	if (w->failed) {
+		if (err != NULL)
+			*err = w->err;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int
+writer_stop(struct writer *w, struct xerr *err)
+{
+	int rc;
+
+	if (w == NULL)
+		return 0;
+	rc = writer_sync(w, err);
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_signal(&w->cv_put);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	for (size_t i = 0; i < QUEUE; i++)
+		ev_batch_free(&w->q[i]);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv_put);
+	pthread_cond_destroy(&w->cv_done);
+	free(w);
+	return rc;
+}

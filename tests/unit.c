@@ -1,0 +1,342 @@
+/*
+ * unit.c: unit tests of the pure pieces (no Redis, no files): durations,
+ * times, entry IDs, UTF-8, the payload codec, base64, the JSON writer,
+ * logfmt quoting and Redis URLs.  Prints TAP lines ("ok N - name").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cmd/out.h"
+#include "../lib/buf.h"
+#include "../lib/json.h"
+#include "../lib/util.h"
+#include "../store/payload.h"
+#include "../stream/redis.h"
+
+static int n_test, n_failed;
+static int case_failed;
+
+#define CHECK(cond) do { if (!(cond)) { \
+	printf("#   %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+	case_failed = 1; } } while (0)
+
+#define CHECK_STR(a, b) do { const char *a_ = (a), *b_ = (b); \
+	if (strcmp(a_, b_) != 0) { \
+		printf("#   %s:%d: '%s' != '%s'\n", __FILE__, __LINE__, a_, b_); \
+		case_failed = 1; } } while (0)
+
+static void
+run(const char *name, void (*fn)(void))
+{
+	case_failed = 0;
+	fn();
+	n_test++;
+	if (case_failed) {
+		n_failed++;
+		printf("not ok %d - unit: %s\n", n_test, name);
+	} else {
+		printf("ok %d - unit: %s\n", n_test, name);
+	}
+}
+
+static void
+t_durations(void)
+{
+	int64_t ms;
+	char out[32];
+
+	CHECK(parse_duration("1500ms", &ms) == 0 && ms == 1500);
+	CHECK(parse_duration("90s", &ms) == 0 && ms == 90000);
+	CHECK(parse_duration("5m", &ms) == 0 && ms == 300000);
+	CHECK(parse_duration("1h", &ms) == 0 && ms == 3600000);
+	CHECK(parse_duration("90", &ms) == 0 && ms == 90000);
+	CHECK(parse_duration("0", &ms) == 0 && ms == 0);
+	CHECK(parse_duration("1h30m", &ms) == 0 && ms == 5400000);
+	CHECK(parse_duration("2d", &ms) == 0 && ms == 172800000);
+	CHECK(parse_duration("", &ms) < 0);
+	CHECK(parse_duration("abc", &ms) < 0);
+	CHECK(parse_duration("-5s", &ms) < 0);
+	CHECK(parse_duration("5x", &ms) < 0);
+	CHECK(parse_duration("5 s", &ms) < 0);
+	CHECK(parse_duration("s", &ms) < 0);
+	CHECK(parse_duration("1.5s", &ms) < 0);
+	CHECK(parse_duration("99999999999999999999s", &ms) < 0);
+	format_duration(60000, out, sizeof(out));
+	CHECK_STR(out, "1m");
+	format_duration(1500, out, sizeof(out));
+	CHECK_STR(out, "1500ms");
+	format_duration(7380000, out, sizeof(out));
+	CHECK_STR(out, "2h3m");
+	format_duration(90000, out, sizeof(out));
+	CHECK_STR(out, "1m30s");
+	/* What format_duration writes, parse_duration reads back. */
+	int64_t samples[] = {0, 1, 999, 1000, 59000, 61000, 3600000, 3601000, 86400000, 90061000};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		format_duration(samples[i], out, sizeof(out));
+		CHECK(parse_duration(out, &ms) == 0 && ms == samples[i]);
+	}
+}
+
+static void
+t_times(void)
+{
+	char out[40];
+	int64_t ms;
+
+	format_utc(1768644328000LL, false, out, sizeof(out));
+	CHECK_STR(out, "2026-01-17T10:05:28Z");
+	format_utc(1768644328123LL, true, out, sizeof(out));
+	CHECK_STR(out, "2026-01-17T10:05:28.123Z");
+	CHECK(parse_time("2026-01-17T10:05:28Z", 0, &ms) == 0 && ms == 1768644328000LL);
+	CHECK(parse_time("2026-01-17", 0, &ms) == 0 && ms == 1768608000000LL);
+	CHECK(parse_time("2h", 10000000, &ms) == 0 && ms == 10000000 - 7200000);
+	CHECK(parse_time("yesterday", 0, &ms) < 0);
+	CHECK(parse_time("2026-01-17T25:00:00Z", 0, &ms) < 0);
+}
+
+static void
+t_entry_ids(void)
+{
+	struct entry_id id;
+	char out[ENTRY_ID_STRLEN];
+
+	CHECK(entry_id_parse("1700000000000-5", 15, &id) == 0 && id.ms == 1700000000000ULL &&
+	    id.seq == 5);
+	CHECK(entry_id_parse("42", 2, &id) == 0 && id.ms == 42 && id.seq == 0);
+	CHECK(entry_id_parse("-5", 2, &id) < 0);
+	CHECK(entry_id_parse("1-", 2, &id) < 0);
+	CHECK(entry_id_parse("1-2-3", 5, &id) < 0);
+	CHECK(entry_id_parse("18446744073709551616-0", 22, &id) < 0);
+	id.ms = 7;
+	id.seq = UINT64_MAX;
+	id = entry_id_next(id);
+	CHECK(id.ms == 8 && id.seq == 0);
+	entry_id_format(id, out, sizeof(out));
+	CHECK_STR(out, "8-0");
+	struct entry_id a = {1, 2}, b = {1, 3}, c = {2, 0};
+	CHECK(entry_id_cmp(a, b) < 0 && entry_id_cmp(c, b) > 0 && entry_id_cmp(a, a) == 0);
+}
+
+static void
+t_utf8(void)
+{
+	CHECK(utf8_valid("plain", 5));
+	CHECK(utf8_valid("\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80", 9));
+	CHECK(utf8_valid("a\0b", 3));
+	CHECK(!utf8_valid("\xff", 1));
+	CHECK(!utf8_valid("\xc3\x28", 2));
+	CHECK(!utf8_valid("\xc0\xaf", 2));            /* overlong */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));        /* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));    /* > U+10FFFF */
+	CHECK(!utf8_valid("\xe4\xb8", 2));            /* truncated */
+}
+
+static void
+t_base64(void)
+{
+	const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	const char *want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+
+	for (size_t i = 0; i < 7; i++) {
+		struct buf b = BUF_INIT, d = BUF_INIT;
+		base64_encode(in[i], strlen(in[i]), &b);
+		CHECK_STR(buf_str(&b), want[i]);
+		CHECK(base64_decode(b.data ? b.data : "", b.len, &d) == 0);
+		CHECK(d.len == strlen(in[i]) && memcmp(buf_str(&d), in[i], d.len) == 0);
+		buf_free(&b);
+		buf_free(&d);
+	}
+	struct buf d = BUF_INIT;
+	CHECK(base64_decode("Zm9", 3, &d) < 0);
+	CHECK(base64_decode("Zm=v", 4, &d) < 0);
+	CHECK(base64_decode("Z!9v", 4, &d) < 0);
+	buf_free(&d);
+}
+
+/* Encodes fv, checks the text against want (if given) and that it decodes back. */
+static void
+roundtrip(const struct bytes *fv, size_t n, const char *want)
+{
+	struct buf b = BUF_INIT;
+	struct bytes *out;
+	size_t nout;
+	char *store;
+
+	payload_encode(fv, n, &b);
+	if (want != NULL)
+		CHECK_STR(buf_str(&b), want);
+	CHECK(utf8_valid(buf_str(&b), b.len));
+	if (payload_decode(buf_str(&b), b.len, &out, &nout, &store) < 0) {
+		CHECK(!"decodes");
+	} else {
+		CHECK(nout == n);
+		for (size_t i = 0; i < n && i < nout; i++)
+			CHECK(out[i].n == fv[i].n && memcmp(out[i].p, fv[i].p, fv[i].n) == 0);
+		free(out);
+		free(store);
+	}
+	buf_free(&b);
+}
+
+static void
+t_payload(void)
+{
+	struct bytes a[] = {{"order", 5}, {"42", 2}, {"note", 4}, {"hi \"there\"", 10}};
+	roundtrip(a, 4, "{\"order\":\"42\",\"note\":\"hi \\\"there\\\"\"}");
+
+	struct bytes nul[] = {{"v", 1}, {"a\0b", 3}};
+	roundtrip(nul, 2, "{\"v\":\"a\\u0000b\"}");
+
+	struct bytes bad[] = {{"v", 1}, {"\xff\xfe", 2}};
+	roundtrip(bad, 2, "{\"v\":{\"base64\":\"//4=\"}}");
+
+	struct bytes badkey[] = {{"\xc3\x28", 2}, {"x", 1}};
+	roundtrip(badkey, 2, "[{\"base64\":\"wyg=\"},\"x\"]");
+
+	struct bytes dup[] = {{"a", 1}, {"1", 1}, {"a", 1}, {"2", 1}};
+	roundtrip(dup, 4, "{\"a\":\"1\",\"a\":\"2\"}");
+
+	struct bytes empty[] = {{"e", 1}, {"", 0}};
+	roundtrip(empty, 2, "{\"e\":\"\"}");
+
+	struct bytes uni[] = {{"\xc3\xa9", 2}, {"\xf0\x9f\x98\x80", 4}};
+	roundtrip(uni, 2, "{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}");
+
+	/* Random bytes of every length up to 300, 200 times. */
+	unsigned int seed = 12345;
+	for (int k = 0; k < 200; k++) {
+		char f[300], v[300];
+		size_t fl = (size_t)(rand_r(&seed) % 300), vl = (size_t)(rand_r(&seed) % 300);
+		for (size_t i = 0; i < fl; i++)
+			f[i] = (char)(k % 3 == 0 ? 'a' + rand_r(&seed) % 26 : rand_r(&seed));
+		for (size_t i = 0; i < vl; i++)
+			v[i] = (char)(k % 2 == 0 ? 0x20 + rand_r(&seed) % 95 : rand_r(&seed));
+		struct bytes r[] = {{f, fl}, {v, vl}, {"tail", 4}, {v, vl / 2}};
+		roundtrip(r, 4, NULL);
+	}
+
+	/* A megabyte of binary. */
+	size_t mb = 1 << 20;
+	char *big = malloc(mb);
+	for (size_t i = 0; i < mb; i++)
+		big[i] = (char)(i * 131 + 7);
+	struct bytes b1[] = {{"big", 3}, {big, mb}};
+	roundtrip(b1, 2, NULL);
+	free(big);
+
+	/* What is not this format is refused. */
+	const char *bad_json[] = {"", "{", "{\"a\"}", "{\"a\":1}", "[\"a\"]", "{\"a\":\"b\"} x",
+	    "{\"a\":{\"base64\":\"!!\"}}", "{\"a\":{\"hex\":\"00\"}}", "\"a\"", "{\"a\":\"\\ud800\"}"};
+	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		struct bytes *o;
+		size_t no;
+		char *st;
+		if (payload_decode(bad_json[i], strlen(bad_json[i]), &o, &no, &st) == 0) {
+			printf("#   accepted: %s\n", bad_json[i]);
+			CHECK(!"refused");
+			free(o);
+			free(st);
+		}
+	}
+}
+
+static void
+t_json_writer(void)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+
+	jw_init(&w, &b);
+	jw_obj(&w);
+	jw_kstr(&w, "s", "a\"b");
+	jw_kint(&w, "n", -3);
+	jw_key(&w, "l");
+	jw_arr(&w);
+	jw_int(&w, 1);
+	jw_str(&w, NULL);
+	jw_bool(&w, true);
+	jw_arr_end(&w);
+	jw_kstr(&w, "bad", "x\xffy");
+	jw_obj_end(&w);
+	CHECK_STR(buf_str(&b), "{\"s\":\"a\\\"b\",\"n\":-3,\"l\":[1,null,true],\"bad\":\"x\\u00ffy\"}");
+	buf_free(&b);
+}
+
+static void
+t_logfmt(void)
+{
+	const char *in[] = {"orders", "", "two words", "a=b", "q\"uote", "x\ny", "caf\xc3\xa9", "\xff"};
+	const char *want[] = {"orders", "\"\"", "\"two words\"", "\"a=b\"", "\"q\\\"uote\"",
+	    "\"x\\ny\"", "\"caf\xc3\xa9\"", "\"\\xff\""};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct buf b = BUF_INIT;
+		logfmt_value(&b, in[i]);
+		CHECK_STR(buf_str(&b), want[i]);
+		buf_free(&b);
+	}
+}
+
+static void
+t_urls(void)
+{
+	struct redis_target t;
+	struct xerr err;
+	char d[300];
+
+	CHECK(redis_target_parse("redis://127.0.0.1:6380/2", &t, &err) == 0);
+	CHECK(!t.unix_socket && strcmp(t.host, "127.0.0.1") == 0 && t.port == 6380 && t.db == 2 &&
+	    t.password == NULL && t.user == NULL);
+	redis_target_free(&t);
+
+	CHECK(redis_target_parse("redis://app:s%40cret@cache.internal", &t, &err) == 0);
+	CHECK(strcmp(t.user, "app") == 0 && strcmp(t.password, "s@cret") == 0 && t.port == 6379);
+	redis_target_describe(&t, d, sizeof(d));
+	CHECK(strstr(d, "cret") == NULL);
+	redis_target_free(&t);
+
+	CHECK(redis_target_parse("redis://:pw@[::1]:7000", &t, &err) == 0);
+	CHECK(strcmp(t.host, "::1") == 0 && t.port == 7000 && strcmp(t.password, "pw") == 0 &&
+	    t.user == NULL);
+	redis_target_free(&t);
+
+	CHECK(redis_target_parse("unix:///run/redis.sock?db=3", &t, &err) == 0);
+	CHECK(t.unix_socket && strcmp(t.path, "/run/redis.sock") == 0 && t.db == 3);
+	redis_target_free(&t);
+
+	const char *bad[] = {"", "http://x", "redis://", "redis://h:0", "redis://h:70000",
+	    "redis://h:abc", "redis://h/x", "redis://h:1/-1", "unix://relative.sock",
+	    "unix:///s?db=x", "unix:///s?foo=1", "redis://u@h", "rediss://h", "redis://[::1",
+	    "redis://h o"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (redis_target_parse(bad[i], &t, &err) == 0) {
+			printf("#   accepted: %s\n", bad[i]);
+			CHECK(!"refused");
+			redis_target_free(&t);
+		} else {
+			CHECK(err.code == XR_EUSAGE);
+		}
+	}
+	/* A password never shows in an error, whatever is wrong. */
+	CHECK(redis_target_parse("redis://u:topsecret@h:99999", &t, &err) < 0);
+	CHECK(strstr(err.msg, "topsecret") == NULL);
+	CHECK(redis_target_parse("redis://u:topsecret@h/zz", &t, &err) < 0);
+	CHECK(strstr(err.msg, "topsecret") == NULL);
+}
+
+int
+main(void)
+{
+	run("durations parse and format", t_durations);
+	run("UTC times", t_times);
+	run("stream entry IDs", t_entry_ids);
+	run("UTF-8 validation", t_utf8);
+	run("base64", t_base64);
+	run("payload JSON is lossless", t_payload);
+	run("JSON writer", t_json_writer);
+	run("logfmt values", t_logfmt);
+	run("redis URLs", t_urls);
+	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
+	return n_failed ? 1 : 0;
+}

@@ -1,0 +1,514 @@
+/*
+ * xrtest.c: the tests' hands on Redis and the journal, with exact bytes
+ * (redis-cli cannot send or show NUL bytes and invalid UTF-8 faithfully).
+ *
+ *   xrtest port                                   a free loopback TCP port
+ *   xrtest fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]
+ *                                                 XADD N generated entries
+ *   xrtest read URL STREAM GROUP CONSUMER COUNT   XREADGROUP, never XACK
+ *   xrtest pel URL STREAM GROUP                   "id owner deliveries" per pending entry
+ *   xrtest xdel URL STREAM START COUNT            XDEL entries START..START+COUNT-1 (by position)
+ *   xrtest verify URL DB STREAM GROUP [CONSUMER]  journal payloads == Redis bytes,
+ *                                                 no entry journalled twice, and all
+ *                                                 that CONSUMER (xrecover) holds is journalled
+ *   xrtest race-reader URL STREAM GROUP CONSUMER SECONDS
+ *                                                 read / check still pending / ack, in a loop
+ */
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "../lib/util.h"
+#include "../store/payload.h"
+#include "../stream/redis.h"
+
+static void
+die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "xrtest: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static redisContext *
+connect_url(const char *url)
+{
+	struct redis_target t;
+	struct xerr err;
+	struct rconn *rc;
+	redisContext *c;
+
+	if (redis_target_parse(url, &t, &err) < 0)
+		die("%s", err.msg);
+	if (rconn_open(&t, 5000, 120000, &rc, &err) < 0)
+		die("%s", err.msg);
+	redis_target_free(&t);
+	c = rc->c;
+	rc->c = NULL;
+	rconn_close(rc);
+	return c;
+}
+
+static redisReply *
+cmd(redisContext *c, int argc, const char **argv, const size_t *len)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, len);
+
+	if (r == NULL)
+		die("redis: %s", c->errstr);
+	if (r->type == REDIS_REPLY_ERROR)
+		die("redis: %s", r->str);
+	return r;
+}
+
+/* ---------------------------------------------------------------- port */
+
+static int
+do_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {0};
+	socklen_t l = sizeof(a);
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &l) < 0)
+		die("%s", "cannot find a free port");
+	printf("%d\n", ntohs(a.sin_port));
+	close(s);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- fill */
+
+/* The fields of generated entry i, appended to argv/len (pointing into store). */
+static void
+gen_entry(long i, size_t size, bool mixed, long big, struct buf *store, size_t *off,
+    size_t *n)
+{
+	char num[32];
+	size_t k = 0;
+#define ADD(p_, n_) do { off[2 * k] = store->len; off[2 * k + 1] = (n_); \
+	buf_add(store, (p_), (n_)); k++; } while (0)
+
+	snprintf(num, sizeof(num), "%ld", i);
+	buf_reset(store);
+	ADD("i", 1);
+	ADD(num, strlen(num));
+	if (i == big) {
+		size_t mb = 1 << 20;
+		uint32_t x = (uint32_t)i * 2654435761u + 1;
+		char *v = xmalloc(mb);
+		for (size_t j = 0; j < mb; j++) {
+			x = x * 1103515245u + 12345u;
+			v[j] = (char)(x >> 16);
+		}
+		ADD("big", 3);
+		ADD(v, mb);
+		free(v);
+	} else if (mixed) {
+		switch (i % 8) {
+		case 1: {
+			char v[64];
+			int l = snprintf(v, sizeof(v), "nul%c%ld%cend", 0, i, 0);
+			ADD("v", 1);
+			ADD(v, (size_t)l);
+			break;
+		}
+		case 2: {
+			char v[64];
+			int l = snprintf(v, sizeof(v), "\xff\xfe\xfd%ld\x80", i);
+			ADD("v", 1);
+			ADD(v, (size_t)l);
+			break;
+		}
+		case 3:
+			ADD("\xc3\x28", 2);
+			ADD(num, strlen(num));
+			break;
+		case 4:
+			ADD("a", 1);
+			ADD("1", 1);
+			ADD("a", 1);
+			ADD("2", 1);
+			break;
+		case 5: {
+			char v[64];
+			int l = snprintf(v, sizeof(v), "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80 %ld", i);
+			ADD("v", 1);
+			ADD(v, (size_t)l);
+			break;
+		}
+		case 6:
+			ADD("empty", 5);
+			ADD("", 0);
+			break;
+		case 7: {
+			char v[64];
+			int l = snprintf(v, sizeof(v), "\"q\\ \n\t\x01\x7f %ld", i);
+			ADD("v", 1);
+			ADD(v, (size_t)l);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (size > 0) {
+		char *v = xmalloc(size);
+		for (size_t j = 0; j < size; j++)
+			v[j] = (char)('a' + (i + (long)j) % 26);
+		ADD("body", 4);
+		ADD(v, size);
+		free(v);
+	}
+	*n = k;
+#undef ADD
+}
+
+static int
+do_fill(int argc, char **argv)
+{
+	redisContext *c;
+	long n, start = 0, big = -1;
+	size_t size = 0;
+	bool mixed = false;
+	struct buf store = BUF_INIT;
+	size_t off[32];
+	long pending = 0;
+
+	if (argc < 5)
+		die("%s", "usage: fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]");
+	c = connect_url(argv[2]);
+	n = atol(argv[4]);
+	for (int a = 5; a < argc; a++) {
+		if (strcmp(argv[a], "--size") == 0 && a + 1 < argc)
+			size = (size_t)atol(argv[++a]);
+		else if (strcmp(argv[a], "--mixed") == 0)
+			mixed = true;
+		else if (strcmp(argv[a], "--big") == 0 && a + 1 < argc)
+			big = atol(argv[++a]);
+		else if (strcmp(argv[a], "--start") == 0 && a + 1 < argc)
+			start = atol(argv[++a]);
+		else
+			die("fill: unknown option %s", argv[a]);
+	}
+	for (long i = start; i < start + n; i++) {
+		size_t nf;
+		const char *av[40];
+		size_t al[40];
+
+		gen_entry(i, size, mixed, big, &store, off, &nf);
+		av[0] = "XADD";
+		al[0] = 4;
+		av[1] = argv[3];
+		al[1] = strlen(argv[3]);
+		av[2] = "*";
+		al[2] = 1;
+		for (size_t k = 0; k < nf; k++) {
+			av[3 + k] = store.data + off[2 * k];
+			al[3 + k] = off[2 * k + 1];
+		}
+		/* The entry's bytes must stay put until the command is formatted. */
+		redisAppendCommandArgv(c, (int)(3 + nf), av, al);
+		pending++;
+		if (pending == 500 || i + 1 == start + n) {
+			for (; pending > 0; pending--) {
+				redisReply *r;
+				if (redisGetReply(c, (void **)&r) != REDIS_OK)
+					die("redis: %s", c->errstr);
+				if (r->type == REDIS_REPLY_ERROR)
+					die("redis: %s", r->str);
+				freeReplyObject(r);
+			}
+		}
+	}
+	printf("%ld\n", n);
+	buf_free(&store);
+	redisFree(c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- read */
+
+static int
+do_read(int argc, char **argv)
+{
+	redisContext *c;
+	long want, got = 0;
+
+	if (argc != 7)
+		die("%s", "usage: read URL STREAM GROUP CONSUMER COUNT");
+	c = connect_url(argv[2]);
+	want = atol(argv[6]);
+	while (got < want) {
+		char count[32];
+		snprintf(count, sizeof(count), "%ld", want - got < 1000 ? want - got : 1000);
+		const char *av[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", count,
+		    "STREAMS", argv[3], ">"};
+		redisReply *r = cmd(c, 9, av, NULL);
+		if (r->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			break;
+		}
+		got += (long)r->element[0]->element[1]->elements;
+		freeReplyObject(r);
+	}
+	printf("%ld\n", got);
+	redisFree(c);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- pel */
+
+static int
+do_pel(int argc, char **argv)
+{
+	redisContext *c;
+	char start[64] = "-";
+
+	if (argc != 5)
+		die("%s", "usage: pel URL STREAM GROUP");
+	c = connect_url(argv[2]);
+	for (;;) {
+		const char *av[] = {"XPENDING", argv[3], argv[4], start, "+", "1000"};
+		redisReply *r = cmd(c, 6, av, NULL);
+		struct entry_id id = {0, 0};
+		for (size_t i = 0; i < r->elements; i++) {
+			redisReply *e = r->element[i];
+			printf("%s %s %lld\n", e->element[0]->str, e->element[1]->str,
+			    e->element[3]->integer);
+			entry_id_parse(e->element[0]->str, e->element[0]->len, &id);
+		}
+		size_t n = r->elements;
+		freeReplyObject(r);
+		if (n < 1000)
+			break;
+		entry_id_format(entry_id_next(id), start, sizeof(start));
+	}
+	redisFree(c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- xdel */
+
+static int
+do_xdel(int argc, char **argv)
+{
+	redisContext *c;
+	long start, count, pos = 0, deleted = 0;
+	char from[64] = "-";
+
+	if (argc != 6)
+		die("%s", "usage: xdel URL STREAM START COUNT");
+	c = connect_url(argv[2]);
+	start = atol(argv[4]);
+	count = atol(argv[5]);
+	while (deleted < count) {
+		const char *av[] = {"XRANGE", argv[3], from, "+", "COUNT", "1000"};
+		redisReply *r = cmd(c, 6, av, NULL);
+		struct entry_id id = {0, 0};
+		if (r->elements == 0) {
+			freeReplyObject(r);
+			break;
+		}
+		for (size_t i = 0; i < r->elements && deleted < count; i++, pos++) {
+			const char *idstr = r->element[i]->element[0]->str;
+			entry_id_parse(idstr, strlen(idstr), &id);
+			if (pos >= start) {
+				const char *dv[] = {"XDEL", argv[3], idstr};
+				freeReplyObject(cmd(c, 3, dv, NULL));
+				deleted++;
+			}
+		}
+		entry_id_parse(r->element[r->elements - 1]->element[0]->str,
+		    r->element[r->elements - 1]->element[0]->len, &id);
+		freeReplyObject(r);
+		entry_id_format(entry_id_next(id), from, sizeof(from));
+	}
+	printf("%ld\n", deleted);
+	redisFree(c);
+	return 0;
+}
+
+/* -------------------------------------------------------------- verify */
+
+static int
+do_verify(int argc, char **argv)
+{
+	redisContext *c;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long checked = 0, mismatch = 0, gone = 0, dups = 0, unjournalled = 0;
+	const char *consumer = argc > 6 ? argv[6] : "xrecover";
+
+	if (argc < 6)
+		die("%s", "usage: verify URL DB STREAM GROUP [CONSUMER]");
+	c = connect_url(argv[2]);
+	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die("cannot open %s", argv[3]);
+
+	/* 1. Each journalled payload decodes to exactly the bytes Redis has. */
+	sqlite3_prepare_v2(db, "SELECT entry_id, payload FROM claimed_messages"
+	    " WHERE stream = ?1 AND grp = ?2 ORDER BY seq", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, argv[4], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, argv[5], -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *json = (const char *)sqlite3_column_text(st, 1);
+		size_t jlen = (size_t)sqlite3_column_bytes(st, 1);
+		struct bytes *fv;
+		size_t nfv;
+		char *storep;
+		const char *av[] = {"XRANGE", argv[4], id, id};
+		redisReply *r = cmd(c, 4, av, NULL);
+
+		checked++;
+		if (r->elements != 1) {
+			gone++;
+			freeReplyObject(r);
+			continue;
+		}
+		redisReply *f = r->element[0]->element[1];
+		if (payload_decode(json, jlen, &fv, &nfv, &storep) < 0) {
+			printf("MISMATCH %s: journal payload does not decode\n", id);
+			mismatch++;
+		} else {
+			bool same = nfv == f->elements;
+			for (size_t k = 0; same && k < nfv; k++)
+				same = fv[k].n == f->element[k]->len &&
+				    memcmp(fv[k].p, f->element[k]->str, fv[k].n) == 0;
+			if (!same) {
+				printf("MISMATCH %s: journal and Redis differ\n", id);
+				mismatch++;
+			}
+			free(fv);
+			free(storep);
+		}
+		freeReplyObject(r);
+	}
+	sqlite3_finalize(st);
+
+	/* 2. No entry is journalled as claimed twice. */
+	sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT entry_id FROM claimed_messages"
+	    " WHERE stream = ?1 AND grp = ?2 GROUP BY entry_id HAVING count(*) > 1)",
+	    -1, &st, NULL);
+	sqlite3_bind_text(st, 1, argv[4], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, argv[5], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		dups = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+
+	/* 3. Everything the recovery consumer holds is in the journal. */
+	sqlite3_prepare_v2(db, "SELECT 1 FROM events WHERE stream = ?1 AND grp = ?2"
+	    " AND entry_ms = ?3 AND entry_seq = ?4 AND kind IN ('claim', 'claim_reconciled')",
+	    -1, &st, NULL);
+	char start[64] = "-";
+	long held = 0;
+	for (;;) {
+		const char *av[] = {"XPENDING", argv[4], argv[5], start, "+", "1000", consumer};
+		redisReply *r = cmd(c, 7, av, NULL);
+		struct entry_id id = {0, 0};
+		for (size_t i = 0; i < r->elements; i++) {
+			const char *eid = r->element[i]->element[0]->str;
+			held++;
+			sqlite3_bind_text(st, 1, argv[4], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, argv[5], -1, SQLITE_STATIC);
+			entry_id_parse(eid, strlen(eid), &id);
+			sqlite3_bind_int64(st, 3, (int64_t)id.ms);
+			sqlite3_bind_int64(st, 4, (int64_t)id.seq);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				if (unjournalled < 5)
+					printf("UNJOURNALLED %s\n", eid);
+				unjournalled++;
+			}
+			sqlite3_reset(st);
+		}
+		size_t n = r->elements;
+		freeReplyObject(r);
+		if (n < 1000)
+			break;
+		entry_id_format(entry_id_next(id), start, sizeof(start));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	redisFree(c);
+	printf("checked=%ld mismatched=%ld gone=%ld duplicated=%ld held=%ld unjournalled=%ld\n",
+	    checked, mismatch, gone, dups, held, unjournalled);
+	return mismatch || dups || unjournalled ? 1 : 0;
+}
+
+/* --------------------------------------------------------- race-reader */
+
+static int
+do_race_reader(int argc, char **argv)
+{
+	redisContext *c;
+	long reads = 0, lost = 0;
+	int64_t end;
+
+	if (argc != 7)
+		die("%s", "usage: race-reader URL STREAM GROUP CONSUMER SECONDS");
+	c = connect_url(argv[2]);
+	end = mono_ms() + atol(argv[6]) * 1000;
+	while (mono_ms() < end) {
+		const char *add[] = {"XADD", argv[3], "*", "race", "1"};
+		freeReplyObject(cmd(c, 5, add, NULL));
+		const char *rd[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", "1",
+		    "STREAMS", argv[3], ">"};
+		redisReply *r = cmd(c, 9, rd, NULL);
+		if (r->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			continue;
+		}
+		char id[64];
+		snprintf(id, sizeof(id), "%s", r->element[0]->element[1]->element[0]->element[0]->str);
+		freeReplyObject(r);
+		reads++;
+		/* The entry just read must still be pending on this consumer. */
+		const char *pv[] = {"XPENDING", argv[3], argv[4], id, id, "1"};
+		r = cmd(c, 6, pv, NULL);
+		if (r->elements != 1 || strcmp(r->element[0]->element[1]->str, argv[5]) != 0) {
+			lost++;
+			printf("LOST %s\n", id);
+		}
+		freeReplyObject(r);
+		const char *ack[] = {"XACK", argv[3], argv[4], id};
+		freeReplyObject(cmd(c, 4, ack, NULL));
+	}
+	printf("reads=%ld lost=%ld\n", reads, lost);
+	redisFree(c);
+	return lost ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader ...");
+	if (strcmp(argv[1], "port") == 0)
+		return do_port();
+	if (strcmp(argv[1], "fill") == 0)
+		return do_fill(argc, argv);
+	if (strcmp(argv[1], "read") == 0)
+		return do_read(argc, argv);
+	if (strcmp(argv[1], "pel") == 0)
+		return do_pel(argc, argv);
+	if (strcmp(argv[1], "xdel") == 0)
+		return do_xdel(argc, argv);
+	if (strcmp(argv[1], "verify") == 0)
+		return do_verify(argc, argv);
+	if (strcmp(argv[1], "race-reader") == 0)
+		return do_race_reader(argc, argv);
+	die("unknown command %s", argv[1]);
+	return 1;
+}
