@@ -254,12 +254,19 @@ reconcile(struct pass *p, struct xerr *err)
 		struct event ev = EVENT_INIT;
 		struct jw w;
 
+		int64_t claimed, lost, deleted;
+
 		if (runs[i] == p->run)
 			continue;
+		if (journal_run_counts(p->j, runs[i], &claimed, &lost, &deleted, err) < 0)
+			goto out;
 		buf_reset(&p->dbuf);
 		jw_init(&w, &p->dbuf);
 		jw_obj(&w);
 		jw_kstr(&w, "status", "crashed");
+		jw_kint(&w, "claimed", claimed);
+		jw_kint(&w, "lost", lost);
+		jw_kint(&w, "deleted", deleted);
 		jw_kint(&w, "reconciled_by", p->run);
 		jw_obj_end(&w);
 		ev.kind = "run_end";

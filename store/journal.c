@@ -491,6 +491,34 @@ journal_unfinished_runs(struct journal *j, int64_t **ret, size_t *ret_n,
 }
 
 int
+journal_run_counts(struct journal *j, int64_t run, int64_t *claimed, int64_t *lost,
+    int64_t *deleted, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Runs never overlap (the lock): a run's events lie before the next one starts. */
+	if (sqlite3_prepare_v2(j->db,
+	    "SELECT coalesce(sum(kind = 'claim'), 0), coalesce(sum(kind = 'lost'), 0),"
+	    " coalesce(sum(kind = 'consumer_deleted'), 0) FROM events"
+	    " WHERE seq >= (SELECT seq FROM events WHERE kind = 'run_start' AND run = ?1)"
+	    " AND seq < coalesce((SELECT min(seq) FROM events WHERE kind = 'run_start'"
+	    "   AND run > ?1), 9223372036854775807) AND run = ?1", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading runs");
+	sqlite3_bind_int64(st, 1, run);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*claimed = sqlite3_column_int64(st, 0);
+		*lost = sqlite3_column_int64(st, 1);
+		*deleted = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return DB_ERR(j, err, "reading runs");
+	return 0;
+}
+
+int
 journal_run_start_seq(struct journal *j, int64_t run, int64_t *ret, struct xerr *err)
 {
 	sqlite3_stmt *st;

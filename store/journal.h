@@ -83,6 +83,10 @@ int journal_next_run(struct journal *j, int64_t *ret, struct xerr *err);
 int journal_unfinished_runs(struct journal *j, int64_t **ret, size_t *ret_n,
     struct xerr *err);
 
+/* How many claim, lost and consumer_deleted events run wrote. */
+int journal_run_counts(struct journal *j, int64_t run, int64_t *claimed,
+    int64_t *lost, int64_t *deleted, struct xerr *err);
+
 /* The journal position of run's run_start event (0 if there is none). */
 int journal_run_start_seq(struct journal *j, int64_t run, int64_t *ret, struct xerr *err);
 
