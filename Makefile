@@ -30,6 +30,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS  += -std=gnu11 -g -pthread $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP
 LDFLAGS += -pthread $(LDOPT)
 
+# V=1 shows the commands.
+Q        = $(if $(V),,@)
+say      = $(if $(V),,@echo "  $(1)	$(2)";)
+
 LIB_SRC := $(wildcard lib/*.c stream/*.c store/*.c core/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
@@ -46,29 +50,29 @@ xrecover: $(B)/xrecover FORCE
 	@cmp -s $< $@ || cp $< $@
 
 $(B)/xrecover: $(CMD_OBJ) $(B)/libxr.a
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libxr.a $(PKG_LIBS)
+	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(B)/libxr.a $(PKG_LIBS)
 
 $(B)/libxr.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(call say,AR,$@) ar rcs $@ $^
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<) $(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/schema.c: $(SCHEMA) tools/sql2c.sh
 	@mkdir -p $(dir $@)
-	sh tools/sql2c.sh $@ $(SCHEMA)
+	$(call say,GEN,$@) sh tools/sql2c.sh $@ $(SCHEMA)
 
 $(B)/obj/schema.o: $(B)/schema.c store/migrations.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I. -c -o $@ $<
+	$(call say,CC,$<) $(CC) $(CFLAGS) -I. -c -o $@ $<
 
 $(B)/xrtest: $(B)/obj/tests/xrtest.o $(B)/libxr.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/unit: $(B)/obj/tests/unit.o $(B)/obj/cmd/out.o $(B)/libxr.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
 	@sh tools/deps.sh
@@ -89,7 +93,7 @@ bench: deps
 	@XR_BUILD=$(B) sh bench/run.sh
 
 $(B)/bench-claim: $(B)/obj/bench/claim_baseline.o $(B)/libxr.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 clean:
 	rm -rf build xrecover

@@ -205,7 +205,7 @@ cell_text(const struct table *t, size_t row, size_t col, char *out)
 		snprintf(out, 64, "%" PRId64, x->i);
 		return out;
 	case COL_MS:
-		format_duration(x->i, out, 64);
+		format_age(x->i, out, 64);
 		return out;
 	}
 	return "?";

@@ -330,7 +330,7 @@ load_file(struct config *c, const char *path, struct xerr *err)
 	struct buf text = BUF_INIT;
 	char chunk[4096];
 	size_t n;
-	cJSON *root;
+	cJSON *root = NULL;
 	const char *end = NULL;
 	int rc = -1;
 
@@ -345,7 +345,12 @@ load_file(struct config *c, const char *path, struct xerr *err)
 		return -1;
 	}
 	fclose(f);
-	root = cJSON_ParseWithLengthOpts(buf_str(&text), text.len, &end, true);
+	if (memchr(buf_str(&text), '\0', text.len) != NULL) {
+		xerr_set(err, XR_EUSAGE, "config '%s': contains a NUL byte; not a JSON text", path);
+		goto out;
+	}
+	/* The length counts the terminating NUL, which cJSON then requires. */
+	root = cJSON_ParseWithLengthOpts(buf_str(&text), text.len + 1, &end, true);
 	if (root == NULL) {
 		int line, col;
 		size_t off = end != NULL && end >= text.data ? (size_t)(end - text.data) : 0;

@@ -302,9 +302,12 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 					goto out;
 				continue;
 			}
-			if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0 ||
-			    claimer_send(cl, err) < 0)
+			if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
 				goto out;
+			failpoint("claim-planned");
+			if (claimer_send(cl, err) < 0)
+				goto out;
+			failpoint("claim-sent");
 		}
 		if (!claimer_pending(cl))
 			break;
@@ -455,6 +458,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		p->uncertain = p->uncertain || err->code == XR_EREDIS;
 		goto out;
 	}
+	failpoint("consumers-deleted");
 	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -683,6 +687,8 @@ run_start(struct pass *p, struct xerr *err)
 	jw_key(&w, "options");
 	options_json(p->cfg, &w);
 	jw_obj_end(&w);
+	/* The run starts now, once it holds the lock, not when it began waiting. */
+	p->res->started_ms = now_ms();
 	ev.kind = "run_start";
 	ev.run = p->run;
 	ev.ts = p->res->started_ms;
@@ -827,6 +833,7 @@ finish:
 
 		if (werr.code == XR_EJOURNAL)
 			journal_rollback(p.j);
+		failpoint("before-run-end");
 		if (pass_flush(&p, &eerr) < 0 || run_end(&p, ret->status, emsg, &eerr) < 0) {
 			*err = werr.msg[0] ? werr : eerr;
 			goto out;

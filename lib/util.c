@@ -1,5 +1,6 @@
 /* util.c: durations, UTC times, entry IDs, UTF-8 checks. */
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -120,6 +121,23 @@ format_duration(int64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "%" PRId64 "h", m / 60);
 	else
 		snprintf(out, outlen, "%" PRId64 "h%" PRId64 "m", m / 60, m % 60);
+}
+
+void
+format_age(int64_t ms, char *out, size_t outlen)
+{
+	if (ms < 0)
+		snprintf(out, outlen, "-");
+	else if (ms < 1000)
+		snprintf(out, outlen, "%" PRId64 "ms", ms);
+	else if (ms < 60000)
+		snprintf(out, outlen, "%" PRId64 ".%" PRId64 "s", ms / 1000, ms % 1000 / 100);
+	else if (ms < 3600000)
+		snprintf(out, outlen, "%" PRId64 "m%" PRId64 "s", ms / 60000, ms / 1000 % 60);
+	else if (ms < 86400000)
+		snprintf(out, outlen, "%" PRId64 "h%" PRId64 "m", ms / 3600000, ms / 60000 % 60);
+	else
+		snprintf(out, outlen, "%" PRId64 "d%" PRId64 "h", ms / 86400000, ms / 3600000 % 24);
 }
 
 void
@@ -292,4 +310,28 @@ utf8_valid(const char *str, size_t n)
 		i += len;
 	}
 	return true;
+}
+
+void
+failpoint(const char *name)
+{
+	static const char *fp;
+	static size_t fplen;
+	static long at = 1, hits;
+	static bool init;
+
+	if (!init) {
+		init = true;
+		fp = getenv("XRECOVER_FAILPOINT");
+		if (fp != NULL) {
+			const char *colon = strchr(fp, ':');
+			fplen = colon != NULL ? (size_t)(colon - fp) : strlen(fp);
+			if (colon != NULL)
+				at = atol(colon + 1);
+		}
+	}
+	if (fp == NULL || strlen(name) != fplen || strncmp(fp, name, fplen) != 0)
+		return;
+	if (++hits >= at)
+		raise(SIGKILL);
 }

@@ -24,6 +24,9 @@ int parse_duration(const char *s, int64_t *ret_ms);
 /* Formats ms the way parse_duration reads it back: "1500ms", "90s", "2h3m". */
 void format_duration(int64_t ms, char *out, size_t outlen);
 
+/* A rounded duration for people: "850ms", "12.3s", "4m5s", "3h4m", "2d3h". */
+void format_age(int64_t ms, char *out, size_t outlen);
+
 /* "2026-01-17T10:05:28Z" (with_ms adds ".123"); out needs 32 bytes. */
 void format_utc(int64_t ms, bool with_ms, char *out, size_t outlen);
 /*
@@ -48,6 +51,13 @@ struct entry_id entry_id_next(struct entry_id id);
 
 /* True when the n bytes at s are valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t n);
+
+/*
+ * Crash tests: when $XRECOVER_FAILPOINT is "NAME" or "NAME:N", the Nth
+ * (default first) call of failpoint("NAME") kills the process with
+ * SIGKILL, as a power cut or an OOM kill would, at an exact spot.
+ */
+void failpoint(const char *name);
 
 /* Parses a whole decimal integer in [min, max]; -1 otherwise. */
 int parse_int(const char *s, long long min, long long max, long long *ret);

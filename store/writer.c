@@ -142,8 +142,10 @@ run(void *arg)
 				if (rc == 0)
 					rc = write_batch(w, &cur, &err);
 				rows += cur.n;
-				if (rc == 0 && (rows >= w->batch_rows || mono_ms() - began >= w->batch_ms))
+				if (rc == 0 && (rows >= w->batch_rows || mono_ms() - began >= w->batch_ms)) {
 					rc = journal_commit(w->j, &err);
+					failpoint("batch-committed");
+				}
 				if (rc < 0)
 					journal_rollback(w->j);
 			}
@@ -160,8 +162,10 @@ run(void *arg)
 			bool failed = w->failed;
 			pthread_mutex_unlock(&w->mu);
 			int rc = 0;
-			if (!failed && journal_in_tx(w->j))
+			if (!failed && journal_in_tx(w->j)) {
 				rc = journal_commit(w->j, &err);
+				failpoint("batch-committed");
+			}
 			pthread_mutex_lock(&w->mu);
 			if (rc < 0 && !w->failed) {
 				w->failed = true;

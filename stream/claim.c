@@ -545,7 +545,8 @@ recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 		if (get_reply(cl, &r) != REDIS_OK)
 			return io_error(cl, err);
 		if (r->type == REDIS_REPLY_ERROR) {
-			exec_error(cl, r, "MULTI", err);
+			/* Queued in order: MULTI, XPENDING, then the XCLAIMs. */
+			exec_error(cl, r, i == 0 ? "MULTI" : i == 1 ? "XPENDING" : "XCLAIM", err);
 			/* Drain the rest of the transaction, EXEC's answer too. */
 			for (size_t j = i + 1; j <= queued; j++)
 				if (get_reply(cl, &r) != REDIS_OK)

@@ -59,7 +59,11 @@ bad_url(struct xerr *err, const char *fmt, ...)
 	return xerr_set(err, XR_EUSAGE, "bad redis URL: %s", msg);
 }
 
-/* Parses "[user[:password]@]" at the front of *p (up to limit). */
+/*
+ * Parses "[user[:password]@]" at the front of *p.  The last '@' before
+ * limit ends it, so a password with an unescaped '/' or '@' still parses;
+ * no message ever repeats any of it.
+ */
 static int
 parse_userinfo(const char **p, const char *limit, struct redis_target *t,
     struct xerr *err)
@@ -88,7 +92,8 @@ parse_userinfo(const char **p, const char *limit, struct redis_target *t,
 		}
 	}
 	if (t->user != NULL && t->password == NULL)
-		return bad_url(err, "user '%s' is given without a password", t->user);
+		return bad_url(err, "a user name is given without a password "
+		    "(use user:password@, or :password@ for the default user)");
 	*p = at + 1;
 	return 0;
 }
@@ -127,14 +132,13 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		p = url + 7;
 		const char *q = strchr(p, '?');
 		const char *pend = q != NULL ? q : end;
+		if (parse_userinfo(&p, pend, &t, err) < 0)
+			goto fail;
 		const char *slash = memchr(p, '/', (size_t)(pend - p));
 		if (slash == NULL)
 			return bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
-		if (parse_userinfo(&p, slash, &t, err) < 0)
-			goto fail;
 		if (p != slash) {
-			bad_url(err, "unexpected '%.*s' before the socket path",
-			    (int)(slash - p), p);
+			bad_url(err, "unexpected text before the socket path (use unix:///path.sock)");
 			goto fail;
 		}
 		if (pend - slash <= 1) {
@@ -183,15 +187,15 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		goto fail;
 	}
 	p = url + 8;
+	if (parse_userinfo(&p, end, &t, err) < 0)
+		goto fail;
 	const char *hend = strchr(p, '/');
 	if (hend == NULL)
 		hend = end;
-	if (memchr(p, '?', (size_t)(hend - p)) != NULL) {
+	if (memchr(p, '?', (size_t)(end - p)) != NULL) {
 		bad_url(err, "query parameters are not supported in redis:// URLs");
 		goto fail;
 	}
-	if (parse_userinfo(&p, hend, &t, err) < 0)
-		goto fail;
 
 	const char *portstart = NULL;
 	if (*p == '[') {

@@ -70,6 +70,16 @@ t_durations(void)
 	CHECK_STR(out, "2h3m");
 	format_duration(90000, out, sizeof(out));
 	CHECK_STR(out, "1m30s");
+	format_age(850, out, sizeof(out));
+	CHECK_STR(out, "850ms");
+	format_age(12345, out, sizeof(out));
+	CHECK_STR(out, "12.3s");
+	format_age(245000, out, sizeof(out));
+	CHECK_STR(out, "4m5s");
+	format_age(11040000, out, sizeof(out));
+	CHECK_STR(out, "3h4m");
+	format_age(183600000, out, sizeof(out));
+	CHECK_STR(out, "2d3h");
 	/* What format_duration writes, parse_duration reads back. */
 	int64_t samples[] = {0, 1, 999, 1000, 59000, 61000, 3600000, 3601000, 86400000, 90061000};
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
@@ -318,11 +328,23 @@ t_urls(void)
 			CHECK(err.code == XR_EUSAGE);
 		}
 	}
+	/* An unescaped '/' or '@' in a password still parses. */
+	CHECK(redis_target_parse("redis://u:pw/half@x@h:7001/1", &t, &err) == 0);
+	CHECK(strcmp(t.user, "u") == 0 && strcmp(t.password, "pw/half@x") == 0 &&
+	    strcmp(t.host, "h") == 0 && t.port == 7001 && t.db == 1);
+	redis_target_free(&t);
+	CHECK(redis_target_parse("unix://u:pw/half@/tmp/r.sock?db=4", &t, &err) == 0);
+	CHECK(strcmp(t.password, "pw/half") == 0 && strcmp(t.path, "/tmp/r.sock") == 0 && t.db == 4);
+	redis_target_free(&t);
 	/* A password never shows in an error, whatever is wrong. */
 	CHECK(redis_target_parse("redis://u:topsecret@h:99999", &t, &err) < 0);
 	CHECK(strstr(err.msg, "topsecret") == NULL);
 	CHECK(redis_target_parse("redis://u:topsecret@h/zz", &t, &err) < 0);
 	CHECK(strstr(err.msg, "topsecret") == NULL);
+	CHECK(redis_target_parse("redis://topsecret@h", &t, &err) < 0);
+	CHECK(strstr(err.msg, "topsecret") == NULL);
+	CHECK(redis_target_parse("unix://u:top/secret@x/s.sock", &t, &err) < 0);
+	CHECK(strstr(err.msg, "top") == NULL && strstr(err.msg, "secret") == NULL);
 }
 
 int

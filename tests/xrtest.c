@@ -16,6 +16,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,6 +450,15 @@ do_verify(int argc, char **argv)
 
 /* --------------------------------------------------------- race-reader */
 
+static volatile sig_atomic_t race_stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	race_stop = 1;
+}
+
 static int
 do_race_reader(int argc, char **argv)
 {
@@ -460,7 +470,8 @@ do_race_reader(int argc, char **argv)
 		die("%s", "usage: race-reader URL STREAM GROUP CONSUMER SECONDS");
 	c = connect_url(argv[2]);
 	end = mono_ms() + atol(argv[6]) * 1000;
-	while (mono_ms() < end) {
+	signal(SIGTERM, on_term);
+	while (mono_ms() < end && !race_stop) {
 		const char *add[] = {"XADD", argv[3], "*", "race", "1"};
 		freeReplyObject(cmd(c, 5, add, NULL));
 		const char *rd[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", "1",
