@@ -58,7 +58,7 @@ for n in $SIZES; do
 		bsec=$2
 		# xrecover: takes them all back from "baseline", journalled, in a new journal
 		rm -f "$tmp"/j.db*
-		set -- $($TOOL rss ./xrecover -q -r "$url" --db "$tmp/j.db" run -s bench \
+		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" run -s bench \
 			--claim-idle 0 --no-clean --batch "$BATCH")
 		[ "$1" = 0 ] || { echo "bench: xrecover exited $1" >&2; exit 1; }
 		xsec=$2

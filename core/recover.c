@@ -268,9 +268,36 @@ log_claim_debug(struct pass *p, const char *stream, const char *group,
 }
 
 /*
- * Drains one group: each planned page is written to the intent file, then
- * sent; answers are journalled (by the writer thread) as they come, while
- * the next pages are already with Redis.
+ * Sends every page that may go out now: each is written to the intent
+ * file first.  In a dry run the pages are only counted.
+ */
+static int
+send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, long long *would,
+    struct xerr *err)
+{
+	const struct pending_entry *plan;
+	size_t n;
+
+	while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
+		if (p->dry) {
+			*would += (long long)n;
+			if (claimer_drop(cl, err) < 0)
+				return -1;
+			continue;
+		}
+		if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
+			return -1;
+		failpoint("claim-planned");
+		if (claimer_send(cl, err) < 0)
+			return -1;
+		failpoint("claim-sent");
+	}
+	return 0;
+}
+
+/*
+ * Drains one group.  Redis always has the next pages while the answer in
+ * hand is journalled (by the writer thread).
  */
 static int
 claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
@@ -289,29 +316,16 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	if (claimer_start(p->rc, gr->stream, gr->group, &o, &cl, err) < 0)
 		return -1;
 	for (;;) {
-		const struct pending_entry *plan;
-		size_t n;
-
 		if (*p->stop)
 			claimer_close(cl);
-		while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
-			if (p->dry) {
-				/* Count what would be claimed, changing nothing. */
-				would += (long long)n;
-				if (claimer_drop(cl, err) < 0)
-					goto out;
-				continue;
-			}
-			if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
-				goto out;
-			failpoint("claim-planned");
-			if (claimer_send(cl, err) < 0)
-				goto out;
-			failpoint("claim-sent");
-		}
+		if (send_pages(p, cl, gr, &would, err) < 0)
+			goto out;
 		if (!claimer_pending(cl))
 			break;
 		if (claimer_recv(cl, &page, err) < 0)
+			goto out;
+		/* Refill the pipeline before the journal work on this page. */
+		if (send_pages(p, cl, gr, &would, err) < 0)
 			goto out;
 		if (page.n > 0 && journal_page(p, gr->stream, gr->group, &page, gr, err) < 0)
 			goto out;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "util.h"
 
 static void
 oom(void)
@@ -115,22 +116,22 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void
+bool
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
+	size_t start = b->len, i = 0;
 
 	/* Worst case: every byte becomes \u00XX. */
 	buf_reserve(b, n * 6 + 2);
 	char *o = b->data + b->len;
 	*o++ = '"';
 	while (i < n) {
-		/* Copy the run of bytes that need no escape in one go. */
+		/* Copy the run of plain ASCII that needs no escape in one go. */
 		size_t j = i;
 		while (j < n) {
 			unsigned char c = (unsigned char)s[j];
-			if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f)
+			if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
 				break;
 			j++;
 		}
@@ -139,7 +140,20 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 		i = j;
 		if (i == n)
 			break;
-		unsigned char c = (unsigned char)s[i++];
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			size_t len = utf8_seq(s + i, n - i);
+			if (len == 0) {
+				b->len = start;
+				b->data[start] = '\0';
+				return false;
+			}
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+			continue;
+		}
+		i++;
 		*o++ = '\\';
 		switch (c) {
 		case '"': *o++ = '"'; break;
@@ -160,6 +174,7 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	*o++ = '"';
 	*o = '\0';
 	b->len = (size_t)(o - b->data);
+	return true;
 }
 
 void

@@ -7,6 +7,7 @@
 #ifndef XR_BUF_H
 #define XR_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf {
@@ -23,8 +24,11 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes included); s must be UTF-8. */
-void buf_json_str(struct buf *b, const char *s, size_t n);
+/*
+ * Appends s as a JSON string literal (quotes included).  Returns false,
+ * leaving b as it was, when s is not valid UTF-8.
+ */
+bool buf_json_str(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);          /* len = 0, keeps the memory */
 void buf_free(struct buf *b);           /* frees and re-initialises */
 /* The text so far ("" when empty); stays owned by b. */

@@ -12,10 +12,8 @@ json_quote(struct buf *b, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 
-	if (utf8_valid(s, n)) {
-		buf_json_str(b, s, n);
+	if (buf_json_str(b, s, n))
 		return;
-	}
 	/* Write valid stretches as they are and each stray byte as \u00XX. */
 	buf_addc(b, '"');
 	while (i < n) {
@@ -30,8 +28,8 @@ json_quote(struct buf *b, const char *s, size_t n)
 			i = j;
 			continue;
 		}
-		size_t len = (unsigned char)s[i] >= 0xf0 ? 4 : (unsigned char)s[i] >= 0xe0 ? 3 : 2;
-		if (i + len <= n && utf8_valid(s + i, len)) {
+		size_t len = utf8_seq(s + i, n - i);
+		if (len > 0) {
 			buf_add(b, s + i, len);
 			i += len;
 		} else {

@@ -51,6 +51,8 @@ struct entry_id entry_id_next(struct entry_id id);
 
 /* True when the n bytes at s are valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t n);
+/* The length of the valid multi-byte UTF-8 sequence at s (n bytes left), or 0. */
+size_t utf8_seq(const char *s, size_t n);
 
 /*
  * Crash tests: when $XRECOVER_FAILPOINT is "NAME" or "NAME:N", the Nth

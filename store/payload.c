@@ -69,9 +69,7 @@ base64_decode(const char *s, size_t n, struct buf *out)
 static void
 encode_item(const struct bytes *b, struct buf *out)
 {
-	if (utf8_valid(b->p, b->n)) {
-		buf_json_str(out, b->p, b->n);
-	} else {
+	if (!buf_json_str(out, b->p, b->n)) {
 		buf_adds(out, "{\"base64\":\"");
 		base64_encode(b->p, b->n, out);
 		buf_adds(out, "\"}");

@@ -18,8 +18,8 @@
 #include "claim.h"
 
 #define LIST_PAGES 4            /* pages listed per listing */
-#define DEPTH 3                 /* claim transactions in flight */
-#define RING 16                 /* > DEPTH + 1 + LIST_PAGES */
+#define DEPTH 2                 /* claim transactions in flight */
+#define RING 32                 /* > DEPTH + 1 + LIST_PAGES */
 
 struct plan {
 	struct pending_entry *e;    /* the entries to claim, by ID */
