@@ -23,6 +23,17 @@ struct cmd_option {
 	const char *help;
 };
 
+/* Option rows several commands share, so that their help cannot drift. */
+#define OPTIONS_SELECT(what) \
+	{"stream", 's', "streams", "NAME", what " this stream (repeatable)"}, \
+	{"match", 0, "match", "GLOB", what " every stream whose name matches (SCAN ... TYPE stream)"}, \
+	{"group", 'g', "groups", "NAME", "only this consumer group (repeatable; default every group)"}
+#define OPTIONS_CONSUMERS \
+	{"consumer", 0, "consumer", "NAME", "the recovery consumer that holds claimed entries (default xrecover)"}, \
+	{"exclude-consumer", 0, "exclude_consumers", "GLOB", "never claim from or delete these consumers (repeatable)"}, \
+	{"claim-idle", 0, "claim_idle", "DURATION", "claim entries idle at least this long (default 60s)"}, \
+	{"zombie-idle", 0, "zombie_idle", "DURATION", "delete consumers quiet this long with nothing pending (default 1h; on Redis >= 7.2 measured on 'inactive')"}
+
 struct ctx {
 	struct config cfg;
 	char **args;                /* positional arguments */

@@ -12,14 +12,9 @@
 #include "command.h"
 
 static const struct cmd_option run_options[] = {
-	{"stream", 's', "streams", "NAME", "work on this stream (repeatable)"},
-	{"match", 0, "match", "GLOB", "work on every stream whose name matches (SCAN ... TYPE stream)"},
-	{"group", 'g', "groups", "NAME", "only this consumer group (repeatable; default every group)"},
-	{"claim-idle", 0, "claim_idle", "DURATION", "claim entries idle at least this long (default 60s)"},
-	{"zombie-idle", 0, "zombie_idle", "DURATION", "delete consumers quiet this long with nothing pending (default 1h; on Redis >= 7.2 measured on 'inactive')"},
+	OPTIONS_SELECT("work on"),
+	OPTIONS_CONSUMERS,
 	{"batch", 0, "batch", "N", "pending entries per claim page (default 200)"},
-	{"consumer", 0, "consumer", "NAME", "the recovery consumer that holds claimed entries (default xrecover)"},
-	{"exclude-consumer", 0, "exclude_consumers", "GLOB", "never claim from or delete these consumers (repeatable)"},
 	{"no-claim", 0, "no_claim", NULL, "do not claim entries"},
 	{"no-clean", 0, "no_clean", NULL, "do not delete consumers"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing anywhere (Redis, journal); print what would be done"},

@@ -9,14 +9,10 @@
 #include "../lib/buf.h"
 #include "command.h"
 
+/* The same selection and thresholds as run, to show what run would do. */
 static const struct cmd_option status_options[] = {
-	{"stream", 's', "streams", "NAME", "show this stream (repeatable; default every stream)"},
-	{"match", 0, "match", "GLOB", "show every stream whose name matches"},
-	{"group", 'g', "groups", "NAME", "only this consumer group (repeatable)"},
-	{"consumer", 0, "consumer", "NAME", "the recovery consumer (default xrecover)"},
-	{"claim-idle", 0, "claim_idle", "DURATION", "call a consumer stale when it owns entries idle this long (default 60s)"},
-	{"zombie-idle", 0, "zombie_idle", "DURATION", "call a consumer a zombie when quiet this long with nothing pending (default 1h)"},
-	{"exclude-consumer", 0, "exclude_consumers", "GLOB", "consumers run never touches (repeatable)"},
+	OPTIONS_SELECT("show"),
+	OPTIONS_CONSUMERS,
 	{NULL, 0, NULL, NULL, NULL},
 };
 

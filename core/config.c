@@ -58,7 +58,6 @@ static const struct setting settings[] = {
 	{"connect_timeout", S_DUR, F(connect_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"command_timeout", S_DUR, F(command_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
-	{"interval", S_DUR, F(interval_ms), true, NULL, NULL, 0, 0, false},
 	{"mode", S_MODE, 0, true, NULL, NULL, 0, 0, false},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -402,7 +401,6 @@ set_defaults(struct config *c)
 	c->connect_timeout_ms = 5000;
 	c->command_timeout_ms = 30000;
 	c->lock_timeout_ms = 10000;
-	c->interval_ms = 120 * 1000;
 }
 
 int

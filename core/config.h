@@ -39,7 +39,6 @@ struct config {
 	int64_t connect_timeout_ms;
 	int64_t command_timeout_ms;
 	int64_t lock_timeout_ms;
-	int64_t interval_ms;        /* how often the timer runs `run` */
 
 	char **mode_files;          /* globs of KEY=VALUE env files */
 	char **live_when;           /* KEY=VALUE that make the mode LIVE */

@@ -49,8 +49,8 @@ int pass_flush(struct pass *p, struct xerr *err);
 /* Appends one event and commits it (after what the writer holds). */
 int pass_append(struct pass *p, const struct event *ev, struct xerr *err);
 
-/* The fields of an entry as byte strings pointing into the reply. */
-size_t pass_reply_fields(struct pass *p, const redisReply *f);
+/* Encodes an entry's fields (a reply [field, value, ...]) into p->pbuf. */
+void pass_encode_payload(struct pass *p, const redisReply *f);
 void pass_log_lost(struct pass *p, const char *stream, const char *group,
     struct entry_id id, const char *owner, int64_t idle, int64_t deliveries,
     const char *reason);

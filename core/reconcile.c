@@ -67,10 +67,8 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 	ev.idle_ms = idle;
 	ev.deliveries = deliveries;
 	if (ours && exists) {
-		size_t n = pass_reply_fields(p, range->element[0]->element[1]);
 		struct jw w;
-		buf_reset(&p->pbuf);
-		payload_encode(p->fv, n, &p->pbuf);
+		pass_encode_payload(p, range->element[0]->element[1]);
 		buf_reset(&p->dbuf);
 		jw_init(&w, &p->dbuf);
 		jw_obj(&w);

@@ -20,31 +20,19 @@
 
 /* ------------------------------------------------------------ helpers */
 
+/* An [ERROR] or [WARN] line about a stream and group (either may be NULL). */
 static void
-log_error(struct pass *p, const char *stream, const char *group, const char *msg)
+log_problem(struct pass *p, enum log_level level, const char *stream, const char *group,
+    const char *msg)
 {
 	struct logline l;
 
-	ll_start(&l, LOG_ERROR, "ERROR", NULL);
+	ll_start(&l, level, level == LOG_ERROR ? "ERROR" : "WARN", NULL);
 	if (stream != NULL)
 		ll_str(&l, "stream", stream);
 	if (group != NULL)
 		ll_str(&l, "group", group);
-	ll_str(&l, "error", msg);
-	ll_emit(p->lg, &l);
-}
-
-static void
-log_warn(struct pass *p, const char *stream, const char *group, const char *msg)
-{
-	struct logline l;
-
-	ll_start(&l, LOG_WARN, "WARN", NULL);
-	if (stream != NULL)
-		ll_str(&l, "stream", stream);
-	if (group != NULL)
-		ll_str(&l, "group", group);
-	ll_str(&l, "warning", msg);
+	ll_str(&l, level == LOG_ERROR ? "error" : "warning", msg);
 	ll_emit(p->lg, &l);
 }
 
@@ -73,7 +61,7 @@ static int
 group_failed(struct pass *p, struct group_result *gr, const struct xerr *gerr,
     struct xerr *err)
 {
-	log_error(p, gr->stream, gr->group, gerr->msg);
+	log_problem(p, LOG_ERROR, gr->stream, gr->group, gerr->msg);
 	free(gr->error);
 	gr->error = xstrdup(gerr->msg);
 	p->res->errors++;
@@ -96,8 +84,8 @@ group_failed(struct pass *p, struct group_result *gr, const struct xerr *gerr,
 	return pass_append(p, &ev, err);
 }
 
-size_t
-pass_reply_fields(struct pass *p, const redisReply *f)
+void
+pass_encode_payload(struct pass *p, const redisReply *f)
 {
 	if (p->fv_cap < f->elements) {
 		p->fv_cap = f->elements;
@@ -107,7 +95,8 @@ pass_reply_fields(struct pass *p, const redisReply *f)
 		p->fv[i].p = f->element[i]->str;
 		p->fv[i].n = f->element[i]->len;
 	}
-	return f->elements;
+	buf_reset(&p->pbuf);
+	payload_encode(p->fv, f->elements, &p->pbuf);
 }
 
 /* Starts an intent record: {"run":N,"kind":K,"stream":S,"group":G, ... */
@@ -214,9 +203,7 @@ journal_page(struct pass *p, const char *stream, const char *group,
 		ev.idle_ms = ce->was.idle_ms;
 		ev.deliveries = ce->was.deliveries;
 		if (ce->fate == FATE_CLAIMED) {
-			size_t n = pass_reply_fields(p, ce->fields);
-			buf_reset(&p->pbuf);
-			payload_encode(p->fv, n, &p->pbuf);
+			pass_encode_payload(p, ce->fields);
 			ev.kind = "claim";
 			ev.payload = buf_str(&p->pbuf);
 			ev.payload_len = p->pbuf.len;
@@ -585,7 +572,7 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 			return -1;
 		}
 		if (strcmp(type, "none") == 0) {
-			log_warn(p, stream, NULL, "no such stream; skipped");
+			log_problem(p, LOG_WARN, stream, NULL, "no such stream; skipped");
 			return 0;
 		}
 		if (strcmp(type, "stream") != 0) {
@@ -606,7 +593,7 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 		for (size_t i = 0; i < ng; i++)
 			found = found || strcmp(gs[i].name, *g) == 0;
 		if (!found && named)
-			log_warn(p, stream, *g, "no such group on this stream; skipped");
+			log_problem(p, LOG_WARN, stream, *g, "no such group on this stream; skipped");
 	}
 	for (size_t i = 0; i < ng && !*p->stop; i++) {
 		if (!group_selected(p->cfg, gs[i].name))

@@ -68,6 +68,26 @@ not_a_journal() {
 }
 test_case 'a file that is not a journal is refused' not_a_journal
 
+# unwritable_run DIR ARGS...: runs xrecover where DIR cannot be written:
+# as nobody in a directory root owns (root writes anywhere), else in a
+# read-only directory.  Leaves the exit code in $rc and removes DIR.
+unwritable_run() {
+	dir=$1
+	shift
+	chmod 755 $dir
+	as=""
+	if [ "$(id -u)" = 0 ]; then
+		as="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	else
+		chmod 555 $dir
+	fi
+	set +e
+	$as "$XR" "$@" >$TMP/out 2>$TMP/err
+	rc=$?
+	set -e
+	rm -rf $dir
+}
+
 readonly_dir() {
 	make_stream ro g 20
 	crash_consumer ro g dead
@@ -75,20 +95,7 @@ readonly_dir() {
 	"$XRTEST" pel "$REDIS_URL" ro g >$TMP/before
 	rcli XINFO CONSUMERS ro g | grep -v -E '^[0-9]+$' >$TMP/cbefore
 	dir=$(mktemp -d /tmp/xr-ro.XXXXXX)
-	chmod 755 $dir
-	if [ "$(id -u)" = 0 ]; then
-		# root writes anywhere: run as nobody in a directory root owns
-		as="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-	else
-		chmod 555 $dir
-		as=""
-	fi
-	set +e
-	$as "$XR" -r "$REDIS_URL" --db $dir/journal.db run -s ro --claim-idle 0 --zombie-idle 0 \
-		>$TMP/out 2>$TMP/err
-	rc=$?
-	set -e
-	rm -rf $dir
+	unwritable_run $dir -r "$REDIS_URL" --db $dir/journal.db run -s ro --claim-idle 0 --zombie-idle 0
 	assert_eq 4 $rc "exit code"
 	assert_grep "cannot create journal '.*journal.db': Permission denied" $TMP/err
 	"$XRTEST" pel "$REDIS_URL" ro g >$TMP/after
@@ -105,20 +112,9 @@ readonly_existing() {
 	dir=$(mktemp -d /tmp/xr-ro.XXXXXX)
 	"$XR" -r "$REDIS_URL" --db $dir/journal.db run -s nosuch 2>/dev/null
 	rm -f $dir/journal.db-wal $dir/journal.db-shm
-	chmod 755 $dir
 	chmod 644 $dir/journal.db
 	"$XRTEST" pel "$REDIS_URL" ro2 g >$TMP/before
-	if [ "$(id -u)" = 0 ]; then
-		as="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-	else
-		chmod 555 $dir
-		as=""
-	fi
-	set +e
-	$as "$XR" -r "$REDIS_URL" --db $dir/journal.db run -s ro2 --claim-idle 0 >$TMP/out 2>$TMP/err
-	rc=$?
-	set -e
-	rm -rf $dir
+	unwritable_run $dir -r "$REDIS_URL" --db $dir/journal.db run -s ro2 --claim-idle 0
 	assert_eq 4 $rc "exit code"
 	"$XRTEST" pel "$REDIS_URL" ro2 g >$TMP/after
 	cmp $TMP/before $TMP/after || fail "the pending list changed"
