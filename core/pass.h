@@ -33,6 +33,7 @@ struct pass {
 	int64_t run;
 	bool dry;
 	bool uncertain;             /* a claim or delete was sent and its answer lost */
+	bool sweep;                 /* a run ended without a trace: check what is held */
 
 	struct writer *w;           /* journals claimed pages while claiming goes on */
 	struct ev_batch batch;      /* the page being handed to w */
@@ -63,5 +64,13 @@ int pass_journal_zombie(struct pass *p, const char *stream, const char *group,
  * journal, from the intent file; closes those runs as "crashed".
  */
 int reconcile(struct pass *p, struct xerr *err);
+
+/*
+ * After a run that ended without leaving intents (a power cut can take the
+ * intent file's last writes with it): journals every entry the recovery
+ * consumer holds in this group that the journal does not know.
+ */
+int sweep_held(struct pass *p, const char *stream, const char *group, long long *found,
+    struct xerr *err);
 
 #endif

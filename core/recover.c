@@ -526,6 +526,26 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	struct pending_summary ps;
 	size_t ncs = 0;
 
+	if (p->sweep) {
+		long long found;
+		if (pass_flush(p, err) < 0 ||
+		    sweep_held(p, gr->stream, gr->group, &found, &gerr) < 0) {
+			if (fatal(&gerr)) {
+				*err = gerr;
+				return -1;
+			}
+			return group_failed(p, gr, &gerr, err);
+		}
+		if (found > 0) {
+			struct logline l;
+			ll_start(&l, LOG_WARN, "RECONCILE", NULL);
+			ll_str(&l, "stream", gr->stream);
+			ll_str(&l, "group", gr->group);
+			ll_int(&l, "found_held", found);
+			ll_emit(p->lg, &l);
+		}
+		p->res->reconciled += found;
+	}
 	if (!p->cfg->no_claim && claim_group(p, gr, &gerr) < 0) {
 		if (fatal(&gerr)) {
 			*err = gerr;

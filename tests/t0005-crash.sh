@@ -103,6 +103,23 @@ lost_in_crash() {
 }
 test_case 'entries deleted while a killed run had them planned are journalled lost, once' lost_in_crash
 
+intents_lost() {
+	rm -f $TMP/il.db*
+	make_stream il g 500
+	crash_consumer il g dead
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db $TMP/il.db -q run -s il \
+		--claim-idle 0 --batch 100 2>/dev/null
+	set -e
+	# as after a power cut that took the intent file's last writes
+	: >$TMP/il.db.intent
+	"$XR" -r "$REDIS_URL" --db $TMP/il.db run -s il --claim-idle 0 2>$TMP/log
+	assert_grep '\[RECONCILE\] stream=il group=g found_held=[1-9]' $TMP/log
+	"$XRTEST" verify "$REDIS_URL" $TMP/il.db il g >$TMP/v
+	assert_grep '^checked=500 mismatched=0 gone=0 duplicated=0 held=500 unjournalled=0$' $TMP/v
+}
+test_case 'a crashed run whose intents were lost: what is held is journalled once anyway' intents_lost
+
 lock_busy() {
 	make_stream lk g 10
 	crash_consumer lk g dead
