@@ -34,8 +34,16 @@ struct cmd_option {
 	{"claim-idle", 0, "claim_idle", "DURATION", "claim entries idle at least this long (default 60s)"}, \
 	{"zombie-idle", 0, "zombie_idle", "DURATION", "delete consumers quiet this long with nothing pending (default 1h; on Redis >= 7.2 measured on 'inactive')"}
 
+/* An option of the command's own (a cmd_option with no config key). */
+struct cmd_arg {
+	const char *name;
+	const char *value;          /* NULL for switches */
+};
+
 struct ctx {
 	struct config cfg;
+	struct cmd_arg *opts;       /* the command's own options, in order */
+	size_t nopts;
 	char **args;                /* positional arguments */
 	int nargs;
 	struct out out;
@@ -55,6 +63,13 @@ struct command {
 
 extern const struct command cmd_run;
 extern const struct command cmd_status;
+extern const struct command cmd_replay;
+extern const struct command cmd_rollback;
+
+/* The last value given for the command's own option name, or NULL. */
+const char *ctx_opt(const struct ctx *c, const char *name);
+/* Whether the switch name was given. */
+bool ctx_flag(const struct ctx *c, const char *name);
 
 /* Prints "xrecover: msg" and returns err->code, for `return fail(...)`. */
 int fail(struct ctx *c, const struct xerr *err);

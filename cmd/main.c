@@ -14,6 +14,8 @@
 static const struct command *const commands[] = {
 	&cmd_run,
 	&cmd_status,
+	&cmd_replay,
+	&cmd_rollback,
 	NULL,
 };
 
@@ -41,6 +43,26 @@ on_signal(int sig)
 	stop_flag = 1;
 	/* A second signal ends the process the usual way. */
 	signal(sig, SIG_DFL);
+}
+
+const char *
+ctx_opt(const struct ctx *c, const char *name)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < c->nopts; i++)
+		if (strcmp(c->opts[i].name, name) == 0)
+			v = c->opts[i].value;
+	return v;
+}
+
+bool
+ctx_flag(const struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nopts; i++)
+		if (strcmp(c->opts[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -132,6 +154,8 @@ struct parsed {
 	const char *config_file;
 	struct config_flag *flags;
 	size_t nflags;
+	struct cmd_arg *local;
+	size_t nlocal;
 	char **args;
 	int nargs;
 	bool help, version;
@@ -221,6 +245,11 @@ parse_options(int argc, char **argv, const struct command *cmd, bool stop_at_arg
 			p->flags[p->nflags].value = o->arg ? optarg : NULL;
 			p->flags[p->nflags].spelling = o->name;
 			p->nflags++;
+		} else {
+			p->local = xrealloc(p->local, (p->nlocal + 1) * sizeof(*p->local));
+			p->local[p->nlocal].name = o->name;
+			p->local[p->nlocal].value = o->arg ? optarg : NULL;
+			p->nlocal++;
 		}
 	}
 	rc = optind;
@@ -252,31 +281,33 @@ scrub_argv(int argc, char **argv)
 	}
 }
 
-int
-main(int argc, char **argv)
+static void
+parsed_free(struct parsed *p)
 {
-	struct parsed gp = {0}, cp = {0};
+	free(p->flags);
+	free(p->local);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Runs the command line; gp and cp are freed by the caller on every path. */
+static int
+dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
+{
 	const struct command *cmd;
 	struct ctx c;
 	struct xerr err = {0};
 	int next, rc;
 
-	signal(SIGPIPE, SIG_IGN);
-
-	next = parse_options(argc, argv, NULL, true, &gp);
+	next = parse_options(argc, argv, NULL, true, gp);
 	if (next < 0)
 		return XR_EUSAGE;
-	if (gp.version) {
+	if (gp->version) {
 		printf("xrecover %s\n", XR_VERSION);
 		return XR_OK;
 	}
 	if (next >= argc) {
-		if (gp.help) {
-			print_general_help(stdout);
-			return XR_OK;
-		}
-		print_general_help(stderr);
-		return XR_EUSAGE;
+		print_general_help(gp->help ? stdout : stderr);
+		return gp->help ? XR_OK : XR_EUSAGE;
 	}
 	if (strcmp(argv[next], "help") == 0) {
 		if (next + 1 >= argc) {
@@ -292,7 +323,7 @@ main(int argc, char **argv)
 	cmd = find_command(argv[next]);
 	if (cmd == NULL)
 		return usage_error(NULL, "unknown command '%s'", argv[next]);
-	if (gp.help) {
+	if (gp->help) {
 		print_command_help(stdout, cmd);
 		return XR_OK;
 	}
@@ -300,47 +331,38 @@ main(int argc, char **argv)
 	/* The command's own options (and the global ones again, in any order). */
 	int cargc = argc - next;
 	char **cargv = argv + next;
-	int first_arg = parse_options(cargc, cargv, cmd, false, &cp);
-	if (first_arg < 0) {
-		free(gp.flags);
+	int first_arg = parse_options(cargc, cargv, cmd, false, cp);
+	if (first_arg < 0)
 		return XR_EUSAGE;
-	}
-	if (cp.help) {
+	if (cp->help) {
 		print_command_help(stdout, cmd);
-		free(gp.flags);
-		free(cp.flags);
 		return XR_OK;
 	}
 	int nargs = cargc - first_arg;
-	if (nargs < cmd->min_args || nargs > cmd->max_args) {
-		free(gp.flags);
-		free(cp.flags);
-		if (nargs > cmd->max_args)
-			return usage_error(cmd->name, "unexpected argument '%s'",
-			    cargv[first_arg + cmd->max_args]);
+	if (nargs > cmd->max_args)
+		return usage_error(cmd->name, "unexpected argument '%s'",
+		    cargv[first_arg + cmd->max_args]);
+	if (nargs < cmd->min_args)
 		return usage_error(cmd->name, "usage: xrecover %s", cmd->usage);
-	}
 
 	/* Global flags first, then the command's: later ones win. */
-	size_t nflags = gp.nflags + cp.nflags;
+	size_t nflags = gp->nflags + cp->nflags;
 	struct config_flag *flags = xcalloc(nflags + 1, sizeof(*flags));
-	if (gp.nflags)
-		memcpy(flags, gp.flags, gp.nflags * sizeof(*flags));
-	if (cp.nflags)
-		memcpy(flags + gp.nflags, cp.flags, cp.nflags * sizeof(*flags));
+	if (gp->nflags)
+		memcpy(flags, gp->flags, gp->nflags * sizeof(*flags));
+	if (cp->nflags)
+		memcpy(flags + gp->nflags, cp->flags, cp->nflags * sizeof(*flags));
 	for (size_t i = 0; i < nflags; i++) {
 		char *sp = xmalloc(strlen(flags[i].spelling) + 3);
 		sprintf(sp, "--%s", flags[i].spelling);
 		flags[i].spelling = sp;
 	}
 	memset(&c, 0, sizeof(c));
-	rc = config_load(cp.config_file ? cp.config_file : gp.config_file, flags, nflags,
+	rc = config_load(cp->config_file ? cp->config_file : gp->config_file, flags, nflags,
 	    &c.cfg, &err);
 	for (size_t i = 0; i < nflags; i++)
 		free((char *)flags[i].spelling);
 	free(flags);
-	free(gp.flags);
-	free(cp.flags);
 	scrub_argv(argc, argv);
 	if (rc < 0) {
 		out_error(NULL, err.msg);
@@ -353,6 +375,8 @@ main(int argc, char **argv)
 	}
 	c.args = cargv + first_arg;
 	c.nargs = nargs;
+	c.opts = cp->local;
+	c.nopts = cp->nlocal;
 	c.lg = &c.out.lg;
 	c.stop = &stop_flag;
 	signal(SIGINT, on_signal);
@@ -362,5 +386,18 @@ main(int argc, char **argv)
 
 	out_close(&c.out);
 	config_free(&c.cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct parsed gp = {0}, cp = {0};
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	rc = dispatch(argc, argv, &gp, &cp);
+	parsed_free(&gp);
+	parsed_free(&cp);
 	return rc;
 }

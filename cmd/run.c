@@ -15,6 +15,9 @@ static const struct cmd_option run_options[] = {
 	OPTIONS_SELECT("work on"),
 	OPTIONS_CONSUMERS,
 	{"batch", 0, "batch", "N", "pending entries per claim page (default 200)"},
+	{"action", 0, "action", "hold|redeliver|dead-letter", "what becomes of claimed entries (default hold: they stay pending on the recovery consumer)"},
+	{"max-deliveries", 0, "max_deliveries", "N", "entries delivered more than N times go to the dead-letter stream whatever the action (0: off)"},
+	{"dead-letter-stream", 0, "dead_letter_stream", "TEMPLATE", "where dead letters go; {stream} and {group} are replaced (default {stream}:dlq)"},
 	{"no-claim", 0, "no_claim", NULL, "do not claim entries"},
 	{"no-clean", 0, "no_clean", NULL, "do not delete consumers"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing anywhere (Redis, journal); print what would be done"},
@@ -41,8 +44,9 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 	jw_kint(&w, "reconciled", r->reconciled);
 	jw_kint(&w, "lost", r->lost);
 	jw_kint(&w, "deleted", r->deleted);
-	jw_kint(&w, "dead_lettered", 0);
-	jw_kint(&w, "redelivered", 0);
+	jw_kint(&w, "dead_lettered", r->dead_lettered);
+	jw_kint(&w, "redelivered", r->redelivered);
+	jw_kint(&w, "settled", r->settled);
 	jw_kint(&w, "errors", r->errors);
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	jw_key(&w, "groups");
@@ -55,6 +59,10 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 		jw_kint(&w, "claimed", g->claimed);
 		jw_kint(&w, "lost", g->lost);
 		jw_kint(&w, "deleted", g->deleted);
+		jw_kint(&w, "dead_lettered", g->dead_lettered);
+		jw_kint(&w, "redelivered", g->redelivered);
+		if (g->batch > 0)
+			jw_kint(&w, "batch", g->batch);
 		jw_key(&w, "held");
 		if (g->held >= 0)
 			jw_int(&w, g->held);

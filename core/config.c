@@ -52,6 +52,9 @@ static const struct setting settings[] = {
 	{"consumer", S_STR, F(consumer), true, NULL, NULL, 0, 0, true},
 	{"exclude_consumers", S_LIST, F(exclude), true, NULL, NULL, 0, 0, true},
 	{"dry_run", S_BOOL, F(dry_run), false, NULL, NULL, 0, 0, false},
+	{"action", S_STR, F(action), true, NULL, NULL, 0, 0, true},
+	{"max_deliveries", S_INT, F(max_deliveries), true, NULL, NULL, 0, 1000000000, false},
+	{"dead_letter_stream", S_STR, F(dead_letter_stream), true, NULL, NULL, 0, 0, true},
 	{"no_claim", S_BOOL, F(no_claim), false, NULL, NULL, 0, 0, false},
 	{"no_clean", S_BOOL, F(no_clean), false, NULL, NULL, 0, 0, false},
 	{"log_file", S_STR, F(log_file), true, NULL, NULL, 0, 0, true},
@@ -398,6 +401,8 @@ set_defaults(struct config *c)
 	c->zombie_idle_ms = 3600 * 1000;
 	c->batch = 200;
 	c->consumer = xstrdup("xrecover");
+	c->action = xstrdup("hold");
+	c->dead_letter_stream = xstrdup("{stream}:dlq");
 	c->connect_timeout_ms = 5000;
 	c->command_timeout_ms = 30000;
 	c->lock_timeout_ms = 10000;
@@ -450,6 +455,12 @@ config_load(const char *config_file, const struct config_flag *flags, size_t nfl
 		    flags[i].spelling, append, err) < 0)
 			goto fail;
 	}
+	if (strcmp(c.action, "hold") != 0 && strcmp(c.action, "redeliver") != 0 &&
+	    strcmp(c.action, "dead-letter") != 0) {
+		xerr_set(err, XR_EUSAGE, "action '%s': must be hold, redeliver or dead-letter",
+		    c.action);
+		goto fail;
+	}
 	*ret = c;
 	return 0;
 fail:
@@ -472,6 +483,8 @@ config_free(struct config *c)
 	free(c->match);
 	list_free(c->groups);
 	free(c->consumer);
+	free(c->action);
+	free(c->dead_letter_stream);
 	list_free(c->exclude);
 	free(c->log_file);
 	list_free(c->mode_files);

@@ -34,6 +34,9 @@ struct config {
 	char *consumer;
 	char **exclude;
 	bool dry_run, no_claim, no_clean;
+	char *action;               /* hold, redeliver, dead-letter */
+	long long max_deliveries;   /* 0: off */
+	char *dead_letter_stream;   /* template: {stream}, {group} */
 	char *log_file;
 
 	int64_t connect_timeout_ms;

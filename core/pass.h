@@ -31,6 +31,7 @@ struct pass {
 	struct rconn *rc;
 	struct recover_result *res;
 	int64_t run;
+	int64_t run_seq;            /* journal position of the run's run_start */
 	bool dry;
 	bool uncertain;             /* a claim or delete was sent and its answer lost */
 	bool sweep;                 /* a run ended without a trace: check what is held */
@@ -43,6 +44,11 @@ struct pass {
 	struct bytes *fv;           /* fields of one entry, reused */
 	size_t fv_cap;
 	struct xerr first_error;    /* the first group failure, for the summary */
+
+	/* What reconcile() found that killed commands had done. */
+	struct {
+		long long claimed, lost, deleted, copies, dead_lettered, removed;
+	} rec;
 };
 
 /* Waits until the writer has committed all it was given; the journal is idle after. */

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "../lib/json.h"
+#include "../stream/move.h"
+#include "moves.h"
 #include "pass.h"
 
 static const char *const claimed_kinds[] = {"claim", "claim_reconciled", "lost", NULL};
@@ -28,7 +30,7 @@ static const char *const held_kinds[] = {"claim", "claim_reconciled", NULL};
 struct rx {
 	struct pass *p;
 	struct xerr *err;
-	long long claimed, lost, deleted, kept;
+	long long claimed, lost, deleted, kept, copies, dead_lettered, removed;
 };
 
 static int
@@ -194,6 +196,209 @@ out:
 	return rc;
 }
 
+/* The three strings of an intent entry array, and its ID parsed. */
+static const char *
+item_str(const cJSON *a, int i)
+{
+	const cJSON *v = cJSON_GetArrayItem(a, i);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool
+item_id(const cJSON *a, int i, struct entry_id *ret)
+{
+	const char *s = item_str(a, i);
+	return s != NULL && entry_id_parse(s, strlen(s), ret) == 0;
+}
+
+/* A copy a killed command planned: journal it if it exists and is the entry's. */
+static int
+reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
+{
+	struct pass *p = rx->p;
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+
+	if (!cJSON_IsArray(entries) || to == NULL)
+		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed copy record");
+	cJSON_ArrayForEach(e, entries) {
+		const char *stream = item_str(e, 0), *grp = item_str(e, 1);
+		struct entry_id id, copy;
+		bool done;
+
+		if (stream == NULL || grp == NULL || !item_id(e, 2, &id) || !item_id(e, 3, &copy))
+			continue;
+		if (journal_entry_event(p->j, "replay_copy", batch, stream, grp, id, 0, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		char cs[ENTRY_ID_STRLEN];
+		entry_id_format(copy, cs, sizeof(cs));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", to, cs, cs);
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
+			freeReplyObject(r);
+			continue;       /* never made */
+		}
+		/* It is this entry's copy only if the bytes are the journal's. */
+		pass_encode_payload(p, r->element[0]->element[1]);
+		freeReplyObject(r);
+		char *streams[] = {(char *)grp, NULL};
+		struct entry_ref ref = {(char *)stream, id};
+		struct selection sel = {0};
+		struct held_list l = {0};
+		sel.messages = &ref;
+		sel.nmessages = 1;
+		sel.groups = streams;
+		if (held_load(p, &sel, &l, rx->err) < 0)
+			return -1;
+		if (l.n == 1 && l.v[0].e.payload_len == p->pbuf.len &&
+		    memcmp(l.v[0].e.payload, p->pbuf.data, p->pbuf.len) == 0) {
+			if (journal_copy(p, batch, &l.v[0], to, copy, true, rx->err) < 0) {
+				held_free(&l);
+				return -1;
+			}
+			rx->copies++;
+		}
+		held_free(&l);
+	}
+	return 0;
+}
+
+/* Dead-letter moves a killed run planned: find each in the dead-letter stream. */
+static int
+reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
+    const char *group)
+{
+	struct pass *p = rx->p;
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+	const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(d, "dlq");
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(d, "after");
+
+	if (!cJSON_IsArray(entries) || !cJSON_IsString(dlq) || !cJSON_IsString(after))
+		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed dead-letter record");
+	cJSON_ArrayForEach(e, entries) {
+		const char *consumer = item_str(e, 1), *reason = item_str(e, 3);
+		const cJSON *dl = cJSON_GetArrayItem(e, 2);
+		struct entry_id id, found = {0, 0};
+		char ids[ENTRY_ID_STRLEN], start[ENTRY_ID_STRLEN];
+		bool done, pending, hit = false;
+
+		if (!item_id(e, 0, &id))
+			continue;
+		if (journal_entry_event(p->j, "dead_lettered", 0, stream, group, id, since, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		entry_id_format(id, ids, sizeof(ids));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
+		    ids, ids);
+		if (r == NULL)
+			return -1;
+		pending = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		freeReplyObject(r);
+		if (pending)
+			continue;       /* the move never happened: it is still held */
+		/* Moved, or acknowledged by someone else: the dead letter says which. */
+		snprintf(start, sizeof(start), "%s", after->valuestring);
+		while (!hit) {
+			r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq->valuestring, start);
+			if (r == NULL)
+				return -1;
+			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+			struct entry_id last = {0, 0};
+			for (size_t i = 0; i < n && !hit; i++) {
+				const redisReply *x = r->element[i];
+				const char *os = reply_str(x->element[1], DLQ_FIELD_STREAM);
+				const char *og = reply_str(x->element[1], DLQ_FIELD_GROUP);
+				const char *oi = reply_str(x->element[1], DLQ_FIELD_ID);
+				entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
+				if (os != NULL && og != NULL && oi != NULL && strcmp(os, stream) == 0 &&
+				    strcmp(og, group) == 0 && strcmp(oi, ids) == 0) {
+					hit = true;
+					found = last;
+				}
+			}
+			freeReplyObject(r);
+			if (n < 1000)
+				break;
+			entry_id_format(entry_id_next(last), start, sizeof(start));
+		}
+		if (!hit)
+			continue;
+		struct event ev = EVENT_INIT;
+		struct jw w;
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kstr(&w, "reason", reason);
+		jw_kbool(&w, "reconciled", true);
+		jw_obj_end(&w);
+		ev.kind = "dead_lettered";
+		ev.run = p->run;
+		ev.stream = stream;
+		ev.grp = group;
+		ev.has_entry = true;
+		ev.entry = id;
+		ev.consumer = consumer;
+		ev.deliveries = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1;
+		ev.ref_stream = dlq->valuestring;
+		ev.has_ref = true;
+		ev.ref = found;
+		ev.detail = buf_str(&p->dbuf);
+		if (journal_append(p->j, &ev, rx->err) < 0)
+			return -1;
+		rx->dead_lettered++;
+	}
+	return 0;
+}
+
+/* Copies a killed rollback set out to remove: journal those that are gone. */
+static int
+reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
+{
+	struct pass *p = rx->p;
+	const cJSON *copies = cJSON_GetObjectItemCaseSensitive(d, "copies"), *e;
+
+	if (!cJSON_IsArray(copies) || to == NULL)
+		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed rollback record");
+	cJSON_ArrayForEach(e, copies) {
+		const char *stream = item_str(e, 1), *grp = item_str(e, 2);
+		struct entry_id copy, id;
+		char cs[ENTRY_ID_STRLEN];
+		bool done;
+
+		if (stream == NULL || grp == NULL || !item_id(e, 0, &copy) || !item_id(e, 3, &id))
+			continue;
+		if (journal_entry_event(p->j, "copy_removed", batch, stream, grp, id, 0, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		entry_id_format(copy, cs, sizeof(cs));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", to, cs, cs);
+		if (r == NULL)
+			return -1;
+		bool exists = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+		freeReplyObject(r);
+		if (exists)
+			continue;
+		struct copy_row c = {0};
+		c.stream = stream;
+		c.grp = grp;
+		c.id = id;
+		c.to = to;
+		c.copy = copy;
+		struct event ev = copy_event(p, "copy_removed", batch, &c, "{\"reconciled\":true}");
+		if (journal_append(p->j, &ev, rx->err) < 0)
+			return -1;
+		rx->removed++;
+	}
+	return 0;
+}
+
 static int
 reconcile_record(void *ctx, const char *line)
 {
@@ -207,8 +412,13 @@ reconcile_record(void *ctx, const char *line)
 	int64_t since = 0;
 	int rc = -1;
 
-	if (!cJSON_IsNumber(run) || !cJSON_IsString(kind) || !cJSON_IsString(stream) ||
-	    !cJSON_IsString(group)) {
+	const cJSON *batch = cJSON_GetObjectItemCaseSensitive(d, "batch");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(d, "to");
+	const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+	bool moves = strcmp(k, "copy") == 0 || strcmp(k, "rollback") == 0;
+
+	if (!cJSON_IsNumber(run) || (!moves && (!cJSON_IsString(stream) ||
+	    !cJSON_IsString(group))) || (moves && !cJSON_IsNumber(batch))) {
 		xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed record");
 		goto out;
 	}
@@ -216,11 +426,19 @@ reconcile_record(void *ctx, const char *line)
 		goto out;
 	if (journal_begin(p->j, rx->err) < 0)
 		goto out;
-	if (strcmp(kind->valuestring, "claim") == 0)
+	if (strcmp(k, "claim") == 0)
 		rc = reconcile_claim(rx, d, (int64_t)run->valuedouble, since, stream->valuestring,
 		    group->valuestring);
-	else if (strcmp(kind->valuestring, "delete") == 0)
+	else if (strcmp(k, "delete") == 0)
 		rc = reconcile_delete(rx, d, since, stream->valuestring, group->valuestring);
+	else if (strcmp(k, "copy") == 0)
+		rc = reconcile_copy(rx, d, (int64_t)batch->valuedouble,
+		    cJSON_IsString(to) ? to->valuestring : NULL);
+	else if (strcmp(k, "dead-letter") == 0)
+		rc = reconcile_dead_letter(rx, d, since, stream->valuestring, group->valuestring);
+	else if (strcmp(k, "rollback") == 0)
+		rc = reconcile_rollback(rx, d, (int64_t)batch->valuedouble,
+		    cJSON_IsString(to) ? to->valuestring : NULL);
 	else
 		rc = 0;
 	if (rc < 0) {
@@ -233,10 +451,18 @@ out:
 	return rc;
 }
 
+static int
+count_copy(void *ctx, const struct copy_row *c)
+{
+	(void)c;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
 int
 reconcile(struct pass *p, struct xerr *err)
 {
-	struct rx rx = {p, err, 0, 0, 0, 0};
+	struct rx rx = {p, err, 0, 0, 0, 0, 0, 0, 0};
 	int64_t *runs = NULL;
 	size_t n = 0;
 	int pending;
@@ -246,6 +472,21 @@ reconcile(struct pass *p, struct xerr *err)
 		return -1;
 	if (pending && intent_each(p->intents, reconcile_record, &rx, err) < 0)
 		return -1;
+
+	/* Replays that a kill cut short end here, with what they did copy. */
+	int64_t *batches = NULL;
+	size_t nb = 0;
+	if (journal_unended_batches(p->j, &batches, &nb, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nb; i++) {
+		size_t copied = 0;
+		if (journal_batch_copies(p->j, batches[i], count_copy, &copied, err) < 0 ||
+		    batch_end(p, batches[i], "crashed", copied, err) < 0) {
+			free(batches);
+			return -1;
+		}
+	}
+	free(batches);
 
 	if (journal_unfinished_runs(p->j, &runs, &n, err) < 0)
 		return -1;
@@ -274,21 +515,31 @@ reconcile(struct pass *p, struct xerr *err)
 		if (pass_append(p, &ev, err) < 0)
 			goto out;
 	}
-	if (pending || n > 1) {
+	size_t crashed = 0;
+	for (size_t i = 0; i < n; i++)
+		crashed += runs[i] != p->run;
+	if (pending || crashed > 0 || nb > 0) {
 		struct logline l;
 		ll_start(&l, LOG_WARN, "RECONCILE", NULL);
-		ll_int(&l, "crashed_runs", (int64_t)(n > 0 ? n - 1 : 0));
+		ll_int(&l, "crashed_runs", (int64_t)crashed);
+		ll_int(&l, "crashed_replays", (int64_t)nb);
 		ll_int(&l, "claimed", rx.claimed);
 		ll_int(&l, "lost", rx.lost);
 		ll_int(&l, "deleted", rx.deleted);
 		ll_int(&l, "kept", rx.kept);
+		ll_int(&l, "copies", rx.copies);
+		ll_int(&l, "dead_lettered", rx.dead_lettered);
+		ll_int(&l, "removed", rx.removed);
 		ll_emit(p->lg, &l);
 	}
 	/* Crashed runs that left no intents: look at what is held, group by group. */
-	p->sweep = !pending && n > 1;
-	p->res->reconciled += rx.claimed;
-	p->res->lost += rx.lost;
-	p->res->deleted += rx.deleted;
+	p->sweep = !pending && crashed > 0;
+	p->rec.claimed += rx.claimed;
+	p->rec.lost += rx.lost;
+	p->rec.deleted += rx.deleted;
+	p->rec.copies += rx.copies;
+	p->rec.dead_lettered += rx.dead_lettered;
+	p->rec.removed += rx.removed;
 	/* Everything is journalled now; the old intents are done with. */
 	if (pending && intent_clear(p->intents, err) < 0)
 		goto out;

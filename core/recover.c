@@ -11,6 +11,7 @@
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "../stream/claim.h"
+#include "moves.h"
 #include "pass.h"
 #include "select.h"
 
@@ -511,6 +512,106 @@ add_group(struct pass *p, const char *stream, const char *group)
 	return g;
 }
 
+/* ------------------------------------------------------------ dispose */
+
+/*
+ * What becomes of the entries this run claimed in a group: with
+ * --max-deliveries, those delivered more often go to the dead-letter
+ * stream; with --action dead-letter, all of them; with --action
+ * redeliver, the rest are copied back into their stream at once.
+ */
+static int
+dispose_group(struct pass *p, struct group_result *gr, struct xerr *err)
+{
+	const struct config *c = p->cfg;
+	bool dl_all = strcmp(c->action, "dead-letter") == 0;
+	bool redeliver = strcmp(c->action, "redeliver") == 0;
+	char *streams[] = {gr->stream, NULL}, *groups[] = {gr->group, NULL};
+	struct selection sel = {0};
+	struct held_list l = {0};
+	struct held **dl = NULL;
+	const char **why = NULL;
+	char (*reasons)[96] = NULL;
+	struct held_list copies = {0};
+	size_t ndl = 0;
+	int rc = -1;
+
+	if ((!dl_all && !redeliver && c->max_deliveries == 0) || p->dry)
+		return 0;
+	sel.run = p->run;
+	sel.after_seq = p->run_seq;
+	sel.streams = streams;
+	sel.groups = groups;
+	if (pass_flush(p, err) < 0 || held_load(p, &sel, &l, err) < 0)
+		return -1;
+	dl = xcalloc(l.n + 1, sizeof(*dl));
+	why = xcalloc(l.n + 1, sizeof(*why));
+	reasons = xcalloc(l.n + 1, sizeof(*reasons));
+	copies.v = xcalloc(l.n + 1, sizeof(*copies.v));
+	for (size_t i = 0; i < l.n; i++) {
+		struct held *h = &l.v[i];
+
+		if (h->e.source != SRC_HELD)
+			continue;
+		if (c->max_deliveries > 0 && h->e.deliveries > c->max_deliveries) {
+			snprintf(reasons[ndl], sizeof(reasons[ndl]),
+			    "delivered %lld times, more than --max-deliveries %lld",
+			    (long long)h->e.deliveries, c->max_deliveries);
+			why[ndl] = reasons[ndl];
+			dl[ndl++] = h;
+		} else if (dl_all) {
+			why[ndl] = "--action dead-letter";
+			dl[ndl++] = h;
+		} else if (redeliver) {
+			copies.v[copies.n++] = *h;      /* a view: l owns the bytes */
+		}
+	}
+	if (ndl > 0 && dead_letter_entries(p, gr->stream, gr->group, dl, why, ndl,
+	    &gr->dead_lettered, err) < 0)
+		goto out;
+	if (copies.n > 0 && !*p->stop) {
+		struct copy_opts o = {NULL, 0, NULL, NULL};
+		struct copy_result cr = {0};
+		struct buf sj = BUF_INIT;
+		struct jw w;
+		struct xerr cerr = {0};
+
+		jw_init(&w, &sj);
+		jw_obj(&w);
+		jw_kint(&w, "run", p->run);
+		jw_kstr(&w, "stream", gr->stream);
+		jw_kstr(&w, "group", gr->group);
+		jw_obj_end(&w);
+		int brc = batch_begin(p, true, NULL, buf_str(&sj), copies.n, &gr->batch, err);
+		buf_free(&sj);
+		if (brc < 0)
+			goto out;
+		int crc = copy_entries(p, gr->batch, &copies, &o, &cr, &cerr);
+		gr->redelivered = (long long)cr.copied;
+		if (batch_end(p, gr->batch, crc < 0 ? "failed" : "ok", cr.copied, err) < 0)
+			goto out;
+		if (crc < 0) {
+			*err = cerr;
+			goto out;
+		}
+		struct logline lg;
+		ll_start(&lg, LOG_INFO, "REDELIVER", NULL);
+		ll_int(&lg, "batch", gr->batch);
+		ll_int(&lg, "copied", gr->redelivered);
+		ll_str(&lg, "stream", gr->stream);
+		ll_str(&lg, "group", gr->group);
+		ll_emit(p->lg, &lg);
+	}
+	rc = 0;
+out:
+	free(copies.v);
+	free(dl);
+	free(why);
+	free(reasons);
+	held_free(&l);
+	return rc;
+}
+
 /* Fatal errors (Redis gone, journal unwritable) end the pass; others are the group's. */
 static bool
 fatal(const struct xerr *e)
@@ -547,6 +648,13 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		p->res->reconciled += found;
 	}
 	if (!p->cfg->no_claim && claim_group(p, gr, &gerr) < 0) {
+		if (fatal(&gerr)) {
+			*err = gerr;
+			return -1;
+		}
+		return group_failed(p, gr, &gerr, err);
+	}
+	if (!p->cfg->no_claim && !*p->stop && dispose_group(p, gr, &gerr) < 0) {
 		if (fatal(&gerr)) {
 			*err = gerr;
 			return -1;
@@ -638,6 +746,26 @@ work(struct pass *p, struct xerr *err)
 		return -1;
 	for (size_t i = 0; i < n && !*p->stop && rc == 0; i++)
 		rc = work_stream(p, sel[i].name, sel[i].named, err);
+	/* Replays of these streams' entries whose copies were read and acknowledged. */
+	if (rc == 0 && !p->dry && !*p->stop) {
+		char **names = xcalloc(n + 1, sizeof(*names));
+		struct settle_result sr;
+		for (size_t i = 0; i < n; i++)
+			names[i] = sel[i].name;
+		rc = settle(p, names, &sr, err);
+		free(names);
+		if (rc == 0) {
+			p->res->settled = sr.settled;
+			if (sr.settled > 0 || sr.closed > 0) {
+				struct logline l;
+				ll_start(&l, LOG_INFO, "SETTLE", NULL);
+				ll_int(&l, "settled", sr.settled);
+				ll_int(&l, "in_flight", sr.open);
+				ll_int(&l, "batches_closed", sr.closed);
+				ll_emit(p->lg, &l);
+			}
+		}
+	}
 	selected_free(sel, n);
 	return rc;
 }
@@ -676,6 +804,9 @@ options_json(const struct config *c, struct jw *w)
 	for (char **s = c->exclude; *s != NULL; s++)
 		jw_str(w, *s);
 	jw_arr_end(w);
+	jw_kstr(w, "action", c->action);
+	jw_kint(w, "max_deliveries", c->max_deliveries);
+	jw_kstr(w, "dead_letter_stream", c->dead_letter_stream);
 	jw_kbool(w, "no_claim", c->no_claim);
 	jw_kbool(w, "no_clean", c->no_clean);
 	jw_obj_end(w);
@@ -718,7 +849,9 @@ run_start(struct pass *p, struct xerr *err)
 		journal_rollback(p->j);
 		return -1;
 	}
-	return journal_commit(p->j, err);
+	if (journal_commit(p->j, err) < 0)
+		return -1;
+	return journal_run_start_seq(p->j, p->run, &p->run_seq, err);
 }
 
 static int
@@ -737,6 +870,9 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "reconciled", r->reconciled);
 	jw_kint(&w, "lost", r->lost);
 	jw_kint(&w, "deleted", r->deleted);
+	jw_kint(&w, "dead_lettered", r->dead_lettered);
+	jw_kint(&w, "redelivered", r->redelivered);
+	jw_kint(&w, "settled", r->settled);
 	jw_kint(&w, "groups", (int64_t)r->ngroups);
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
@@ -767,8 +903,10 @@ log_summary(struct pass *p)
 	ll_int(&l, p->dry ? "would_claim" : "claimed", r->claimed);
 	ll_int(&l, p->dry ? "would_delete" : "deleted", r->deleted);
 	ll_int(&l, "lost", r->lost);
-	ll_int(&l, "dead_lettered", 0);
-	ll_int(&l, "redelivered", 0);
+	ll_int(&l, "dead_lettered", r->dead_lettered);
+	ll_int(&l, "redelivered", r->redelivered);
+	if (r->settled > 0)
+		ll_int(&l, "settled", r->settled);
 	if (r->reconciled > 0)
 		ll_int(&l, "reconciled", r->reconciled);
 	ll_str(&l, "status", r->status);
@@ -821,7 +959,13 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		*err = werr;
 		goto out;
 	}
-	if (!p.dry && (reconcile(&p, &werr) < 0 ||
+	if (!p.dry && reconcile(&p, &werr) < 0)
+		goto finish;
+	ret->reconciled += p.rec.claimed;
+	ret->lost += p.rec.lost;
+	ret->deleted += p.rec.deleted;
+	ret->dead_lettered += p.rec.dead_lettered;
+	if (!p.dry && (
 	    writer_start(p.j, BATCH_ROWS, BATCH_MS, &p.w, &werr) < 0))
 		goto finish;
 	work(&p, &werr);
@@ -836,6 +980,8 @@ finish:
 		ret->claimed += ret->groups[i].claimed;
 		ret->lost += ret->groups[i].lost;
 		ret->deleted += ret->groups[i].deleted;
+		ret->dead_lettered += ret->groups[i].dead_lettered;
+		ret->redelivered += ret->groups[i].redelivered;
 	}
 	if (werr.msg[0] != '\0') {
 		ret->status = "failed";

@@ -25,6 +25,10 @@ struct group_result {
 	long long claimed;
 	long long lost;
 	long long deleted;
+	long long dead_lettered;
+	long long redelivered;      /* copies made by --action redeliver */
+	long long settled;          /* replayed copies read and acknowledged */
+	int64_t batch;              /* the redeliver batch, 0 for none */
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
 	char *error;                /* NULL when fine */
@@ -36,6 +40,7 @@ struct recover_result {
 	int64_t started_ms;
 	int64_t duration_ms;
 	long long claimed, reconciled, lost, deleted, errors;
+	long long dead_lettered, redelivered, settled;
 	struct group_result *groups;
 	size_t ngroups;
 };

@@ -10,6 +10,7 @@ const struct exit_code_doc exit_code_table[] = {
 	{XR_EREDIS, "Redis unreachable, login refused, or connection lost"},
 	{XR_EJOURNAL, "the journal cannot be opened, read or written"},
 	{XR_ELOCKED, "another xrecover holds the journal lock"},
+	{XR_ENOTHING, "nothing matched or nothing left to do (empty selection, unknown or rolled-back batch)"},
 	{-1, NULL},
 };
 

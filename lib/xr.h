@@ -21,6 +21,7 @@ enum xr_exit {
 	XR_EREDIS = 3,      /* Redis unreachable, refused the login, or went away */
 	XR_EJOURNAL = 4,    /* the journal cannot be opened, read or written */
 	XR_ELOCKED = 5,     /* another xrecover holds the journal's lock */
+	XR_ENOTHING = 6,    /* nothing matched, or nothing left to do */
 };
 
 struct exit_code_doc {

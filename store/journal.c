@@ -27,8 +27,9 @@ enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_APPEND] =
 	    "INSERT INTO events (ts, run, kind, stream, grp, entry_ms, entry_seq,"
-	    " consumer, idle_ms, deliveries, payload, detail)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    " consumer, idle_ms, deliveries, payload, detail, batch, ref_stream, ref_ms,"
+	    " ref_seq)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[ST_ENTRY_HAS] =
 	    "SELECT 1 FROM events WHERE stream = ?1 AND grp = ?2 AND entry_ms = ?3"
 	    " AND entry_seq = ?4 AND entry_ms IS NOT NULL AND seq > ?5"
@@ -58,6 +59,18 @@ const char *
 journal_path(const struct journal *j)
 {
 	return j->path;
+}
+
+struct sqlite3 *
+journal_db(struct journal *j)
+{
+	return j->db;
+}
+
+const char *
+journal_errmsg(struct journal *j)
+{
+	return sqlite3_errmsg(j->db);
 }
 
 int
@@ -436,6 +449,10 @@ journal_append(struct journal *j, const struct event *ev, struct xerr *err)
 	else
 		sqlite3_bind_null(st, 11);
 	bind_text(st, 12, ev->detail);
+	bind_opt_int(st, 13, ev->batch, ev->batch != 0);
+	bind_text(st, 14, ev->ref_stream);
+	bind_opt_int(st, 15, (int64_t)ev->ref.ms, ev->has_ref);
+	bind_opt_int(st, 16, (int64_t)ev->ref.seq, ev->has_ref);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

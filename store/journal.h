@@ -34,6 +34,10 @@ void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
 /* The schema version of the open journal (PRAGMA user_version). */
 int journal_version(const struct journal *j);
+/* The SQLite handle, for the other journal queries of store/ (moves.c). */
+struct sqlite3 *journal_db(struct journal *j);
+const char *journal_errmsg(struct journal *j);
+
 /* The newest schema version this binary knows. */
 int journal_schema_version(void);
 
@@ -70,9 +74,14 @@ struct event {
 	const char *payload;        /* lossless JSON of the fields (payload.h) */
 	size_t payload_len;
 	const char *detail;         /* a JSON object */
+	int64_t batch;              /* replay batch; 0: NULL */
+	const char *ref_stream;     /* the other place (a copy, a dead letter) */
+	bool has_ref;
+	struct entry_id ref;
 };
 
-#define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL}
+#define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL, \
+	0, NULL, false, {0, 0}}
 
 int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
 

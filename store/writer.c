@@ -10,7 +10,7 @@
 /* An event with its strings as offsets into the batch's data (0: NULL). */
 struct ev_rec {
 	struct event ev;
-	size_t kind, stream, grp, consumer, payload, detail;
+	size_t kind, stream, grp, consumer, payload, detail, ref_stream;
 };
 
 #define QUEUE 8
@@ -64,6 +64,7 @@ ev_batch_add(struct ev_batch *b, const struct event *ev)
 	r->consumer = add_str(b, ev->consumer, ev->consumer ? strlen(ev->consumer) : 0);
 	r->payload = add_str(b, ev->payload, ev->payload_len);
 	r->detail = add_str(b, ev->detail, ev->detail ? strlen(ev->detail) : 0);
+	r->ref_stream = add_str(b, ev->ref_stream, ev->ref_stream ? strlen(ev->ref_stream) : 0);
 }
 
 void
@@ -101,6 +102,7 @@ write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 		ev.consumer = at(b, r->consumer);
 		ev.payload = at(b, r->payload);
 		ev.detail = at(b, r->detail);
+		ev.ref_stream = at(b, r->ref_stream);
 		if (journal_append(w->j, &ev, err) < 0)
 			return -1;
 	}

@@ -18,7 +18,7 @@ files_private() {
 		assert_eq 600 "$(mode_of "$f")" "mode of $f"
 	done
 	assert_eq wal "$(sql 'PRAGMA journal_mode')"
-	assert_eq 1 "$(sql 'PRAGMA user_version')"
+	assert_eq 2 "$(sql 'PRAGMA user_version')"
 	# a journal in a directory that does not exist yet: the directory is made, private
 	"$XR" -r "$REDIS_URL" --db $TMP/new/dir/../j.db run -s f 2>/dev/null && fail "two missing levels should fail"
 	"$XR" -r "$REDIS_URL" --db $TMP/newdir/j.db run -s f 2>/dev/null
@@ -54,12 +54,32 @@ newer_refused() {
 	crash_consumer nw g d
 	"$XRTEST" pel "$REDIS_URL" nw g >$TMP/before
 	assert_exit 4 "$XR" -r "$REDIS_URL" --db $TMP/newer.db run -s nw --claim-idle 0
-	assert_grep 'schema version 99, newer than this xrecover knows \(1\)' $TMP/err
+	assert_grep 'schema version 99, newer than this xrecover knows \(2\)' $TMP/err
 	assert_lines 1 $TMP/err
 	"$XRTEST" pel "$REDIS_URL" nw g >$TMP/after
 	cmp $TMP/before $TMP/after || fail "Redis was touched"
 }
 test_case 'a journal newer than the binary is refused, and Redis left alone' newer_refused
+
+migrate_v1() {
+	# a journal as the first schema made it, with a run in it
+	{ cat "$TOP/schema/001_init.sql"; echo "
+		PRAGMA user_version = 1;
+		INSERT INTO events (ts, run, kind, detail) VALUES (1768644328000, 1, 'run_start', '{\"mode\":\"TEST\"}');
+		INSERT INTO events (ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms, deliveries, payload)
+		  VALUES (1768644328001, 1, 'claim', 'old', 'g', 1768644000000, 0, 'dead', 5000, 1, '{\"k\":\"v\"}');
+		INSERT INTO events (ts, run, kind, detail) VALUES (1768644328002, 1, 'run_end', '{\"status\":\"ok\",\"claimed\":1}');"
+	} | sqlite3 $TMP/v1.db
+	make_stream mig g 2
+	crash_consumer mig g d
+	"$XR" -r "$REDIS_URL" --db $TMP/v1.db run -s mig --claim-idle 0 2>/dev/null
+	assert_eq 2 "$(sql 'PRAGMA user_version' $TMP/v1.db)"
+	assert_eq "old|1768644000000-0|{\"k\":\"v\"} mig|2" "$(sql "select stream, entry_id, payload from claimed_messages where stream = 'old'; select stream, count(*) from claimed_messages where stream = 'mig'" $TMP/v1.db | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "1|ok 2|ok" "$(sql "select run, status from runs" $TMP/v1.db | tr '\n' ' ' | sed 's/ $//')"
+	sql "select batch, ref_stream, ref_ms from events limit 1" $TMP/v1.db >/dev/null
+	sql "select * from replays, dead_letters, rollbacks limit 0" $TMP/v1.db
+}
+test_case 'a journal of schema version 1 is migrated in place, its events kept' migrate_v1
 
 not_a_journal() {
 	echo "this is not a database" >$TMP/junk.db

@@ -13,6 +13,15 @@
  *                                                 that CONSUMER (xrecover) holds is journalled
  *   xrtest race-reader URL STREAM GROUP CONSUMER SECONDS
  *                                                 read / check still pending / ack, in a loop
+ *   xrtest worker URL STREAM GROUP CONSUMER SECONDS
+ *                                                 read new entries and acknowledge them until
+ *                                                 SECONDS pass with nothing new; print each
+ *                                                 entry's "i" field, one per line
+ *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
+ *                                                 journalled original's bytes
+ *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
+ *                                                 is: pending, in the dead-letter stream,
+ *                                                 both, neither; and does the journal agree
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -501,6 +510,195 @@ do_race_reader(int argc, char **argv)
 	return lost ? 1 : 0;
 }
 
+/* -------------------------------------------------------------- worker */
+
+static int
+do_worker(int argc, char **argv)
+{
+	redisContext *c;
+	int64_t quiet_until;
+
+	if (argc != 7)
+		die("%s", "usage: worker URL STREAM GROUP CONSUMER SECONDS");
+	c = connect_url(argv[2]);
+	quiet_until = mono_ms() + atol(argv[6]) * 1000;
+	while (mono_ms() < quiet_until) {
+		const char *rd[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", "100",
+		    "BLOCK", "100", "STREAMS", argv[3], ">"};
+		redisReply *r = cmd(c, 11, rd, NULL);
+		if (r->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			continue;
+		}
+		redisReply *es = r->element[0]->element[1];
+		for (size_t i = 0; i < es->elements; i++) {
+			redisReply *f = es->element[i]->element[1];
+			for (size_t k = 0; k + 1 < f->elements; k += 2)
+				if (f->element[k]->len == 1 && f->element[k]->str[0] == 'i')
+					printf("%s\n", f->element[k + 1]->str);
+			const char *ack[] = {"XACK", argv[3], argv[4], es->element[i]->element[0]->str};
+			freeReplyObject(cmd(c, 4, ack, NULL));
+		}
+		if (es->elements > 0)
+			quiet_until = mono_ms() + atol(argv[6]) * 1000;
+		freeReplyObject(r);
+	}
+	redisFree(c);
+	return 0;
+}
+
+/* Whether two field lists are the same bytes. */
+static bool
+same_fields(const redisReply *a, const struct bytes *fv, size_t n)
+{
+	if (a->elements != n)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (a->element[k]->len != fv[k].n ||
+		    memcmp(a->element[k]->str, fv[k].p, fv[k].n) != 0)
+			return false;
+	return true;
+}
+
+/* -------------------------------------------------------------- copies */
+
+static int
+do_copies(int argc, char **argv)
+{
+	redisContext *c;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long checked = 0, bad = 0, missing = 0;
+
+	if (argc != 5)
+		die("%s", "usage: copies URL DB BATCH");
+	c = connect_url(argv[2]);
+	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die("cannot open %s", argv[3]);
+	sqlite3_prepare_v2(db, "SELECT r.to_stream, r.copy_id, c.payload FROM replayed_messages r"
+	    " JOIN claimed_messages c ON c.stream = r.stream AND c.grp = r.grp"
+	    " AND c.entry_id = r.entry_id WHERE r.batch = ?1", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, atol(argv[4]));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *to = (const char *)sqlite3_column_text(st, 0);
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+		const char *json = (const char *)sqlite3_column_text(st, 2);
+		struct bytes *fv;
+		size_t n;
+		char *store;
+		const char *av[] = {"XRANGE", to, id, id};
+		redisReply *r = cmd(c, 4, av, NULL);
+
+		checked++;
+		if (r->elements != 1) {
+			missing++;
+		} else if (payload_decode(json, strlen(json), &fv, &n, &store) < 0) {
+			bad++;
+		} else {
+			if (!same_fields(r->element[0]->element[1], fv, n)) {
+				printf("DIFFERENT %s %s\n", to, id);
+				bad++;
+			}
+			free(fv);
+			free(store);
+		}
+		freeReplyObject(r);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	redisFree(c);
+	printf("checked=%ld different=%ld missing=%ld\n", checked, bad, missing);
+	return bad || missing ? 1 : 0;
+}
+
+/* -------------------------------------------------------------- places */
+
+static int
+do_places(int argc, char **argv)
+{
+	redisContext *c;
+	sqlite3 *db;
+	sqlite3_stmt *st, *dl;
+	long entries = 0, pending_only = 0, dlq_only = 0, both = 0, neither = 0, twice = 0,
+	    disagree = 0;
+	const char *stream, *group, *dlq;
+
+	if (argc != 7)
+		die("%s", "usage: places URL DB STREAM GROUP DLQ");
+	stream = argv[4];
+	group = argv[5];
+	dlq = argv[6];
+	c = connect_url(argv[2]);
+	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die("cannot open %s", argv[3]);
+
+	/* The dead-letter stream: how many times each origin ID is there. */
+	const char *av[] = {"XRANGE", dlq, "-", "+"};
+	redisReply *all = cmd(c, 4, av, NULL);
+
+	sqlite3_prepare_v2(db, "SELECT DISTINCT entry_id FROM claimed_messages"
+	    " WHERE stream = ?1 AND grp = ?2", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+	sqlite3_prepare_v2(db, "SELECT dead_letter_id FROM dead_letters WHERE stream = ?1"
+	    " AND grp = ?2 AND entry_id = ?3", -1, &dl, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *pv[] = {"XPENDING", stream, group, id, id, "1"};
+		redisReply *r = cmd(c, 6, pv, NULL);
+		bool pending = r->elements == 1;
+		const char *where = NULL;
+		int in_dlq = 0;
+
+		freeReplyObject(r);
+		for (size_t i = 0; i < all->elements; i++) {
+			const redisReply *f = all->element[i]->element[1];
+			const char *oi = reply_str(f, "xrecover-origin-id");
+			const char *os = reply_str(f, "xrecover-origin-stream");
+			if (oi != NULL && os != NULL && strcmp(oi, id) == 0 && strcmp(os, stream) == 0) {
+				in_dlq++;
+				where = all->element[i]->element[0]->str;
+			}
+		}
+		entries++;
+		if (in_dlq > 1)
+			twice++;
+		if (pending && in_dlq)
+			both++;
+		else if (pending)
+			pending_only++;
+		else if (in_dlq)
+			dlq_only++;
+		else
+			neither++;
+		/* The journal must say the same: a dead letter exactly when it is one. */
+		sqlite3_reset(dl);
+		sqlite3_bind_text(dl, 1, stream, -1, SQLITE_STATIC);
+		sqlite3_bind_text(dl, 2, group, -1, SQLITE_STATIC);
+		sqlite3_bind_text(dl, 3, id, -1, SQLITE_STATIC);
+		int rows = 0;
+		bool match = false;
+		while (sqlite3_step(dl) == SQLITE_ROW) {
+			rows++;
+			match = where != NULL && strcmp((const char *)sqlite3_column_text(dl, 0), where) == 0;
+		}
+		if ((in_dlq && (rows != 1 || !match)) || (!in_dlq && rows != 0)) {
+			if (disagree < 5)
+				printf("DISAGREE %s: in_dlq=%d journal_rows=%d\n", id, in_dlq, rows);
+			disagree++;
+		}
+	}
+	freeReplyObject(all);
+	sqlite3_finalize(st);
+	sqlite3_finalize(dl);
+	sqlite3_close(db);
+	redisFree(c);
+	printf("entries=%ld pending=%ld dead_lettered=%ld both=%ld neither=%ld twice=%ld "
+	    "journal_disagrees=%ld\n", entries, pending_only, dlq_only, both, neither, twice,
+	    disagree);
+	return both || neither || twice || disagree ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -520,6 +718,12 @@ main(int argc, char **argv)
 		return do_verify(argc, argv);
 	if (strcmp(argv[1], "race-reader") == 0)
 		return do_race_reader(argc, argv);
+	if (strcmp(argv[1], "worker") == 0)
+		return do_worker(argc, argv);
+	if (strcmp(argv[1], "copies") == 0)
+		return do_copies(argc, argv);
+	if (strcmp(argv[1], "places") == 0)
+		return do_places(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }

@@ -1,0 +1,982 @@
+/*
+ * moves.c: copies (replay, redeliver), dead letters, settling and rollback.
+ * See moves.h; the Redis commands are in stream/move.c.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/json.h"
+#include "../lib/util.h"
+#include "../stream/move.h"
+#include "moves.h"
+
+#define CHUNK 100               /* copies or moves per request */
+#define MAX_RETRIES 20          /* a copy planned again this often is an error */
+
+/* ----------------------------------------------------------- selection */
+
+/* Offsets of a held entry's strings in the list's text, until loading ends. */
+struct held_off {
+	size_t stream, grp, consumer, payload, dlq_stream;
+};
+
+struct load {
+	struct pass *p;
+	struct held_list *l;
+	struct held_off *off;
+	size_t off_cap;
+	struct xerr *err;
+};
+
+static size_t
+keep(struct buf *b, const char *s, size_t n)
+{
+	size_t off;
+
+	if (s == NULL)
+		return 0;
+	off = b->len + 1;
+	buf_add(b, s, n);
+	buf_addc(b, '\0');
+	return off;
+}
+
+static int
+load_one(void *ctx, const struct journalled *e)
+{
+	struct load *ld = ctx;
+	struct held_list *l = ld->l;
+	struct held *h;
+	struct held_off *o;
+
+	if (e->in_flight) {
+		l->skipped_in_flight++;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		ld->off = xrealloc(ld->off, l->cap * sizeof(*ld->off));
+	}
+	h = &l->v[l->n];
+	o = &ld->off[l->n];
+	memset(h, 0, sizeof(*h));
+	h->e = *e;
+	o->stream = keep(&l->text, e->stream, strlen(e->stream));
+	o->grp = keep(&l->text, e->grp, strlen(e->grp));
+	o->consumer = keep(&l->text, e->consumer, e->consumer ? strlen(e->consumer) : 0);
+	o->payload = keep(&l->text, e->payload, e->payload_len);
+	o->dlq_stream = keep(&l->text, e->dlq_stream, e->dlq_stream ? strlen(e->dlq_stream) : 0);
+	if (e->payload == NULL ||
+	    payload_decode(e->payload, e->payload_len, &h->fv, &h->nfv, &h->store) < 0)
+		return xerr_set(ld->err, XR_EJOURNAL,
+		    "journal: the payload of %s %s is not in the journal's form", e->stream, e->grp);
+	l->n++;
+	return 0;
+}
+
+static const char *
+at(const struct held_list *l, size_t off)
+{
+	return off != 0 ? l->text.data + off - 1 : NULL;
+}
+
+int
+held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
+    struct xerr *err)
+{
+	struct load ld = {p, ret, NULL, 0, err};
+
+	memset(ret, 0, sizeof(*ret));
+	if (journal_select(p->j, sel, load_one, &ld, err) < 0) {
+		free(ld.off);
+		held_free(ret);
+		return -1;
+	}
+	for (size_t i = 0; i < ret->n; i++) {
+		struct journalled *e = &ret->v[i].e;
+		e->stream = at(ret, ld.off[i].stream);
+		e->grp = at(ret, ld.off[i].grp);
+		e->consumer = at(ret, ld.off[i].consumer);
+		e->payload = at(ret, ld.off[i].payload);
+		e->dlq_stream = at(ret, ld.off[i].dlq_stream);
+	}
+	free(ld.off);
+	return 0;
+}
+
+void
+held_free(struct held_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].fv);
+		free(l->v[i].store);
+	}
+	free(l->v);
+	buf_free(&l->text);
+	memset(l, 0, sizeof(*l));
+}
+
+/* -------------------------------------------------------------- batches */
+
+static void
+who(struct jw *w)
+{
+	char host[256] = "";
+	struct passwd *pw = getpwuid(geteuid());
+
+	gethostname(host, sizeof(host) - 1);
+	jw_kstr(w, "user", pw != NULL ? pw->pw_name : "?");
+	jw_kstr(w, "host", host);
+	jw_kint(w, "pid", (int64_t)getpid());
+}
+
+int
+batch_begin(struct pass *p, bool automatic, const char *to, const char *selection,
+    size_t planned, int64_t *ret_batch, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+	int64_t batch;
+
+	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
+		return -1;
+	if (journal_next_batch(p->j, &batch, err) < 0) {
+		journal_rollback(p->j);
+		return -1;
+	}
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kbool(&w, "automatic", automatic);
+	jw_kstr(&w, "to", to);
+	if (selection != NULL) {
+		jw_key(&w, "selection");
+		jw_raw(&w, selection);
+	}
+	jw_kint(&w, "planned", (int64_t)planned);
+	who(&w);
+	jw_obj_end(&w);
+	ev.kind = "replay_start";
+	ev.run = p->run;
+	ev.batch = batch;
+	ev.detail = buf_str(&p->dbuf);
+	if (journal_append(p->j, &ev, err) < 0) {
+		journal_rollback(p->j);
+		return -1;
+	}
+	if (journal_commit(p->j, err) < 0)
+		return -1;
+	*ret_batch = batch;
+	return 0;
+}
+
+int
+batch_end(struct pass *p, int64_t batch, const char *status, size_t copied, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "status", status);
+	jw_kint(&w, "copied", (int64_t)copied);
+	jw_obj_end(&w);
+	ev.kind = "replay_end";
+	ev.run = p->run;
+	ev.batch = batch;
+	ev.detail = buf_str(&p->dbuf);
+	/* The end of a batch is synced to disk with all before it. */
+	if (pass_flush(p, err) < 0 || journal_begin_durable(p->j, err) < 0)
+		return -1;
+	if (journal_append(p->j, &ev, err) < 0) {
+		journal_rollback(p->j);
+		return -1;
+	}
+	return journal_commit(p->j, err);
+}
+
+/* --------------------------------------------------------------- copies */
+
+struct target {
+	char *name;
+	struct entry_id next;
+	bool known;                 /* next is up to date */
+};
+
+struct chunk {
+	size_t idx[CHUNK];          /* into the list */
+	struct copy c[CHUNK];
+	size_t n;
+	struct target *t;
+};
+
+struct copier {
+	struct pass *p;
+	int64_t batch;
+	struct held_list *l;
+	const struct copy_opts *o;
+	struct target *targets;
+	size_t ntargets;
+	size_t *queue;              /* entries still to copy, in order */
+	size_t qhead, qn;
+	unsigned char *tries;
+	struct chunk fly[2];        /* sent, answer not read yet; oldest first */
+	size_t nfly;
+	size_t copied, retried, total;
+	int64_t t0;
+};
+
+static struct target *
+target_for(struct copier *cp, const char *name)
+{
+	for (size_t i = 0; i < cp->ntargets; i++)
+		if (strcmp(cp->targets[i].name, name) == 0)
+			return &cp->targets[i];
+	cp->targets = xrealloc(cp->targets, (cp->ntargets + 1) * sizeof(*cp->targets));
+	struct target *t = &cp->targets[cp->ntargets++];
+	t->name = xstrdup(name);
+	t->known = false;
+	return t;
+}
+
+static const char *
+copy_target(const struct copier *cp, const struct held *h)
+{
+	return cp->o->to != NULL ? cp->o->to : h->e.stream;
+}
+
+/* The intent line of a chunk: each original and the ID its copy will have. */
+static int
+chunk_intent(struct copier *cp, const struct chunk *ch, struct xerr *err)
+{
+	struct pass *p = cp->p;
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kint(&w, "run", p->run);
+	jw_kstr(&w, "kind", "copy");
+	jw_kint(&w, "batch", cp->batch);
+	jw_kstr(&w, "to", ch->t->name);
+	jw_key(&w, "entries");
+	jw_arr(&w);
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct held *h = &cp->l->v[ch->idx[i]];
+		char id[ENTRY_ID_STRLEN], copy[ENTRY_ID_STRLEN];
+
+		entry_id_format(h->e.id, id, sizeof(id));
+		entry_id_format(ch->c[i].id, copy, sizeof(copy));
+		jw_arr(&w);
+		jw_str(&w, h->e.stream);
+		jw_str(&w, h->e.grp);
+		jw_str(&w, id);
+		jw_str(&w, copy);
+		jw_arr_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return intent_append(p->intents, p->dbuf.data, p->dbuf.len, err);
+}
+
+/* Plans and sends the next chunk from the queue. */
+static int
+send_chunk(struct copier *cp, struct xerr *err)
+{
+	struct pass *p = cp->p;
+	struct chunk *ch = &cp->fly[cp->nfly];
+	size_t limit = CHUNK;
+
+	if (cp->o->rate > 0) {
+		/* Small chunks, sent on time: the rate holds over any second. */
+		limit = (size_t)(cp->o->rate / 20);
+		limit = limit < 1 ? 1 : limit > CHUNK ? CHUNK : limit;
+		int64_t due = cp->t0 + (int64_t)((double)cp->copied * 1000.0 / cp->o->rate);
+		for (int64_t now = mono_ms(); now < due && !*p->stop; now = mono_ms()) {
+			struct timespec ts = {0, (long)(due - now) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	ch->n = 0;
+	ch->t = NULL;
+	while (cp->qn > 0 && ch->n < limit) {
+		size_t i = cp->queue[cp->qhead];
+		struct target *t = target_for(cp, copy_target(cp, &cp->l->v[i]));
+
+		if (ch->t != NULL && ch->t != t)
+			break;          /* one target stream per chunk */
+		if (!t->known) {
+			if (copy_first_id(p->rc, t->name, &t->next, err) < 0)
+				return -1;
+			t->known = true;
+		}
+		ch->t = t;
+		ch->idx[ch->n] = i;
+		ch->c[ch->n].fv = cp->l->v[i].fv;
+		ch->c[ch->n].nfv = cp->l->v[i].nfv;
+		ch->c[ch->n].id = t->next;
+		t->next = entry_id_next(t->next);
+		ch->n++;
+		cp->qhead++;
+		cp->qn--;
+	}
+	if (ch->n == 0)
+		return 0;
+	if (chunk_intent(cp, ch, err) < 0)
+		return -1;
+	failpoint("copy-planned");
+	if (copies_send(p->rc, ch->t->name, ch->c, ch->n, err) < 0)
+		return -1;
+	failpoint("copy-sent");
+	cp->nfly++;
+	return 0;
+}
+
+int
+journal_copy(struct pass *p, int64_t batch, const struct held *h, const char *to,
+    struct entry_id copy, bool reconciled, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "source", source_name(h->e.source));
+	if (h->e.source == SRC_DLQ) {
+		jw_kstr(&w, "dlq_stream", h->e.dlq_stream);
+		jw_kint(&w, "dlq_ms", (int64_t)h->e.dlq_id.ms);
+		jw_kint(&w, "dlq_seq", (int64_t)h->e.dlq_id.seq);
+	}
+	if (reconciled)
+		jw_kbool(&w, "reconciled", true);
+	jw_obj_end(&w);
+	ev.kind = "replay_copy";
+	ev.run = p->run;
+	ev.batch = batch;
+	ev.stream = h->e.stream;
+	ev.grp = h->e.grp;
+	ev.has_entry = true;
+	ev.entry = h->e.id;
+	ev.consumer = h->e.consumer;
+	ev.deliveries = h->e.deliveries;
+	ev.ref_stream = to;
+	ev.has_ref = true;
+	ev.ref = copy;
+	ev.detail = buf_str(&p->dbuf);
+	return journal_append(p->j, &ev, err);
+}
+
+/* Reads the oldest chunk's answer, journals the copies made, requeues the rest. */
+static int
+recv_chunk(struct copier *cp, struct xerr *err)
+{
+	struct pass *p = cp->p;
+	struct chunk *ch = &cp->fly[0];
+	bool retry = false;
+
+	if (copies_recv(p->rc, ch->t->name, ch->c, ch->n, err) < 0)
+		return -1;
+	if (journal_begin(p->j, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ch->n; i++) {
+		size_t idx = ch->idx[i];
+
+		if (ch->c[i].done) {
+			if (journal_copy(p, cp->batch, &cp->l->v[idx], ch->t->name, ch->c[i].id,
+			    false, err) < 0) {
+				journal_rollback(p->j);
+				return -1;
+			}
+			cp->copied++;
+			continue;
+		}
+		/* A producer took the ID first: again, with a fresh one. */
+		if (++cp->tries[idx] > MAX_RETRIES) {
+			journal_rollback(p->j);
+			return xerr_set(err, XR_EFAIL,
+			    "redis: %s: could not find a free ID for a copy in %d tries",
+			    ch->t->name, MAX_RETRIES);
+		}
+		cp->queue[cp->qhead + cp->qn++] = idx;
+		cp->retried++;
+		retry = true;
+	}
+	if (journal_commit(p->j, err) < 0)
+		return -1;
+	if (retry)
+		ch->t->known = false;
+	cp->fly[0] = cp->fly[1];
+	cp->nfly--;
+	if (cp->o->progress != NULL)
+		cp->o->progress(cp->o->progress_ctx, cp->copied, cp->total);
+	return 0;
+}
+
+int
+copy_entries(struct pass *p, int64_t batch, struct held_list *l, const struct copy_opts *o,
+    struct copy_result *ret, struct xerr *err)
+{
+	struct copier cp = {0};
+	int rc = -1;
+
+	cp.p = p;
+	cp.batch = batch;
+	cp.l = l;
+	cp.o = o;
+	cp.total = l->n;
+	/* Room for every entry plus the retries, which go to the back. */
+	cp.queue = xmalloc((l->n * (MAX_RETRIES + 1) + 1) * sizeof(*cp.queue));
+	cp.tries = xcalloc(l->n + 1, 1);
+	for (size_t i = 0; i < l->n; i++)
+		cp.queue[cp.qn++] = i;
+	cp.t0 = mono_ms();
+	if (pass_flush(p, err) < 0)
+		goto out;
+	for (;;) {
+		/* Keep two chunks with Redis while journalling the answers. */
+		while (cp.nfly < 2 && cp.qn > 0 && !*p->stop)
+			if (send_chunk(&cp, err) < 0)
+				goto out;
+		if (cp.nfly == 0)
+			break;
+		if (recv_chunk(&cp, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && cp.nfly > 0)
+		p->uncertain = true;    /* answers lost: the next run looks the IDs up */
+	ret->copied = cp.copied;
+	ret->retried = cp.retried;
+	for (size_t i = 0; i < cp.ntargets; i++)
+		free(cp.targets[i].name);
+	free(cp.targets);
+	free(cp.queue);
+	free(cp.tries);
+	return rc;
+}
+
+/* --------------------------------------------------------- dead letters */
+
+int
+dead_letter_entries(struct pass *p, const char *stream, const char *group, struct held **es,
+    const char **reasons, size_t n, long long *moved, struct xerr *err)
+{
+	char *dlq = dlq_name(p->cfg->dead_letter_stream, stream, group);
+	struct dead_letter *d = xcalloc(CHUNK, sizeof(*d));
+	char type[16];
+	int rc = -1;
+
+	*moved = 0;
+	if (redis_key_type(p->rc, dlq, type, err) < 0)
+		goto out;
+	if (strcmp(type, "stream") != 0 && strcmp(type, "none") != 0) {
+		xerr_set(err, XR_EFAIL, "dead-letter stream '%s' is a %s, not a stream", dlq, type);
+		goto out;
+	}
+	if (pass_flush(p, err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i += CHUNK) {
+		size_t m = n - i < CHUNK ? n - i : CHUNK;
+		struct entry_id after;
+		char after_s[ENTRY_ID_STRLEN];
+		struct jw w;
+
+		/* Where the dead letters will start: the next run looks there. */
+		if (copy_first_id(p->rc, dlq, &after, err) < 0)
+			goto out;
+		entry_id_format(after, after_s, sizeof(after_s));
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kint(&w, "run", p->run);
+		jw_kstr(&w, "kind", "dead-letter");
+		jw_kstr(&w, "stream", stream);
+		jw_kstr(&w, "group", group);
+		jw_kstr(&w, "dlq", dlq);
+		jw_kstr(&w, "after", after_s);
+		jw_key(&w, "entries");
+		jw_arr(&w);
+		for (size_t k = 0; k < m; k++) {
+			const struct held *h = es[i + k];
+			char id[ENTRY_ID_STRLEN];
+
+			entry_id_format(h->e.id, id, sizeof(id));
+			jw_arr(&w);
+			jw_str(&w, id);
+			jw_str(&w, h->e.consumer);
+			jw_int(&w, h->e.deliveries);
+			jw_str(&w, reasons[i + k]);
+			jw_arr_end(&w);
+			d[k].id = h->e.id;
+			d[k].fv = h->fv;
+			d[k].nfv = h->nfv;
+			d[k].consumer = h->e.consumer;
+			d[k].deliveries = h->e.deliveries;
+			d[k].reason = reasons[i + k];
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0)
+			goto out;
+		failpoint("dead-letter-planned");
+		int mrc = dead_letters_move(p->rc, stream, group, dlq, d, m, err);
+		failpoint("dead-letter-moved");
+		/* Journal what was done even when part of the chunk was refused. */
+		if (journal_begin(p->j, err) < 0)
+			goto out;
+		for (size_t k = 0; k < m; k++) {
+			if (!d[k].done)
+				continue;
+			struct event ev = EVENT_INIT;
+			buf_reset(&p->dbuf);
+			jw_init(&w, &p->dbuf);
+			jw_obj(&w);
+			jw_kstr(&w, "reason", reasons[i + k]);
+			jw_obj_end(&w);
+			ev.kind = "dead_lettered";
+			ev.run = p->run;
+			ev.stream = stream;
+			ev.grp = group;
+			ev.has_entry = true;
+			ev.entry = d[k].id;
+			ev.consumer = d[k].consumer;
+			ev.deliveries = d[k].deliveries;
+			ev.ref_stream = dlq;
+			ev.has_ref = true;
+			ev.ref = d[k].dlq_id;
+			ev.detail = buf_str(&p->dbuf);
+			if (journal_append(p->j, &ev, err) < 0) {
+				journal_rollback(p->j);
+				goto out;
+			}
+			(*moved)++;
+		}
+		if (journal_commit(p->j, err) < 0 || mrc < 0) {
+			if (mrc < 0)
+				p->uncertain = p->uncertain || err->code == XR_EREDIS;
+			goto out;
+		}
+		for (size_t k = 0; k < m; k++) {
+			struct logline l;
+			char ids[ENTRY_ID_STRLEN], dl[ENTRY_ID_STRLEN];
+
+			if (!d[k].done)
+				continue;
+			entry_id_format(d[k].id, ids, sizeof(ids));
+			entry_id_format(d[k].dlq_id, dl, sizeof(dl));
+			ll_start(&l, LOG_WARN, "DEAD-LETTER", NULL);
+			ll_str(&l, "entry", ids);
+			ll_str(&l, "stream", stream);
+			ll_str(&l, "group", group);
+			ll_int(&l, "deliveries", d[k].deliveries);
+			ll_str(&l, "dead_letter_stream", dlq);
+			ll_str(&l, "dead_letter_id", dl);
+			ll_str(&l, "reason", reasons[i + k]);
+			ll_emit(p->lg, &l);
+		}
+	}
+	rc = 0;
+out:
+	free(d);
+	free(dlq);
+	return rc;
+}
+
+/* ------------------------------------------------------------- settling */
+
+/* Copy rows kept in memory (they own their strings). */
+struct copy_list {
+	struct copy_row *v;
+	size_t n, cap;
+	struct buf text;
+	size_t (*off)[4];           /* stream, grp, to, dlq_stream */
+};
+
+static int
+keep_copy(void *ctx, const struct copy_row *c)
+{
+	struct copy_list *l = ctx;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		l->off = xrealloc(l->off, l->cap * sizeof(*l->off));
+	}
+	l->v[l->n] = *c;
+	l->off[l->n][0] = keep(&l->text, c->stream, strlen(c->stream));
+	l->off[l->n][1] = keep(&l->text, c->grp, strlen(c->grp));
+	l->off[l->n][2] = keep(&l->text, c->to, strlen(c->to));
+	l->off[l->n][3] = keep(&l->text, c->dlq_stream, c->dlq_stream ? strlen(c->dlq_stream) : 0);
+	l->n++;
+	return 0;
+}
+
+static void
+copies_fix(struct copy_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *base = l->text.data;
+		l->v[i].stream = base + l->off[i][0] - 1;
+		l->v[i].grp = base + l->off[i][1] - 1;
+		l->v[i].to = base + l->off[i][2] - 1;
+		l->v[i].dlq_stream = l->off[i][3] ? base + l->off[i][3] - 1 : NULL;
+	}
+	free(l->off);
+	l->off = NULL;
+}
+
+static void
+copies_free(struct copy_list *l)
+{
+	free(l->v);
+	free(l->off);
+	buf_free(&l->text);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+cmp_copy_target(const void *a, const void *b)
+{
+	const struct copy_row *x = a, *y = b;
+	int c = strcmp(x->to, y->to);
+
+	return c != 0 ? c : entry_id_cmp(x->copy, y->copy);
+}
+
+struct event
+copy_event(struct pass *p, const char *kind, int64_t batch, const struct copy_row *c,
+    const char *detail)
+{
+	struct event ev = EVENT_INIT;
+
+	ev.kind = kind;
+	ev.run = p->run;
+	ev.batch = batch;
+	ev.stream = c->stream;
+	ev.grp = c->grp;
+	ev.has_entry = true;
+	ev.entry = c->id;
+	ev.ref_stream = c->to;
+	ev.has_ref = true;
+	ev.ref = c->copy;
+	ev.detail = detail;
+	return ev;
+}
+
+/* Counts a batch's copies still in flight. */
+static int
+count_open(void *ctx, const struct copy_row *c)
+{
+	if (!c->settled && !c->removed)
+		(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* Closes each batch that ended and has no copy in flight left. */
+static int
+close_batches(struct pass *p, long long *closed, struct xerr *err)
+{
+	int64_t *batches = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (journal_unclosed_batches(p->j, &batches, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct batch_info bi;
+		size_t open = 0;
+		struct event ev = EVENT_INIT;
+
+		if (journal_batch_info(p->j, batches[i], &bi, err) < 0 ||
+		    journal_batch_copies(p->j, batches[i], count_open, &open, err) < 0)
+			goto out;
+		if (!bi.ended || open > 0)
+			continue;
+		ev.kind = "batch_closed";
+		ev.run = p->run;
+		ev.batch = batches[i];
+		if (pass_append(p, &ev, err) < 0)
+			goto out;
+		(*closed)++;
+	}
+	rc = 0;
+out:
+	free(batches);
+	return rc;
+}
+
+static bool
+listed(char *const *v, const char *s)
+{
+	if (v == NULL)
+		return true;
+	for (; *v != NULL; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
+/* One pass over the open copies. */
+static int
+settle_once(struct pass *p, char *const *streams, struct settle_result *ret, struct xerr *err)
+{
+	struct copy_list l = {0};
+	int rc = -1;
+
+	ret->open = 0;
+	if (pass_flush(p, err) < 0 || journal_open_copies(p->j, keep_copy, &l, err) < 0)
+		goto out;
+	copies_fix(&l);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_copy_target);
+	for (size_t i = 0; i < l.n;) {
+		struct read_state rs;
+		size_t end = i;
+
+		while (end < l.n && strcmp(l.v[end].to, l.v[i].to) == 0)
+			end++;
+		if (read_state_get(p->rc, l.v[i].to, &rs, err) < 0)
+			goto out;
+		for (size_t k = i; k < end && !*p->stop; k++) {
+			struct copy_row *c = &l.v[k];
+			bool same = strcmp(c->to, c->stream) == 0;
+			bool consumed, read, exists;
+
+			if (!listed(streams, c->stream))
+				continue;
+			if (copy_consumed(p->rc, c->to, &rs, same ? c->grp : NULL, c->copy,
+			    &consumed, &read, &exists, err) < 0) {
+				read_state_free(&rs);
+				goto out;
+			}
+			if (!consumed) {
+				ret->open++;
+				continue;
+			}
+			/* The copy did its work: the original is done with. */
+			if (c->source == SRC_HELD &&
+			    ack_entries(p->rc, c->stream, c->grp, &c->id, 1, err) < 0) {
+				read_state_free(&rs);
+				goto out;
+			}
+			if (c->source == SRC_DLQ && c->dlq_stream != NULL &&
+			    del_entries(p->rc, c->dlq_stream, &c->dlq_id, 1, err) < 0) {
+				read_state_free(&rs);
+				goto out;
+			}
+			struct jw w;
+			buf_reset(&p->dbuf);
+			jw_init(&w, &p->dbuf);
+			jw_obj(&w);
+			jw_kstr(&w, "source", source_name(c->source));
+			jw_obj_end(&w);
+			struct event ev = copy_event(p, "settled", c->batch, c, buf_str(&p->dbuf));
+			if (pass_append(p, &ev, err) < 0) {
+				read_state_free(&rs);
+				goto out;
+			}
+			ret->settled++;
+		}
+		read_state_free(&rs);
+		i = end;
+	}
+	rc = 0;
+out:
+	copies_free(&l);
+	return rc;
+}
+
+int
+settle(struct pass *p, char *const *streams, struct settle_result *ret, struct xerr *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	/*
+	 * A copy of a copy settles its parent, whose settling acknowledges the
+	 * copy the grandparent was waiting for: go round until nothing moves.
+	 */
+	for (int round = 0; round < 16; round++) {
+		long long before = ret->settled;
+		if (settle_once(p, streams, ret, err) < 0)
+			return -1;
+		if (ret->settled == before || *p->stop)
+			break;
+	}
+	return close_batches(p, &ret->closed, err);
+}
+
+/* -------------------------------------------------------------- rollback */
+
+int
+rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *ret,
+    struct xerr *err)
+{
+	struct batch_info bi;
+	struct copy_list l = {0};
+	enum unsend *res = NULL;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (journal_batch_info(p->j, batch, &bi, err) < 0)
+		return -1;
+	if (!bi.exists)
+		return xerr_set(err, XR_ENOTHING, "there is no replay batch %lld in the journal",
+		    (long long)batch);
+	if (bi.rolled_back)
+		return xerr_set(err, XR_ENOTHING,
+		    "replay batch %lld was already rolled back; nothing changed", (long long)batch);
+	if (journal_batch_copies(p->j, batch, keep_copy, &l, err) < 0)
+		goto out;
+	copies_fix(&l);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_copy_target);
+	res = xcalloc(l.n + 1, sizeof(*res));
+	for (size_t i = 0; i < l.n;) {
+		size_t end = i, m = 0;
+		struct entry_id *ids;
+		size_t *which;
+
+		while (end < l.n && strcmp(l.v[end].to, l.v[i].to) == 0)
+			end++;
+		ids = xmalloc((end - i) * sizeof(*ids));
+		which = xmalloc((end - i) * sizeof(*which));
+		for (size_t k = i; k < end; k++) {
+			if (l.v[k].settled) {
+				ret->settled++;
+				continue;
+			}
+			if (l.v[k].removed)
+				continue;
+			ids[m] = l.v[k].copy;
+			which[m++] = k;
+		}
+		if (m > 0 && dry) {
+			struct read_state rs;
+			if (read_state_get(p->rc, l.v[i].to, &rs, err) < 0) {
+				free(ids);
+				free(which);
+				goto out;
+			}
+			for (size_t k = 0; k < m; k++) {
+				bool read = false;
+				for (size_t g = 0; g < rs.ngroups; g++)
+					read = read || entry_id_cmp(rs.last[g], ids[k]) >= 0;
+				res[which[k]] = read ? UNSEND_READ : UNSEND_REMOVED;
+			}
+			read_state_free(&rs);
+		} else if (m > 0) {
+			struct jw w;
+			enum unsend *u = xcalloc(m, sizeof(*u));
+
+			buf_reset(&p->dbuf);
+			jw_init(&w, &p->dbuf);
+			jw_obj(&w);
+			jw_kint(&w, "run", p->run);
+			jw_kstr(&w, "kind", "rollback");
+			jw_kint(&w, "batch", batch);
+			jw_kstr(&w, "to", l.v[i].to);
+			jw_key(&w, "copies");
+			jw_arr(&w);
+			for (size_t k = 0; k < m; k++) {
+				const struct copy_row *c = &l.v[which[k]];
+				char cid[ENTRY_ID_STRLEN], oid[ENTRY_ID_STRLEN];
+				entry_id_format(c->copy, cid, sizeof(cid));
+				entry_id_format(c->id, oid, sizeof(oid));
+				jw_arr(&w);
+				jw_str(&w, cid);
+				jw_str(&w, c->stream);
+				jw_str(&w, c->grp);
+				jw_str(&w, oid);
+				jw_arr_end(&w);
+			}
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+			if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0 ||
+			    copies_unsend(p->rc, l.v[i].to, ids, m, u, err) < 0) {
+				p->uncertain = true;
+				free(u);
+				free(ids);
+				free(which);
+				goto out;
+			}
+			failpoint("rollback-unsent");
+			for (size_t k = 0; k < m; k++)
+				res[which[k]] = u[k];
+			free(u);
+		}
+		for (size_t k = 0; k < m; k++) {
+			const struct copy_row *c = &l.v[which[k]];
+			enum unsend o = res[which[k]];
+
+			if (o == UNSEND_READ) {
+				ret->read_ids = xrealloc(ret->read_ids, (ret->read + 1) * sizeof(*ret->read_ids));
+				ret->read_streams = xrealloc(ret->read_streams,
+				    (ret->read + 1) * sizeof(*ret->read_streams));
+				ret->read_ids[ret->read] = c->copy;
+				ret->read_streams[ret->read] = xstrdup(c->to);
+				ret->read++;
+				continue;
+			}
+			if (o == UNSEND_REMOVED)
+				ret->removed++;
+			else
+				ret->gone++;
+			if (dry)
+				continue;
+			struct jw w;
+			buf_reset(&p->dbuf);
+			jw_init(&w, &p->dbuf);
+			jw_obj(&w);
+			if (o == UNSEND_GONE)
+				jw_kbool(&w, "gone", true);
+			jw_obj_end(&w);
+			struct event ev = copy_event(p, "copy_removed", batch, c, buf_str(&p->dbuf));
+			if (pass_append(p, &ev, err) < 0) {
+				free(ids);
+				free(which);
+				goto out;
+			}
+		}
+		free(ids);
+		free(which);
+		i = end;
+	}
+	if (!dry) {
+		struct event ev = EVENT_INIT;
+		struct jw w;
+		buf_reset(&p->dbuf);
+		jw_init(&w, &p->dbuf);
+		jw_obj(&w);
+		jw_kint(&w, "removed", (int64_t)(ret->removed + ret->gone));
+		jw_kint(&w, "already_read", (int64_t)ret->read);
+		jw_kint(&w, "already_settled", (int64_t)ret->settled);
+		jw_key(&w, "read_ids");
+		jw_arr(&w);
+		for (size_t k = 0; k < ret->read; k++) {
+			char id[ENTRY_ID_STRLEN];
+			entry_id_format(ret->read_ids[k], id, sizeof(id));
+			jw_str(&w, id);
+		}
+		jw_arr_end(&w);
+		who(&w);
+		jw_obj_end(&w);
+		ev.kind = "rollback";
+		ev.run = p->run;
+		ev.batch = batch;
+		ev.detail = buf_str(&p->dbuf);
+		if (pass_append(p, &ev, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(res);
+	copies_free(&l);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * moves.h: what happens to a claimed entry after the claim: copied back
+ * into a stream (replay, redeliver), moved to a dead-letter stream,
+ * settled once its copy is read and acknowledged, or rolled back.  Every
+ * step is written to the intent file before Redis sees it and journalled
+ * after (store/intent.h, core/reconcile.c).  Private to core/.
+ */
+#ifndef XR_CORE_MOVES_H
+#define XR_CORE_MOVES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../store/moves.h"
+#include "pass.h"
+#include "replay.h"
+
+/* A journalled entry held in memory, with its bytes, for a move. */
+struct held {
+	struct journalled e;        /* strings point into the owning list */
+	struct bytes *fv;           /* decoded payload */
+	size_t nfv;
+	char *store;                /* fv's bytes */
+};
+
+/* Entries selected from the journal, kept in memory (they own their strings). */
+struct held_list {
+	struct held *v;
+	size_t n, cap;
+	struct buf text;            /* the strings, back to back */
+	size_t skipped_in_flight;   /* selected, but a copy of it is in flight */
+	size_t skipped_done;        /* selected, but only dead letters were asked for */
+};
+
+/* Loads the selection from the journal, decoding payloads. */
+int held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
+    struct xerr *err);
+void held_free(struct held_list *l);
+
+typedef void (*progress_fn)(void *ctx, size_t done, size_t total);
+
+struct copy_opts {
+	const char *to;             /* NULL: each entry into its own stream */
+	double rate;                /* copies per second; 0: as fast as possible */
+	progress_fn progress;
+	void *progress_ctx;
+};
+
+struct copy_result {
+	size_t copied;
+	size_t retried;             /* copies planned again: a producer took the ID */
+};
+
+/*
+ * Starts a replay batch: its number and replay_start event.  automatic:
+ * made by `run --action redeliver`.  selection: a JSON text, or NULL.
+ */
+int batch_begin(struct pass *p, bool automatic, const char *to, const char *selection,
+    size_t planned, int64_t *ret_batch, struct xerr *err);
+int batch_end(struct pass *p, int64_t batch, const char *status, size_t copied,
+    struct xerr *err);
+
+/*
+ * An event about a copy: kind (settled, copy_removed), the original
+ * stream/grp/id and the copy at ref_stream/ref, in batch.
+ */
+struct event copy_event(struct pass *p, const char *kind, int64_t batch,
+    const struct copy_row *c, const char *detail);
+
+/* Appends the replay_copy event of one copy made (inside a transaction). */
+int journal_copy(struct pass *p, int64_t batch, const struct held *h, const char *to,
+    struct entry_id copy, bool reconciled, struct xerr *err);
+
+/* Copies the entries (in order) as part of batch. */
+int copy_entries(struct pass *p, int64_t batch, struct held_list *l,
+    const struct copy_opts *o, struct copy_result *ret, struct xerr *err);
+
+/* Moves the entries of stream/group to the dead-letter stream, each with its reason. */
+int dead_letter_entries(struct pass *p, const char *stream, const char *group,
+    struct held **es, const char **reasons, size_t n, long long *moved, struct xerr *err);
+
+struct settle_result {
+	long long settled;          /* copies read and acknowledged: originals done */
+	long long open;             /* copies still in flight */
+	long long closed;           /* batches with nothing left in flight */
+};
+
+/*
+ * Settles every copy that has been read and acknowledged, of originals in
+ * the given streams (NULL-terminated; NULL: any).
+ */
+int settle(struct pass *p, char *const *streams, struct settle_result *ret,
+    struct xerr *err);
+
+/* Takes back every copy of batch that no group has read (dry: only says so). */
+int rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *ret,
+    struct xerr *err);
+
+#endif

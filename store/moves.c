@@ -1,0 +1,413 @@
+/* moves.c: journal queries about where claimed entries are now (see moves.h). */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "../lib/json.h"
+#include "moves.h"
+
+#define DB_ERR(j, err, what) \
+	xerr_set((err), XR_EJOURNAL, "journal '%s': %s: %s", journal_path(j), (what), \
+	    journal_errmsg(j))
+
+/* The same entry as row c (stream, grp, entry_ms, entry_seq). */
+#define SAME_ENTRY(x) \
+	x ".entry_ms = c.entry_ms AND " x ".entry_seq = c.entry_seq AND " \
+	x ".stream = c.stream AND " x ".grp = c.grp"
+
+const char *
+source_name(enum source s)
+{
+	switch (s) {
+	case SRC_HELD: return "held";
+	case SRC_DLQ: return "dead_letter";
+	case SRC_NONE: return "none";
+	}
+	return "?";
+}
+
+static const char *
+text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static struct entry_id
+id_at(sqlite3_stmt *st, int i)
+{
+	struct entry_id id = {(uint64_t)sqlite3_column_int64(st, i),
+	    (uint64_t)sqlite3_column_int64(st, i + 1)};
+	return id;
+}
+
+/*
+ * The latest claim of each entry, with what happened to it since: the
+ * latest dead letter, whether it is done with (settled or found lost),
+ * whether a copy is in flight, and its ancestors' deliveries when it is
+ * itself a copy.
+ */
+static const char select_sql[] =
+    "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer,"
+    "  coalesce(c.deliveries, 0) + coalesce((SELECT r.deliveries"
+    "    FROM events r WHERE r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq"
+    "    AND r.ref_stream = c.stream AND r.kind = 'replay_copy'), 0),"
+    "  c.payload, d.seq, d.ref_stream, d.ref_ms, d.ref_seq,"
+    "  (SELECT max(x.seq) FROM events x WHERE " SAME_ENTRY("x")
+    "    AND x.kind IN ('settled', 'lost') AND x.seq > c.seq),"
+    "  EXISTS (SELECT 1 FROM events x WHERE " SAME_ENTRY("x")
+    "    AND x.kind = 'replay_copy' AND x.seq > c.seq AND NOT EXISTS ("
+    "      SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
+    "      AND y.batch = x.batch AND y.kind IN ('settled', 'copy_removed')))"
+    " FROM events c"
+    " LEFT JOIN events d ON d.seq = (SELECT max(x.seq) FROM events x WHERE " SAME_ENTRY("x")
+    "   AND x.kind = 'dead_lettered' AND x.seq > c.seq)"
+    " WHERE c.kind IN ('claim', 'claim_reconciled') AND c.seq > ?1"
+    " AND NOT EXISTS (SELECT 1 FROM events x WHERE " SAME_ENTRY("x")
+    "   AND x.kind IN ('claim', 'claim_reconciled') AND x.seq > c.seq)"
+    " AND (?2 = 0 OR c.run = ?2 OR json_extract(c.detail, '$.claimed_by_run') = ?2)"
+    " AND (?3 = 0 OR c.ts >= ?3) AND (?4 = 0 OR c.ts < ?4)"
+    " AND (?5 IS NULL OR c.stream IN (SELECT value FROM json_each(?5)))"
+    " AND (?6 IS NULL OR c.grp IN (SELECT value FROM json_each(?6)))"
+    " AND (?7 IS NULL OR (c.stream = ?7 AND c.entry_ms = ?8 AND c.entry_seq = ?9))"
+    " ORDER BY c.seq";
+
+static char *
+json_list(char *const *v)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+
+	if (v == NULL || v[0] == NULL)
+		return NULL;
+	jw_init(&w, &b);
+	jw_arr(&w);
+	for (; *v != NULL; v++)
+		jw_str(&w, *v);
+	jw_arr_end(&w);
+	return b.data;
+}
+
+/* Runs the selection once (for one message, when msg is not NULL). */
+static int
+select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
+    const struct entry_ref *msg, journalled_fn fn, void *ctx, struct xerr *err)
+{
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, sel->after_seq);
+	sqlite3_bind_int64(st, 2, sel->run);
+	sqlite3_bind_int64(st, 3, sel->since_ms);
+	sqlite3_bind_int64(st, 4, sel->until_ms);
+	if (msg != NULL) {
+		sqlite3_bind_text(st, 7, msg->stream, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 8, (int64_t)msg->id.ms);
+		sqlite3_bind_int64(st, 9, (int64_t)msg->id.seq);
+	} else {
+		sqlite3_bind_null(st, 7);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct journalled e = {0};
+
+		e.seq = sqlite3_column_int64(st, 0);
+		e.stream = text(st, 1);
+		e.grp = text(st, 2);
+		e.id = id_at(st, 3);
+		e.consumer = text(st, 5);
+		e.deliveries = sqlite3_column_int64(st, 6);
+		e.payload = text(st, 7);
+		e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
+		bool dlq = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		int64_t dlq_seq = sqlite3_column_int64(st, 8);
+		bool done = sqlite3_column_type(st, 12) != SQLITE_NULL;
+		int64_t done_seq = sqlite3_column_int64(st, 12);
+		/* Whichever happened last tells where the entry is. */
+		if (dlq && (!done || dlq_seq > done_seq)) {
+			e.source = SRC_DLQ;
+			e.dlq_stream = text(st, 9);
+			e.dlq_id = id_at(st, 10);
+		} else {
+			e.source = done ? SRC_NONE : SRC_HELD;
+		}
+		e.in_flight = sqlite3_column_int(st, 13) != 0;
+		if (sel->dead_lettered && e.source != SRC_DLQ)
+			continue;
+		if (fn(ctx, &e) < 0)
+			return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "selecting entries");
+	return 0;
+}
+
+int
+journal_select(struct journal *j, const struct selection *sel, journalled_fn fn, void *ctx,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(journal_db(j), select_sql, -1, &st, NULL) != SQLITE_OK) {
+		free(streams);
+		free(groups);
+		return DB_ERR(j, err, "selecting entries");
+	}
+	if (streams != NULL)
+		sqlite3_bind_text(st, 5, streams, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	if (groups != NULL)
+		sqlite3_bind_text(st, 6, groups, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	if (sel->messages != NULL) {
+		for (size_t i = 0; i < sel->nmessages && rc == 0; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = strcmp(sel->messages[k].stream, sel->messages[i].stream) == 0 &&
+				    entry_id_cmp(sel->messages[k].id, sel->messages[i].id) == 0;
+			if (!dup)
+				rc = select_once(j, st, sel, &sel->messages[i], fn, ctx, err);
+		}
+	} else {
+		rc = select_once(j, st, sel, NULL, fn, ctx, err);
+	}
+	sqlite3_finalize(st);
+	free(streams);
+	free(groups);
+	return rc;
+}
+
+static int
+one_int(struct journal *j, const char *sql, int64_t arg, int64_t *ret, bool *found,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), sql, -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading");
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (found != NULL)
+		*found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading");
+	return 0;
+}
+
+int
+journal_next_batch(struct journal *j, int64_t *ret, struct xerr *err)
+{
+	return one_int(j, "SELECT coalesce(max(batch), 0) + 1 FROM events"
+	    " WHERE kind = 'replay_start' AND ?1 = ?1", 0, ret, NULL, err);
+}
+
+/* The copies of one batch (batch > 0) or of every open batch (batch = 0). */
+static const char copies_sql[] =
+    "SELECT c.batch, c.stream, c.grp, c.entry_ms, c.entry_seq, c.ref_stream, c.ref_ms,"
+    "  c.ref_seq, json_extract(c.detail, '$.source'), json_extract(c.detail, '$.dlq_stream'),"
+    "  json_extract(c.detail, '$.dlq_ms'), json_extract(c.detail, '$.dlq_seq'),"
+    "  EXISTS (SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
+    "    AND y.batch = c.batch AND y.kind = 'settled'),"
+    "  EXISTS (SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
+    "    AND y.batch = c.batch AND y.kind = 'copy_removed')"
+    " FROM events c WHERE c.kind = 'replay_copy' AND c.batch = ?1 ORDER BY c.seq";
+
+static int
+each_copy(struct journal *j, sqlite3_stmt *st, int64_t batch, bool open_only, copy_fn fn,
+    void *ctx, struct xerr *err)
+{
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct copy_row c = {0};
+		const char *src = text(st, 8);
+
+		c.batch = sqlite3_column_int64(st, 0);
+		c.stream = text(st, 1);
+		c.grp = text(st, 2);
+		c.id = id_at(st, 3);
+		c.to = text(st, 5);
+		c.copy = id_at(st, 6);
+		c.source = src == NULL ? SRC_NONE : strcmp(src, "held") == 0 ? SRC_HELD :
+		    strcmp(src, "dead_letter") == 0 ? SRC_DLQ : SRC_NONE;
+		c.dlq_stream = text(st, 9);
+		c.dlq_id = id_at(st, 10);
+		c.settled = sqlite3_column_int(st, 12) != 0;
+		c.removed = sqlite3_column_int(st, 13) != 0;
+		if (open_only && (c.settled || c.removed))
+			continue;
+		if (fn(ctx, &c) < 0)
+			return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading copies");
+	return 0;
+}
+
+int
+journal_batch_copies(struct journal *j, int64_t batch, copy_fn fn, void *ctx, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), copies_sql, -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading copies");
+	rc = each_copy(j, st, batch, false, fn, ctx, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+journal_open_copies(struct journal *j, copy_fn fn, void *ctx, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int64_t *batches = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (journal_unclosed_batches(j, &batches, &n, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(journal_db(j), copies_sql, -1, &st, NULL) != SQLITE_OK) {
+		free(batches);
+		return DB_ERR(j, err, "reading copies");
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = each_copy(j, st, batches[i], true, fn, ctx, err);
+	sqlite3_finalize(st);
+	free(batches);
+	return rc;
+}
+
+int
+journal_batch_info(struct journal *j, int64_t batch, struct batch_info *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT s.ts, json_extract(s.detail, '$.to'),"
+	    "  EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch AND e.kind = 'replay_end'),"
+	    "  EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch AND e.kind = 'rollback'),"
+	    "  EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch AND e.kind = 'batch_closed')"
+	    " FROM events s WHERE s.kind = 'replay_start' AND s.batch = ?1", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading batches");
+	sqlite3_bind_int64(st, 1, batch);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *to = text(st, 1);
+		ret->exists = true;
+		ret->started_ms = sqlite3_column_int64(st, 0);
+		snprintf(ret->to, sizeof(ret->to), "%s", to != NULL ? to : "");
+		ret->ended = sqlite3_column_int(st, 2) != 0;
+		ret->rolled_back = sqlite3_column_int(st, 3) != 0;
+		ret->closed = sqlite3_column_int(st, 4) != 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading batches");
+	return 0;
+}
+
+/* The batches with a replay_start and no event of kind `missing`. */
+static int
+batches_without(struct journal *j, const char *missing, int64_t **ret, size_t *ret_n,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT s.batch FROM events s WHERE s.kind = 'replay_start' AND NOT EXISTS"
+	    " (SELECT 1 FROM events e WHERE e.batch = s.batch AND e.kind = ?1)"
+	    " ORDER BY s.batch", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading batches");
+	sqlite3_bind_text(st, 1, missing, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return DB_ERR(j, err, "reading batches");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+journal_unended_batches(struct journal *j, int64_t **ret, size_t *ret_n, struct xerr *err)
+{
+	return batches_without(j, "replay_end", ret, ret_n, err);
+}
+
+int
+journal_unclosed_batches(struct journal *j, int64_t **ret, size_t *ret_n, struct xerr *err)
+{
+	return batches_without(j, "batch_closed", ret, ret_n, err);
+}
+
+int
+journal_copy_deliveries(struct journal *j, const char *stream, struct entry_id id,
+    int64_t *ret, bool *found, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT deliveries FROM events WHERE ref_ms = ?1"
+	    " AND ref_seq = ?2 AND ref_stream = ?3 AND kind = 'replay_copy'", -1, &st,
+	    NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading copies");
+	sqlite3_bind_int64(st, 1, (int64_t)id.ms);
+	sqlite3_bind_int64(st, 2, (int64_t)id.seq);
+	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading copies");
+	return 0;
+}
+
+int
+journal_entry_event(struct journal *j, const char *kind, int64_t batch, const char *stream,
+    const char *grp, struct entry_id id, int64_t since_seq, bool *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT 1 FROM events WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3"
+	    " AND grp = ?4 AND kind = ?5 AND seq > ?6 AND (?7 = 0 OR batch = ?7) LIMIT 1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading events");
+	sqlite3_bind_int64(st, 1, (int64_t)id.ms);
+	sqlite3_bind_int64(st, 2, (int64_t)id.seq);
+	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, since_seq);
+	sqlite3_bind_int64(st, 7, batch);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading events");
+	return 0;
+}

@@ -1,0 +1,468 @@
+/* move.c: copies, dead-letter moves, settling checks and rollback (see move.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "move.h"
+
+/* ------------------------------------------------------------- copies */
+
+int
+copy_first_id(struct rconn *rc, const char *stream, struct entry_id *ret, struct xerr *err)
+{
+	struct entry_id last = {0, 0}, now = {0, 0};
+	redisReply *r;
+
+	r = rconn_cmd(rc, err, "TIME");
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+		now.ms = strtoull(r->element[0]->str, NULL, 10) * 1000 +
+		    strtoull(r->element[1]->str, NULL, 10) / 1000;
+	freeReplyObject(r);
+
+	r = redisCommand(rc->c, "XINFO STREAM %s", stream);
+	if (r == NULL)
+		return rconn_io_error(rc, err);
+	if (r->type == REDIS_REPLY_ARRAY) {
+		const char *l = reply_str(r, "last-generated-id");
+		if (l != NULL)
+			entry_id_parse(l, strlen(l), &last);
+	} else if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "no such key") == NULL) {
+		xerr_set(err, XR_EFAIL, "redis: XINFO STREAM %s: %s", stream, r->str);
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	last = entry_id_next(last);
+	*ret = entry_id_cmp(last, now) > 0 ? last : now;
+	return 0;
+}
+
+int
+copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n,
+    struct xerr *err)
+{
+	const char **argv = NULL;
+	size_t *lens = NULL, cap = 0;
+	int done = 0;
+
+	redisAppendCommand(rc->c, "MULTI");
+	for (size_t i = 0; i < n; i++) {
+		char id[ENTRY_ID_STRLEN];
+		size_t k = 0;
+
+		if (cap < c[i].nfv + 3) {
+			cap = c[i].nfv + 3;
+			argv = xrealloc(argv, cap * sizeof(*argv));
+			lens = xrealloc(lens, cap * sizeof(*lens));
+		}
+		entry_id_format(c[i].id, id, sizeof(id));
+		argv[k] = "XADD";
+		lens[k++] = 4;
+		argv[k] = stream;
+		lens[k++] = strlen(stream);
+		argv[k] = id;
+		lens[k++] = strlen(id);
+		for (size_t f = 0; f < c[i].nfv; f++) {
+			argv[k] = c[i].fv[f].p;
+			lens[k++] = c[i].fv[f].n;
+		}
+		redisAppendCommandArgv(rc->c, (int)k, argv, lens);
+	}
+	redisAppendCommand(rc->c, "EXEC");
+	free(argv);
+	free(lens);
+	do {
+		if (redisBufferWrite(rc->c, &done) != REDIS_OK)
+			return rconn_io_error(rc, err);
+	} while (!done);
+	return 0;
+}
+
+int
+copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, struct xerr *err)
+{
+	redisReply *r;
+	int rc_ = 0;
+
+	/* MULTI's +OK, one +QUEUED per XADD, then EXEC's array. */
+	for (size_t i = 0; i < n + 1; i++) {
+		if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
+			return rconn_io_error(rc, err);
+		if (r->type == REDIS_REPLY_ERROR && rc_ == 0)
+			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream, r->str);
+		freeReplyObject(r);
+	}
+	if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
+		return rconn_io_error(rc, err);
+	if (rc_ < 0) {
+		freeReplyObject(r);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply to EXEC");
+		freeReplyObject(r);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *e = r->element[i];
+		c[i].done = false;
+		if (e->type == REDIS_REPLY_STRING) {
+			c[i].done = true;
+		} else if (e->type == REDIS_REPLY_ERROR && strstr(e->str, "equal or smaller") != NULL) {
+			/* A producer took the ID first: plan this copy again. */
+		} else {
+			xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream,
+			    e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+			rc_ = -1;
+		}
+	}
+	freeReplyObject(r);
+	return rc_;
+}
+
+/* ------------------------------------------------------- dead letters */
+
+/*
+ * KEYS[1] the dead-letter stream, KEYS[2] the stream; ARGV[1] the group,
+ * then per entry: its ID, the number of items, the items.  Per entry:
+ * {id, dlq_id} moved, {id, 0} not pending (left alone), {id, -1, error}
+ * (and nothing after it was tried).
+ */
+static const char dlq_lua[] =
+"local out = {}\n"
+"local i = 2\n"
+"while i <= #ARGV do\n"
+"  local id = ARGV[i]\n"
+"  local n = tonumber(ARGV[i + 1])\n"
+"  local items = {}\n"
+"  for k = 1, n do items[k] = ARGV[i + 1 + k] end\n"
+"  i = i + 2 + n\n"
+"  if #redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1) == 0 then\n"
+"    out[#out + 1] = {id, 0}\n"
+"  else\n"
+"    local r = redis.pcall('XADD', KEYS[1], '*', unpack(items))\n"
+"    if type(r) == 'table' and r.err then\n"
+"      out[#out + 1] = {id, -1, r.err}\n"
+"      return out\n"
+"    end\n"
+"    redis.call('XACK', KEYS[2], ARGV[1], id)\n"
+"    out[#out + 1] = {id, r}\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+char *
+dlq_name(const char *tmpl, const char *stream, const char *group)
+{
+	struct buf b = BUF_INIT;
+
+	for (const char *p = tmpl; *p;) {
+		if (strncmp(p, "{stream}", 8) == 0) {
+			buf_adds(&b, stream);
+			p += 8;
+		} else if (strncmp(p, "{group}", 7) == 0) {
+			buf_adds(&b, group);
+			p += 7;
+		} else {
+			buf_addc(&b, *p++);
+		}
+	}
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+int
+dead_letters_move(struct rconn *rc, const char *stream, const char *group, const char *dlq,
+    struct dead_letter *d, size_t n, struct xerr *err)
+{
+	const char **argv;
+	size_t *lens;
+	size_t cap = 6, k = 0;
+	char (*num)[32];
+	char now[32];
+	redisReply *r;
+	int rc_ = -1;
+
+	for (size_t i = 0; i < n; i++)
+		cap += d[i].nfv + 16;
+	argv = xmalloc(cap * sizeof(*argv));
+	lens = xmalloc(cap * sizeof(*lens));
+	num = xmalloc(n * 4 * sizeof(*num));
+	format_utc(now_ms(), true, now, sizeof(now));
+
+#define ARG(s, l) do { argv[k] = (s); lens[k] = (l); k++; } while (0)
+#define ARGS(s) ARG((s), strlen(s))
+	ARGS("EVAL");
+	ARGS(dlq_lua);
+	ARGS("2");
+	ARGS(dlq);
+	ARGS(stream);
+	ARGS(group);
+	for (size_t i = 0; i < n; i++) {
+		char *id = num[4 * i], *cnt = num[4 * i + 1], *dl = num[4 * i + 2];
+		entry_id_format(d[i].id, id, 32);
+		snprintf(cnt, 32, "%zu", d[i].nfv + 14);
+		snprintf(dl, 32, "%lld", d[i].deliveries);
+		ARGS(id);
+		ARGS(cnt);
+		for (size_t f = 0; f < d[i].nfv; f++)
+			ARG(d[i].fv[f].p, d[i].fv[f].n);
+		ARGS(DLQ_FIELD_STREAM);
+		ARGS(stream);
+		ARGS(DLQ_FIELD_GROUP);
+		ARGS(group);
+		ARGS(DLQ_FIELD_ID);
+		ARGS(id);
+		ARGS(DLQ_FIELD_CONSUMER);
+		ARGS(d[i].consumer != NULL ? d[i].consumer : "");
+		ARGS(DLQ_FIELD_DELIVERIES);
+		ARGS(dl);
+		ARGS(DLQ_FIELD_TIME);
+		ARGS(now);
+		ARGS(DLQ_FIELD_REASON);
+		ARGS(d[i].reason != NULL ? d[i].reason : "");
+		d[i].done = d[i].not_pending = false;
+	}
+#undef ARG
+#undef ARGS
+	r = rconn_argv(rc, err, (int)k, argv, lens);
+	if (r == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		xerr_set(err, XR_EFAIL, "redis: dead-letter move to %s: unexpected reply", dlq);
+		goto out;
+	}
+	rc_ = 0;
+	for (size_t i = 0; i < r->elements && i < n; i++) {
+		const redisReply *e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+			continue;
+		const redisReply *res = e->element[1];
+		if (res->type == REDIS_REPLY_STRING) {
+			d[i].done = entry_id_parse(res->str, res->len, &d[i].dlq_id) == 0;
+		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 0) {
+			d[i].not_pending = true;
+		} else {
+			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", dlq,
+			    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING ?
+			    e->element[2]->str : "refused");
+		}
+	}
+out:
+	if (r != NULL)
+		freeReplyObject(r);
+	free(argv);
+	free(lens);
+	free(num);
+	return rc_;
+}
+
+/* ------------------------------------------------------------ settling */
+
+int
+read_state_get(struct rconn *rc, const char *stream, struct read_state *ret,
+    struct xerr *err)
+{
+	struct read_state rs = {0};
+	redisReply *r = redisCommand(rc->c, "XINFO GROUPS %s", stream);
+
+	if (r == NULL)
+		return rconn_io_error(rc, err);
+	if (r->type == REDIS_REPLY_ERROR) {
+		bool missing = strstr(r->str, "no such key") != NULL;
+		if (!missing)
+			xerr_set(err, XR_EFAIL, "redis: XINFO GROUPS %s: %s", stream, r->str);
+		freeReplyObject(r);
+		*ret = rs;
+		return missing ? 0 : -1;
+	}
+	rs.exists = true;
+	rs.ngroups = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	rs.names = xcalloc(rs.ngroups + 1, sizeof(*rs.names));
+	rs.last = xcalloc(rs.ngroups + 1, sizeof(*rs.last));
+	for (size_t i = 0; i < rs.ngroups; i++) {
+		const char *name = reply_str(r->element[i], "name");
+		const char *last = reply_str(r->element[i], "last-delivered-id");
+		rs.names[i] = xstrdup(name != NULL ? name : "");
+		if (last != NULL)
+			entry_id_parse(last, strlen(last), &rs.last[i]);
+	}
+	freeReplyObject(r);
+	*ret = rs;
+	return 0;
+}
+
+void
+read_state_free(struct read_state *rs)
+{
+	for (size_t i = 0; i < rs->ngroups; i++)
+		free(rs->names[i]);
+	free(rs->names);
+	free(rs->last);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int
+copy_consumed(struct rconn *rc, const char *stream, const struct read_state *rs,
+    const char *group, struct entry_id id, bool *ret_consumed, bool *ret_read,
+    bool *ret_exists, struct xerr *err)
+{
+	char ids[ENTRY_ID_STRLEN];
+	bool consumed = false, read = false, any = false;
+	redisReply *r;
+
+	entry_id_format(id, ids, sizeof(ids));
+	r = rconn_cmd(rc, err, "XRANGE %s %s %s", stream, ids, ids);
+	if (r == NULL)
+		return -1;
+	*ret_exists = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+	freeReplyObject(r);
+	consumed = true;
+	for (size_t g = 0; g < rs->ngroups; g++) {
+		bool delivered = entry_id_cmp(rs->last[g], id) >= 0;
+		bool target = group == NULL || strcmp(rs->names[g], group) == 0;
+
+		read = read || delivered;
+		if (!target)
+			continue;
+		any = true;
+		if (!delivered) {
+			consumed = false;
+			continue;
+		}
+		r = rconn_cmd(rc, err, "XPENDING %s %s %s %s 1", stream, rs->names[g], ids, ids);
+		if (r == NULL)
+			return -1;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
+			consumed = false;
+		freeReplyObject(r);
+	}
+	*ret_consumed = consumed && any;
+	*ret_read = read;
+	return 0;
+}
+
+/* XACK or XDEL of ids, 1000 at a time. */
+static int
+id_command(struct rconn *rc, const char *cmd, const char *stream, const char *group,
+    const struct entry_id *ids, size_t n, struct xerr *err)
+{
+	for (size_t i = 0; i < n; i += 1000) {
+		size_t m = n - i < 1000 ? n - i : 1000, k = 0;
+		const char **argv = xmalloc((m + 3) * sizeof(*argv));
+		char (*s)[ENTRY_ID_STRLEN] = xmalloc(m * sizeof(*s));
+		redisReply *r;
+
+		argv[k++] = cmd;
+		argv[k++] = stream;
+		if (group != NULL)
+			argv[k++] = group;
+		for (size_t j = 0; j < m; j++) {
+			entry_id_format(ids[i + j], s[j], sizeof(s[j]));
+			argv[k++] = s[j];
+		}
+		r = rconn_argv(rc, err, (int)k, argv, NULL);
+		free(argv);
+		free(s);
+		if (r == NULL)
+			return -1;
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+int
+ack_entries(struct rconn *rc, const char *stream, const char *group,
+    const struct entry_id *ids, size_t n, struct xerr *err)
+{
+	return id_command(rc, "XACK", stream, group, ids, n, err);
+}
+
+int
+del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
+    struct xerr *err)
+{
+	return id_command(rc, "XDEL", stream, NULL, ids, n, err);
+}
+
+/* ------------------------------------------------------------ rollback */
+
+/*
+ * KEYS[1] the stream; ARGV the copies' IDs.  A copy is read when any group
+ * has delivered past it; only unread copies are removed.
+ */
+static const char unsend_lua[] =
+"local function parse(id)\n"
+"  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
+"  return tonumber(ms), tonumber(seq)\n"
+"end\n"
+"local function ge(a, b)\n"
+"  local am, as = parse(a)\n"
+"  local bm, bs = parse(b)\n"
+"  if am ~= bm then return am > bm end\n"
+"  return as >= bs\n"
+"end\n"
+"local last = {}\n"
+"if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+"    for i = 1, #g, 2 do\n"
+"      if g[i] == 'last-delivered-id' then last[#last + 1] = g[i + 1] end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"local out = {}\n"
+"for i, id in ipairs(ARGV) do\n"
+"  local read = false\n"
+"  for _, l in ipairs(last) do\n"
+"    if ge(l, id) then read = true end\n"
+"  end\n"
+"  if read then\n"
+"    out[i] = 'read'\n"
+"  elseif redis.call('XDEL', KEYS[1], id) == 1 then\n"
+"    out[i] = 'removed'\n"
+"  else\n"
+"    out[i] = 'gone'\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+int
+copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
+    enum unsend *ret, struct xerr *err)
+{
+	for (size_t i = 0; i < n; i += 500) {
+		size_t m = n - i < 500 ? n - i : 500, k = 0;
+		const char **argv = xmalloc((m + 4) * sizeof(*argv));
+		char (*s)[ENTRY_ID_STRLEN] = xmalloc(m * sizeof(*s));
+		redisReply *r;
+
+		argv[k++] = "EVAL";
+		argv[k++] = unsend_lua;
+		argv[k++] = "1";
+		argv[k++] = stream;
+		for (size_t j = 0; j < m; j++) {
+			entry_id_format(ids[i + j], s[j], sizeof(s[j]));
+			argv[k++] = s[j];
+		}
+		r = rconn_argv(rc, err, (int)k, argv, NULL);
+		free(argv);
+		free(s);
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
+			freeReplyObject(r);
+			return xerr_set(err, XR_EFAIL, "redis: rollback on %s: unexpected reply", stream);
+		}
+		for (size_t j = 0; j < m; j++) {
+			const char *o = r->element[j]->str;
+			ret[i + j] = strcmp(o, "removed") == 0 ? UNSEND_REMOVED :
+			    strcmp(o, "read") == 0 ? UNSEND_READ : UNSEND_GONE;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}

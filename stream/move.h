@@ -1,0 +1,124 @@
+/*
+ * move.h: what xrecover does with an entry after claiming it.
+ *
+ * Copies (replay, redeliver) are XADDed with IDs xrecover chooses, after
+ * the stream's last ID, in one MULTI/EXEC per chunk.  Knowing each copy's
+ * ID before it exists is what makes a killed replay exact to reconcile:
+ * the intent names the IDs, and the next run looks them up.  A copy whose
+ * ID was taken meanwhile by a producer fails alone and is planned again.
+ *
+ * A dead-letter move appends the entry, with fields saying where it came
+ * from, to the dead-letter stream and acknowledges it in its group, in one
+ * Lua script per chunk: never both places, never neither.
+ *
+ * Rollback removes a copy only if no group has read it, checked and done
+ * in one Lua script, so a consumer reading at that instant keeps it.
+ */
+#ifndef XR_MOVE_H
+#define XR_MOVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../store/payload.h"
+#include "redis.h"
+
+/* ------------------------------------------------------------- copies */
+
+/* The first ID free for a copy in stream: after its last ID and Redis's clock. */
+int copy_first_id(struct rconn *rc, const char *stream, struct entry_id *ret,
+    struct xerr *err);
+
+struct copy {
+	const struct bytes *fv;     /* the fields, field, value, ... */
+	size_t nfv;
+	struct entry_id id;         /* the ID to give the copy */
+	bool done;                  /* set by copies_recv: the copy exists */
+};
+
+/* Sends one chunk of copies to stream (does not wait). */
+int copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n,
+    struct xerr *err);
+/*
+ * Reads the answer to the oldest chunk sent: sets done for each copy made.
+ * A copy whose ID a producer took meanwhile is left not done (plan it
+ * again with a new ID); any other refusal is an error.
+ */
+int copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n,
+    struct xerr *err);
+
+/* ------------------------------------------------------- dead letters */
+
+/* Fields appended to a dead letter, after the entry's own. */
+#define DLQ_FIELD_STREAM "xrecover-origin-stream"
+#define DLQ_FIELD_GROUP "xrecover-origin-group"
+#define DLQ_FIELD_ID "xrecover-origin-id"
+#define DLQ_FIELD_CONSUMER "xrecover-origin-consumer"
+#define DLQ_FIELD_DELIVERIES "xrecover-deliveries"
+#define DLQ_FIELD_TIME "xrecover-dead-lettered-at"
+#define DLQ_FIELD_REASON "xrecover-reason"
+
+struct dead_letter {
+	struct entry_id id;         /* in stream/group */
+	const struct bytes *fv;
+	size_t nfv;
+	const char *consumer;       /* it was taken from */
+	long long deliveries;
+	const char *reason;
+	bool done;                  /* set: moved and acknowledged */
+	bool not_pending;           /* set: it was not pending any more; nothing done */
+	struct entry_id dlq_id;     /* set when done */
+};
+
+/*
+ * Moves each entry to dlq and acknowledges it in stream/group, atomically
+ * per entry.  An entry no longer pending in the group is left alone.
+ */
+int dead_letters_move(struct rconn *rc, const char *stream, const char *group,
+    const char *dlq, struct dead_letter *d, size_t n, struct xerr *err);
+
+/* Expands a dead-letter stream template: {stream} and {group}. */
+char *dlq_name(const char *tmpl, const char *stream, const char *group);
+
+/* ------------------------------------------------------------ settling */
+
+/* What the groups of a stream have read: last delivered IDs and pending. */
+struct read_state {
+	size_t ngroups;
+	char **names;
+	struct entry_id *last;      /* last-delivered-id per group */
+	bool exists;                /* the stream exists */
+};
+
+int read_state_get(struct rconn *rc, const char *stream, struct read_state *ret,
+    struct xerr *err);
+void read_state_free(struct read_state *rs);
+
+/*
+ * Whether the copy id was delivered to group (or, group NULL, to every
+ * group of the stream) and is pending in none of them.  *ret_read tells
+ * whether any group has read it at all.
+ */
+int copy_consumed(struct rconn *rc, const char *stream, const struct read_state *rs,
+    const char *group, struct entry_id id, bool *ret_consumed, bool *ret_read,
+    bool *ret_exists, struct xerr *err);
+
+/* XACK stream group ids...; XDEL stream ids... (idempotent). */
+int ack_entries(struct rconn *rc, const char *stream, const char *group,
+    const struct entry_id *ids, size_t n, struct xerr *err);
+int del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids,
+    size_t n, struct xerr *err);
+
+/* ------------------------------------------------------------ rollback */
+
+enum unsend {
+	UNSEND_REMOVED,             /* removed: no group had read it */
+	UNSEND_READ,                /* a group has read it: it stays */
+	UNSEND_GONE,                /* it was not there any more */
+};
+
+/* Removes each copy no group has read, atomically per copy. */
+int copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids,
+    size_t n, enum unsend *ret, struct xerr *err);
+
+#endif
