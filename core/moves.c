@@ -25,10 +25,12 @@ struct held_off {
 };
 
 struct load {
-	struct pass *p;
 	struct held_list *l;
 	struct held_off *off;
-	size_t off_cap;
+	size_t chunk;               /* hand the list to fn when it holds this many */
+	int (*fn)(void *ctx, struct held_list *l);
+	void *ctx;
+	size_t skipped_in_flight;
 	struct xerr *err;
 };
 
@@ -45,6 +47,29 @@ keep(struct buf *b, const char *s, size_t n)
 	return off;
 }
 
+static const char *
+at(const struct held_list *l, size_t off)
+{
+	return off != 0 ? l->text.data + off - 1 : NULL;
+}
+
+/* The strings were kept as offsets while the text grew: now they are pointers. */
+static void
+load_fix(struct load *ld)
+{
+	struct held_list *l = ld->l;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct journalled *e = &l->v[i].e;
+		e->stream = at(l, ld->off[i].stream);
+		e->grp = at(l, ld->off[i].grp);
+		e->consumer = at(l, ld->off[i].consumer);
+		e->payload = at(l, ld->off[i].payload);
+		e->dlq_stream = at(l, ld->off[i].dlq_stream);
+	}
+	l->skipped_in_flight = ld->skipped_in_flight;
+}
+
 static int
 load_one(void *ctx, const struct journalled *e)
 {
@@ -54,7 +79,7 @@ load_one(void *ctx, const struct journalled *e)
 	struct held_off *o;
 
 	if (e->in_flight) {
-		l->skipped_in_flight++;
+		ld->skipped_in_flight++;
 		return 0;
 	}
 	if (l->n == l->cap) {
@@ -76,20 +101,20 @@ load_one(void *ctx, const struct journalled *e)
 		return xerr_set(ld->err, XR_EJOURNAL,
 		    "journal: the payload of %s %s is not in the journal's form", e->stream, e->grp);
 	l->n++;
+	if (ld->fn != NULL && l->n >= ld->chunk) {
+		load_fix(ld);
+		if (ld->fn(ld->ctx, l) < 0)
+			return -1;
+		held_free(l);
+	}
 	return 0;
-}
-
-static const char *
-at(const struct held_list *l, size_t off)
-{
-	return off != 0 ? l->text.data + off - 1 : NULL;
 }
 
 int
 held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
     struct xerr *err)
 {
-	struct load ld = {p, ret, NULL, 0, err};
+	struct load ld = {ret, NULL, 0, NULL, NULL, 0, err};
 
 	memset(ret, 0, sizeof(*ret));
 	if (journal_select(p->j, sel, load_one, &ld, err) < 0) {
@@ -97,16 +122,28 @@ held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
 		held_free(ret);
 		return -1;
 	}
-	for (size_t i = 0; i < ret->n; i++) {
-		struct journalled *e = &ret->v[i].e;
-		e->stream = at(ret, ld.off[i].stream);
-		e->grp = at(ret, ld.off[i].grp);
-		e->consumer = at(ret, ld.off[i].consumer);
-		e->payload = at(ret, ld.off[i].payload);
-		e->dlq_stream = at(ret, ld.off[i].dlq_stream);
-	}
+	load_fix(&ld);
 	free(ld.off);
 	return 0;
+}
+
+int
+held_each(struct journal *j, const struct selection *sel, size_t chunk,
+    int (*fn)(void *ctx, struct held_list *l), void *ctx, size_t *ret_skipped,
+    struct xerr *err)
+{
+	struct held_list l = {0};
+	struct load ld = {&l, NULL, chunk, fn, ctx, 0, err};
+	int rc = journal_select(j, sel, load_one, &ld, err);
+
+	if (rc == 0 && l.n > 0) {
+		load_fix(&ld);
+		rc = fn(ctx, &l);
+	}
+	*ret_skipped = ld.skipped_in_flight;
+	held_free(&l);
+	free(ld.off);
+	return rc;
 }
 
 void
@@ -338,9 +375,9 @@ send_chunk(struct copier *cp, struct xerr *err)
 	return 0;
 }
 
-int
-journal_copy(struct pass *p, int64_t batch, const struct held *h, const char *to,
-    struct entry_id copy, bool reconciled, struct xerr *err)
+struct event
+copy_made_event(struct pass *p, int64_t batch, const struct held *h, const char *to,
+    struct entry_id copy, bool reconciled)
 {
 	struct event ev = EVENT_INIT;
 	struct jw w;
@@ -370,7 +407,7 @@ journal_copy(struct pass *p, int64_t batch, const struct held *h, const char *to
 	ev.has_ref = true;
 	ev.ref = copy;
 	ev.detail = buf_str(&p->dbuf);
-	return journal_append(p->j, &ev, err);
+	return ev;
 }
 
 /* Reads the oldest chunk's answer, journals the copies made, requeues the rest. */
@@ -383,32 +420,31 @@ recv_chunk(struct copier *cp, struct xerr *err)
 
 	if (copies_recv(p->rc, ch->t->name, ch->c, ch->n, err) < 0)
 		return -1;
-	if (journal_begin(p->j, err) < 0)
-		return -1;
 	for (size_t i = 0; i < ch->n; i++) {
 		size_t idx = ch->idx[i];
+		struct held *h = &cp->l->v[idx];
 
 		if (ch->c[i].done) {
-			if (journal_copy(p, cp->batch, &cp->l->v[idx], ch->t->name, ch->c[i].id,
-			    false, err) < 0) {
-				journal_rollback(p->j);
-				return -1;
-			}
+			struct event ev = copy_made_event(p, cp->batch, h, ch->t->name, ch->c[i].id,
+			    false);
+			ev_batch_add(&p->batch, &ev);
+			h->copied = true;
+			h->copy_to = copy_target(cp, h);
+			h->copy_id = ch->c[i].id;
 			cp->copied++;
 			continue;
 		}
 		/* A producer took the ID first: again, with a fresh one. */
-		if (++cp->tries[idx] > MAX_RETRIES) {
-			journal_rollback(p->j);
+		if (++cp->tries[idx] > MAX_RETRIES)
 			return xerr_set(err, XR_EFAIL,
 			    "redis: %s: could not find a free ID for a copy in %d tries",
 			    ch->t->name, MAX_RETRIES);
-		}
 		cp->queue[cp->qhead + cp->qn++] = idx;
 		cp->retried++;
 		retry = true;
 	}
-	if (journal_commit(p->j, err) < 0)
+	/* The writer thread journals them while the next chunks go out. */
+	if (p->batch.n > 0 && writer_put(p->w, &p->batch, err) < 0)
 		return -1;
 	if (retry)
 		ch->t->known = false;
@@ -424,6 +460,7 @@ copy_entries(struct pass *p, int64_t batch, struct held_list *l, const struct co
     struct copy_result *ret, struct xerr *err)
 {
 	struct copier cp = {0};
+	bool own_writer = false;
 	int rc = -1;
 
 	cp.p = p;
@@ -437,8 +474,11 @@ copy_entries(struct pass *p, int64_t batch, struct held_list *l, const struct co
 	for (size_t i = 0; i < l->n; i++)
 		cp.queue[cp.qn++] = i;
 	cp.t0 = mono_ms();
-	if (pass_flush(p, err) < 0)
-		goto out;
+	if (p->w == NULL) {
+		if (writer_start(p->j, 4096, 500, &p->w, err) < 0)
+			goto out;
+		own_writer = true;
+	}
 	for (;;) {
 		/* Keep two chunks with Redis while journalling the answers. */
 		while (cp.nfly < 2 && cp.qn > 0 && !*p->stop)
@@ -453,6 +493,18 @@ copy_entries(struct pass *p, int64_t batch, struct held_list *l, const struct co
 out:
 	if (rc < 0 && cp.nfly > 0)
 		p->uncertain = true;    /* answers lost: the next run looks the IDs up */
+	/*
+	 * A writer started here is stopped here, all committed.  A shared one
+	 * goes on; batch_end() waits for it (pass_flush).
+	 */
+	if (own_writer) {
+		struct xerr werr = {0};
+		if (writer_stop(p->w, &werr) < 0 && rc == 0) {
+			*err = werr;
+			rc = -1;
+		}
+		p->w = NULL;
+	}
 	ret->copied = cp.copied;
 	ret->retried = cp.retried;
 	for (size_t i = 0; i < cp.ntargets; i++)

@@ -20,6 +20,9 @@ struct held {
 	struct journalled e;        /* strings point into the owning list */
 	struct bytes *fv;           /* decoded payload */
 	size_t nfv;
+	bool copied;                /* set by copy_entries: its copy exists ... */
+	const char *copy_to;        /* ... in this stream */
+	struct entry_id copy_id;    /* ... with this ID */
 	char *store;                /* fv's bytes */
 };
 
@@ -34,6 +37,14 @@ struct held_list {
 
 /* Loads the selection from the journal, decoding payloads. */
 int held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
+    struct xerr *err);
+/*
+ * The same, from journal j, a chunk of at most `chunk` entries at a time,
+ * each handed to fn (and freed after).  *ret_skipped: entries left out
+ * because a copy of them is in flight.
+ */
+int held_each(struct journal *j, const struct selection *sel, size_t chunk,
+    int (*fn)(void *ctx, struct held_list *l), void *ctx, size_t *ret_skipped,
     struct xerr *err);
 void held_free(struct held_list *l);
 
@@ -67,11 +78,15 @@ int batch_end(struct pass *p, int64_t batch, const char *status, size_t copied,
 struct event copy_event(struct pass *p, const char *kind, int64_t batch,
     const struct copy_row *c, const char *detail);
 
-/* Appends the replay_copy event of one copy made (inside a transaction). */
-int journal_copy(struct pass *p, int64_t batch, const struct held *h, const char *to,
-    struct entry_id copy, bool reconciled, struct xerr *err);
+/* The replay_copy event of one copy made (its detail is in p->dbuf). */
+struct event copy_made_event(struct pass *p, int64_t batch, const struct held *h,
+    const char *to, struct entry_id copy, bool reconciled);
 
-/* Copies the entries (in order) as part of batch. */
+/*
+ * Copies the entries (in order) as part of batch; the writer thread p->w
+ * journals them (started here if none runs).  Each entry says whether and
+ * where its copy was made.
+ */
 int copy_entries(struct pass *p, int64_t batch, struct held_list *l,
     const struct copy_opts *o, struct copy_result *ret, struct xerr *err);
 

@@ -255,7 +255,8 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 			return -1;
 		if (l.n == 1 && l.v[0].e.payload_len == p->pbuf.len &&
 		    memcmp(l.v[0].e.payload, p->pbuf.data, p->pbuf.len) == 0) {
-			if (journal_copy(p, batch, &l.v[0], to, copy, true, rx->err) < 0) {
+			struct event ev = copy_made_event(p, batch, &l.v[0], to, copy, true);
+			if (journal_append(p->j, &ev, rx->err) < 0) {
 				held_free(&l);
 				return -1;
 			}

@@ -73,24 +73,99 @@ check_target(struct pass *p, const char *name, struct xerr *err)
 	return 0;
 }
 
-struct gather {
-	struct replay_result *r;
+/* One replay as it streams: chunks of the selection are copied as they are read. */
+struct streaming {
+	struct pass *p;
+	const struct replay_request *req;
+	struct replay_result *ret;
+	char **checked;             /* target streams known to be streams */
+	size_t nchecked;
+	size_t estimate;            /* selected at most, for the progress */
+	size_t done_before;         /* copied in earlier chunks */
+	bool failed_copy;           /* copy_entries failed: cerr says why */
+	struct xerr cerr;
+	struct xerr *err;
 };
 
-static int
-gather_copy(void *ctx, const struct copy_row *c)
+static void
+chunk_progress(void *ctx, size_t done, size_t total)
 {
-	struct replay_result *r = ((struct gather *)ctx)->r;
+	struct streaming *sm = ctx;
+
+	(void)total;
+	if (sm->req->progress != NULL)
+		sm->req->progress(sm->req->progress_ctx, sm->done_before + done,
+		    sm->estimate > sm->done_before + done ? sm->estimate : sm->done_before + done);
+}
+
+static int
+check_once(struct streaming *sm, const char *name)
+{
+	for (size_t i = 0; i < sm->nchecked; i++)
+		if (strcmp(sm->checked[i], name) == 0)
+			return 0;
+	if (check_target(sm->p, name, sm->err) < 0)
+		return -1;
+	sm->checked = xrealloc(sm->checked, (sm->nchecked + 1) * sizeof(*sm->checked));
+	sm->checked[sm->nchecked++] = xstrdup(name);
+	return 0;
+}
+
+static void
+add_result(struct replay_result *r, const struct held *h, const char *to, bool made)
+{
 	struct replayed *e;
 
 	r->entries = xrealloc(r->entries, (r->nentries + 1) * sizeof(*r->entries));
 	e = &r->entries[r->nentries++];
-	e->stream = xstrdup(c->stream);
-	e->group = xstrdup(c->grp);
-	e->id = c->id;
-	e->to = xstrdup(c->to);
-	e->copy = c->copy;
-	e->source = source_name(c->source);
+	memset(e, 0, sizeof(*e));
+	e->stream = xstrdup(h->e.stream);
+	e->group = xstrdup(h->e.grp);
+	e->id = h->e.id;
+	e->to = xstrdup(to);
+	if (made)
+		e->copy = h->copy_id;
+	e->source = source_name(h->e.source);
+}
+
+static int
+replay_chunk(void *ctx, struct held_list *l)
+{
+	struct streaming *sm = ctx;
+	struct pass *p = sm->p;
+	const struct replay_request *req = sm->req;
+	struct replay_result *ret = sm->ret;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (check_once(sm, req->to != NULL ? req->to : l->v[i].e.stream) < 0)
+			return -1;
+	ret->selected += l->n;
+	if (req->dry_run) {
+		for (size_t i = 0; i < l->n; i++)
+			add_result(ret, &l->v[i], req->to != NULL ? req->to : l->v[i].e.stream, false);
+		return 0;
+	}
+	if (*p->stop)
+		return 0;
+	/* The batch begins with its first chunk: an empty selection changes nothing. */
+	if (ret->batch == 0 &&
+	    batch_begin(p, false, req->to, req->selection_json, sm->estimate, &ret->batch,
+	    sm->err) < 0)
+		return -1;
+	struct copy_opts o = {req->to, req->rate, chunk_progress, sm};
+	struct copy_result cr = {0};
+	int crc = copy_entries(p, ret->batch, l, &o, &cr, &sm->cerr);
+	ret->copied += cr.copied;
+	ret->retried += cr.retried;
+	sm->done_before += cr.copied;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].copied)
+			add_result(ret, &l->v[i], l->v[i].copy_to, true);
+	if (crc < 0) {
+		sm->failed_copy = true;
+		*sm->err = sm->cerr;
+		return -1;
+	}
 	return 0;
 }
 
@@ -99,80 +174,68 @@ replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t 
     const struct replay_request *req, struct replay_result *ret, struct xerr *err)
 {
 	struct pass p;
-	struct held_list l = {0};
-	int rc = -1;
+	struct journal *reader = NULL;
+	struct streaming sm = {0};
+	int rc = -1, src;
 
 	memset(ret, 0, sizeof(*ret));
+	sm.p = &p;
+	sm.req = req;
+	sm.ret = ret;
+	sm.err = err;
 	if (session_open(&p, cfg, lg, stop, req->dry_run, err) < 0)
 		goto out;
-	if (held_load(&p, &req->sel, &l, err) < 0)
+	if (journal_select_count(p.j, &req->sel, &sm.estimate, err) < 0)
 		goto out;
-	ret->selected = l.n;
-	ret->skipped_in_flight = l.skipped_in_flight;
-	if (l.n == 0) {
-		if (l.skipped_in_flight > 0)
+	/*
+	 * The selection is read through a connection of its own while the
+	 * writer thread journals the copies through the main one: reading,
+	 * copying and journalling go on at the same time, a chunk at a time.
+	 */
+	if (req->dry_run) {
+		reader = p.j;
+	} else {
+		if (journal_open(cfg->db_path, JOURNAL_READ, &reader, err) < 0)
+			goto out;
+		if (writer_start(p.j, 4096, 500, &p.w, err) < 0)
+			goto out;
+	}
+	src = held_each(reader, &req->sel, 2000, replay_chunk, &sm, &ret->skipped_in_flight, err);
+	if (p.w != NULL) {
+		struct xerr werr = {0};
+		if (writer_stop(p.w, &werr) < 0 && src == 0) {
+			*err = werr;
+			src = -1;
+		}
+		p.w = NULL;
+	}
+	if (ret->batch > 0 && batch_end(&p, ret->batch, src < 0 ? "failed" : *stop ?
+	    "interrupted" : "ok", ret->copied, src < 0 ? NULL : err) < 0)
+		goto out;
+	if (src < 0)
+		goto out;
+	if (ret->selected == 0) {
+		if (ret->skipped_in_flight > 0)
 			xerr_set(err, XR_ENOTHING, "all %zu selected entries already have a copy in "
 			    "flight (settle or roll back that batch first); nothing replayed",
-			    l.skipped_in_flight);
+			    ret->skipped_in_flight);
 		else
 			xerr_set(err, XR_ENOTHING, "no journalled entry matches the selection; "
 			    "nothing replayed");
 		goto out;
 	}
-	if (req->to != NULL) {
-		if (check_target(&p, req->to, err) < 0)
-			goto out;
-	} else {
-		for (size_t i = 0; i < l.n; i++) {
-			bool seen = false;
-			for (size_t k = 0; k < i && !seen; k++)
-				seen = strcmp(l.v[k].e.stream, l.v[i].e.stream) == 0;
-			if (!seen && check_target(&p, l.v[i].e.stream, err) < 0)
-				goto out;
-		}
-	}
-	if (req->dry_run) {
-		for (size_t i = 0; i < l.n; i++) {
-			struct replayed *e;
-			ret->entries = xrealloc(ret->entries, (ret->nentries + 1) * sizeof(*ret->entries));
-			e = &ret->entries[ret->nentries++];
-			memset(e, 0, sizeof(*e));
-			e->stream = xstrdup(l.v[i].e.stream);
-			e->group = xstrdup(l.v[i].e.grp);
-			e->id = l.v[i].e.id;
-			e->to = xstrdup(req->to != NULL ? req->to : l.v[i].e.stream);
-			e->source = source_name(l.v[i].e.source);
-		}
-		rc = 0;
-		goto out;
-	}
-
-	struct copy_opts o = {req->to, req->rate, req->progress, req->progress_ctx};
-	struct copy_result cr = {0};
-	struct xerr cerr = {0};
-	if (batch_begin(&p, false, req->to, req->selection_json, l.n, &ret->batch, err) < 0)
-		goto out;
-	int crc = copy_entries(&p, ret->batch, &l, &o, &cr, &cerr);
-	ret->copied = cr.copied;
-	ret->retried = cr.retried;
-	if (batch_end(&p, ret->batch, crc < 0 ? "failed" : *stop ? "interrupted" : "ok",
-	    cr.copied, err) < 0)
-		goto out;
-	struct gather g = {ret};
-	if (journal_batch_copies(p.j, ret->batch, gather_copy, &g, err) < 0)
-		goto out;
-	if (crc < 0) {
-		*err = cerr;
-		goto out;
-	}
-	if (*stop) {
+	if (*stop && !req->dry_run) {
 		xerr_set(err, XR_EFAIL, "interrupted after %zu of %zu copies (batch %lld)",
-		    cr.copied, l.n, (long long)ret->batch);
+		    ret->copied, ret->selected, (long long)ret->batch);
 		goto out;
 	}
 	rc = 0;
 out:
-	held_free(&l);
+	for (size_t i = 0; i < sm.nchecked; i++)
+		free(sm.checked[i]);
+	free(sm.checked);
+	if (reader != NULL && reader != p.j)
+		journal_close(reader);
 	if (session_close(&p, rc == 0, rc == 0 ? err : NULL) < 0)
 		rc = -1;
 	return rc;

@@ -43,35 +43,109 @@ id_at(sqlite3_stmt *st, int i)
 }
 
 /*
- * The latest claim of each entry, with what happened to it since: the
- * latest dead letter, whether it is done with (settled or found lost),
- * whether a copy is in flight, and its ancestors' deliveries when it is
- * itself a copy.
+ * Each selected claim, joined with every later event of the same entry
+ * (one index walk per claim, events_entry), and with the copy it is itself
+ * a replay of, if any (its ancestors' deliveries).  The rows of one claim
+ * come together, in journal order; select_once() reads them as a little
+ * history: a later claim means this one is not the latest; dead_lettered,
+ * settled and lost say where the entry is; replay_copy without a settled
+ * or copy_removed of the same batch means a copy is in flight.
  */
 static const char select_sql[] =
     "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer,"
-    "  coalesce(c.deliveries, 0) + coalesce((SELECT r.deliveries"
-    "    FROM events r WHERE r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq"
-    "    AND r.ref_stream = c.stream AND r.kind = 'replay_copy'), 0),"
-    "  c.payload, d.seq, d.ref_stream, d.ref_ms, d.ref_seq,"
-    "  (SELECT max(x.seq) FROM events x WHERE " SAME_ENTRY("x")
-    "    AND x.kind IN ('settled', 'lost') AND x.seq > c.seq),"
-    "  EXISTS (SELECT 1 FROM events x WHERE " SAME_ENTRY("x")
-    "    AND x.kind = 'replay_copy' AND x.seq > c.seq AND NOT EXISTS ("
-    "      SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
-    "      AND y.batch = x.batch AND y.kind IN ('settled', 'copy_removed')))"
+    "  coalesce(c.deliveries, 0) + coalesce(r.deliveries, 0), c.payload,"
+    "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq"
     " FROM events c"
-    " LEFT JOIN events d ON d.seq = (SELECT max(x.seq) FROM events x WHERE " SAME_ENTRY("x")
-    "   AND x.kind = 'dead_lettered' AND x.seq > c.seq)"
+    " LEFT JOIN events r ON r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq"
+    "   AND r.ref_stream = c.stream AND r.kind = 'replay_copy'"
+    " JOIN events x ON x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
+    "   AND x.stream = c.stream AND x.grp = c.grp AND x.seq >= c.seq"
     " WHERE c.kind IN ('claim', 'claim_reconciled') AND c.seq > ?1"
-    " AND NOT EXISTS (SELECT 1 FROM events x WHERE " SAME_ENTRY("x")
-    "   AND x.kind IN ('claim', 'claim_reconciled') AND x.seq > c.seq)"
     " AND (?2 = 0 OR c.run = ?2 OR json_extract(c.detail, '$.claimed_by_run') = ?2)"
     " AND (?3 = 0 OR c.ts >= ?3) AND (?4 = 0 OR c.ts < ?4)"
     " AND (?5 IS NULL OR c.stream IN (SELECT value FROM json_each(?5)))"
     " AND (?6 IS NULL OR c.grp IN (SELECT value FROM json_each(?6)))"
     " AND (?7 IS NULL OR (c.stream = ?7 AND c.entry_ms = ?8 AND c.entry_seq = ?9))"
-    " ORDER BY c.seq";
+    " ORDER BY c.seq, x.seq";
+
+/* What the later events of one claim say, gathered row by row. */
+struct history {
+	struct journalled e;        /* its strings are in text, until the next claim */
+	struct buf text;
+	size_t off[5];              /* stream, grp, consumer, payload, dlq_stream (+1; 0: NULL) */
+	bool superseded;            /* claimed again later */
+	int64_t dlq_seq, done_seq;
+	int64_t *batches;           /* batches that made a copy, and settled or removed */
+	bool *closed;
+	size_t nb, cap;
+};
+
+static void
+history_copy(struct history *h, int64_t batch, bool closing)
+{
+	for (size_t i = 0; i < h->nb; i++) {
+		if (h->batches[i] == batch) {
+			h->closed[i] = h->closed[i] || closing;
+			return;
+		}
+	}
+	if (h->nb == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 4;
+		h->batches = xrealloc(h->batches, h->cap * sizeof(*h->batches));
+		h->closed = xrealloc(h->closed, h->cap * sizeof(*h->closed));
+	}
+	h->batches[h->nb] = batch;
+	h->closed[h->nb] = closing;
+	h->nb++;
+}
+
+/* Keeps a column's text (SQLite's is gone at the next step). */
+static void
+history_keep(struct history *h, int which, sqlite3_stmt *st, int col)
+{
+	const char *s = text(st, col);
+
+	if (s == NULL) {
+		h->off[which] = 0;
+		return;
+	}
+	h->off[which] = h->text.len + 1;
+	buf_add(&h->text, s, (size_t)sqlite3_column_bytes(st, col));
+	buf_addc(&h->text, '\0');
+}
+
+static const char *
+history_str(const struct history *h, int which)
+{
+	return h->off[which] ? h->text.data + h->off[which] - 1 : NULL;
+}
+
+/* Ends one claim's history: tells fn where the entry is. */
+static int
+history_end(struct history *h, const struct selection *sel, journalled_fn fn, void *ctx)
+{
+	struct journalled *e = &h->e;
+
+	if (h->superseded)
+		return 0;
+	e->stream = history_str(h, 0);
+	e->grp = history_str(h, 1);
+	e->consumer = history_str(h, 2);
+	e->payload = history_str(h, 3);
+	e->dlq_stream = history_str(h, 4);
+	if (h->dlq_seq > 0 && h->dlq_seq > h->done_seq)
+		e->source = SRC_DLQ;
+	else
+		e->source = h->done_seq > 0 ? SRC_NONE : SRC_HELD;
+	if (e->source != SRC_DLQ)
+		e->dlq_stream = NULL;
+	e->in_flight = false;
+	for (size_t i = 0; i < h->nb; i++)
+		e->in_flight = e->in_flight || !h->closed[i];
+	if (sel->dead_lettered && e->source != SRC_DLQ)
+		return 0;
+	return fn(ctx, e);
+}
 
 static char *
 json_list(char *const *v)
@@ -108,35 +182,58 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 	} else {
 		sqlite3_bind_null(st, 7);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct journalled e = {0};
+	struct history h = {0};
+	int64_t cur = 0;
+	int out = 0;
+	while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t cseq = sqlite3_column_int64(st, 0);
+		int64_t xseq = sqlite3_column_int64(st, 8);
+		const char *kind = text(st, 9);
 
-		e.seq = sqlite3_column_int64(st, 0);
-		e.stream = text(st, 1);
-		e.grp = text(st, 2);
-		e.id = id_at(st, 3);
-		e.consumer = text(st, 5);
-		e.deliveries = sqlite3_column_int64(st, 6);
-		e.payload = text(st, 7);
-		e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
-		bool dlq = sqlite3_column_type(st, 8) != SQLITE_NULL;
-		int64_t dlq_seq = sqlite3_column_int64(st, 8);
-		bool done = sqlite3_column_type(st, 12) != SQLITE_NULL;
-		int64_t done_seq = sqlite3_column_int64(st, 12);
-		/* Whichever happened last tells where the entry is. */
-		if (dlq && (!done || dlq_seq > done_seq)) {
-			e.source = SRC_DLQ;
-			e.dlq_stream = text(st, 9);
-			e.dlq_id = id_at(st, 10);
-		} else {
-			e.source = done ? SRC_NONE : SRC_HELD;
+		if (cseq != cur) {
+			if (cur != 0 && (out = history_end(&h, sel, fn, ctx)) < 0)
+				break;
+			cur = cseq;
+			h.superseded = false;
+			h.dlq_seq = h.done_seq = 0;
+			h.nb = 0;
+			memset(&h.e, 0, sizeof(h.e));
+			buf_reset(&h.text);
+			h.off[4] = 0;
+			h.e.seq = cseq;
+			history_keep(&h, 0, st, 1);
+			history_keep(&h, 1, st, 2);
+			h.e.id = id_at(st, 3);
+			history_keep(&h, 2, st, 5);
+			h.e.deliveries = sqlite3_column_int64(st, 6);
+			history_keep(&h, 3, st, 7);
+			h.e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
 		}
-		e.in_flight = sqlite3_column_int(st, 13) != 0;
-		if (sel->dead_lettered && e.source != SRC_DLQ)
+		if (xseq == cseq || kind == NULL)
 			continue;
-		if (fn(ctx, &e) < 0)
-			return -1;
+		if (strcmp(kind, "claim") == 0 || strcmp(kind, "claim_reconciled") == 0) {
+			h.superseded = true;
+		} else if (strcmp(kind, "dead_lettered") == 0) {
+			h.dlq_seq = xseq;
+			history_keep(&h, 4, st, 11);
+			h.e.dlq_id = id_at(st, 12);
+		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0) {
+			h.done_seq = xseq;
+			if (strcmp(kind, "settled") == 0)
+				history_copy(&h, sqlite3_column_int64(st, 10), true);
+		} else if (strcmp(kind, "replay_copy") == 0) {
+			history_copy(&h, sqlite3_column_int64(st, 10), false);
+		} else if (strcmp(kind, "copy_removed") == 0) {
+			history_copy(&h, sqlite3_column_int64(st, 10), true);
+		}
 	}
+	if (out == 0 && rc == SQLITE_DONE && cur != 0)
+		out = history_end(&h, sel, fn, ctx);
+	free(h.batches);
+	free(h.closed);
+	buf_free(&h.text);
+	if (out < 0)
+		return -1;
 	if (rc != SQLITE_DONE)
 		return DB_ERR(j, err, "selecting entries");
 	return 0;
@@ -179,6 +276,46 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 	free(streams);
 	free(groups);
 	return rc;
+}
+
+int
+journal_select_count(struct journal *j, const struct selection *sel, size_t *ret,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT count(*) FROM events c WHERE c.kind IN ('claim', 'claim_reconciled')"
+	    " AND c.seq > ?1"
+	    " AND (?2 = 0 OR c.run = ?2 OR json_extract(c.detail, '$.claimed_by_run') = ?2)"
+	    " AND (?3 = 0 OR c.ts >= ?3) AND (?4 = 0 OR c.ts < ?4)"
+	    " AND (?5 IS NULL OR c.stream IN (SELECT value FROM json_each(?5)))"
+	    " AND (?6 IS NULL OR c.grp IN (SELECT value FROM json_each(?6)))", -1, &st,
+	    NULL) != SQLITE_OK) {
+		free(streams);
+		free(groups);
+		return DB_ERR(j, err, "selecting entries");
+	}
+	sqlite3_bind_int64(st, 1, sel->after_seq);
+	sqlite3_bind_int64(st, 2, sel->run);
+	sqlite3_bind_int64(st, 3, sel->since_ms);
+	sqlite3_bind_int64(st, 4, sel->until_ms);
+	if (streams != NULL)
+		sqlite3_bind_text(st, 5, streams, -1, SQLITE_STATIC);
+	if (groups != NULL)
+		sqlite3_bind_text(st, 6, groups, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	if (sel->messages != NULL && *ret > sel->nmessages)
+		*ret = sel->nmessages;
+	sqlite3_finalize(st);
+	free(streams);
+	free(groups);
+	if (rc != SQLITE_ROW)
+		return DB_ERR(j, err, "selecting entries");
+	return 0;
 }
 
 static int

@@ -59,6 +59,10 @@ typedef int (*journalled_fn)(void *ctx, const struct journalled *e);
 int journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
     void *ctx, struct xerr *err);
 
+/* How many claims the selection matches at most (for progress). */
+int journal_select_count(struct journal *j, const struct selection *sel, size_t *ret,
+    struct xerr *err);
+
 /* The next replay batch number. */
 int journal_next_batch(struct journal *j, int64_t *ret, struct xerr *err);
 

@@ -49,7 +49,6 @@ copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n
 	size_t *lens = NULL, cap = 0;
 	int done = 0;
 
-	redisAppendCommand(rc->c, "MULTI");
 	for (size_t i = 0; i < n; i++) {
 		char id[ENTRY_ID_STRLEN];
 		size_t k = 0;
@@ -72,7 +71,6 @@ copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n
 		}
 		redisAppendCommandArgv(rc->c, (int)k, argv, lens);
 	}
-	redisAppendCommand(rc->c, "EXEC");
 	free(argv);
 	free(lens);
 	do {
@@ -85,43 +83,25 @@ copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n
 int
 copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, struct xerr *err)
 {
-	redisReply *r;
 	int rc_ = 0;
 
-	/* MULTI's +OK, one +QUEUED per XADD, then EXEC's array. */
-	for (size_t i = 0; i < n + 1; i++) {
+	/* One answer per XADD; each copy stands or fails on its own. */
+	for (size_t i = 0; i < n; i++) {
+		redisReply *r;
+
 		if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
 			return rconn_io_error(rc, err);
-		if (r->type == REDIS_REPLY_ERROR && rc_ == 0)
-			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream, r->str);
-		freeReplyObject(r);
-	}
-	if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
-		return rconn_io_error(rc, err);
-	if (rc_ < 0) {
-		freeReplyObject(r);
-		return -1;
-	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-		xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream,
-		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply to EXEC");
-		freeReplyObject(r);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const redisReply *e = r->element[i];
 		c[i].done = false;
-		if (e->type == REDIS_REPLY_STRING) {
+		if (r->type == REDIS_REPLY_STRING) {
 			c[i].done = true;
-		} else if (e->type == REDIS_REPLY_ERROR && strstr(e->str, "equal or smaller") != NULL) {
+		} else if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "equal or smaller") != NULL) {
 			/* A producer took the ID first: plan this copy again. */
-		} else {
-			xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream,
-			    e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
-			rc_ = -1;
+		} else if (rc_ == 0) {
+			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", stream,
+			    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		}
+		freeReplyObject(r);
 	}
-	freeReplyObject(r);
 	return rc_;
 }
 
