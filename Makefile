@@ -89,10 +89,10 @@ demo: deps
 	@sh tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory xrecover $(B)/xrtest $(B)/bench-claim
+	@$(MAKE) --no-print-directory xrecover $(B)/xrtest $(B)/bench-base
 	@XR_BUILD=$(B) sh bench/run.sh
 
-$(B)/bench-claim: $(B)/obj/bench/claim_baseline.o $(B)/libxr.a
+$(B)/bench-base: $(B)/obj/bench/baseline.o $(B)/libxr.a
 	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 clean:

@@ -227,8 +227,9 @@ replay_run(struct ctx *c)
 		}
 	}
 	req.dry_run = c->cfg.dry_run;
+	req.want_entries = c->cfg.json || req.dry_run;
 	pr.on = isatty(2) && !c->cfg.quiet && !req.dry_run;
-	req.progress = draw;
+	req.progress = pr.on ? draw : NULL;
 	req.progress_ctx = &pr;
 
 	int r = replay(&c->cfg, c->lg, c->stop, &req, &res, &err);

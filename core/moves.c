@@ -22,6 +22,7 @@
 /* Offsets of a held entry's strings in the list's text, until loading ends. */
 struct held_off {
 	size_t stream, grp, consumer, payload, dlq_stream;
+	size_t fv;                  /* first item in the list's payload space */
 };
 
 struct load {
@@ -59,8 +60,14 @@ load_fix(struct load *ld)
 {
 	struct held_list *l = ld->l;
 
+	if (l->items_cap < l->sp.n) {
+		l->items_cap = l->sp.n;
+		l->items = xrealloc(l->items, l->items_cap * sizeof(*l->items));
+	}
+	payload_space_items(&l->sp, l->items);
 	for (size_t i = 0; i < l->n; i++) {
 		struct journalled *e = &l->v[i].e;
+		l->v[i].fv = l->items + ld->off[i].fv;
 		e->stream = at(l, ld->off[i].stream);
 		e->grp = at(l, ld->off[i].grp);
 		e->consumer = at(l, ld->off[i].consumer);
@@ -69,6 +76,8 @@ load_fix(struct load *ld)
 	}
 	l->skipped_in_flight = ld->skipped_in_flight;
 }
+
+static void held_clear(struct held_list *l);
 
 static int
 load_one(void *ctx, const struct journalled *e)
@@ -97,7 +106,7 @@ load_one(void *ctx, const struct journalled *e)
 	o->payload = keep(&l->text, e->payload, e->payload_len);
 	o->dlq_stream = keep(&l->text, e->dlq_stream, e->dlq_stream ? strlen(e->dlq_stream) : 0);
 	if (e->payload == NULL ||
-	    payload_decode(e->payload, e->payload_len, &h->fv, &h->nfv, &h->store) < 0)
+	    payload_decode_into(e->payload, e->payload_len, &l->sp, &o->fv, &h->nfv) < 0)
 		return xerr_set(ld->err, XR_EJOURNAL,
 		    "journal: the payload of %s %s is not in the journal's form", e->stream, e->grp);
 	l->n++;
@@ -105,7 +114,7 @@ load_one(void *ctx, const struct journalled *e)
 		load_fix(ld);
 		if (ld->fn(ld->ctx, l) < 0)
 			return -1;
-		held_free(l);
+		held_clear(l);
 	}
 	return 0;
 }
@@ -146,15 +155,22 @@ held_each(struct journal *j, const struct selection *sel, size_t chunk,
 	return rc;
 }
 
+/* Empties the list for the next chunk, keeping its memory. */
+static void
+held_clear(struct held_list *l)
+{
+	l->n = 0;
+	buf_reset(&l->text);
+	payload_space_reset(&l->sp);
+}
+
 void
 held_free(struct held_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].fv);
-		free(l->v[i].store);
-	}
 	free(l->v);
 	buf_free(&l->text);
+	payload_space_free(&l->sp);
+	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -288,13 +304,18 @@ copy_target(const struct copier *cp, const struct held *h)
 	return cp->o->to != NULL ? cp->o->to : h->e.stream;
 }
 
-/* The intent line of a chunk: each original and the ID its copy will have. */
+/*
+ * The intent line of a chunk: the ID of its first copy (the others follow
+ * it one by one) and each original, in order.
+ */
 static int
 chunk_intent(struct copier *cp, const struct chunk *ch, struct xerr *err)
 {
 	struct pass *p = cp->p;
+	char first[ENTRY_ID_STRLEN];
 	struct jw w;
 
+	entry_id_format(ch->c[0].id, first, sizeof(first));
 	buf_reset(&p->dbuf);
 	jw_init(&w, &p->dbuf);
 	jw_obj(&w);
@@ -302,19 +323,18 @@ chunk_intent(struct copier *cp, const struct chunk *ch, struct xerr *err)
 	jw_kstr(&w, "kind", "copy");
 	jw_kint(&w, "batch", cp->batch);
 	jw_kstr(&w, "to", ch->t->name);
+	jw_kstr(&w, "first", first);
 	jw_key(&w, "entries");
 	jw_arr(&w);
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct held *h = &cp->l->v[ch->idx[i]];
-		char id[ENTRY_ID_STRLEN], copy[ENTRY_ID_STRLEN];
+		char id[ENTRY_ID_STRLEN];
 
 		entry_id_format(h->e.id, id, sizeof(id));
-		entry_id_format(ch->c[i].id, copy, sizeof(copy));
 		jw_arr(&w);
 		jw_str(&w, h->e.stream);
 		jw_str(&w, h->e.grp);
 		jw_str(&w, id);
-		jw_str(&w, copy);
 		jw_arr_end(&w);
 	}
 	jw_arr_end(&w);

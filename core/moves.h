@@ -23,7 +23,6 @@ struct held {
 	bool copied;                /* set by copy_entries: its copy exists ... */
 	const char *copy_to;        /* ... in this stream */
 	struct entry_id copy_id;    /* ... with this ID */
-	char *store;                /* fv's bytes */
 };
 
 /* Entries selected from the journal, kept in memory (they own their strings). */
@@ -31,6 +30,9 @@ struct held_list {
 	struct held *v;
 	size_t n, cap;
 	struct buf text;            /* the strings, back to back */
+	struct payload_space sp;    /* the decoded payloads */
+	struct bytes *items;        /* sp's items, which the entries' fv point into */
+	size_t items_cap;
 	size_t skipped_in_flight;   /* selected, but a copy of it is in flight */
 	size_t skipped_done;        /* selected, but only dead letters were asked for */
 };

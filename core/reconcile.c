@@ -217,15 +217,20 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 {
 	struct pass *p = rx->p;
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+	const cJSON *first = cJSON_GetObjectItemCaseSensitive(d, "first");
+	struct entry_id next;
 
-	if (!cJSON_IsArray(entries) || to == NULL)
+	if (!cJSON_IsArray(entries) || to == NULL || !cJSON_IsString(first) ||
+	    entry_id_parse(first->valuestring, strlen(first->valuestring), &next) < 0)
 		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed copy record");
 	cJSON_ArrayForEach(e, entries) {
 		const char *stream = item_str(e, 0), *grp = item_str(e, 1);
-		struct entry_id id, copy;
+		struct entry_id id, copy = next;
 		bool done;
 
-		if (stream == NULL || grp == NULL || !item_id(e, 2, &id) || !item_id(e, 3, &copy))
+		/* The copies' IDs follow one another, as they were planned. */
+		next = entry_id_next(next);
+		if (stream == NULL || grp == NULL || !item_id(e, 2, &id))
 			continue;
 		if (journal_entry_event(p->j, "replay_copy", batch, stream, grp, id, 0, &done,
 		    rx->err) < 0)

@@ -141,7 +141,7 @@ replay_chunk(void *ctx, struct held_list *l)
 			return -1;
 	ret->selected += l->n;
 	if (req->dry_run) {
-		for (size_t i = 0; i < l->n; i++)
+		for (size_t i = 0; i < l->n && req->want_entries; i++)
 			add_result(ret, &l->v[i], req->to != NULL ? req->to : l->v[i].e.stream, false);
 		return 0;
 	}
@@ -158,7 +158,7 @@ replay_chunk(void *ctx, struct held_list *l)
 	ret->copied += cr.copied;
 	ret->retried += cr.retried;
 	sm->done_before += cr.copied;
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n && req->want_entries; i++)
 		if (l->v[i].copied)
 			add_result(ret, &l->v[i], l->v[i].copy_to, true);
 	if (crc < 0) {
@@ -185,7 +185,8 @@ replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t 
 	sm.err = err;
 	if (session_open(&p, cfg, lg, stop, req->dry_run, err) < 0)
 		goto out;
-	if (journal_select_count(p.j, &req->sel, &sm.estimate, err) < 0)
+	/* Only a progress display needs the total beforehand (a second pass). */
+	if (req->progress != NULL && journal_select_count(p.j, &req->sel, &sm.estimate, err) < 0)
 		goto out;
 	/*
 	 * The selection is read through a connection of its own while the

@@ -27,6 +27,7 @@ struct replay_request {
 	const char *to;             /* NULL: each entry into its own stream */
 	double rate;                /* copies per second; 0: no limit */
 	bool dry_run;
+	bool want_entries;          /* list each entry in the result */
 	replay_progress_fn progress;
 	void *progress_ctx;
 };

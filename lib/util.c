@@ -242,11 +242,17 @@ entry_id_format(struct entry_id id, char *out, size_t outlen)
 {
 	char tmp[ENTRY_ID_STRLEN];
 	char *p = put_u64(tmp, id.ms);
+	size_t n;
 
 	*p++ = '-';
 	p = put_u64(p, id.seq);
-	*p = '\0';
-	snprintf(out, outlen, "%s", tmp);
+	n = (size_t)(p - tmp);
+	if (outlen == 0)
+		return;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
 }
 
 int

@@ -46,27 +46,100 @@ id_at(sqlite3_stmt *st, int i)
  * Each selected claim, joined with every later event of the same entry
  * (one index walk per claim, events_entry), and with the copy it is itself
  * a replay of, if any (its ancestors' deliveries).  The rows of one claim
- * come together, in journal order; select_once() reads them as a little
+ * come together, in any order; select_once() reads them as a little
  * history: a later claim means this one is not the latest; dead_lettered,
  * settled and lost say where the entry is; replay_copy without a settled
- * or copy_removed of the same batch means a copy is in flight.
+ * or copy_removed of the same batch means a copy is in flight.  A claim
+ * with nothing after it comes once, with x's columns NULL.
  */
-static const char select_sql[] =
+static const char select_head[] =
     "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer,"
     "  coalesce(c.deliveries, 0) + coalesce(r.deliveries, 0), c.payload,"
     "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq"
     " FROM events c"
     " LEFT JOIN events r ON r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq"
     "   AND r.ref_stream = c.stream AND r.kind = 'replay_copy'"
-    " JOIN events x ON x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
-    "   AND x.stream = c.stream AND x.grp = c.grp AND x.seq >= c.seq"
-    " WHERE c.kind IN ('claim', 'claim_reconciled') AND c.seq > ?1"
-    " AND (?2 = 0 OR c.run = ?2 OR json_extract(c.detail, '$.claimed_by_run') = ?2)"
-    " AND (?3 = 0 OR c.ts >= ?3) AND (?4 = 0 OR c.ts < ?4)"
-    " AND (?5 IS NULL OR c.stream IN (SELECT value FROM json_each(?5)))"
-    " AND (?6 IS NULL OR c.grp IN (SELECT value FROM json_each(?6)))"
-    " AND (?7 IS NULL OR (c.stream = ?7 AND c.entry_ms = ?8 AND c.entry_seq = ?9))"
-    " ORDER BY c.seq, x.seq";
+    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq";
+
+/*
+ * The selection's terms over the claims c: only those it uses, so that
+ * SQLite evaluates no more per row than asked, and uses events_entry when
+ * one message is asked for (:mstream, :mms, :mseq).
+ */
+static char *
+select_sql(const char *head, const struct selection *sel, bool one_message, const char *tail)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, head);
+	buf_adds(&b, " WHERE c.kind IN ('claim', 'claim_reconciled')");
+	if (sel->after_seq > 0)
+		buf_adds(&b, " AND c.seq > :after");
+	if (sel->run != 0)
+		buf_adds(&b, " AND (c.run = :run OR json_extract(c.detail, '$.claimed_by_run') = :run)");
+	if (sel->since_ms != 0)
+		buf_adds(&b, " AND c.ts >= :since");
+	if (sel->until_ms != 0)
+		buf_adds(&b, " AND c.ts < :until");
+	if (sel->streams != NULL && sel->streams[0] != NULL)
+		buf_adds(&b, sel->streams[1] == NULL ? " AND c.stream = :stream" :
+		    " AND c.stream IN (SELECT value FROM json_each(:streams))");
+	if (sel->groups != NULL && sel->groups[0] != NULL)
+		buf_adds(&b, sel->groups[1] == NULL ? " AND c.grp = :group" :
+		    " AND c.grp IN (SELECT value FROM json_each(:groups))");
+	if (one_message)
+		buf_adds(&b, " AND c.entry_ms = :mms AND c.entry_seq = :mseq AND c.stream = :mstream");
+	buf_adds(&b, tail);
+	return b.data;
+}
+
+static void
+bind_name_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void
+bind_name_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0 && v != NULL)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static char *json_list(char *const *v);
+
+/* Prepares the selection's statement and binds all but the message. */
+static int
+select_prepare(struct journal *j, const char *head, const struct selection *sel,
+    bool one_message, const char *tail, sqlite3_stmt **ret, struct xerr *err)
+{
+	char *sql = select_sql(head, sel, one_message, tail);
+	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
+	int rc = sqlite3_prepare_v2(journal_db(j), sql, -1, ret, NULL);
+
+	free(sql);
+	if (rc != SQLITE_OK) {
+		free(streams);
+		free(groups);
+		return DB_ERR(j, err, "selecting entries");
+	}
+	bind_name_int(*ret, ":after", sel->after_seq);
+	bind_name_int(*ret, ":run", sel->run);
+	bind_name_int(*ret, ":since", sel->since_ms);
+	bind_name_int(*ret, ":until", sel->until_ms);
+	bind_name_text(*ret, ":stream", sel->streams != NULL ? sel->streams[0] : NULL);
+	bind_name_text(*ret, ":streams", streams);
+	bind_name_text(*ret, ":group", sel->groups != NULL ? sel->groups[0] : NULL);
+	bind_name_text(*ret, ":groups", groups);
+	free(streams);
+	free(groups);
+	return 0;
+}
 
 /* What the later events of one claim say, gathered row by row. */
 struct history {
@@ -171,16 +244,10 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 	int rc;
 
 	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, sel->after_seq);
-	sqlite3_bind_int64(st, 2, sel->run);
-	sqlite3_bind_int64(st, 3, sel->since_ms);
-	sqlite3_bind_int64(st, 4, sel->until_ms);
 	if (msg != NULL) {
-		sqlite3_bind_text(st, 7, msg->stream, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 8, (int64_t)msg->id.ms);
-		sqlite3_bind_int64(st, 9, (int64_t)msg->id.seq);
-	} else {
-		sqlite3_bind_null(st, 7);
+		bind_name_text(st, ":mstream", msg->stream);
+		bind_name_int(st, ":mms", (int64_t)msg->id.ms);
+		bind_name_int(st, ":mseq", (int64_t)msg->id.seq);
 	}
 	struct history h = {0};
 	int64_t cur = 0;
@@ -209,16 +276,18 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			history_keep(&h, 3, st, 7);
 			h.e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
 		}
-		if (xseq == cseq || kind == NULL)
+		if (kind == NULL || xseq <= cseq)
 			continue;
 		if (strcmp(kind, "claim") == 0 || strcmp(kind, "claim_reconciled") == 0) {
 			h.superseded = true;
 		} else if (strcmp(kind, "dead_lettered") == 0) {
-			h.dlq_seq = xseq;
-			history_keep(&h, 4, st, 11);
-			h.e.dlq_id = id_at(st, 12);
+			if (xseq > h.dlq_seq) {
+				h.dlq_seq = xseq;
+				history_keep(&h, 4, st, 11);
+				h.e.dlq_id = id_at(st, 12);
+			}
 		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0) {
-			h.done_seq = xseq;
+			h.done_seq = xseq > h.done_seq ? xseq : h.done_seq;
 			if (strcmp(kind, "settled") == 0)
 				history_copy(&h, sqlite3_column_int64(st, 10), true);
 		} else if (strcmp(kind, "replay_copy") == 0) {
@@ -244,22 +313,11 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
     struct xerr *err)
 {
 	sqlite3_stmt *st;
-	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(journal_db(j), select_sql, -1, &st, NULL) != SQLITE_OK) {
-		free(streams);
-		free(groups);
-		return DB_ERR(j, err, "selecting entries");
-	}
-	if (streams != NULL)
-		sqlite3_bind_text(st, 5, streams, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 5);
-	if (groups != NULL)
-		sqlite3_bind_text(st, 6, groups, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 6);
+	if (select_prepare(j, select_head, sel, sel->messages != NULL, " ORDER BY c.seq",
+	    &st, err) < 0)
+		return -1;
 	if (sel->messages != NULL) {
 		for (size_t i = 0; i < sel->nmessages && rc == 0; i++) {
 			bool dup = false;
@@ -273,8 +331,6 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 		rc = select_once(j, st, sel, NULL, fn, ctx, err);
 	}
 	sqlite3_finalize(st);
-	free(streams);
-	free(groups);
 	return rc;
 }
 
@@ -283,36 +339,15 @@ journal_select_count(struct journal *j, const struct selection *sel, size_t *ret
     struct xerr *err)
 {
 	sqlite3_stmt *st;
-	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
 	int rc;
 
-	if (sqlite3_prepare_v2(journal_db(j),
-	    "SELECT count(*) FROM events c WHERE c.kind IN ('claim', 'claim_reconciled')"
-	    " AND c.seq > ?1"
-	    " AND (?2 = 0 OR c.run = ?2 OR json_extract(c.detail, '$.claimed_by_run') = ?2)"
-	    " AND (?3 = 0 OR c.ts >= ?3) AND (?4 = 0 OR c.ts < ?4)"
-	    " AND (?5 IS NULL OR c.stream IN (SELECT value FROM json_each(?5)))"
-	    " AND (?6 IS NULL OR c.grp IN (SELECT value FROM json_each(?6)))", -1, &st,
-	    NULL) != SQLITE_OK) {
-		free(streams);
-		free(groups);
-		return DB_ERR(j, err, "selecting entries");
-	}
-	sqlite3_bind_int64(st, 1, sel->after_seq);
-	sqlite3_bind_int64(st, 2, sel->run);
-	sqlite3_bind_int64(st, 3, sel->since_ms);
-	sqlite3_bind_int64(st, 4, sel->until_ms);
-	if (streams != NULL)
-		sqlite3_bind_text(st, 5, streams, -1, SQLITE_STATIC);
-	if (groups != NULL)
-		sqlite3_bind_text(st, 6, groups, -1, SQLITE_STATIC);
+	if (select_prepare(j, "SELECT count(*) FROM events c", sel, false, "", &st, err) < 0)
+		return -1;
 	rc = sqlite3_step(st);
 	*ret = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 	if (sel->messages != NULL && *ret > sel->nmessages)
 		*ret = sel->nmessages;
 	sqlite3_finalize(st);
-	free(streams);
-	free(groups);
 	if (rc != SQLITE_ROW)
 		return DB_ERR(j, err, "selecting entries");
 	return 0;

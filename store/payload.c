@@ -97,9 +97,7 @@ payload_encode(const struct bytes *fv, size_t n, struct buf *out)
 
 struct parser {
 	const char *s, *end;
-	struct buf store;           /* decoded bytes, back to back */
-	size_t *off;                /* item i is store[off[2i] .. off[2i] + off[2i+1]) */
-	size_t n, cap;
+	struct payload_space *sp;   /* where the items go */
 };
 
 static void
@@ -227,7 +225,8 @@ parse_string(struct parser *p, struct buf *b)
 static int
 parse_item(struct parser *p)
 {
-	size_t start = p->store.len;
+	struct payload_space *sp = p->sp;
+	size_t start = sp->store.len;
 
 	skip_ws(p);
 	if (p->s < p->end && *p->s == '{') {
@@ -237,30 +236,31 @@ parse_item(struct parser *p)
 		p->s++;
 		if (parse_string(p, &key) == 0 && strcmp(buf_str(&key), "base64") == 0 &&
 		    key.len == 6 && take(p, ':') && parse_string(p, &enc) == 0 &&
-		    take(p, '}') && base64_decode(buf_str(&enc), enc.len, &p->store) == 0)
+		    take(p, '}') && base64_decode(buf_str(&enc), enc.len, &sp->store) == 0)
 			rc = 0;
 		buf_free(&key);
 		buf_free(&enc);
 		if (rc < 0)
 			return -1;
-	} else if (parse_string(p, &p->store) < 0) {
+	} else if (parse_string(p, &sp->store) < 0) {
 		return -1;
 	}
-	if (p->n + 1 > p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 16;
-		p->off = xrealloc(p->off, p->cap * 2 * sizeof(*p->off));
+	if (sp->n + 1 > sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 16;
+		sp->off = xrealloc(sp->off, sp->cap * 2 * sizeof(*sp->off));
 	}
-	p->off[2 * p->n] = start;
-	p->off[2 * p->n + 1] = p->store.len - start;
-	p->n++;
+	sp->off[2 * sp->n] = start;
+	sp->off[2 * sp->n + 1] = sp->store.len - start;
+	sp->n++;
 	return 0;
 }
 
 int
-payload_decode(const char *json, size_t len, struct bytes **ret_fv,
-    size_t *ret_n, char **ret_store)
+payload_decode_into(const char *json, size_t len, struct payload_space *sp,
+    size_t *ret_first, size_t *ret_n)
 {
-	struct parser p = {json, json + len, BUF_INIT, NULL, 0, 0};
+	struct parser p = {json, json + len, sp};
+	size_t first = sp->n, store_len = sp->store.len;
 	bool object;
 	char close;
 
@@ -287,22 +287,56 @@ payload_decode(const char *json, size_t len, struct bytes **ret_fv,
 		}
 	}
 	skip_ws(&p);
-	if (p.s != p.end || p.n % 2 != 0)
+	if (p.s != p.end || (sp->n - first) % 2 != 0)
 		goto fail;
-
-	struct bytes *fv = xcalloc(p.n + 1, sizeof(*fv));
-	char *store = p.store.data != NULL ? p.store.data : xcalloc(1, 1);
-	for (size_t i = 0; i < p.n; i++) {
-		fv[i].p = store + p.off[2 * i];
-		fv[i].n = p.off[2 * i + 1];
-	}
-	free(p.off);
-	*ret_fv = fv;
-	*ret_n = p.n;
-	*ret_store = store;
+	*ret_first = first;
+	*ret_n = sp->n - first;
 	return 0;
 fail:
-	buf_free(&p.store);
-	free(p.off);
+	sp->n = first;
+	sp->store.len = store_len;
 	return -1;
+}
+
+void
+payload_space_items(const struct payload_space *sp, struct bytes *out)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		out[i].p = sp->store.data + sp->off[2 * i];
+		out[i].n = sp->off[2 * i + 1];
+	}
+}
+
+void
+payload_space_reset(struct payload_space *sp)
+{
+	buf_reset(&sp->store);
+	sp->n = 0;
+}
+
+void
+payload_space_free(struct payload_space *sp)
+{
+	buf_free(&sp->store);
+	free(sp->off);
+	memset(sp, 0, sizeof(*sp));
+}
+
+int
+payload_decode(const char *json, size_t len, struct bytes **ret_fv,
+    size_t *ret_n, char **ret_store)
+{
+	struct payload_space sp = PAYLOAD_SPACE_INIT;
+	size_t first, n;
+
+	if (payload_decode_into(json, len, &sp, &first, &n) < 0) {
+		payload_space_free(&sp);
+		return -1;
+	}
+	*ret_fv = xcalloc(n + 1, sizeof(**ret_fv));
+	*ret_store = sp.store.data != NULL ? sp.store.data : xcalloc(1, 1);
+	payload_space_items(&sp, *ret_fv);
+	free(sp.off);
+	*ret_n = n;
+	return 0;
 }

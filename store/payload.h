@@ -36,6 +36,27 @@ void payload_encode(const struct bytes *fv, size_t n, struct buf *out);
 int payload_decode(const char *json, size_t len, struct bytes **ret_fv,
     size_t *ret_n, char **ret_store);
 
+/*
+ * Decoding many payloads into one space, reused: each decode appends its
+ * bytes to store and (offset, length) pairs to off.  Pointers are made
+ * once all are in (the store moves as it grows).
+ */
+struct payload_space {
+	struct buf store;
+	size_t *off;                /* item i is store[off[2i] .. off[2i] + off[2i+1]) */
+	size_t n, cap;
+};
+
+#define PAYLOAD_SPACE_INIT {BUF_INIT, NULL, 0, 0}
+
+/* OUT: the payload's items are sp's [*ret_first, *ret_first + *ret_n).  On -1, sp is as before. */
+int payload_decode_into(const char *json, size_t len, struct payload_space *sp,
+    size_t *ret_first, size_t *ret_n);
+/* out[0 .. sp->n): every item in sp. */
+void payload_space_items(const struct payload_space *sp, struct bytes *out);
+void payload_space_reset(struct payload_space *sp);   /* empties it, keeping the memory */
+void payload_space_free(struct payload_space *sp);
+
 /* Base64 (RFC 4648, with padding). */
 void base64_encode(const void *p, size_t n, struct buf *out);
 /* Appends the decoded bytes to out; -1 on bad input. */

@@ -45,34 +45,21 @@ int
 copies_send(struct rconn *rc, const char *stream, const struct copy *c, size_t n,
     struct xerr *err)
 {
-	const char **argv = NULL;
-	size_t *lens = NULL, cap = 0;
+	size_t slen = strlen(stream);
 	int done = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char id[ENTRY_ID_STRLEN];
-		size_t k = 0;
 
-		if (cap < c[i].nfv + 3) {
-			cap = c[i].nfv + 3;
-			argv = xrealloc(argv, cap * sizeof(*argv));
-			lens = xrealloc(lens, cap * sizeof(*lens));
-		}
 		entry_id_format(c[i].id, id, sizeof(id));
-		argv[k] = "XADD";
-		lens[k++] = 4;
-		argv[k] = stream;
-		lens[k++] = strlen(stream);
-		argv[k] = id;
-		lens[k++] = strlen(id);
-		for (size_t f = 0; f < c[i].nfv; f++) {
-			argv[k] = c[i].fv[f].p;
-			lens[k++] = c[i].fv[f].n;
-		}
-		redisAppendCommandArgv(rc->c, (int)k, argv, lens);
+		resp_begin(rc, 3 + c[i].nfv);
+		resp_arg(rc, "XADD", 4);
+		resp_arg(rc, stream, slen);
+		resp_arg(rc, id, strlen(id));
+		for (size_t f = 0; f < c[i].nfv; f++)
+			resp_arg(rc, c[i].fv[f].p, c[i].fv[f].n);
 	}
-	free(argv);
-	free(lens);
+	resp_flush(rc);
 	do {
 		if (redisBufferWrite(rc->c, &done) != REDIS_OK)
 			return rconn_io_error(rc, err);

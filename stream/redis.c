@@ -449,7 +449,47 @@ rconn_close(struct rconn *rc)
 		return;
 	if (rc->c != NULL)
 		redisFree(rc->c);
+	buf_free(&rc->out);
 	free(rc);
+}
+
+/* ------------------------------------------------------------ pipelines */
+
+/* "<prefix><n>\r\n" */
+static void
+resp_count(struct buf *b, char prefix, size_t n)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	*--p = '\n';
+	*--p = '\r';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	*--p = prefix;
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+resp_begin(struct rconn *rc, size_t argc)
+{
+	resp_count(&rc->out, '*', argc);
+}
+
+void
+resp_arg(struct rconn *rc, const void *p, size_t n)
+{
+	resp_count(&rc->out, '$', n);
+	buf_add(&rc->out, p, n);
+	buf_add(&rc->out, "\r\n", 2);
+}
+
+void
+resp_flush(struct rconn *rc)
+{
+	if (rc->out.len > 0)
+		redisAppendFormattedCommand(rc->c, rc->out.data, rc->out.len);
+	buf_reset(&rc->out);
 }
 
 /* -------------------------------------------------------------- replies */

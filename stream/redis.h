@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <hiredis/hiredis.h>
 
+#include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../lib/xr.h"
 
@@ -40,6 +41,7 @@ struct rconn {
 	char where[300];        /* redis_target_describe() */
 	int version[3];         /* from INFO server */
 	bool has_inactive;      /* XINFO CONSUMERS reports "inactive" (7.2+) */
+	struct buf out;         /* commands formatted for a pipeline (resp_*) */
 };
 
 /*
@@ -51,6 +53,16 @@ struct rconn {
 int rconn_open(const struct redis_target *t, int64_t connect_timeout_ms,
     int64_t command_timeout_ms, struct rconn **ret, struct xerr *err);
 void rconn_close(struct rconn *rc);
+
+/*
+ * Commands in the Redis protocol, for long pipelines: resp_begin() starts
+ * one of argc arguments in rc->out, resp_arg() adds each, resp_flush()
+ * hands all of rc->out to hiredis and empties it.  The answers are read as
+ * usual, one redisGetReply() per command.
+ */
+void resp_begin(struct rconn *rc, size_t argc);
+void resp_arg(struct rconn *rc, const void *p, size_t n);
+void resp_flush(struct rconn *rc);
 
 /*
  * Runs one command given as argv.  Returns the reply (the caller frees it
