@@ -57,15 +57,18 @@ rollback_run(struct ctx *c)
 		puts(buf_str(&b));
 		buf_free(&b);
 	} else {
-		printf("%s batch %lld: %s %zu unread copies", r.dry_run ? "would roll back" :
-		    "rolled back", batch, r.dry_run ? "would remove" : "removed", r.removed);
+		printf("%s batch %lld: %s %zu unread %s", r.dry_run ? "would roll back" :
+		    "rolled back", batch, r.dry_run ? "would remove" : "removed", r.removed,
+		    r.removed == 1 ? "copy" : "copies");
 		if (r.gone > 0)
 			printf(" (%zu more were already gone)", r.gone);
 		if (r.settled > 0)
 			printf("; %zu were settled before", r.settled);
 		printf("\n");
 		if (r.read > 0) {
-			printf("%zu copies were already read and stay (they cannot be unsent):\n", r.read);
+			printf("%zu %s already read and %s (%s cannot be unsent):\n", r.read,
+			    r.read == 1 ? "copy was" : "copies were", r.read == 1 ? "stays" : "stay",
+			    r.read == 1 ? "it" : "they");
 			for (size_t i = 0; i < r.read; i++) {
 				char id[ENTRY_ID_STRLEN];
 				entry_id_format(r.read_ids[i], id, sizeof(id));
