@@ -9,7 +9,7 @@
 # Objects go to build/rel or build/san so the two builds never mix.
 
 CC      ?= cc
-PKGS    := hiredis sqlite3 libcjson
+PKGS    := hiredis sqlite3 libcjson libcrypto
 VARIANT := $(if $(SANITIZE),san,rel)
 B       := build/$(VARIANT)
 

@@ -271,3 +271,39 @@ table_free(struct table *t)
 	free(t->cells);
 	memset(t, 0, sizeof(*t));
 }
+
+/* ------------------------------------------------------------ progress */
+
+void
+progress_init(struct progress *pr, const char *label, bool quiet)
+{
+	pr->label = label;
+	pr->on = isatty(2) && !quiet;
+	pr->t0 = mono_ms();
+	pr->last = 0;
+}
+
+void
+progress_draw(struct progress *pr, uint64_t done, uint64_t total)
+{
+	int64_t now = mono_ms();
+	char eta[32] = "-";
+	double rate;
+	int width = 30, fill;
+
+	if (!pr->on || (now - pr->last < 100 && done < total))
+		return;
+	pr->last = now;
+	rate = now > pr->t0 ? (double)done * 1000.0 / (double)(now - pr->t0) : 0;
+	if (rate > 0 && done < total)
+		format_age((int64_t)((double)(total - done) * 1000.0 / rate), eta, sizeof(eta));
+	fill = total > 0 ? (int)((double)width * (double)done / (double)total) : width;
+	fprintf(stderr, "\r%s [", pr->label);
+	for (int i = 0; i < width; i++)
+		fputc(i < fill ? '#' : '.', stderr);
+	fprintf(stderr, "] %llu/%llu %.0f/s ETA %s   ", (unsigned long long)done,
+	    (unsigned long long)total, rate, eta);
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}

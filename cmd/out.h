@@ -30,6 +30,20 @@ void out_error(struct out *o, const char *msg);
 /* Appends s to b in logfmt form: bare if it can be, else quoted. */
 void logfmt_value(struct buf *b, const char *s);
 
+/*
+ * A progress bar on stderr, when stderr is a terminal and not --quiet:
+ * "LABEL [#####.....] done/total rate/s ETA 1m2s", redrawn at most ten
+ * times a second, ended with a newline when done reaches total.
+ */
+struct progress {
+	const char *label;
+	bool on;
+	int64_t t0, last;
+};
+
+void progress_init(struct progress *pr, const char *label, bool quiet);
+void progress_draw(struct progress *pr, uint64_t done, uint64_t total);
+
 enum col_type {
 	COL_STR,
 	COL_INT,

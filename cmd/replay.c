@@ -27,36 +27,6 @@ static const struct cmd_option replay_options[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
-struct progress {
-	bool on;
-	int64_t t0;
-	int64_t last;
-};
-
-static void
-draw(void *ctx, size_t done, size_t total)
-{
-	struct progress *pr = ctx;
-	int64_t now = mono_ms();
-	char eta[32] = "-";
-	double rate;
-	int width = 30, fill;
-
-	if (!pr->on || (now - pr->last < 100 && done < total))
-		return;
-	pr->last = now;
-	rate = now > pr->t0 ? (double)done * 1000.0 / (double)(now - pr->t0) : 0;
-	if (rate > 0 && done < total)
-		format_age((int64_t)((double)(total - done) * 1000.0 / rate), eta, sizeof(eta));
-	fill = total > 0 ? (int)((double)width * (double)done / (double)total) : width;
-	fprintf(stderr, "\rreplay [");
-	for (int i = 0; i < width; i++)
-		fputc(i < fill ? '#' : '.', stderr);
-	fprintf(stderr, "] %zu/%zu %.0f/s ETA %s   ", done, total, rate, eta);
-	if (done >= total)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
 
 /* --message STREAM/ID: the stream is everything before the last '/'. */
 static int
@@ -111,6 +81,12 @@ print_json(const struct replay_result *r, bool dry)
 	buf_free(&b);
 }
 
+static void
+draw(void *ctx, size_t done, size_t total)
+{
+	progress_draw(ctx, done, total);
+}
+
 static const struct column dry_cols[] = {
 	{"STREAM", "stream", COL_STR},
 	{"GROUP", "group", COL_STR},
@@ -125,7 +101,7 @@ replay_run(struct ctx *c)
 	struct replay_request req = {0};
 	struct replay_result res;
 	struct xerr err = {0};
-	struct progress pr = {false, mono_ms(), 0};
+	struct progress pr;
 	struct buf sel = BUF_INIT;
 	struct jw w;
 	const char *v;
@@ -228,7 +204,7 @@ replay_run(struct ctx *c)
 	}
 	req.dry_run = c->cfg.dry_run;
 	req.want_entries = c->cfg.json || req.dry_run;
-	pr.on = isatty(2) && !c->cfg.quiet && !req.dry_run;
+	progress_init(&pr, "replay", c->cfg.quiet || req.dry_run);
 	req.progress = pr.on ? draw : NULL;
 	req.progress_ctx = &pr;
 

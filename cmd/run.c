@@ -49,6 +49,8 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 	jw_kint(&w, "settled", r->settled);
 	jw_kint(&w, "errors", r->errors);
 	jw_kint(&w, "duration_ms", r->duration_ms);
+	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
+	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);
 	jw_key(&w, "groups");
 	jw_arr(&w);
 	for (size_t i = 0; i < r->ngroups; i++) {

@@ -1001,7 +1001,8 @@ finish:
 		if (werr.code == XR_EJOURNAL)
 			journal_rollback(p.j);
 		failpoint("before-run-end");
-		if (pass_flush(&p, &eerr) < 0 || run_end(&p, ret->status, emsg, &eerr) < 0) {
+		if (pass_flush(&p, &eerr) < 0 || run_end(&p, ret->status, emsg, &eerr) < 0 ||
+		    journal_head(p.j, ret->head, &ret->head_seq, &eerr) < 0) {
 			*err = werr.msg[0] ? werr : eerr;
 			goto out;
 		}

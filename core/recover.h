@@ -41,6 +41,8 @@ struct recover_result {
 	int64_t duration_ms;
 	long long claimed, reconciled, lost, deleted, errors;
 	long long dead_lettered, redelivered, settled;
+	char head[65];              /* the journal's head after run_end ("" in a dry run) */
+	int64_t head_seq;
 	struct group_result *groups;
 	size_t ngroups;
 };

@@ -11,6 +11,7 @@ const struct exit_code_doc exit_code_table[] = {
 	{XR_EJOURNAL, "the journal cannot be opened, read or written"},
 	{XR_ELOCKED, "another xrecover holds the journal lock"},
 	{XR_ENOTHING, "nothing matched or nothing left to do (empty selection, unknown or rolled-back batch)"},
+	{XR_EBROKEN, "verify: the journal's hash chain is broken, or the head given is not in it"},
 	{-1, NULL},
 };
 

@@ -22,6 +22,7 @@ enum xr_exit {
 	XR_EJOURNAL = 4,    /* the journal cannot be opened, read or written */
 	XR_ELOCKED = 5,     /* another xrecover holds the journal's lock */
 	XR_ENOTHING = 6,    /* nothing matched, or nothing left to do */
+	XR_EBROKEN = 7,     /* the journal's hash chain is broken (verify) */
 };
 
 struct exit_code_doc {

@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "chain.h"
 #include "journal.h"
 #include "migrations.h"
 
 enum stmt_id {
 	ST_APPEND,
+	ST_APPEND_MANY,             /* APPEND_ROWS rows in one statement */
 	ST_ENTRY_HAS,
 	ST_CONSUMER_HAS,
 	ST_COUNT
@@ -26,10 +28,12 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_APPEND] =
-	    "INSERT INTO events (ts, run, kind, stream, grp, entry_ms, entry_seq,"
+	    "INSERT INTO events (seq, ts, run, kind, stream, grp, entry_ms, entry_seq,"
 	    " consumer, idle_ms, deliveries, payload, detail, batch, ref_stream, ref_ms,"
-	    " ref_seq)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	    " ref_seq, hash)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+	    " ?17, ?18)",
+	[ST_APPEND_MANY] = NULL,    /* made by append_many_sql() */
 	[ST_ENTRY_HAS] =
 	    "SELECT 1 FROM events WHERE stream = ?1 AND grp = ?2 AND entry_ms = ?3"
 	    " AND entry_seq = ?4 AND entry_ms IS NOT NULL AND seq > ?5"
@@ -47,7 +51,11 @@ struct journal {
 	int lock_fd;
 	bool in_tx;
 	bool durable;           /* the open transaction commits with synchronous=FULL */
+	bool head_known;        /* head and head_seq are the newest event's */
+	unsigned char head[CHAIN_HASH_LEN];
+	int64_t head_seq;
 	sqlite3_stmt *st[ST_COUNT];
+	struct chain_hasher *hasher;    /* made at the first append */
 };
 
 /* Sets err from the connection's last error, with what was being done. */
@@ -117,6 +125,18 @@ read_version(struct journal *j, struct xerr *err)
 }
 
 /*
+ * What a migration does beyond its SQL, run after it in its transaction:
+ * 003 gives every event of an older journal its place in the hash chain.
+ */
+static int
+migration_code(struct journal *j, int version, struct xerr *err)
+{
+	if (version == 3)
+		return chain_backfill(j, err);
+	return 0;
+}
+
+/*
  * Applies each migration newer than the journal, each in its own
  * BEGIN IMMEDIATE ... COMMIT together with its PRAGMA user_version.
  */
@@ -145,8 +165,18 @@ migrate(struct journal *j, struct xerr *err)
 			continue;
 		if (exec(j, "BEGIN IMMEDIATE", err) < 0)
 			return -1;
+		/* Another process may have migrated it meanwhile. */
+		if (read_version(j, err) < 0) {
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (m->version <= j->version) {
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+			continue;
+		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
-		if (exec(j, m->sql, err) < 0 || exec(j, pragma, err) < 0) {
+		if (exec(j, m->sql, err) < 0 || migration_code(j, m->version, err) < 0 ||
+		    exec(j, pragma, err) < 0) {
 			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 			return xerr_set(err, XR_EJOURNAL, "journal '%s': migration %s failed: %s",
 			    j->path, m->name, err != NULL ? err->msg : "");
@@ -290,6 +320,7 @@ journal_close(struct journal *j)
 	}
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
+	chain_hasher_free(j->hasher);
 	free(j->path);
 	free(j);
 }
@@ -350,6 +381,7 @@ journal_begin(struct journal *j, struct xerr *err)
 	if (exec(j, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	j->in_tx = true;
+	j->head_known = false;      /* read again under the write lock */
 	return 0;
 }
 
@@ -400,70 +432,160 @@ journal_rollback(struct journal *j)
 	if (j->in_tx)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	j->in_tx = false;
+	j->head_known = false;
 	end_durable(j);
+}
+
+#define APPEND_PARAMS (CHAIN_COLS + 1)  /* the columns and the hash */
+#define APPEND_ROWS 16
+
+/* ST_APPEND with APPEND_ROWS rows of values: one statement run, not sixteen. */
+static char *
+append_many_sql(void)
+{
+	struct buf b = BUF_INIT;
+	const char *one = stmt_sql[ST_APPEND];
+
+	buf_add(&b, one, (size_t)(strstr(one, " VALUES") - one));
+	buf_adds(&b, " VALUES ");
+	for (int r = 0; r < APPEND_ROWS; r++) {
+		buf_adds(&b, r > 0 ? ", (" : "(");
+		for (int c = 0; c < APPEND_PARAMS; c++)
+			buf_adds(&b, c > 0 ? ", ?" : "?");
+		buf_addc(&b, ')');
+	}
+	return b.data;
 }
 
 static sqlite3_stmt *
 stmt(struct journal *j, enum stmt_id id, struct xerr *err)
 {
-	if (j->st[id] == NULL &&
-	    sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-	    &j->st[id], NULL) != SQLITE_OK) {
-		DB_ERR(j, err, "preparing a statement");
-		return NULL;
+	if (j->st[id] == NULL) {
+		char *made = id == ST_APPEND_MANY ? append_many_sql() : NULL;
+		int rc = sqlite3_prepare_v3(j->db, made != NULL ? made : stmt_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &j->st[id], NULL);
+		free(made);
+		if (rc != SQLITE_OK) {
+			DB_ERR(j, err, "preparing a statement");
+			return NULL;
+		}
 	}
 	return j->st[id];
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
+static struct cval
+v_text(const char *s, size_t n)
 {
-	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
+	return s != NULL ? (struct cval){CV_TEXT, 0, s, n} : (struct cval){CV_NULL, 0, NULL, 0};
 }
 
-static void
-bind_opt_int(sqlite3_stmt *st, int i, int64_t v, bool present)
+static struct cval
+v_str(const char *s)
 {
-	if (present)
-		sqlite3_bind_int64(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
+	return v_text(s, s != NULL ? strlen(s) : 0);
+}
+
+static struct cval
+v_int(int64_t i, bool present)
+{
+	return present ? (struct cval){CV_INT, i, NULL, 0} : (struct cval){CV_NULL, 0, NULL, 0};
+}
+
+/* The row an event becomes at seq: what is stored and what is hashed. */
+static void
+event_values(const struct event *ev, int64_t seq, int64_t ts, struct cval v[CHAIN_COLS])
+{
+	v[0] = v_int(seq, true);
+	v[1] = v_int(ts, true);
+	v[2] = v_int(ev->run, ev->run != 0);
+	v[3] = v_str(ev->kind);
+	v[4] = v_str(ev->stream);
+	v[5] = v_str(ev->grp);
+	v[6] = v_int((int64_t)ev->entry.ms, ev->has_entry);
+	v[7] = v_int((int64_t)ev->entry.seq, ev->has_entry);
+	v[8] = v_str(ev->consumer);
+	v[9] = v_int(ev->idle_ms, ev->idle_ms >= 0);
+	v[10] = v_int(ev->deliveries, ev->deliveries >= 0);
+	v[11] = v_text(ev->payload, ev->payload_len);
+	v[12] = v_str(ev->detail);
+	v[13] = v_int(ev->batch, ev->batch != 0);
+	v[14] = v_str(ev->ref_stream);
+	v[15] = v_int((int64_t)ev->ref.ms, ev->has_ref);
+	v[16] = v_int((int64_t)ev->ref.seq, ev->has_ref);
+}
+
+/*
+ * Binds ev, as the event after the head, to the parameters from base + 1
+ * on, and moves the head (in memory) to it.  hash is where its hash is
+ * kept until the statement has run.
+ */
+static void
+bind_next(struct journal *j, sqlite3_stmt *st, int base, const struct event *ev,
+    unsigned char hash[CHAIN_HASH_LEN])
+{
+	struct cval v[CHAIN_COLS];
+
+	event_values(ev, j->head_seq + 1, ev->ts != 0 ? ev->ts : now_ms(), v);
+	if (j->hasher == NULL)
+		j->hasher = chain_hasher_new();
+	chain_hash(j->hasher, j->head, v, hash);
+	for (int i = 0; i < CHAIN_COLS; i++) {
+		if (v[i].type == CV_INT)
+			sqlite3_bind_int64(st, base + i + 1, v[i].i);
+		else if (v[i].type == CV_TEXT)
+			sqlite3_bind_text(st, base + i + 1, v[i].s, (int)v[i].n, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, base + i + 1);
+	}
+	sqlite3_bind_blob(st, base + CHAIN_COLS + 1, hash, CHAIN_HASH_LEN, SQLITE_STATIC);
+	memcpy(j->head, hash, CHAIN_HASH_LEN);
+	j->head_seq++;
 }
 
 int
 journal_append(struct journal *j, const struct event *ev, struct xerr *err)
 {
-	sqlite3_stmt *st = stmt(j, ST_APPEND, err);
-	int rc;
+	return journal_append_many(j, ev, 1, err);
+}
 
-	if (st == NULL)
+int
+journal_append_many(struct journal *j, const struct event *ev, size_t n, struct xerr *err)
+{
+	unsigned char h[APPEND_ROWS][CHAIN_HASH_LEN];
+
+	/* Outside a transaction another writer may come between: read it each time. */
+	if ((!j->head_known || !j->in_tx) && chain_head(j, j->head, &j->head_seq, err) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, ev->ts != 0 ? ev->ts : now_ms());
-	bind_opt_int(st, 2, ev->run, ev->run != 0);
-	bind_text(st, 3, ev->kind);
-	bind_text(st, 4, ev->stream);
-	bind_text(st, 5, ev->grp);
-	bind_opt_int(st, 6, (int64_t)ev->entry.ms, ev->has_entry);
-	bind_opt_int(st, 7, (int64_t)ev->entry.seq, ev->has_entry);
-	bind_text(st, 8, ev->consumer);
-	bind_opt_int(st, 9, ev->idle_ms, ev->idle_ms >= 0);
-	bind_opt_int(st, 10, ev->deliveries, ev->deliveries >= 0);
-	if (ev->payload != NULL)
-		sqlite3_bind_text(st, 11, ev->payload, (int)ev->payload_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 11);
-	bind_text(st, 12, ev->detail);
-	bind_opt_int(st, 13, ev->batch, ev->batch != 0);
-	bind_text(st, 14, ev->ref_stream);
-	bind_opt_int(st, 15, (int64_t)ev->ref.ms, ev->has_ref);
-	bind_opt_int(st, 16, (int64_t)ev->ref.seq, ev->has_ref);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return DB_ERR(j, err, "cannot append");
+	j->head_known = true;
+	while (n > 0) {
+		size_t m = n >= APPEND_ROWS ? APPEND_ROWS : 1;
+		sqlite3_stmt *st = stmt(j, m > 1 ? ST_APPEND_MANY : ST_APPEND, err);
+		int rc;
+
+		if (st == NULL)
+			return -1;
+		for (size_t r = 0; r < m; r++)
+			bind_next(j, st, (int)r * APPEND_PARAMS, &ev[r], h[r]);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			j->head_known = false;
+			return DB_ERR(j, err, "cannot append");
+		}
+		ev += m;
+		n -= m;
+	}
+	return 0;
+}
+
+int
+journal_head(struct journal *j, char hex[CHAIN_HEX_LEN], int64_t *ret_seq, struct xerr *err)
+{
+	unsigned char h[CHAIN_HASH_LEN];
+
+	if (chain_head(j, h, ret_seq, err) < 0)
+		return -1;
+	chain_hex(h, hex);
 	return 0;
 }
 

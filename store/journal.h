@@ -83,7 +83,14 @@ struct event {
 #define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL, \
 	0, NULL, false, {0, 0}}
 
+/* Appends ev as the newest event, chained to the one before (chain.h). */
 int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
+/* Appends ev[0..n), in order (several rows per statement: faster). */
+int journal_append_many(struct journal *j, const struct event *ev, size_t n,
+    struct xerr *err);
+
+/* The newest event's hash as 64 hex digits, and its seq (0 when empty). */
+int journal_head(struct journal *j, char hex[65], int64_t *ret_seq, struct xerr *err);
 
 /* The next run number (one more than the highest so far). */
 int journal_next_run(struct journal *j, int64_t *ret, struct xerr *err);

@@ -88,22 +88,29 @@ at(const struct ev_batch *b, size_t off)
 	return off != 0 ? b->data.data + off - 1 : NULL;
 }
 
-/* Writes one batch into the open transaction. */
+/* Writes one batch into the open transaction, 64 events at a time. */
 static int
 write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		const struct ev_rec *r = &b->rec[i];
-		struct event ev = r->ev;
+	struct event evs[64];
 
-		ev.kind = at(b, r->kind);
-		ev.stream = at(b, r->stream);
-		ev.grp = at(b, r->grp);
-		ev.consumer = at(b, r->consumer);
-		ev.payload = at(b, r->payload);
-		ev.detail = at(b, r->detail);
-		ev.ref_stream = at(b, r->ref_stream);
-		if (journal_append(w->j, &ev, err) < 0)
+	for (size_t i = 0; i < b->n; i += 64) {
+		size_t m = b->n - i < 64 ? b->n - i : 64;
+
+		for (size_t k = 0; k < m; k++) {
+			const struct ev_rec *r = &b->rec[i + k];
+			struct event *ev = &evs[k];
+
+			*ev = r->ev;
+			ev->kind = at(b, r->kind);
+			ev->stream = at(b, r->stream);
+			ev->grp = at(b, r->grp);
+			ev->consumer = at(b, r->consumer);
+			ev->payload = at(b, r->payload);
+			ev->detail = at(b, r->detail);
+			ev->ref_stream = at(b, r->ref_stream);
+		}
+		if (journal_append_many(w->j, evs, m, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -5,6 +5,9 @@
 
 start_redis
 
+# The newest schema version: the number of the last schema/NNN_*.sql.
+LATEST=$(ls "$TOP"/schema/[0-9][0-9][0-9]_*.sql | sed 's|.*/0*\([0-9]*\)_.*|\1|' | sort -n | tail -n 1)
+
 mode_of() {
 	stat -c %a "$1"
 }
@@ -18,7 +21,7 @@ files_private() {
 		assert_eq 600 "$(mode_of "$f")" "mode of $f"
 	done
 	assert_eq wal "$(sql 'PRAGMA journal_mode')"
-	assert_eq 2 "$(sql 'PRAGMA user_version')"
+	assert_eq "$LATEST" "$(sql 'PRAGMA user_version')"
 	# a journal in a directory that does not exist yet: the directory is made, private
 	"$XR" -r "$REDIS_URL" --db $TMP/new/dir/../j.db run -s f 2>/dev/null && fail "two missing levels should fail"
 	"$XR" -r "$REDIS_URL" --db $TMP/newdir/j.db run -s f 2>/dev/null
@@ -32,9 +35,12 @@ append_only() {
 	assert_grep 'append-only' $TMP/err
 	assert_exit 19 sqlite3 "$DB" "DELETE FROM events"
 	assert_grep 'append-only' $TMP/err
+	# nor can an event's hash be replaced
+	assert_exit 19 sqlite3 "$DB" "UPDATE events SET hash = zeroblob(32) WHERE seq = 1"
+	assert_grep 'append-only' $TMP/err
 	[ "$(sql 'select count(*) from events')" -gt 0 ] || fail "events vanished"
 }
-test_case 'events cannot be updated or deleted' append_only
+test_case 'events cannot be updated or deleted, nor their hashes replaced' append_only
 
 views() {
 	sql "select run, started_at, ended_at, mode, status, claimed, deleted, lost, host, user, pid, version from runs order by run desc limit 1" >$TMP/run
@@ -54,7 +60,7 @@ newer_refused() {
 	crash_consumer nw g d
 	"$XRTEST" pel "$REDIS_URL" nw g >$TMP/before
 	assert_exit 4 "$XR" -r "$REDIS_URL" --db $TMP/newer.db run -s nw --claim-idle 0
-	assert_grep 'schema version 99, newer than this xrecover knows \(2\)' $TMP/err
+	assert_grep 'schema version 99, newer than this xrecover knows \('"$LATEST"'\)' $TMP/err
 	assert_lines 1 $TMP/err
 	"$XRTEST" pel "$REDIS_URL" nw g >$TMP/after
 	cmp $TMP/before $TMP/after || fail "Redis was touched"
@@ -73,7 +79,11 @@ migrate_v1() {
 	make_stream mig g 2
 	crash_consumer mig g d
 	"$XR" -r "$REDIS_URL" --db $TMP/v1.db run -s mig --claim-idle 0 2>/dev/null
-	assert_eq 2 "$(sql 'PRAGMA user_version' $TMP/v1.db)"
+	assert_eq "$LATEST" "$(sql 'PRAGMA user_version' $TMP/v1.db)"
+	# the old events were chained by the migration, the new ones after them
+	"$XR" --db $TMP/v1.db verify >$TMP/verify || fail "verify after migration: exit $?"
+	assert_grep '^journal whole: [0-9]* events' $TMP/verify
+	assert_eq 0 "$(sql 'select count(*) from events where hash is null' $TMP/v1.db)"
 	assert_eq "old|1768644000000-0|{\"k\":\"v\"} mig|2" "$(sql "select stream, entry_id, payload from claimed_messages where stream = 'old'; select stream, count(*) from claimed_messages where stream = 'mig'" $TMP/v1.db | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "1|ok 2|ok" "$(sql "select run, status from runs" $TMP/v1.db | tr '\n' ' ' | sed 's/ $//')"
 	sql "select batch, ref_stream, ref_ms from events limit 1" $TMP/v1.db >/dev/null

@@ -204,6 +204,8 @@ kill_replay() {
 		assert_eq 0 "$(sql "select count(*) from (select batch, ref_ms, ref_seq from events where kind = 'replay_copy' and stream = 'kr' group by 1, 2, 3 having count(*) > 1)")" "copies journalled twice"
 		i=$((i + 1))
 	done
+	# the killed commands left the hash chain whole
+	xr verify >/dev/null || fail "verify after the kills: exit $?"
 	echo "$(sql "select count(*) from replayed_messages where stream = 'kr'") copies made and taken back over 20 kills, $(sql "select count(*) from replayed_messages where reconciled = 1") of them journalled by reconciliation"
 }
 test_case 'SIGKILL at random instants during a 10,000-entry replay, 20 times: each entry in one place' kill_replay

@@ -121,6 +121,8 @@ kill_dead_letter() {
 		assert_grep '^entries=600 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' $TMP/p
 		i=$((i + 1))
 	done
+	# the killed commands left the hash chain whole
+	xr verify >/dev/null || fail "verify after the kills: exit $?"
 	echo "$(sql "select count(*) from dead_letters where stream like 'dk%'") dead letters, $(sql "select count(*) from dead_letters where stream like 'dk%' and reconciled = 1") journalled by reconciliation"
 }
 test_case 'SIGKILL at random instants during a dead-letter run, 20 times: each entry in one place' kill_dead_letter
