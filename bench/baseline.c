@@ -10,6 +10,15 @@
  *       timed), then adds them to STREAM with XADD * in pipelined chunks of
  *       100, two chunks in flight, journalling nothing: the ceiling for a
  *       replay.  Prints "entries seconds".
+ *   bench-base journal DB CLAIMS DAYS [DAY]
+ *       writes a journal as a run every two minutes for DAYS days (ending
+ *       at the last midnight UTC) would: CLAIMS claims of 100-byte
+ *       payloads from 8 groups in all, with run_start and run_end around
+ *       each run's.  With DAY (0 = the first), only that day's events:
+ *       the same events a 1-day journal of that day holds.
+ *   bench-base scan DB
+ *       reads every column of every event once, in one thread, hashing
+ *       nothing: the floor under verify.  Prints "events seconds".
  *   bench-base rss COMMAND ARGS...
  *       runs COMMAND (its standard output to /dev/null) and prints its exit code, wall seconds and peak RSS
  *       in KiB ("rc seconds maxrss_kib").
@@ -25,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../store/journal.h"
 #include "../store/payload.h"
 #include "../stream/redis.h"
 
@@ -179,6 +189,116 @@ xadd(char **argv)
 }
 
 static int
+gen_journal(char **argv, int argc)
+{
+	struct journal *j;
+	struct xerr err;
+	long long claims = atoll(argv[3]), days = atoll(argv[4]);
+	long long only = argc > 5 ? atoll(argv[5]) : -1;
+	long long runs = days * 720, done = 0;
+	int64_t end = (int64_t)time(NULL) / 86400 * 86400 * 1000;
+	int64_t start = end - days * 86400000LL;
+	static const char *streams[] = {"orders", "invoices", "payments", "shipments"};
+	static const char *groups[] = {"billing", "audit"};
+	char payload[160], detail[160];
+	struct event *evs = NULL;
+	size_t cap = 0;
+
+	if (journal_open(argv[2], JOURNAL_WRITE, &j, &err) < 0) {
+		fprintf(stderr, "bench-base: %s\n", err.msg);
+		return 1;
+	}
+	for (long long r = 0; r < runs; r++) {
+		int64_t ts = start + r * 120000;
+		long long n = claims * (r + 1) / runs - done;
+		size_t k = 0;
+
+		done += n;
+		if (only >= 0 && (ts - start) / 86400000 != only)
+			continue;
+		if (cap < (size_t)n + 2) {
+			cap = (size_t)n + 2;
+			evs = realloc(evs, cap * sizeof(*evs));
+			if (evs == NULL)
+				return 1;
+		}
+		if (journal_begin(j, &err) < 0)
+			goto fail;
+		struct event ev = EVENT_INIT;
+		ev.kind = "run_start";
+		ev.ts = ts;
+		ev.run = r + 1;
+		ev.detail = "{\"mode\":\"LIVE\",\"host\":\"bench\"}";
+		evs[k++] = ev;
+		for (long long i = 0; i < n; i++) {
+			long long g = (r + i) % 8;
+			struct event c = EVENT_INIT;
+			c.kind = "claim";
+			c.ts = ts + 5;
+			c.run = r + 1;
+			c.stream = streams[g / 2];
+			c.grp = groups[g % 2];
+			c.has_entry = true;
+			c.entry.ms = (uint64_t)(ts - 300000 + i % 1000);
+			c.entry.seq = (uint64_t)i;
+			/* a consumer dies each hour in each group */
+			c.consumer = r % 30 < 15 ? "worker-a" : "worker-b";
+			c.idle_ms = 60000 + i;
+			c.deliveries = 1 + i % 3;
+			snprintf(payload, sizeof(payload), "{\"order_id\":\"%lld\",\"amount\":\"%lld.%02lld\","
+			    "\"note\":\"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwx\"}",
+			    done - n + i, i % 1000, i % 100);
+			c.payload = strdup(payload);
+			c.payload_len = strlen(payload);
+			evs[k++] = c;
+		}
+		ev = (struct event)EVENT_INIT;
+		ev.kind = "run_end";
+		ev.ts = ts + 900;
+		ev.run = r + 1;
+		snprintf(detail, sizeof(detail), "{\"status\":\"ok\",\"claimed\":%lld,\"duration_ms\":900}", n);
+		ev.detail = detail;
+		evs[k++] = ev;
+		int rc = journal_append_many(j, evs, k, &err);
+		for (size_t i = 0; i < k; i++)
+			if (evs[i].payload != NULL)
+				free((char *)evs[i].payload);
+		if (rc < 0 || journal_commit(j, &err) < 0)
+			goto fail;
+	}
+	free(evs);
+	journal_close(j);
+	return 0;
+fail:
+	fprintf(stderr, "bench-base: %s\n", err.msg);
+	return 1;
+}
+
+static int
+scan(char **argv)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long n = 0, sum = 0;
+	double t0 = now();
+
+	if (sqlite3_open_v2(argv[2], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT * FROM events ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench-base: %s: %s\n", argv[2], sqlite3_errmsg(db));
+		return 1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			sum += sqlite3_column_bytes(st, i);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	printf("%lld %.6f\n", n, now() - t0);
+	return sum < 0;
+}
+
+static int
 rss(char **argv)
 {
 	double t0 = now();
@@ -205,12 +325,18 @@ main(int argc, char **argv)
 {
 	if (argc >= 7 && strcmp(argv[1], "xautoclaim") == 0)
 		return xautoclaim(argv);
+	if (argc >= 5 && strcmp(argv[1], "journal") == 0)
+		return gen_journal(argv, argc);
+	if (argc >= 3 && strcmp(argv[1], "scan") == 0)
+		return scan(argv);
 	if (argc >= 5 && strcmp(argv[1], "xadd") == 0)
 		return xadd(argv);
 	if (argc >= 3 && strcmp(argv[1], "rss") == 0)
 		return rss(argv);
 	fprintf(stderr, "usage: bench-base xautoclaim URL STREAM GROUP CONSUMER BATCH\n"
 	    "       bench-base xadd URL STREAM DB\n"
+	    "       bench-base journal DB CLAIMS DAYS [DAY]\n"
+	    "       bench-base scan DB\n"
 	    "       bench-base rss COMMAND ARGS...\n");
 	return 2;
 }

@@ -18,7 +18,13 @@
 #             explicit IDs, journals every copy, commits durably
 #   Must hold: ratio >= 0.5.
 #
-# BENCH=claim or BENCH=replay runs one of them.
+# verify: walk the hash chain of a journal of 30 days with 10,000,000 claims.
+#   baseline  reading every column of every event once in one thread,
+#             hashing nothing (bench-base scan): the floor
+#   xrecover  `xrecover verify`
+#   Must hold: at least 500,000 events per second.
+#
+# BENCH=claim, BENCH=replay or BENCH=verify runs one of them.
 set -eu
 cd "$(dirname "$0")/.."
 B=${XR_BUILD:-build/rel}
@@ -26,7 +32,8 @@ ROUNDS=${ROUNDS:-3}
 BATCH=${BATCH:-200}
 SIZES=${SIZES:-"100000 1000000"}
 REPLAY_N=${REPLAY_N:-100000}
-BENCH=${BENCH:-"claim replay"}
+BENCH=${BENCH:-"claim replay verify"}
+VERIFY_CLAIMS=${VERIFY_CLAIMS:-10000000}
 TOOL=$B/bench-base
 XRTEST=$B/xrtest
 
@@ -172,10 +179,44 @@ replay_bench() {
 	fi
 }
 
+verify_bench() {
+	echo
+	echo "verify benchmark: a 30-day journal of $VERIFY_CLAIMS claims, $ROUNDS rounds, medians"
+	rm -f "$tmp"/v30.db*
+	$TOOL journal "$tmp/v30.db" "$VERIFY_CLAIMS" 30
+	: >"$tmp/vrates"
+	: >"$tmp/vratios"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		set -- $($TOOL scan "$tmp/v30.db")
+		n=$1
+		ssec=$2
+		t0=$(date +%s.%N)
+		$B/xrecover --db "$tmp/v30.db" verify >"$tmp/vout" || { echo "bench: verify failed" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		grep -q "^journal whole: $n events" "$tmp/vout" || { cat "$tmp/vout"; exit 1; }
+		awk -v n="$n" -v s="$ssec" -v a="$t0" -v b="$t1" 'BEGIN {
+			printf "%.0f\n", n / (b - a) >> "'"$tmp/vrates"'"
+			printf "%.3f\n", s / (b - a) >> "'"$tmp/vratios"'" }'
+		r=$((r + 1))
+	done
+	rate=$(median <"$tmp/vrates")
+	printf '%10s %14s %16s\n' events "verify/s" "ratio to a scan"
+	printf '%10s %14s %16s\n' "$n" "$rate" "$(median <"$tmp/vratios")"
+	if [ "$rate" -lt 500000 ]; then
+		echo "FAIL: verify $rate events/s < 500,000"
+		fail=1
+	else
+		echo "verify: ok (>= 500,000 events/s)"
+	fi
+	rm -f "$tmp"/v30.db*
+}
+
 for b in $BENCH; do
 	case $b in
 	claim) claim_bench ;;
 	replay) replay_bench ;;
+	verify) verify_bench ;;
 	*) echo "bench: unknown benchmark '$b'" >&2; exit 2 ;;
 	esac
 done
