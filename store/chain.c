@@ -18,12 +18,16 @@
 const char *const chain_columns[CHAIN_COLS] = {
 	"seq", "ts", "run", "kind", "stream", "grp", "entry_ms", "entry_seq", "consumer",
 	"idle_ms", "deliveries", "payload", "detail", "batch", "ref_stream", "ref_ms", "ref_seq",
+	"incident",
 };
 
-/* "SELECT seq, ts, ..., ref_seq, hash FROM events" and the rest. */
-#define ROW_COLS \
+/* "SELECT seq, ts, ..., incident, hash FROM events" and the rest. */
+#define BASE_COLS \
 	"seq, ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms, deliveries," \
-	" payload, detail, batch, ref_stream, ref_ms, ref_seq, hash"
+	" payload, detail, batch, ref_stream, ref_ms, ref_seq"
+#define ROW_COLS BASE_COLS ", incident, hash"
+/* Before migration 004 there is no incident column: it is NULL. */
+#define ROW_COLS_V3 BASE_COLS ", NULL, hash"
 
 static void
 put_be64(struct buf *b, uint64_t v)
@@ -88,7 +92,8 @@ chain_hash(struct chain_hasher *hs, const unsigned char prev[CHAIN_HASH_LEN],
 	for (int i = 0; i < CHAIN_COLS; i++) {
 		switch (v[i].type) {
 		case CV_NULL:
-			buf_addc(canon, 0);
+			if (i < CHAIN_BASE_COLS)
+				buf_addc(canon, 0);
 			break;
 		case CV_INT:
 			buf_addc(canon, 1);
@@ -216,7 +221,7 @@ chain_backfill(struct journal *j, struct xerr *err)
 	int64_t after = 0;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLS " FROM events WHERE seq > ?1 ORDER BY seq"
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLS_V3 " FROM events WHERE seq > ?1 ORDER BY seq"
 	    " LIMIT 10000", -1, &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "UPDATE events SET hash = ?1 WHERE seq = ?2", -1, &upd,
 	    NULL) != SQLITE_OK) {

@@ -10,6 +10,9 @@
  *   integer  0x01, then 8 bytes, big-endian two's complement
  *   text     0x02, then its length in 8 bytes big-endian, then its bytes
  *
+ * then each column added later (incident), the same way, only when it is
+ * not NULL: adding a column never changes the hash of an older event.
+ *
  * So changing, removing, inserting or reordering events breaks the chain
  * at the first one touched, and the newest hash (the head) stands for the
  * whole journal: kept elsewhere, it proves that nothing was cut off.
@@ -26,7 +29,8 @@
 
 #define CHAIN_HASH_LEN 32
 #define CHAIN_HEX_LEN (2 * CHAIN_HASH_LEN + 1)
-#define CHAIN_COLS 17               /* seq .. ref_seq */
+#define CHAIN_BASE_COLS 17          /* seq .. ref_seq: always hashed */
+#define CHAIN_COLS 18               /* and incident: hashed when not NULL */
 
 struct journal;
 
@@ -40,7 +44,7 @@ struct cval {
 	size_t n;
 };
 
-/* The names of the columns the chain covers, in order ("seq", ..., "ref_seq"). */
+/* The names of the columns the chain covers, in order ("seq", ..., "incident"). */
 extern const char *const chain_columns[CHAIN_COLS];
 
 /* What hashing needs, made once per thread. */

@@ -15,6 +15,7 @@
 
 #include "../lib/buf.h"
 #include "chain.h"
+#include "incident.h"
 #include "journal.h"
 #include "migrations.h"
 
@@ -30,9 +31,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_APPEND] =
 	    "INSERT INTO events (seq, ts, run, kind, stream, grp, entry_ms, entry_seq,"
 	    " consumer, idle_ms, deliveries, payload, detail, batch, ref_stream, ref_ms,"
-	    " ref_seq, hash)"
+	    " ref_seq, incident, hash)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-	    " ?17, ?18)",
+	    " ?17, ?18, ?19)",
 	[ST_APPEND_MANY] = NULL,    /* made by append_many_sql() */
 	[ST_ENTRY_HAS] =
 	    "SELECT 1 FROM events WHERE stream = ?1 AND grp = ?2 AND entry_ms = ?3"
@@ -56,6 +57,7 @@ struct journal {
 	int64_t head_seq;
 	sqlite3_stmt *st[ST_COUNT];
 	struct chain_hasher *hasher;    /* made at the first append */
+	struct incidents *incidents;    /* open incidents seen, made at the first append */
 };
 
 /* Sets err from the connection's last error, with what was being done. */
@@ -177,9 +179,11 @@ migrate(struct journal *j, struct xerr *err)
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
 		if (exec(j, m->sql, err) < 0 || migration_code(j, m->version, err) < 0 ||
 		    exec(j, pragma, err) < 0) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "");
 			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 			return xerr_set(err, XR_EJOURNAL, "journal '%s': migration %s failed: %s",
-			    j->path, m->name, err != NULL ? err->msg : "");
+			    j->path, m->name, why);
 		}
 		if (exec(j, "COMMIT", err) < 0)
 			return -1;
@@ -321,6 +325,7 @@ journal_close(struct journal *j)
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	chain_hasher_free(j->hasher);
+	incidents_free(j->incidents);
 	free(j->path);
 	free(j);
 }
@@ -433,6 +438,7 @@ journal_rollback(struct journal *j)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	j->in_tx = false;
 	j->head_known = false;
+	incidents_forget(j->incidents);     /* its incident_opened events are gone */
 	end_durable(j);
 }
 
@@ -512,6 +518,7 @@ event_values(const struct event *ev, int64_t seq, int64_t ts, struct cval v[CHAI
 	v[14] = v_str(ev->ref_stream);
 	v[15] = v_int((int64_t)ev->ref.ms, ev->has_ref);
 	v[16] = v_int((int64_t)ev->ref.seq, ev->has_ref);
+	v[17] = v_int(ev->incident, ev->incident != 0);
 }
 
 /*
@@ -548,15 +555,12 @@ journal_append(struct journal *j, const struct event *ev, struct xerr *err)
 	return journal_append_many(j, ev, 1, err);
 }
 
-int
-journal_append_many(struct journal *j, const struct event *ev, size_t n, struct xerr *err)
+/* Inserts ev[0..n) after the head, several rows per statement. */
+static int
+insert_rows(struct journal *j, const struct event *ev, size_t n, struct xerr *err)
 {
 	unsigned char h[APPEND_ROWS][CHAIN_HASH_LEN];
 
-	/* Outside a transaction another writer may come between: read it each time. */
-	if ((!j->head_known || !j->in_tx) && chain_head(j, j->head, &j->head_seq, err) < 0)
-		return -1;
-	j->head_known = true;
 	while (n > 0) {
 		size_t m = n >= APPEND_ROWS ? APPEND_ROWS : 1;
 		sqlite3_stmt *st = stmt(j, m > 1 ? ST_APPEND_MANY : ST_APPEND, err);
@@ -576,6 +580,55 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 		n -= m;
 	}
 	return 0;
+}
+
+int
+journal_append_many(struct journal *j, const struct event *ev, size_t n, struct xerr *err)
+{
+	struct event group[APPEND_ROWS];
+	size_t ng = 0;
+
+	/* Outside a transaction another writer may come between: read it each time. */
+	if ((!j->head_known || !j->in_tx) && chain_head(j, j->head, &j->head_seq, err) < 0)
+		return -1;
+	j->head_known = true;
+	if (j->incidents == NULL)
+		j->incidents = incidents_new();
+	for (size_t i = 0; i < n; i++) {
+		struct event e = ev[i];
+		int64_t id;
+		bool open;
+
+		if (e.ts == 0)
+			e.ts = now_ms();
+		if (incidents_lookup(j->incidents, j, &e, &id, &open, err) < 0)
+			return -1;
+		if (open) {
+			/* A new incident: its opening event comes first, and names it. */
+			struct event o = EVENT_INIT;
+			o.kind = "incident_opened";
+			o.ts = e.ts;
+			o.run = e.run;
+			o.stream = e.stream;
+			o.grp = e.grp;
+			o.consumer = e.consumer;
+			if (insert_rows(j, group, ng, err) < 0 || insert_rows(j, &o, 1, err) < 0)
+				return -1;
+			ng = 0;
+			id = j->head_seq;
+			incidents_opened(j->incidents, &e, id);
+		}
+		if (id != 0)
+			e.incident = id;
+		incidents_appended(j->incidents, &e);
+		group[ng++] = e;
+		if (ng == APPEND_ROWS) {
+			if (insert_rows(j, group, ng, err) < 0)
+				return -1;
+			ng = 0;
+		}
+	}
+	return insert_rows(j, group, ng, err);
 }
 
 int

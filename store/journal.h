@@ -78,10 +78,11 @@ struct event {
 	const char *ref_stream;     /* the other place (a copy, a dead letter) */
 	bool has_ref;
 	struct entry_id ref;
+	int64_t incident;           /* 0: found by the journal (store/incident.h) */
 };
 
 #define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL, \
-	0, NULL, false, {0, 0}}
+	0, NULL, false, {0, 0}, 0}
 
 /* Appends ev as the newest event, chained to the one before (chain.h). */
 int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
