@@ -40,7 +40,7 @@ SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
-HELPERS := $(B)/xrtest $(B)/unit
+HELPERS := $(B)/xrtest $(B)/unit $(B)/bench-base
 
 .PHONY: all deps test test-sanitize demo bench clean FORCE
 

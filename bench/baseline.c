@@ -10,12 +10,13 @@
  *       timed), then adds them to STREAM with XADD * in pipelined chunks of
  *       100, two chunks in flight, journalling nothing: the ceiling for a
  *       replay.  Prints "entries seconds".
- *   bench-base journal DB CLAIMS DAYS [DAY]
+ *   bench-base journal DB CLAIMS DAYS [DAY [SKIP]]
  *       writes a journal as a run every two minutes for DAYS days (ending
  *       at the last midnight UTC) would: CLAIMS claims of 100-byte
  *       payloads from 8 groups in all, with run_start and run_end around
  *       each run's.  With DAY (0 = the first), only that day's events:
- *       the same events a 1-day journal of that day holds.
+ *       the same events a 1-day journal of that day holds (-1: all
+ *       days).  SKIP "H1-H2": no runs from hour H1 to H2 of each day.
  *   bench-base scan DB
  *       reads every column of every event once, in one thread, hashing
  *       nothing: the floor under verify.  Prints "events seconds".
@@ -195,6 +196,7 @@ gen_journal(char **argv, int argc)
 	struct xerr err;
 	long long claims = atoll(argv[3]), days = atoll(argv[4]);
 	long long only = argc > 5 ? atoll(argv[5]) : -1;
+	int skip_from = -1, skip_to = -1;
 	long long runs = days * 720, done = 0;
 	int64_t end = (int64_t)time(NULL) / 86400 * 86400 * 1000;
 	int64_t start = end - days * 86400000LL;
@@ -204,6 +206,10 @@ gen_journal(char **argv, int argc)
 	struct event *evs = NULL;
 	size_t cap = 0;
 
+	if (argc > 6 && sscanf(argv[6], "%d-%d", &skip_from, &skip_to) != 2) {
+		fprintf(stderr, "bench-base: SKIP is H1-H2\n");
+		return 2;
+	}
 	if (journal_open(argv[2], JOURNAL_WRITE, &j, &err) < 0) {
 		fprintf(stderr, "bench-base: %s\n", err.msg);
 		return 1;
@@ -211,10 +217,13 @@ gen_journal(char **argv, int argc)
 	for (long long r = 0; r < runs; r++) {
 		int64_t ts = start + r * 120000;
 		long long n = claims * (r + 1) / runs - done;
+		int hour = (int)(ts % 86400000 / 3600000);
 		size_t k = 0;
 
 		done += n;
 		if (only >= 0 && (ts - start) / 86400000 != only)
+			continue;
+		if (hour >= skip_from && hour < skip_to)
 			continue;
 		if (cap < (size_t)n + 2) {
 			cap = (size_t)n + 2;

@@ -66,6 +66,7 @@ extern const struct command cmd_status;
 extern const struct command cmd_replay;
 extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
+extern const struct command cmd_report;
 
 /* The last value given for the command's own option name, or NULL. */
 const char *ctx_opt(const struct ctx *c, const char *name);

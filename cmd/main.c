@@ -16,6 +16,7 @@ static const struct command *const commands[] = {
 	&cmd_status,
 	&cmd_replay,
 	&cmd_rollback,
+	&cmd_report,
 	&cmd_verify,
 	NULL,
 };

@@ -15,6 +15,7 @@
 
 static const struct cmd_option replay_options[] = {
 	{"run", 0, NULL, "N", "the entries run N claimed"},
+	{"incident", 0, NULL, "ID", "the entries claimed in incident ID (see report --incidents)"},
 	{"message", 'm', NULL, "STREAM/ID", "this entry (repeatable)"},
 	{"since", 0, NULL, "TIME", "entries claimed at or after TIME (2026-01-17T10:05:28Z, 2026-01-17, or 2h for two hours ago)"},
 	{"until", 0, NULL, "TIME", "entries claimed before TIME"},
@@ -143,6 +144,16 @@ replay_run(struct ctx *c)
 		jw_kint(&w, "run", n);
 		criterion = true;
 	}
+	if ((v = ctx_opt(c, "incident")) != NULL) {
+		if (parse_int(v, 1, INT64_MAX, &n) < 0) {
+			xerr_set(&err, XR_EUSAGE, "--incident: '%s' is not an incident ID", v);
+			rc = fail(c, &err);
+			goto out;
+		}
+		req.sel.incident = n;
+		jw_kint(&w, "incident", n);
+		criterion = true;
+	}
 	const char *tnames[2] = {"since", "until"};
 	int64_t *tvals[2] = {&req.sel.since_ms, &req.sel.until_ms};
 	for (int k = 0; k < 2; k++) {
@@ -261,7 +272,7 @@ out:
 const struct command cmd_replay = {
 	.name = "replay",
 	.summary = "re-inject journalled messages into their stream (or --to another) as one batch",
-	.usage = "[--run N] [--message STREAM/ID]... [--since T] [--until T] [-s STREAM]... "
+	.usage = "[--run N] [--incident ID] [--message STREAM/ID]... [--since T] [--until T] [-s STREAM]... "
 	    "[--to STREAM] [--rate N] [OPTIONS]",
 	.description =
 	    "Copies the selected journalled entries, each field and value byte for byte and in\n"

@@ -877,6 +877,21 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
 		jw_kstr(&w, "error", error);
+	/* What each group had pending afterwards: the daily report draws it. */
+	jw_key(&w, "pending");
+	jw_arr(&w);
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct group_result *g = &r->groups[i];
+		if (g->group == NULL || g->pending < 0)
+			continue;
+		jw_obj(&w);
+		jw_kstr(&w, "stream", g->stream);
+		jw_kstr(&w, "group", g->group);
+		jw_kint(&w, "pending", g->pending);
+		jw_kint(&w, "held", g->held);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 	ev.kind = "run_end";
 	ev.run = p->run;

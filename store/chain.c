@@ -556,6 +556,13 @@ int
 chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,
     void *progress_ctx, struct chain_report *ret, struct xerr *err)
 {
+	return chain_verify_range(path, 0, 0, want_head, progress, progress_ctx, ret, err);
+}
+
+int
+chain_verify_range(const char *path, int64_t from, int64_t to, const unsigned char *want_head,
+    chain_progress_fn progress, void *progress_ctx, struct chain_report *ret, struct xerr *err)
+{
 	struct journal *j = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t lo = 0, hi = 0, total = 0;
@@ -569,8 +576,14 @@ chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn
 	memset(w, 0, sizeof(w));
 	if (journal_open(path, JOURNAL_READ, &j, err) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(journal_db(j), "SELECT min(seq), max(seq), count(*) FROM events",
-	    -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT min(seq), max(seq), count(*) FROM events"
+	    " WHERE seq >= ?1 AND (?2 = 0 OR seq <= ?2)", -1, &st, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "verifying");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		DB_ERR(j, err, "verifying");
 		goto out;
 	}
@@ -583,7 +596,8 @@ chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn
 	int64_t mid = lo + (hi - lo) / 2;
 	for (int i = 0; i < 2 && total > 0; i++) {
 		w[i].path = path;
-		w[i].from = i == 0 ? 1 : mid + 1;
+		/* The whole journal starts at event 1: events missing before lo count. */
+		w[i].from = i == 0 ? (from > 0 ? from : 1) : mid + 1;
 		w[i].to = i == 0 ? mid : hi;
 		w[i].want_head = want_head;
 		w[i].done = &done;
@@ -614,8 +628,18 @@ chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn
 		}
 	}
 	ret->events = total;
-	if (chain_head(j, ret->head, &ret->head_seq, err) < 0)
+	if (to > 0) {
+		/* The head of the range: the stored hash of its last event. */
+		unsigned char h[CHAIN_HASH_LEN];
+		if (total > 0 && hash_before(journal_db(j), hi + 1, h, &ret->head_seq) < 0) {
+			DB_ERR(j, err, "verifying");
+			goto out;
+		}
+		if (total > 0)
+			memcpy(ret->head, h, CHAIN_HASH_LEN);
+	} else if (chain_head(j, ret->head, &ret->head_seq, err) < 0) {
 		goto out;
+	}
 	for (int i = 0; i < 2; i++)
 		if (w[i].head_at > 0)
 			ret->head_at = w[i].head_at;

@@ -99,6 +99,15 @@ typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);
 int chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,
     void *progress_ctx, struct chain_report *ret, struct xerr *err);
 
+/*
+ * The same for the events with seq in [from, to] (to 0: to the end), each
+ * checked against the stored hash of the event before it; ret->head is
+ * then the hash of the last event of the range.
+ */
+int chain_verify_range(const char *path, int64_t from, int64_t to,
+    const unsigned char *want_head, chain_progress_fn progress, void *progress_ctx,
+    struct chain_report *ret, struct xerr *err);
+
 /* The newest event's hash and seq (seq 0 and zero hash for an empty journal). */
 int chain_head(struct journal *j, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq,
     struct xerr *err);

@@ -77,6 +77,8 @@ select_sql(const char *head, const struct selection *sel, bool one_message, cons
 		buf_adds(&b, " AND c.seq > :after");
 	if (sel->run != 0)
 		buf_adds(&b, " AND (c.run = :run OR json_extract(c.detail, '$.claimed_by_run') = :run)");
+	if (sel->incident != 0)
+		buf_adds(&b, " AND c.incident = :incident");
 	if (sel->since_ms != 0)
 		buf_adds(&b, " AND c.ts >= :since");
 	if (sel->until_ms != 0)
@@ -130,6 +132,7 @@ select_prepare(struct journal *j, const char *head, const struct selection *sel,
 	}
 	bind_name_int(*ret, ":after", sel->after_seq);
 	bind_name_int(*ret, ":run", sel->run);
+	bind_name_int(*ret, ":incident", sel->incident);
 	bind_name_int(*ret, ":since", sel->since_ms);
 	bind_name_int(*ret, ":until", sel->until_ms);
 	bind_name_text(*ret, ":stream", sel->streams != NULL ? sel->streams[0] : NULL);

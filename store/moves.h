@@ -44,6 +44,7 @@ struct entry_ref {
 
 struct selection {
 	int64_t run;                /* claimed by this run; 0: any */
+	int64_t incident;           /* claimed in this incident; 0: any */
 	struct entry_ref *messages; /* these entries; NULL: any */
 	size_t nmessages;
 	int64_t since_ms, until_ms; /* claimed in [since, until); 0: open */

@@ -1,0 +1,495 @@
+/* render.c: reports as text, Markdown, JSON, CSV and HTML (see render.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/json.h"
+#include "../lib/util.h"
+#include "render.h"
+
+int
+render_format_parse(const char *s, enum render_format *ret)
+{
+	static const char *const names[] = {"text", "md", "json", "csv", "html"};
+
+	for (int i = 0; i < 5; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*ret = (enum render_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A cell as people read it ("" for NULL). */
+static void
+cell_text(const struct rcell *c, char *out, size_t n)
+{
+	switch (c->type) {
+	case RC_NULL:
+		out[0] = '\0';
+		break;
+	case RC_STR:
+		snprintf(out, n, "%s", c->s);
+		break;
+	case RC_INT:
+		snprintf(out, n, "%lld", (long long)c->i);
+		break;
+	case RC_TIME:
+		format_utc(c->i, false, out, n);
+		break;
+	case RC_MS:
+		format_age(c->i, out, n);
+		break;
+	}
+}
+
+static const struct rcell *
+cell(const struct rtable *t, size_t row, size_t col)
+{
+	return &t->cells[row * t->ncols + col];
+}
+
+/* ----------------------------------------------------------------- text */
+
+/* Display width: UTF-8 characters, not bytes. */
+static size_t
+width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void
+pad(struct buf *b, size_t n)
+{
+	while (n-- > 0)
+		buf_addc(b, ' ');
+}
+
+static void
+text_table(const struct rtable *t, bool heads, struct buf *b)
+{
+	size_t *w = xcalloc(t->ncols, sizeof(*w));
+	char s[512];
+
+	for (size_t c = 0; c < t->ncols; c++)
+		w[c] = heads ? width(t->heads[c]) : 0;
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			cell_text(cell(t, r, c), s, sizeof(s));
+			if (width(s) > w[c])
+				w[c] = width(s);
+		}
+	}
+	for (size_t r = heads ? 0 : 1; r <= t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct rcell *x = r > 0 ? cell(t, r - 1, c) : NULL;
+			bool right = heads && x != NULL && x->type == RC_INT;
+			if (r == 0)
+				snprintf(s, sizeof(s), "%s", t->heads[c]);
+			else
+				cell_text(x, s, sizeof(s));
+			if (r > 0 && x->type == RC_NULL && heads)
+				snprintf(s, sizeof(s), "-");
+			if (c > 0)
+				buf_adds(b, "  ");
+			if (right)
+				pad(b, w[c] - width(s));
+			buf_adds(b, s);
+			if (!right && c + 1 < t->ncols)
+				pad(b, w[c] - width(s));
+		}
+		buf_addc(b, '\n');
+	}
+	free(w);
+}
+
+static void
+render_text(const struct report *r, struct buf *b)
+{
+	buf_adds(b, r->title);
+	buf_addc(b, '\n');
+	buf_addc(b, '\n');
+	text_table(&r->summary, false, b);
+	for (size_t i = 0; i < r->ntables; i++) {
+		const struct rtable *t = &r->tables[i];
+		buf_printf(b, "\n%s", t->title);
+		if (t->nrows == 0) {
+			buf_adds(b, ": none\n");
+			continue;
+		}
+		buf_addc(b, '\n');
+		text_table(t, true, b);
+	}
+}
+
+/* ------------------------------------------------------------- markdown */
+
+static void
+md_cell(const struct rcell *c, struct buf *b)
+{
+	char s[512];
+
+	cell_text(c, s, sizeof(s));
+	for (const char *p = s; *p; p++) {
+		if (*p == '|' || *p == '`' || *p == '*' || *p == '_')
+			buf_addc(b, '\\');
+		buf_addc(b, *p == '\n' ? ' ' : *p);
+	}
+}
+
+static void
+render_md(const struct report *r, struct buf *b)
+{
+	buf_printf(b, "**%s**\n\n", r->title);
+	for (size_t i = 0; i < r->summary.nrows; i++) {
+		buf_printf(b, "- %s: ", cell(&r->summary, i, 0)->s);
+		md_cell(cell(&r->summary, i, 1), b);
+		buf_addc(b, '\n');
+	}
+	for (size_t i = 0; i < r->ntables; i++) {
+		const struct rtable *t = &r->tables[i];
+		if (t->nrows == 0)
+			continue;       /* short enough for a chat message */
+		buf_printf(b, "\n**%s**\n\n|", t->title);
+		for (size_t c = 0; c < t->ncols; c++)
+			buf_printf(b, " %s |", t->heads[c]);
+		buf_adds(b, "\n|");
+		for (size_t c = 0; c < t->ncols; c++)
+			buf_adds(b, " --- |");
+		buf_addc(b, '\n');
+		for (size_t row = 0; row < t->nrows; row++) {
+			buf_addc(b, '|');
+			for (size_t c = 0; c < t->ncols; c++) {
+				buf_addc(b, ' ');
+				md_cell(cell(t, row, c), b);
+				buf_adds(b, " |");
+			}
+			buf_addc(b, '\n');
+		}
+	}
+}
+
+/* ----------------------------------------------------------------- json */
+
+static void
+json_cell(struct jw *w, const struct rcell *c)
+{
+	char s[64];
+
+	switch (c->type) {
+	case RC_NULL:
+		jw_null(w);
+		break;
+	case RC_STR:
+		jw_str(w, c->s);
+		break;
+	case RC_INT:
+	case RC_MS:
+		jw_int(w, c->i);
+		break;
+	case RC_TIME:
+		format_utc(c->i, true, s, sizeof(s));
+		jw_str(w, s);
+		break;
+	}
+}
+
+static void
+render_json(const struct report *r, struct buf *b)
+{
+	struct jw w;
+
+	jw_init(&w, b);
+	jw_obj(&w);
+	jw_kstr(&w, "report", r->kind);
+	jw_kstr(&w, "title", r->title);
+	for (size_t i = 0; i < r->summary.nrows; i++) {
+		jw_key(&w, cell(&r->summary, i, 0)->s);
+		json_cell(&w, cell(&r->summary, i, 1));
+	}
+	for (size_t i = 0; i < r->ntables; i++) {
+		const struct rtable *t = &r->tables[i];
+		jw_key(&w, t->name);
+		jw_arr(&w);
+		for (size_t row = 0; row < t->nrows; row++) {
+			jw_obj(&w);
+			for (size_t c = 0; c < t->ncols; c++) {
+				jw_key(&w, t->keys[c]);
+				json_cell(&w, cell(t, row, c));
+			}
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	for (size_t i = 0; i < r->ncharts; i++) {
+		const struct rchart *ch = &r->charts[i];
+		jw_key(&w, ch->name);
+		jw_obj(&w);
+		for (size_t k = 0; k < ch->nseries; k++) {
+			jw_key(&w, ch->s[k].name);
+			jw_arr(&w);
+			for (size_t p = 0; p < ch->s[k].n; p++) {
+				char t[40];
+				format_utc(ch->s[k].x[p], false, t, sizeof(t));
+				jw_arr(&w);
+				jw_str(&w, t);
+				jw_int(&w, ch->s[k].y[p]);
+				jw_arr_end(&w);
+			}
+			jw_arr_end(&w);
+		}
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+	buf_addc(b, '\n');
+}
+
+/* ------------------------------------------------------------------ csv */
+
+static void
+csv_field(struct buf *b, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		buf_adds(b, s);
+		return;
+	}
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			buf_addc(b, '"');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+static void
+render_csv(const struct report *r, struct buf *b)
+{
+	const struct rtable *t = NULL;
+	const struct rcell *date = report_kv(r, "date");
+	char s[512];
+
+	for (size_t i = 0; i < r->ntables && r->csv_table != NULL; i++)
+		if (strcmp(r->tables[i].name, r->csv_table) == 0)
+			t = &r->tables[i];
+	if (t == NULL)
+		return;
+	/* A daily report's rows say their day, so that days concatenate. */
+	if (date != NULL)
+		buf_adds(b, "date,");
+	for (size_t c = 0; c < t->ncols; c++) {
+		if (c > 0)
+			buf_addc(b, ',');
+		buf_adds(b, t->keys[c]);
+	}
+	buf_adds(b, "\r\n");
+	for (size_t row = 0; row < t->nrows; row++) {
+		if (date != NULL)
+			buf_printf(b, "%s,", date->s);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct rcell *x = cell(t, row, c);
+			if (c > 0)
+				buf_addc(b, ',');
+			if (x->type == RC_TIME)
+				format_utc(x->i, true, s, sizeof(s));
+			else if (x->type == RC_MS)
+				snprintf(s, sizeof(s), "%lld", (long long)x->i);
+			else
+				cell_text(x, s, sizeof(s));
+			csv_field(b, s);
+		}
+		buf_adds(b, "\r\n");
+	}
+}
+
+/* ----------------------------------------------------------------- html */
+
+static void
+html_esc(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '&': buf_adds(b, "&amp;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		default: buf_addc(b, *s); break;
+		}
+	}
+}
+
+static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+#define NCOLORS (sizeof(palette) / sizeof(palette[0]))
+
+/* A chart as inline SVG: hours along x, bars stacked by series, or lines. */
+static void
+html_chart(const struct rchart *ch, struct buf *b)
+{
+	const int W = 760, H = 240, L = 56, R = 16, T = 16, B = 36;
+	int64_t ymax = 1;
+	int64_t *stack = NULL;
+	size_t nx = 24;
+
+	if (ch->bars) {
+		stack = xcalloc(nx, sizeof(*stack));
+		for (size_t k = 0; k < ch->nseries; k++)
+			for (size_t p = 0; p < ch->s[k].n; p++) {
+				size_t h = (size_t)((ch->s[k].x[p] - ch->x0) / 3600000);
+				if (h < nx)
+					stack[h] += ch->s[k].y[p];
+			}
+		for (size_t h = 0; h < nx; h++)
+			ymax = stack[h] > ymax ? stack[h] : ymax;
+	} else {
+		for (size_t k = 0; k < ch->nseries; k++)
+			for (size_t p = 0; p < ch->s[k].n; p++)
+				ymax = ch->s[k].y[p] > ymax ? ch->s[k].y[p] : ymax;
+	}
+	double sx = (double)(W - L - R) / (double)(ch->x1 - ch->x0);
+	double sy = (double)(H - T - B) / (double)ymax;
+	buf_printf(b, "<figure class=\"chart\" id=\"%s\"><figcaption>", ch->name);
+	html_esc(b, ch->title);
+	buf_printf(b, "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+	    "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n", W, H, W, H);
+	/* axes, with hours along the bottom and the top value on the left */
+	buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", L, H - B,
+	    W - R, H - B);
+	buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", L, T, L,
+	    H - B);
+	buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%lld</text>\n",
+	    L - 6, T + 4, (long long)ymax);
+	buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">0</text>\n",
+	    L - 6, H - B + 4);
+	for (int h = 0; h <= 24; h += 3)
+		buf_printf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">"
+		    "%02d:00</text>\n", L + (double)h * 3600000.0 * sx, H - B + 16, h % 24);
+	if (ch->bars) {
+		double bw = (double)(W - L - R) / (double)nx;
+		memset(stack, 0, nx * sizeof(*stack));
+		for (size_t k = 0; k < ch->nseries; k++) {
+			for (size_t p = 0; p < ch->s[k].n; p++) {
+				size_t h = (size_t)((ch->s[k].x[p] - ch->x0) / 3600000);
+				if (h >= nx)
+					continue;
+				double y0 = (double)(H - B) - (double)stack[h] * sy;
+				double hh = (double)ch->s[k].y[p] * sy;
+				buf_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				    "height=\"%.1f\" fill=\"%s\"><title>", L + (double)h * bw + 1,
+				    y0 - hh, bw - 2, hh, palette[k % NCOLORS]);
+				html_esc(b, ch->s[k].name);
+				buf_printf(b, " %02zu:00: %lld</title></rect>\n", h,
+				    (long long)ch->s[k].y[p]);
+				stack[h] += ch->s[k].y[p];
+			}
+		}
+	} else {
+		for (size_t k = 0; k < ch->nseries; k++) {
+			buf_printf(b, "<polyline class=\"line\" fill=\"none\" stroke-width=\"2\" "
+			    "stroke=\"%s\" points=\"", palette[k % NCOLORS]);
+			for (size_t p = 0; p < ch->s[k].n; p++)
+				buf_printf(b, "%s%.1f,%.1f", p > 0 ? " " : "",
+				    L + (double)(ch->s[k].x[p] - ch->x0) * sx,
+				    (double)(H - B) - (double)ch->s[k].y[p] * sy);
+			buf_adds(b, "\"/>\n");
+		}
+	}
+	if (ch->nseries == 0)
+		buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\" "
+		    "fill=\"#888\">nothing that day</text>\n", (W + L) / 2, H / 2);
+	buf_adds(b, "</svg>\n<p class=\"legend\">");
+	for (size_t k = 0; k < ch->nseries; k++) {
+		buf_printf(b, "<span><i style=\"background:%s\"></i>", palette[k % NCOLORS]);
+		html_esc(b, ch->s[k].name);
+		buf_adds(b, "</span> ");
+	}
+	buf_adds(b, "</p></figure>\n");
+	free(stack);
+}
+
+static void
+html_table(const struct rtable *t, struct buf *b)
+{
+	char s[512];
+
+	buf_adds(b, "<h2>");
+	html_esc(b, t->title);
+	buf_adds(b, "</h2>\n");
+	if (t->nrows == 0) {
+		buf_adds(b, "<p class=\"none\">None.</p>\n");
+		return;
+	}
+	buf_printf(b, "<table class=\"%s\"><thead><tr>", t->name);
+	for (size_t c = 0; c < t->ncols; c++) {
+		buf_adds(b, "<th>");
+		html_esc(b, t->heads[c]);
+		buf_adds(b, "</th>");
+	}
+	buf_adds(b, "</tr></thead><tbody>\n");
+	for (size_t row = 0; row < t->nrows; row++) {
+		buf_adds(b, "<tr>");
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct rcell *x = cell(t, row, c);
+			cell_text(x, s, sizeof(s));
+			buf_adds(b, x->type == RC_INT ? "<td class=\"n\">" : "<td>");
+			html_esc(b, s);
+			buf_adds(b, "</td>");
+		}
+		buf_adds(b, "</tr>\n");
+	}
+	buf_adds(b, "</tbody></table>\n");
+}
+
+static void
+render_html(const struct report *r, struct buf *b)
+{
+	char s[512];
+
+	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+	html_esc(b, r->title);
+	buf_adds(b, "</title>\n<style>\n"
+	    "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}\n"
+	    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}\n"
+	    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;"
+	    "border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;"
+	    "font-variant-numeric:tabular-nums}th{background:#f4f4f4}\n"
+	    "dl.summary{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em}"
+	    "dt{color:#666}dd{margin:0;font-variant-numeric:tabular-nums;word-break:break-all}\n"
+	    "figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}"
+	    ".legend span{margin-right:1em}.legend i{display:inline-block;width:.8em;height:.8em;"
+	    "margin-right:.3em}.none{color:#888}\n"
+	    "</style></head><body>\n<h1>");
+	html_esc(b, r->title);
+	buf_adds(b, "</h1>\n<dl class=\"summary\">\n");
+	for (size_t i = 0; i < r->summary.nrows; i++) {
+		buf_adds(b, "<dt>");
+		html_esc(b, cell(&r->summary, i, 0)->s);
+		buf_adds(b, "</dt><dd>");
+		cell_text(cell(&r->summary, i, 1), s, sizeof(s));
+		html_esc(b, s);
+		buf_adds(b, "</dd>\n");
+	}
+	buf_adds(b, "</dl>\n");
+	for (size_t i = 0; i < r->ncharts; i++)
+		html_chart(&r->charts[i], b);
+	for (size_t i = 0; i < r->ntables; i++)
+		html_table(&r->tables[i], b);
+	buf_adds(b, "</body></html>\n");
+}
+
+void
+render(const struct report *r, enum render_format f, struct buf *out)
+{
+	switch (f) {
+	case RENDER_TEXT: render_text(r, out); break;
+	case RENDER_MD: render_md(r, out); break;
+	case RENDER_JSON: render_json(r, out); break;
+	case RENDER_CSV: render_csv(r, out); break;
+	case RENDER_HTML: render_html(r, out); break;
+	}
+}

@@ -1,0 +1,16 @@
+/*
+ * render.h: a report (store/report.h) as text, Markdown, JSON, CSV or a
+ * self-contained HTML page with its charts drawn as inline SVG.
+ */
+#ifndef XR_RENDER_H
+#define XR_RENDER_H
+
+#include "../lib/buf.h"
+#include "../store/report.h"
+
+enum render_format { RENDER_TEXT, RENDER_MD, RENDER_JSON, RENDER_CSV, RENDER_HTML };
+
+int render_format_parse(const char *s, enum render_format *ret);
+void render(const struct report *r, enum render_format f, struct buf *out);
+
+#endif

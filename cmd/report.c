@@ -1,0 +1,172 @@
+/*
+ * report.c: `xrecover report`: the daily compliance report, incidents, one
+ * incident, one run; rendered as text, Markdown, JSON, CSV or HTML.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/report.h"
+#include "../lib/buf.h"
+#include "../lib/json.h"
+#include "../lib/util.h"
+#include "command.h"
+#include "render.h"
+
+static const struct cmd_option report_options[] = {
+	{"daily", 0, NULL, NULL, "the daily compliance report"},
+	{"date", 0, NULL, "YYYY-MM-DD", "the day of --daily (UTC; default yesterday)"},
+	{"incidents", 0, NULL, NULL, "list the incidents"},
+	{"since", 0, NULL, "TIME", "--incidents opened at or after TIME (2026-01-17T10:05:28Z, 2026-01-17, or 2h ago)"},
+	{"until", 0, NULL, "TIME", "--incidents opened before TIME"},
+	{"incident", 0, NULL, "ID", "one incident as a timeline, with each entry's fate"},
+	{"run", 0, NULL, "N", "one run"},
+	{"format", 0, NULL, "FORMAT", "text (default), md, json, csv or html"},
+	{"output", 'o', NULL, "FILE", "write the report to FILE instead of standard output"},
+	{"notify", 0, NULL, NULL, "also post a summary to the webhooks"},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static int
+usage(struct ctx *c, const char *fmt, const char *arg)
+{
+	struct xerr err = {0};
+
+	xerr_set(&err, XR_EUSAGE, fmt, arg);
+	return fail(c, &err);
+}
+
+static int
+parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt)
+{
+	const char *which[] = {"daily", "incidents", "incident", "run"};
+	const char *v;
+	int n = 0;
+	long long id;
+
+	memset(req, 0, sizeof(*req));
+	for (int i = 0; i < 4; i++) {
+		if ((i == 0 || i == 1) ? ctx_flag(c, which[i]) : ctx_opt(c, which[i]) != NULL) {
+			req->what = (enum report_what)i;
+			n++;
+		}
+	}
+	if (n != 1)
+		return usage(c, "report: say which: --daily, --incidents, --incident ID or --run N%s",
+		    "");
+	if (req->what == REPORT_DAILY) {
+		int64_t today = now_ms() / 86400000 * 86400000;
+		req->day_ms = today - 86400000;
+		if ((v = ctx_opt(c, "date")) != NULL) {
+			int64_t t;
+			if (strlen(v) != 10 || parse_time(v, now_ms(), &t) < 0 || t % 86400000 != 0)
+				return usage(c, "--date: '%s' is not a date (YYYY-MM-DD)", v);
+			req->day_ms = t;
+		}
+	} else if (ctx_opt(c, "date") != NULL) {
+		return usage(c, "--date goes with --daily%s", "");
+	}
+	if (req->what != REPORT_INCIDENTS && (ctx_opt(c, "since") != NULL ||
+	    ctx_opt(c, "until") != NULL))
+		return usage(c, "--since and --until go with --incidents%s", "");
+	if (req->what == REPORT_INCIDENTS) {
+		const char *names[2] = {"since", "until"};
+		int64_t *vals[2] = {&req->since, &req->until};
+		for (int k = 0; k < 2; k++) {
+			if ((v = ctx_opt(c, names[k])) != NULL && parse_time(v, now_ms(), vals[k]) < 0) {
+				struct xerr err = {0};
+				xerr_set(&err, XR_EUSAGE, "--%s: '%s' is not a time", names[k], v);
+				return fail(c, &err);
+			}
+		}
+	}
+	if (req->what == REPORT_INCIDENT || req->what == REPORT_RUN) {
+		v = ctx_opt(c, which[req->what]);
+		if (parse_int(v, 1, INT64_MAX, &id) < 0)
+			return usage(c, req->what == REPORT_RUN ? "--run: '%s' is not a run number" :
+			    "--incident: '%s' is not an incident ID", v);
+		req->id = id;
+	}
+	*fmt = c->cfg.json ? RENDER_JSON : RENDER_TEXT;
+	if ((v = ctx_opt(c, "format")) != NULL && render_format_parse(v, fmt) < 0)
+		return usage(c, "--format: '%s' is not text, md, json, csv or html", v);
+	if (ctx_flag(c, "notify"))
+		return usage(c, "--notify: no webhooks to post to: alerting is not part of this "
+		    "version%s", "");
+	return 0;
+}
+
+/* Writes buf to path through a temporary file, so a reader never sees half a report. */
+static int
+write_file(const char *path, const struct buf *b, struct xerr *err)
+{
+	char *tmp = xmalloc(strlen(path) + 16);
+	FILE *f;
+
+	sprintf(tmp, "%s.tmp%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0 || rename(tmp, path) < 0) {
+		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+static int
+report_run(struct ctx *c)
+{
+	struct report_request req;
+	enum render_format fmt;
+	struct report r;
+	struct xerr err = {0};
+	struct buf out = BUF_INIT;
+	const char *path = ctx_opt(c, "output");
+	int rc;
+
+	if ((rc = parse_request(c, &req, &fmt)) != 0)
+		return rc;
+	if (report_build(&c->cfg, &req, &r, &err) < 0) {
+		report_free(&r);
+		return fail(c, &err);
+	}
+	render(&r, fmt, &out);
+	report_free(&r);
+	if (path != NULL) {
+		rc = write_file(path, &out, &err) < 0 ? fail(c, &err) : XR_OK;
+	} else {
+		fwrite(out.data, 1, out.len, stdout);
+		rc = XR_OK;
+	}
+	buf_free(&out);
+	return rc;
+}
+
+const struct command cmd_report = {
+	.name = "report",
+	.summary = "the daily compliance report, incidents and their timelines, one run",
+	.usage = "--daily [--date D] | --incidents [--since T] [--until T] | --incident ID | --run N "
+	    "[--format F] [-o FILE]",
+	.description =
+	    "Reads the journal only.  --daily: one UTC day (default yesterday): runs, failures and\n"
+	    "gaps in the schedule, what was claimed, deleted, lost, dead-lettered, replayed and\n"
+	    "rolled back per stream and group, the incidents opened, the day's events checked\n"
+	    "against the hash chain and the head at the end of the day.  --incidents: one line per\n"
+	    "incident (everything about one consumer that stopped acknowledging in one group).\n"
+	    "--incident ID: its timeline, earliest first, and each entry's fate with a look at its\n"
+	    "payload.  --run N: one run.  Formats: text, md (fits in a chat message), json, csv (one\n"
+	    "row per stream and group, or per incident or entry), html (one file, charts included).",
+	.options = report_options,
+	.min_args = 0,
+	.max_args = 0,
+	.run = report_run,
+};
