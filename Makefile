@@ -3,6 +3,7 @@
 #   make              build ./xrecover
 #   make test         install what is missing, build, run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-html    the HTML report rendered in headless Chromium (installs it)
 #   make demo         a throwaway Redis, a crashed consumer, and xrecover at work
 #   make bench        the benchmarks (bench/), each a ratio against a baseline
 #
@@ -42,7 +43,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 HELPERS := $(B)/xrtest $(B)/unit $(B)/bench-base
 
-.PHONY: all deps test test-sanitize demo bench clean FORCE
+.PHONY: all deps test test-sanitize test-html demo bench clean FORCE
 
 all: xrecover
 
@@ -83,6 +84,12 @@ test: deps
 
 test-sanitize:
 	@$(MAKE) --no-print-directory test SANITIZE=1
+
+# The HTML report in headless Chromium: installs Chromium first (large), so apart.
+test-html:
+	@sh tools/deps.sh html
+	@$(MAKE) --no-print-directory xrecover $(HELPERS)
+	@XR_BUILD=$(B) XR_NEED_CHROMIUM=1 sh tests/run.sh html
 
 demo: deps
 	@$(MAKE) --no-print-directory xrecover

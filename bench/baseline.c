@@ -202,7 +202,7 @@ gen_journal(char **argv, int argc)
 	int64_t start = end - days * 86400000LL;
 	static const char *streams[] = {"orders", "invoices", "payments", "shipments"};
 	static const char *groups[] = {"billing", "audit"};
-	char payload[160], detail[160];
+	char payload[160], detail[1024];
 	struct event *evs = NULL;
 	size_t cap = 0;
 
@@ -265,7 +265,15 @@ gen_journal(char **argv, int argc)
 		ev.kind = "run_end";
 		ev.ts = ts + 900;
 		ev.run = r + 1;
-		snprintf(detail, sizeof(detail), "{\"status\":\"ok\",\"claimed\":%lld,\"duration_ms\":900}", n);
+		/* what each group had pending afterwards: a slow wave over the day */
+		int len = snprintf(detail, sizeof(detail), "{\"status\":\"ok\",\"claimed\":%lld,"
+		    "\"duration_ms\":900,\"pending\":[", n);
+		for (int g = 0; g < 8; g++)
+			len += snprintf(detail + len, sizeof(detail) - (size_t)len,
+			    "%s{\"stream\":\"%s\",\"group\":\"%s\",\"pending\":%lld,\"held\":0}",
+			    g > 0 ? "," : "", streams[g / 2], groups[g % 2],
+			    (long long)(20 + g * 10 + (r % 720 < 360 ? r % 360 : 360 - r % 360) / (g + 2)));
+		snprintf(detail + len, sizeof(detail) - (size_t)len, "]}");
 		ev.detail = detail;
 		evs[k++] = ev;
 		int rc = journal_append_many(j, evs, k, &err);

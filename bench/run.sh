@@ -24,7 +24,11 @@
 #   xrecover  `xrecover verify`
 #   Must hold: at least 500,000 events per second.
 #
-# BENCH=claim, BENCH=replay or BENCH=verify runs one of them.
+# daily: the daily report of one day, on the same 30-day journal and on a
+#   journal holding only that day's events (the baseline).
+#   Must hold: the 30-day journal takes at most 1.5 times as long.
+#
+# BENCH=claim, BENCH=replay, BENCH=verify or BENCH=daily runs one of them.
 set -eu
 cd "$(dirname "$0")/.."
 B=${XR_BUILD:-build/rel}
@@ -32,7 +36,7 @@ ROUNDS=${ROUNDS:-3}
 BATCH=${BATCH:-200}
 SIZES=${SIZES:-"100000 1000000"}
 REPLAY_N=${REPLAY_N:-100000}
-BENCH=${BENCH:-"claim replay verify"}
+BENCH=${BENCH:-"claim replay verify daily"}
 VERIFY_CLAIMS=${VERIFY_CLAIMS:-10000000}
 TOOL=$B/bench-base
 XRTEST=$B/xrtest
@@ -179,11 +183,16 @@ replay_bench() {
 	fi
 }
 
+# The 30-day journal of $VERIFY_CLAIMS claims, made once for verify and daily.
+journal30() {
+	[ -s "$tmp/v30.db" ] && return
+	$TOOL journal "$tmp/v30.db" "$VERIFY_CLAIMS" 30
+}
+
 verify_bench() {
 	echo
 	echo "verify benchmark: a 30-day journal of $VERIFY_CLAIMS claims, $ROUNDS rounds, medians"
-	rm -f "$tmp"/v30.db*
-	$TOOL journal "$tmp/v30.db" "$VERIFY_CLAIMS" 30
+	journal30
 	: >"$tmp/vrates"
 	: >"$tmp/vratios"
 	r=0
@@ -209,7 +218,54 @@ verify_bench() {
 	else
 		echo "verify: ok (>= 500,000 events/s)"
 	fi
-	rm -f "$tmp"/v30.db*
+}
+
+# seconds COMMAND...: how long it took
+seconds() {
+	t0=$(date +%s.%N)
+	"$@" >/dev/null || { echo "bench: $* failed" >&2; exit 1; }
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l
+}
+
+daily_bench() {
+	echo
+	echo "daily report benchmark: one day of a 30-day journal of $VERIFY_CLAIMS claims," \
+		"against a journal of that day alone; $ROUNDS rounds, median of ratios"
+	journal30
+	# day 15 of the 30
+	day=$(( ($(date -u +%s) / 86400 - 30 + 15) * 86400 ))
+	date=$(date -u -d "@$day" +%Y-%m-%d)
+	rm -f "$tmp"/d1.db*
+	$TOOL journal "$tmp/d1.db" "$VERIFY_CLAIMS" 30 15
+	: >"$tmp/dratios"
+	: >"$tmp/d1s"
+	: >"$tmp/d30s"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		a=$(seconds $B/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format json)
+		b=$(seconds $B/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format json)
+		echo "$a" >>"$tmp/d1s"
+		echo "$b" >>"$tmp/d30s"
+		echo "$b / $a" | bc -l >>"$tmp/dratios"
+		r=$((r + 1))
+	done
+	# the two say the same about that day (but for incidents: in the 30-day
+	# journal the day's consumers were already in incidents opened before)
+	$B/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format csv |
+		cut -d, -f1-11,13- >"$tmp/c1"
+	$B/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format csv |
+		cut -d, -f1-11,13- >"$tmp/c30"
+	cmp -s "$tmp/c1" "$tmp/c30" || { echo "bench: the two reports differ" >&2; exit 1; }
+	ratio=$(median <"$tmp/dratios")
+	printf '%12s %14s %14s %7s\n' day "1-day journal" "30-day journal" ratio
+	printf '%12s %13.3fs %13.3fs %7.2f\n' "$date" "$(median <"$tmp/d1s")" "$(median <"$tmp/d30s")" "$ratio"
+	if awk -v r="$ratio" 'BEGIN { exit !(r > 1.5) }'; then
+		echo "FAIL: daily report ratio $ratio > 1.5"
+		fail=1
+	else
+		echo "daily: ok (30-day journal at most 1.5 times the 1-day one)"
+	fi
 }
 
 for b in $BENCH; do
@@ -217,6 +273,7 @@ for b in $BENCH; do
 	claim) claim_bench ;;
 	replay) replay_bench ;;
 	verify) verify_bench ;;
+	daily) daily_bench ;;
 	*) echo "bench: unknown benchmark '$b'" >&2; exit 2 ;;
 	esac
 done

@@ -376,7 +376,10 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 		interval = d[(n - 1) / 2];
 		free(d);
 	}
-	report_kv_int(r, "interval", interval, RC_MS);
+	if (interval > 0)
+		report_kv_int(r, "interval", interval, RC_MS);
+	else
+		report_kv_str(r, "interval", NULL);     /* too few runs to tell */
 	if (interval > 0) {
 		/* From midnight to the first run and from the last to midnight too. */
 		for (size_t i = 0; i <= n; i++) {

@@ -79,4 +79,18 @@ run sqlite3 -header -column "$XRECOVER_DB" \
 run sqlite3 -header -column "$XRECOVER_DB" \
 	"SELECT run, started_at, mode, status, claimed, deleted, lost FROM runs"
 
+say "The incident: everything about the consumer that stopped, earliest first"
+inc=$(sqlite3 "$XRECOVER_DB" "SELECT max(incident) FROM incidents")
+run xrecover report --incident "$inc"
+
+say "Give the 5 orders back to the live consumers, then take the copies back before anyone reads them"
+run xrecover replay --incident "$inc"
+run xrecover rollback 1
+
+say "Today's compliance report (also as --format md, json, csv, or html with charts)"
+run xrecover report --daily --date "$(date -u +%Y-%m-%d)"
+
+say "The journal is one hash chain: proven whole"
+run xrecover verify
+
 say "Done. Redis is stopped; the journal stays at $XRECOVER_DB"
