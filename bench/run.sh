@@ -59,6 +59,31 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+# rounds_begin: empties the per-round records
+rounds_begin() {
+	: >"$tmp/ratios"
+	: >"$tmp/brates"
+	: >"$tmp/xrates"
+	: >"$tmp/rss"
+}
+
+# round_record N BASELINE_SECONDS XRECOVER_SECONDS RSS_KIB: one round's rates and ratio
+round_record() {
+	echo "$4" >>"$tmp/rss"
+	awk -v n="$1" -v b="$2" -v x="$3" 'BEGIN {
+		printf "%.0f\n", n / b >> "'"$tmp/brates"'"
+		printf "%.0f\n", n / x >> "'"$tmp/xrates"'"
+		printf "%.3f\n", b / x >> "'"$tmp/ratios"'" }'
+}
+
+# rounds_end N: prints the medians' line; sets $ratio and $rss (the peak)
+rounds_end() {
+	ratio=$(median <"$tmp/ratios")
+	rss=$(sort -g "$tmp/rss" | tail -n 1)
+	printf '%10s %14s %14s %7s %7.1f MiB\n' "$1" "$(median <"$tmp/brates")" \
+		"$(median <"$tmp/xrates")" "$ratio" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+}
+
 fail=0
 
 claim_bench() {
@@ -70,10 +95,7 @@ echo "claim benchmark: batch $BATCH, $ROUNDS rounds, median of per-round ratios"
 		$XRTEST fill "$url" bench "$n" --size 210 >/dev/null
 		redis-cli -p "$port" XGROUP CREATE bench g 0 >/dev/null
 		$XRTEST read "$url" bench g crashed "$n" >/dev/null
-		: >"$tmp/ratios"
-		: >"$tmp/brates"
-		: >"$tmp/xrates"
-		: >"$tmp/rss"
+		rounds_begin
 		r=0
 		while [ $r -lt "$ROUNDS" ]; do
 			# baseline: takes every entry (from whoever holds it) to "baseline"
@@ -86,19 +108,13 @@ echo "claim benchmark: batch $BATCH, $ROUNDS rounds, median of per-round ratios"
 				--claim-idle 0 --no-clean --batch "$BATCH")
 			[ "$1" = 0 ] || { echo "bench: xrecover exited $1" >&2; exit 1; }
 			xsec=$2
-			echo "$3" >>"$tmp/rss"
+			xrss=$3
 			got=$(sqlite3 "$tmp/j.db" "select count(*) from claimed_messages")
 			[ "$got" = "$n" ] || { echo "bench: xrecover journalled $got of $n" >&2; exit 1; }
-			awk -v n="$n" -v b="$bsec" -v x="$xsec" 'BEGIN {
-				printf "%.0f\n", n / b >> "'"$tmp/brates"'"
-				printf "%.0f\n", n / x >> "'"$tmp/xrates"'"
-				printf "%.3f\n", b / x >> "'"$tmp/ratios"'" }'
+			round_record "$n" "$bsec" "$xsec" "$xrss"
 			r=$((r + 1))
 		done
-		ratio=$(median <"$tmp/ratios")
-		rss=$(sort -g "$tmp/rss" | tail -n 1)
-		printf '%10s %14s %14s %7s %7.1f MiB\n' "$n" "$(median <"$tmp/brates")" \
-			"$(median <"$tmp/xrates")" "$ratio" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+		rounds_end "$n"
 		echo "$n $ratio $rss" >>"$tmp/summary"
 	done
 
@@ -140,10 +156,7 @@ replay_bench() {
 	rm -f "$tmp"/src.db*
 	$B/xrecover -q -r "$url" --db "$tmp/src.db" run -s bench --claim-idle 0 --no-clean \
 		>/dev/null
-	: >"$tmp/ratios"
-	: >"$tmp/brates"
-	: >"$tmp/xrates"
-	: >"$tmp/rss"
+	rounds_begin
 	echo
 	echo "replay benchmark: $ROUNDS rounds, median of per-round ratios"
 	printf '%10s %14s %14s %7s %10s\n' entries "baseline/s" "xrecover/s" ratio "peak RSS"
@@ -160,21 +173,15 @@ replay_bench() {
 			--to copy)
 		[ "$1" = 0 ] || { echo "bench: xrecover replay exited $1" >&2; exit 1; }
 		xsec=$2
-		echo "$3" >>"$tmp/rss"
+		xrss=$3
 		got=$(redis-cli -p "$port" XLEN copy)
 		[ "$got" = "$n" ] || { echo "bench: replay made $got copies of $n" >&2; exit 1; }
 		got=$(sqlite3 "$tmp/j.db" "select count(*) from replayed_messages")
 		[ "$got" = "$n" ] || { echo "bench: replay journalled $got of $n" >&2; exit 1; }
-		awk -v n="$n" -v b="$bsec" -v x="$xsec" 'BEGIN {
-			printf "%.0f\n", n / b >> "'"$tmp/brates"'"
-			printf "%.0f\n", n / x >> "'"$tmp/xrates"'"
-			printf "%.3f\n", b / x >> "'"$tmp/ratios"'" }'
+		round_record "$n" "$bsec" "$xsec" "$xrss"
 		r=$((r + 1))
 	done
-	ratio=$(median <"$tmp/ratios")
-	rss=$(sort -g "$tmp/rss" | tail -n 1)
-	printf '%10s %14s %14s %7s %7.1f MiB\n' "$n" "$(median <"$tmp/brates")" \
-		"$(median <"$tmp/xrates")" "$ratio" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+	rounds_end "$n"
 	if awk -v r="$ratio" 'BEGIN { exit !(r < 0.5) }'; then
 		echo "FAIL: replay ratio $ratio < 0.5"
 		fail=1

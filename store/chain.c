@@ -185,18 +185,19 @@ row_hash(sqlite3_stmt *st)
 	return sqlite3_column_blob(st, CHAIN_COLS);
 }
 
-int
-chain_head(struct journal *j, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq,
-    struct xerr *err)
+/* The stored hash and seq of the last event before seq (zero hash, 0 when none). */
+static int
+hash_before(sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	memset(ret, 0, CHAIN_HASH_LEN);
 	*ret_seq = 0;
-	if (sqlite3_prepare_v2(journal_db(j),
-	    "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
-		return DB_ERR(j, err, "reading the chain's head");
+	if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM events WHERE seq < ?1"
+	    " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*ret_seq = sqlite3_column_int64(st, 0);
@@ -204,7 +205,14 @@ chain_head(struct journal *j, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_se
 			memcpy(ret, sqlite3_column_blob(st, 1), CHAIN_HASH_LEN);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+chain_head(struct journal *j, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq,
+    struct xerr *err)
+{
+	if (hash_before(journal_db(j), INT64_MAX, ret, ret_seq) < 0)
 		return DB_ERR(j, err, "reading the chain's head");
 	return 0;
 }
@@ -303,29 +311,6 @@ struct walker {
 	int rc;
 	struct xerr err;
 };
-
-/* The stored hash and seq of the last event before seq (zero hash, 0 when none). */
-static int
-hash_before(sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	memset(ret, 0, CHAIN_HASH_LEN);
-	*ret_seq = 0;
-	if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM events WHERE seq < ?1"
-	    " ORDER BY seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret_seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == CHAIN_HASH_LEN)
-			memcpy(ret, sqlite3_column_blob(st, 1), CHAIN_HASH_LEN);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
 
 static void
 lower_stop(atomic_llong *stop_at, int64_t seq)

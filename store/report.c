@@ -241,6 +241,36 @@ cell_from(struct rtable *t, size_t row, size_t col, sqlite3_stmt *st, int i,
 	}
 }
 
+/* Binds ?1 .. ?n to v[0 .. n). */
+static void
+bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
+{
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+}
+
+/*
+ * Runs sql with ?1 .. ?n bound to v and adds a row to t per result row,
+ * column by column; a column whose bit is set in times holds a time.
+ */
+static int
+table_query(struct journal *j, struct rtable *t, const char *sql, int n, const int64_t *v,
+    unsigned times, struct xerr *err)
+{
+	sqlite3_stmt *st = prep(j, sql, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	bind_ints(st, n, v);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t row = rtable_row(t);
+		for (size_t i = 0; i < t->ncols; i++)
+			cell_from(t, row, i, st, (int)i, times >> i & 1 ? RC_TIME : RC_INT);
+	}
+	return done(j, st, rc, err);
+}
+
 /* The first seq whose event is at or after t (max + 1 when none). */
 static int
 first_at(struct journal *j, int64_t lo, int64_t hi, int64_t t, int64_t *ret, struct xerr *err)
@@ -332,10 +362,7 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 	fails = report_table(r, "failures", "Runs that did not end well", fk, fh, 4);
 	gaps = report_table(r, "gaps", "Gaps in the schedule (longer than three intervals)", gk,
 	    gh, 3);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
+	bind_ints(st, 4, (int64_t[]){from, to, day, day + DAY_MS});
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *status = col_text(st, 2), *mode = col_text(st, 4);
 
@@ -433,10 +460,7 @@ daily_groups(struct journal *j, int64_t day, int64_t from, int64_t to, struct re
 	if (st == NULL)
 		return -1;
 	t = report_table(r, "groups", "Per stream and group", keys, heads, 13);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
+	bind_ints(st, 4, (int64_t[]){from, to, day, day + DAY_MS});
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t row = rtable_row(t);
 		rtable_str(t, row, 0, col_text(st, 0));
@@ -477,10 +501,7 @@ daily_charts(struct journal *j, int64_t day, int64_t from, int64_t to, struct re
 		return -1;
 	c = report_chart(r, "claims_per_hour", "Claims per hour, by stream", true, day,
 	    day + DAY_MS);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
+	bind_ints(st, 4, (int64_t[]){from, to, day, day + DAY_MS});
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		series_add(chart_series(c, col_text(st, 0)),
 		    day + sqlite3_column_int64(st, 1) * HOUR_MS, sqlite3_column_int64(st, 2));
@@ -496,10 +517,7 @@ daily_charts(struct journal *j, int64_t day, int64_t from, int64_t to, struct re
 		return -1;
 	c = report_chart(r, "pending", "Pending entries after each run, by stream/group", false,
 	    day, day + DAY_MS);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
+	bind_ints(st, 4, (int64_t[]){from, to, day, day + DAY_MS});
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		series_add(chart_series(c, col_text(st, 1)), sqlite3_column_int64(st, 0),
 		    sqlite3_column_int64(st, 2));
@@ -521,62 +539,26 @@ daily_lists(struct journal *j, int64_t day, int64_t from, int64_t to, struct rep
 	    "SETTLED", "REMOVED", "STATUS"};
 	static const char *const bk[] = {"batch", "rolled_back_at", "removed", "already_read"};
 	static const char *const bh[] = {"BATCH", "ROLLED BACK", "REMOVED", "ALREADY READ"};
+	const int64_t span[] = {from, to, day, day + DAY_MS};
 	struct rtable *t;
-	sqlite3_stmt *st;
-	int rc;
 
-	st = prep(j, "SELECT incident, stream, grp, consumer, opened_ms, claimed, lost, deleted_at"
-	    " FROM incidents WHERE incident BETWEEN ?1 AND ?2 AND opened_ms >= ?3 AND opened_ms < ?4"
-	    " ORDER BY incident", err);
-	if (st == NULL)
-		return -1;
 	t = report_table(r, "incidents", "Incidents opened", ik, ih, 8);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(t);
-		for (int i = 0; i < 8; i++)
-			cell_from(t, row, (size_t)i, st, i, i == 4 ? RC_TIME : RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
-		return -1;
-	st = prep(j, "SELECT batch, started_at, user, target, copied, settled, removed, status"
-	    " FROM replays WHERE batch IN (SELECT batch FROM events WHERE seq BETWEEN ?1 AND ?2"
-	    "  AND ts >= ?3 AND ts < ?4 AND kind = 'replay_start') ORDER BY batch", err);
-	if (st == NULL)
+	if (table_query(j, t, "SELECT incident, stream, grp, consumer, opened_ms, claimed, lost,"
+	    " deleted_at FROM incidents WHERE incident BETWEEN ?1 AND ?2 AND opened_ms >= ?3"
+	    " AND opened_ms < ?4 ORDER BY incident", 4, span, 1u << 4, err) < 0)
 		return -1;
 	t = report_table(r, "replays", "Replays started", rk, rh, 8);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(t);
-		for (int i = 0; i < 8; i++)
-			cell_from(t, row, (size_t)i, st, i, RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
+	if (table_query(j, t, "SELECT batch, started_at, user, target, copied, settled, removed,"
+	    " status FROM replays WHERE batch IN (SELECT batch FROM events WHERE seq BETWEEN ?1"
+	    " AND ?2 AND ts >= ?3 AND ts < ?4 AND kind = 'replay_start') ORDER BY batch", 4, span,
+	    0, err) < 0)
 		return -1;
 	report_kv_int(r, "replay_batches", (int64_t)t->nrows, RC_INT);
-	st = prep(j, "SELECT batch, ts, json_extract(detail, '$.removed'),"
+	t = report_table(r, "rollbacks", "Rollbacks", bk, bh, 4);
+	if (table_query(j, t, "SELECT batch, ts, json_extract(detail, '$.removed'),"
 	    "  json_extract(detail, '$.already_read') FROM events"
 	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4 AND kind = 'rollback'"
-	    " ORDER BY seq", err);
-	if (st == NULL)
-		return -1;
-	t = report_table(r, "rollbacks", "Rollbacks", bk, bh, 4);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, day);
-	sqlite3_bind_int64(st, 4, day + DAY_MS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(t);
-		for (int i = 0; i < 4; i++)
-			cell_from(t, row, (size_t)i, st, i, i == 1 ? RC_TIME : RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
+	    " ORDER BY seq", 4, span, 1u << 1, err) < 0)
 		return -1;
 	report_kv_int(r, "rollback_batches", (int64_t)t->nrows, RC_INT);
 	return 0;
@@ -610,41 +592,22 @@ static const char *const inc_heads[] = {"INCIDENT", "STREAM", "GROUP", "CONSUMER
 	"SELECT incident, stream, grp, consumer, opened_at, last_seen_at, runs, claimed, lost," \
 	" dead_lettered, replayed, settled, deleted_at FROM incidents"
 
-static void
-incident_row(struct rtable *t, sqlite3_stmt *st)
-{
-	size_t row = rtable_row(t);
-
-	for (int i = 0; i < 13; i++)
-		cell_from(t, row, (size_t)i, st, i, RC_INT);
-}
-
 int
 report_incidents_fill(struct journal *j, int64_t since, int64_t until, struct report *r,
     struct xerr *err)
 {
 	int64_t from = 1, to = INT64_MAX;
-	sqlite3_stmt *st;
 	struct rtable *t;
-	int rc;
 
 	r->kind = xstrdup("incidents");
 	r->title = xstrdup("xrecover incidents");
 	if ((since != 0 || until != 0) && journal_time_range(j, since, until != 0 ? until :
 	    INT64_MAX / 2, &from, &to, err) < 0)
 		return -1;
-	st = prep(j, INC_SELECT " WHERE incident BETWEEN ?1 AND ?2"
-	    " AND (?3 = 0 OR opened_ms >= ?3) AND (?4 = 0 OR opened_ms < ?4) ORDER BY incident", err);
-	if (st == NULL)
-		return -1;
 	t = report_table(r, "incidents", "Incidents", inc_keys, inc_heads, 13);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, since);
-	sqlite3_bind_int64(st, 4, until);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		incident_row(t, st);
-	if (done(j, st, rc, err) < 0)
+	if (table_query(j, t, INC_SELECT " WHERE incident BETWEEN ?1 AND ?2"
+	    " AND (?3 = 0 OR opened_ms >= ?3) AND (?4 = 0 OR opened_ms < ?4) ORDER BY incident", 4,
+	    (int64_t[]){from, to, since, until}, 0, err) < 0)
 		return -1;
 	report_kv_int(r, "count", (int64_t)t->nrows, RC_INT);
 	r->csv_table = xstrdup("incidents");
@@ -709,7 +672,7 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 
 	/* The timeline, earliest first: one row per kind of thing and run or batch. */
 	tl = report_table(r, "timeline", "Timeline", tk, th, 4);
-	st = prep(j,
+	if (table_query(j, tl,
 	    "SELECT at, event, n, detail FROM ("
 	    " SELECT max(CASE WHEN idle_ms IS NOT NULL THEN ts - idle_ms END) AS at,"
 	    "  'consumer last active' AS event, NULL AS n, 'its newest delivery' AS detail, 0 AS o"
@@ -729,18 +692,7 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 	    "  GROUP BY x.kind, x.batch, x.ref_stream"
 	    " UNION ALL SELECT ts, 'consumer deleted', NULL, 'idle ' || idle_ms || ' ms', 4"
 	    "  FROM events WHERE incident = ?1 AND kind = 'consumer_deleted'"
-	    ") WHERE at IS NOT NULL ORDER BY at, o", err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(tl);
-		cell_from(tl, row, 0, st, 0, RC_TIME);
-		cell_from(tl, row, 1, st, 1, RC_INT);
-		cell_from(tl, row, 2, st, 2, RC_INT);
-		cell_from(tl, row, 3, st, 3, RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
+	    ") WHERE at IS NOT NULL ORDER BY at, o", 1, &id, 1u << 0, err) < 0)
 		return -1;
 
 	/* Each entry, with what became of it and a look at its payload. */
@@ -828,40 +780,20 @@ report_run_fill(struct journal *j, int64_t run, struct report *r, struct xerr *e
 	if (s_seq == 0)
 		return xerr_set(err, XR_ENOTHING, "there is no run %lld in the journal", (long long)run);
 	/* Its events lie between its start and its end. */
-	st = prep(j,
+	const int64_t span[] = {s_seq, e_seq, run};
+	t = report_table(r, "groups", "Per stream and group", gk, gh, 10);
+	if (table_query(j, t,
 	    "SELECT stream, grp, sum(kind = 'claim'), sum(kind = 'claim_reconciled'),"
 	    "  sum(kind = 'lost'), sum(kind = 'consumer_deleted'), sum(kind = 'dead_lettered'),"
 	    "  sum(kind = 'replay_copy'), sum(kind = 'settled'), count(DISTINCT incident)"
 	    " FROM events WHERE seq BETWEEN ?1 AND ?2 AND run = ?3"
 	    " AND stream IS NOT NULL AND grp IS NOT NULL GROUP BY stream, grp ORDER BY stream, grp",
-	    err);
-	if (st == NULL)
-		return -1;
-	t = report_table(r, "groups", "Per stream and group", gk, gh, 10);
-	sqlite3_bind_int64(st, 1, s_seq);
-	sqlite3_bind_int64(st, 2, e_seq);
-	sqlite3_bind_int64(st, 3, run);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(t);
-		for (int i = 0; i < 10; i++)
-			cell_from(t, row, (size_t)i, st, i, RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
-		return -1;
-	st = prep(j, "SELECT stream, grp, json_extract(detail, '$.error') FROM events"
-	    " WHERE seq BETWEEN ?1 AND ?2 AND run = ?3 AND kind = 'error' ORDER BY seq", err);
-	if (st == NULL)
+	    3, span, 0, err) < 0)
 		return -1;
 	t = report_table(r, "errors", "Errors", ek, eh, 3);
-	sqlite3_bind_int64(st, 1, s_seq);
-	sqlite3_bind_int64(st, 2, e_seq);
-	sqlite3_bind_int64(st, 3, run);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t row = rtable_row(t);
-		for (int i = 0; i < 3; i++)
-			cell_from(t, row, (size_t)i, st, i, RC_INT);
-	}
-	if (done(j, st, rc, err) < 0)
+	if (table_query(j, t, "SELECT stream, grp, json_extract(detail, '$.error') FROM events"
+	    " WHERE seq BETWEEN ?1 AND ?2 AND run = ?3 AND kind = 'error' ORDER BY seq", 3, span, 0,
+	    err) < 0)
 		return -1;
 	r->csv_table = xstrdup("groups");
 	return 0;

@@ -313,28 +313,41 @@ copy_consumed(struct rconn *rc, const char *stream, const struct read_state *rs,
 	return 0;
 }
 
+/*
+ * Runs the command whose first words are head[0 .. nhead) followed by
+ * ids[0 .. n) as text.  Returns the reply (freed by the caller), or NULL.
+ */
+static redisReply *
+ids_command(struct rconn *rc, const char *const *head, size_t nhead,
+    const struct entry_id *ids, size_t n, struct xerr *err)
+{
+	const char **argv = xmalloc((nhead + n) * sizeof(*argv));
+	char (*s)[ENTRY_ID_STRLEN] = xmalloc((n + 1) * sizeof(*s));
+	redisReply *r;
+
+	for (size_t k = 0; k < nhead; k++)
+		argv[k] = head[k];
+	for (size_t j = 0; j < n; j++) {
+		entry_id_format(ids[j], s[j], sizeof(s[j]));
+		argv[nhead + j] = s[j];
+	}
+	r = rconn_argv(rc, err, (int)(nhead + n), argv, NULL);
+	free(argv);
+	free(s);
+	return r;
+}
+
 /* XACK or XDEL of ids, 1000 at a time. */
 static int
 id_command(struct rconn *rc, const char *cmd, const char *stream, const char *group,
     const struct entry_id *ids, size_t n, struct xerr *err)
 {
-	for (size_t i = 0; i < n; i += 1000) {
-		size_t m = n - i < 1000 ? n - i : 1000, k = 0;
-		const char **argv = xmalloc((m + 3) * sizeof(*argv));
-		char (*s)[ENTRY_ID_STRLEN] = xmalloc(m * sizeof(*s));
-		redisReply *r;
+	const char *head[] = {cmd, stream, group};
 
-		argv[k++] = cmd;
-		argv[k++] = stream;
-		if (group != NULL)
-			argv[k++] = group;
-		for (size_t j = 0; j < m; j++) {
-			entry_id_format(ids[i + j], s[j], sizeof(s[j]));
-			argv[k++] = s[j];
-		}
-		r = rconn_argv(rc, err, (int)k, argv, NULL);
-		free(argv);
-		free(s);
+	for (size_t i = 0; i < n; i += 1000) {
+		size_t m = n - i < 1000 ? n - i : 1000;
+		redisReply *r = ids_command(rc, head, group != NULL ? 3 : 2, ids + i, m, err);
+
 		if (r == NULL)
 			return -1;
 		freeReplyObject(r);
@@ -402,22 +415,10 @@ copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids, 
     enum unsend *ret, struct xerr *err)
 {
 	for (size_t i = 0; i < n; i += 500) {
-		size_t m = n - i < 500 ? n - i : 500, k = 0;
-		const char **argv = xmalloc((m + 4) * sizeof(*argv));
-		char (*s)[ENTRY_ID_STRLEN] = xmalloc(m * sizeof(*s));
-		redisReply *r;
+		size_t m = n - i < 500 ? n - i : 500;
+		const char *head[] = {"EVAL", unsend_lua, "1", stream};
+		redisReply *r = ids_command(rc, head, 4, ids + i, m, err);
 
-		argv[k++] = "EVAL";
-		argv[k++] = unsend_lua;
-		argv[k++] = "1";
-		argv[k++] = stream;
-		for (size_t j = 0; j < m; j++) {
-			entry_id_format(ids[i + j], s[j], sizeof(s[j]));
-			argv[k++] = s[j];
-		}
-		r = rconn_argv(rc, err, (int)k, argv, NULL);
-		free(argv);
-		free(s);
 		if (r == NULL)
 			return -1;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
