@@ -17,8 +17,8 @@ kill_mid_drain() {
 	rcli XGROUP CREATE k g 0 >/dev/null
 	crash_consumer k g dead
 	for when in early middle; do
-		# small pages make the drain long enough to be caught in the middle
-		"$XR" -r "$REDIS_URL" --db "$DB" -q run -s k --claim-idle 0 --no-clean --batch 10 \
+		# one-entry pages make the drain long enough (seconds) to be caught in the middle
+		"$XR" -r "$REDIS_URL" --db "$DB" -q run -s k --claim-idle 0 --no-clean --batch 1 \
 			2>/dev/null &
 		pid=$!
 		# wait until the drain is under way, then kill it without warning
