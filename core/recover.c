@@ -189,12 +189,16 @@ static int
 journal_page(struct pass *p, const char *stream, const char *group,
     const struct claim_page *pg, struct group_result *gr, struct xerr *err)
 {
+	int64_t ts;
+
 	if (pg->n == 0)
 		return 0;
+	ts = now_ms();      /* the page was claimed in one transaction */
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct claimed_entry *ce = &pg->e[i];
 		struct event ev = EVENT_INIT;
 
+		ev.ts = ts;
 		ev.run = p->run;
 		ev.stream = stream;
 		ev.grp = group;

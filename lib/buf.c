@@ -1,5 +1,6 @@
 /* buf.c: growable byte buffer and allocation helpers. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,44 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+static bool
+plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c < 0x7f;
+}
+
+/*
+ * Nonzero if a byte of w may need attention in a JSON string: below 0x20,
+ * '"', '\\', 0x7f or above.  Eight bytes tested at once; a false alarm only
+ * sends those bytes through the byte-by-byte test.
+ */
+static uint64_t
+word_attention(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) | (q - ones) | (bs - ones) | (w + ones)) & ~w & high) |
+	    (w & high);
+}
+
+/* The end of the run of plain bytes in s[i..n). */
+static size_t
+plain_run(const char *s, size_t i, size_t n)
+{
+	for (;;) {
+		uint64_t w;
+
+		while (i + 8 <= n && (memcpy(&w, s + i, 8), word_attention(w) == 0))
+			i += 8;
+		size_t lim = i + 8 < n ? i + 8 : n;
+		while (i < lim && plain_byte((unsigned char)s[i]))
+			i++;
+		if (i < lim || i == n)
+			return i;
+	}
+}
+
 bool
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
@@ -128,13 +167,7 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	*o++ = '"';
 	while (i < n) {
 		/* Copy the run of plain ASCII that needs no escape in one go. */
-		size_t j = i;
-		while (j < n) {
-			unsigned char c = (unsigned char)s[j];
-			if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
-				break;
-			j++;
-		}
+		size_t j = plain_run(s, i, n);
 		memcpy(o, s + i, j - i);
 		o += j - i;
 		i = j;

@@ -209,7 +209,8 @@ entry_id_parse(const char *s, size_t n, struct entry_id *ret)
 		}
 		if (c < '0' || c > '9')
 			return -1;
-		if (part[which] > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+		/* Nineteen digits always fit; only a twentieth can overflow. */
+		if (digits >= 19 && part[which] > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
 			return -1;
 		part[which] = part[which] * 10 + (uint64_t)(c - '0');
 		digits++;

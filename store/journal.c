@@ -27,9 +27,16 @@ enum stmt_id {
 	ST_COUNT
 };
 
+/*
+ * OR FAIL, not the default ABORT: an INSERT of several rows that may abort
+ * half-way makes SQLite copy every page it touches to a statement journal
+ * first, and with the indexes that was most of what a run wrote (5 GB of
+ * temporary file for a million claims).  A failed statement may keep its
+ * earlier rows; every caller then rolls the whole transaction back.
+ */
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_APPEND] =
-	    "INSERT INTO events (seq, ts, run, kind, stream, grp, entry_ms, entry_seq,"
+	    "INSERT OR FAIL INTO events (seq, ts, run, kind, stream, grp, entry_ms, entry_seq,"
 	    " consumer, idle_ms, deliveries, payload, detail, batch, ref_stream, ref_ms,"
 	    " ref_seq, incident, hash)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"

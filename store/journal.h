@@ -86,7 +86,10 @@ struct event {
 
 /* Appends ev as the newest event, chained to the one before (chain.h). */
 int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
-/* Appends ev[0..n), in order (several rows per statement: faster). */
+/*
+ * Appends ev[0..n), in order (several rows per statement: faster).  After a
+ * failure some of them may be in the transaction: roll it back.
+ */
 int journal_append_many(struct journal *j, const struct event *ev, size_t n,
     struct xerr *err);
 

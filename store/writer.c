@@ -13,7 +13,15 @@ struct ev_rec {
 	size_t kind, stream, grp, consumer, payload, detail, ref_stream;
 };
 
-#define QUEUE 8
+/*
+ * Up to QUEUE batches or QUEUE_BYTES of them wait for the writer: enough
+ * for the claimer to go on through a checkpoint's sync (a few hundred
+ * milliseconds of claiming), bounded whatever the size of the backlog.
+ * A batch's memory is kept for reuse unless it grew past KEEP_BYTES.
+ */
+#define QUEUE 128
+#define QUEUE_BYTES (8u << 20)
+#define KEEP_BYTES (1u << 20)
 
 struct writer {
 	struct journal *j;
@@ -26,6 +34,7 @@ struct writer {
 	pthread_cond_t cv_done;     /* a batch was written, or a sync finished */
 	struct ev_batch q[QUEUE];
 	size_t head, count;
+	size_t queued_bytes;
 	bool sync_wanted, stopping;
 	unsigned long syncs_done;
 	bool failed;
@@ -82,6 +91,13 @@ ev_batch_free(struct ev_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* What a queued batch holds, for the queue's bound. */
+static size_t
+batch_bytes(const struct ev_batch *b)
+{
+	return b->data.len + b->n * sizeof(*b->rec);
+}
+
 static const char *
 at(const struct ev_batch *b, size_t off)
 {
@@ -136,6 +152,7 @@ run(void *arg)
 			cur = tmp;
 			w->head = (w->head + 1) % QUEUE;
 			w->count--;
+			w->queued_bytes -= batch_bytes(&cur);
 			bool failed = w->failed;
 			pthread_cond_broadcast(&w->cv_done);
 			pthread_mutex_unlock(&w->mu);
@@ -158,7 +175,10 @@ run(void *arg)
 				if (rc < 0)
 					journal_rollback(w->j);
 			}
-			ev_batch_reset(&cur);
+			if (cur.data.cap > KEEP_BYTES)
+				ev_batch_free(&cur);
+			else
+				ev_batch_reset(&cur);
 			pthread_mutex_lock(&w->mu);
 			if (rc < 0 && !w->failed) {
 				w->failed = true;
@@ -219,7 +239,8 @@ writer_put(struct writer *w, struct ev_batch *b, struct xerr *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->count == QUEUE && !w->failed)
+	while ((w->count == QUEUE || (w->count > 0 && w->queued_bytes >= QUEUE_BYTES)) &&
+	    !w->failed)
 		pthread_cond_wait(&w->cv_done, &w->mu);
 	if (w->failed) {
 		if (err != NULL)
@@ -233,6 +254,7 @@ writer_put(struct writer *w, struct ev_batch *b, struct xerr *err)
 		*b = tmp;
 		ev_batch_reset(b);
 		w->count++;
+		w->queued_bytes += batch_bytes(slot);
 		pthread_cond_signal(&w->cv_put);
 	}
 	pthread_mutex_unlock(&w->mu);

@@ -459,10 +459,19 @@ claimer_send(struct claimer *cl, struct xerr *err)
 	const char *pv[] = {"XPENDING", cl->stream, cl->group, first, last, span};
 	redisAppendCommandArgv(c, 6, pv, NULL);
 
-	/* One XCLAIM per delivery count, so RETRYCOUNT can keep each as it is. */
-	byd = xmalloc(n * sizeof(*byd));
-	memcpy(byd, p->e, n * sizeof(*byd));
-	qsort(byd, n, sizeof(*byd), cmp_deliveries);
+	/*
+	 * One XCLAIM per delivery count, so RETRYCOUNT can keep each as it is.
+	 * Usually they are all the same, and the page is in order already.
+	 */
+	byd = NULL;
+	for (size_t i = 1; i < n && byd == NULL; i++) {
+		if (p->e[i].deliveries != p->e[0].deliveries) {
+			byd = xmalloc(n * sizeof(*byd));
+			memcpy(byd, p->e, n * sizeof(*byd));
+			qsort(byd, n, sizeof(*byd), cmp_deliveries);
+		}
+	}
+	const struct pending_entry *order = byd != NULL ? byd : p->e;
 	ids = xmalloc(n * sizeof(*ids));
 	argv = xmalloc((n + 8) * sizeof(*argv));
 	p->xclaims = 0;
@@ -475,11 +484,11 @@ claimer_send(struct claimer *cl, struct xerr *err)
 		argv[k++] = cl->group;
 		argv[k++] = cl->o.consumer;
 		argv[k++] = cl->min_idle;
-		for (; j < n && byd[j].deliveries == byd[i].deliveries; j++) {
-			entry_id_format(byd[j].id, ids[j], sizeof(ids[j]));
+		for (; j < n && order[j].deliveries == order[i].deliveries; j++) {
+			entry_id_format(order[j].id, ids[j], sizeof(ids[j]));
 			argv[k++] = ids[j];
 		}
-		snprintf(retry, sizeof(retry), "%" PRId64, byd[i].deliveries);
+		snprintf(retry, sizeof(retry), "%" PRId64, order[i].deliveries);
 		argv[k++] = "RETRYCOUNT";
 		argv[k++] = retry;
 		redisAppendCommandArgv(c, (int)k, argv, NULL);

@@ -118,6 +118,12 @@ t_entry_ids(void)
 	CHECK(entry_id_parse("1-", 2, &id) < 0);
 	CHECK(entry_id_parse("1-2-3", 5, &id) < 0);
 	CHECK(entry_id_parse("18446744073709551616-0", 22, &id) < 0);
+	CHECK(entry_id_parse("18446744073709551615-18446744073709551615", 41, &id) == 0 &&
+	    id.ms == UINT64_MAX && id.seq == UINT64_MAX);
+	CHECK(entry_id_parse("018446744073709551615-9999999999999999999", 41, &id) == 0 &&
+	    id.ms == UINT64_MAX && id.seq == 9999999999999999999ULL);
+	CHECK(entry_id_parse("5-18446744073709551616", 22, &id) < 0);
+	CHECK(entry_id_parse("99999999999999999999-0", 22, &id) < 0);
 	id.ms = 7;
 	id.seq = UINT64_MAX;
 	id = entry_id_next(id);
@@ -273,6 +279,73 @@ t_json_writer(void)
 	buf_free(&b);
 }
 
+/* What buf_json_str must produce, one byte at a time (valid UTF-8 input). */
+static void
+json_str_reference(struct buf *b, const char *s, size_t n)
+{
+	buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c == '\r')
+			buf_adds(b, "\\r");
+		else if (c == '\t')
+			buf_adds(b, "\\t");
+		else if (c == '\b')
+			buf_adds(b, "\\b");
+		else if (c == '\f')
+			buf_adds(b, "\\f");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+	buf_addc(b, '"');
+}
+
+/* Every byte that needs care, at every offset of strings around a word long. */
+static void
+t_json_strings(void)
+{
+	const char special[] = {'"', '\\', '\n', '\0', 0x1f, 0x7f, 0x20, '!', '~', 0x01};
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	char s[40];
+	int bad = 0;
+
+	for (size_t len = 1; len <= 33; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (size_t k = 0; k < sizeof(special); k++) {
+				for (size_t i = 0; i < len; i++)
+					s[i] = (char)('a' + i % 26);
+				s[at] = special[k];
+				if (len > 20 && at + 9 < len)
+					s[at + 9] = '"';
+				buf_reset(&got);
+				buf_reset(&want);
+				CHECK(buf_json_str(&got, s, len));
+				json_str_reference(&want, s, len);
+				if (strcmp(buf_str(&got), buf_str(&want)) != 0 && bad++ < 3)
+					printf("#   len %zu at %zu byte 0x%02x: %s != %s\n", len, at,
+					    (unsigned char)special[k], buf_str(&got), buf_str(&want));
+			}
+		}
+	}
+	CHECK(bad == 0);
+	/* Multi-byte UTF-8 after a plain word, and a bad sequence after one. */
+	buf_reset(&got);
+	CHECK(buf_json_str(&got, "abcdefgh\xc3\xa9ijklmnop\xe4\xb8\xad", 21));
+	CHECK_STR(buf_str(&got), "\"abcdefgh\xc3\xa9ijklmnop\xe4\xb8\xad\"");
+	buf_reset(&got);
+	buf_adds(&got, "kept");
+	CHECK(!buf_json_str(&got, "abcdefghijklmnop\xc3(", 18));
+	CHECK_STR(buf_str(&got), "kept");
+	buf_free(&got);
+	buf_free(&want);
+}
+
 static void
 t_logfmt(void)
 {
@@ -357,6 +430,7 @@ main(void)
 	run("base64", t_base64);
 	run("payload JSON is lossless", t_payload);
 	run("JSON writer", t_json_writer);
+	run("JSON strings, byte by byte and a word at a time", t_json_strings);
 	run("logfmt values", t_logfmt);
 	run("redis URLs", t_urls);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
