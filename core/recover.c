@@ -85,8 +85,9 @@ group_failed(struct pass *p, struct group_result *gr, const struct xerr *gerr,
 	return pass_append(p, &ev, err);
 }
 
-void
-pass_encode_payload(struct pass *p, const redisReply *f)
+/* Points p->fv at an entry's fields (a reply [field, value, ...]). */
+static void
+pass_fields(struct pass *p, const redisReply *f)
 {
 	if (p->fv_cap < f->elements) {
 		p->fv_cap = f->elements;
@@ -96,6 +97,12 @@ pass_encode_payload(struct pass *p, const redisReply *f)
 		p->fv[i].p = f->element[i]->str;
 		p->fv[i].n = f->element[i]->len;
 	}
+}
+
+void
+pass_encode_payload(struct pass *p, const redisReply *f)
+{
+	pass_fields(p, f);
 	buf_reset(&p->pbuf);
 	payload_encode(p->fv, f->elements, &p->pbuf);
 }
@@ -208,10 +215,10 @@ journal_page(struct pass *p, const char *stream, const char *group,
 		ev.idle_ms = ce->was.idle_ms;
 		ev.deliveries = ce->was.deliveries;
 		if (ce->fate == FATE_CLAIMED) {
-			pass_encode_payload(p, ce->fields);
+			/* The writer thread encodes the payload. */
+			pass_fields(p, ce->fields);
 			ev.kind = "claim";
-			ev.payload = buf_str(&p->pbuf);
-			ev.payload_len = p->pbuf.len;
+			ev_batch_add_fields(&p->batch, &ev, p->fv, ce->fields->elements);
 		} else {
 			struct jw w;
 			buf_reset(&p->dbuf);
@@ -221,8 +228,8 @@ journal_page(struct pass *p, const char *stream, const char *group,
 			jw_obj_end(&w);
 			ev.kind = "lost";
 			ev.detail = buf_str(&p->dbuf);
+			ev_batch_add(&p->batch, &ev);
 		}
-		ev_batch_add(&p->batch, &ev);
 	}
 	if (writer_put(p->w, &p->batch, err) < 0)
 		return -1;

@@ -7,10 +7,15 @@
 #include "../lib/util.h"
 #include "writer.h"
 
-/* An event with its strings as offsets into the batch's data (0: NULL). */
+/*
+ * An event with its strings as offsets into the batch's data (0: NULL).
+ * With nfields > 0 the payload is still fields: each a size_t length and
+ * its bytes, from offset fields on.
+ */
 struct ev_rec {
 	struct event ev;
 	size_t kind, stream, grp, consumer, payload, detail, ref_stream;
+	size_t fields, nfields;
 };
 
 /*
@@ -33,6 +38,9 @@ struct writer {
 	pthread_cond_t cv_put;      /* a batch was queued, or sync/stop was asked */
 	pthread_cond_t cv_done;     /* a batch was written, or a sync finished */
 	struct ev_batch q[QUEUE];
+	struct buf enc;             /* payloads encoded for the rows being written */
+	struct bytes *fv;
+	size_t fv_cap;
 	size_t head, count;
 	size_t queued_bytes;
 	bool sync_wanted, stopping;
@@ -54,8 +62,8 @@ add_str(struct ev_batch *b, const char *s, size_t n)
 	return off;
 }
 
-void
-ev_batch_add(struct ev_batch *b, const struct event *ev)
+static struct ev_rec *
+add_rec(struct ev_batch *b, const struct event *ev)
 {
 	struct ev_rec *r;
 
@@ -74,6 +82,32 @@ ev_batch_add(struct ev_batch *b, const struct event *ev)
 	r->payload = add_str(b, ev->payload, ev->payload_len);
 	r->detail = add_str(b, ev->detail, ev->detail ? strlen(ev->detail) : 0);
 	r->ref_stream = add_str(b, ev->ref_stream, ev->ref_stream ? strlen(ev->ref_stream) : 0);
+	r->fields = r->nfields = 0;
+	return r;
+}
+
+void
+ev_batch_add(struct ev_batch *b, const struct event *ev)
+{
+	add_rec(b, ev);
+}
+
+void
+ev_batch_add_fields(struct ev_batch *b, const struct event *ev, const struct bytes *fv,
+    size_t n)
+{
+	struct event e = *ev;
+	struct ev_rec *r;
+
+	e.payload = NULL;
+	e.payload_len = 0;
+	r = add_rec(b, &e);
+	r->fields = b->data.len;
+	r->nfields = n;
+	for (size_t i = 0; i < n; i++) {
+		buf_add(&b->data, (const char *)&fv[i].n, sizeof(fv[i].n));
+		buf_add(&b->data, fv[i].p, fv[i].n);
+	}
 }
 
 void
@@ -104,15 +138,39 @@ at(const struct ev_batch *b, size_t off)
 	return off != 0 ? b->data.data + off - 1 : NULL;
 }
 
+/* Encodes a record's fields into w->enc; returns where the payload starts. */
+static size_t
+encode_fields(struct writer *w, const struct ev_batch *b, const struct ev_rec *r, size_t *len)
+{
+	const char *p = b->data.data + r->fields;
+	size_t start = w->enc.len;
+
+	if (w->fv_cap < r->nfields) {
+		w->fv_cap = r->nfields;
+		w->fv = xrealloc(w->fv, w->fv_cap * sizeof(*w->fv));
+	}
+	for (size_t i = 0; i < r->nfields; i++) {
+		memcpy(&w->fv[i].n, p, sizeof(w->fv[i].n));
+		w->fv[i].p = p + sizeof(w->fv[i].n);
+		p += sizeof(w->fv[i].n) + w->fv[i].n;
+	}
+	payload_encode(w->fv, r->nfields, &w->enc);
+	*len = w->enc.len - start;
+	buf_addc(&w->enc, '\0');
+	return start;
+}
+
 /* Writes one batch into the open transaction, 64 events at a time. */
 static int
 write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 {
 	struct event evs[64];
+	size_t enc_at[64], enc_len[64];
 
 	for (size_t i = 0; i < b->n; i += 64) {
 		size_t m = b->n - i < 64 ? b->n - i : 64;
 
+		buf_reset(&w->enc);
 		for (size_t k = 0; k < m; k++) {
 			const struct ev_rec *r = &b->rec[i + k];
 			struct event *ev = &evs[k];
@@ -125,6 +183,15 @@ write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 			ev->payload = at(b, r->payload);
 			ev->detail = at(b, r->detail);
 			ev->ref_stream = at(b, r->ref_stream);
+			if (r->nfields > 0)
+				enc_at[k] = encode_fields(w, b, r, &enc_len[k]);
+		}
+		/* Pointers into enc only now: it may have moved while it grew. */
+		for (size_t k = 0; k < m; k++) {
+			if (b->rec[i + k].nfields > 0) {
+				evs[k].payload = w->enc.data + enc_at[k];
+				evs[k].payload_len = enc_len[k];
+			}
 		}
 		if (journal_append_many(w->j, evs, m, err) < 0)
 			return -1;
@@ -299,6 +366,8 @@ writer_stop(struct writer *w, struct xerr *err)
 	pthread_join(w->thread, NULL);
 	for (size_t i = 0; i < QUEUE; i++)
 		ev_batch_free(&w->q[i]);
+	buf_free(&w->enc);
+	free(w->fv);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_put);
 	pthread_cond_destroy(&w->cv_done);

@@ -15,6 +15,7 @@
 
 #include "../lib/buf.h"
 #include "journal.h"
+#include "payload.h"
 
 struct ev_rec;
 
@@ -28,6 +29,13 @@ struct ev_batch {
 
 /* Adds a copy of ev, with copies of its strings and payload. */
 void ev_batch_add(struct ev_batch *b, const struct event *ev);
+/*
+ * The same for an event whose payload is the fields fv[0..n): they are
+ * copied as they are and encoded (payload.h) by the writer thread, which
+ * has time to spare while the caller waits on Redis.
+ */
+void ev_batch_add_fields(struct ev_batch *b, const struct event *ev, const struct bytes *fv,
+    size_t n);
 void ev_batch_reset(struct ev_batch *b);
 void ev_batch_free(struct ev_batch *b);
 
