@@ -301,11 +301,13 @@ journal_open(const char *path, enum journal_access access, struct journal **ret,
 		if (exec(j, "PRAGMA synchronous = NORMAL", err) < 0)
 			goto fail;
 		/*
-		 * Checkpoint when the WAL reaches 64 MiB, not 16: a command that
-		 * journals 100,000 entries then does it once, at its end, instead
-		 * of again and again while a reader holds the old pages.
+		 * Checkpoint each 16 MiB of WAL (1024 pages).  A long run then
+		 * merges most of its pages into the file while it still claims
+		 * (the writer's queue rides out the sync), and the merge left for
+		 * the end, when nothing else runs, stays small.  Measured against
+		 * 64 MiB: claims of 100,000 and 1,000,000 entries both faster.
 		 */
-		if (exec(j, "PRAGMA wal_autocheckpoint = 4096", err) < 0)
+		if (exec(j, "PRAGMA wal_autocheckpoint = 1024", err) < 0)
 			goto fail;
 	}
 	if (migrate(j, err) < 0)
