@@ -142,12 +142,19 @@ held_each(struct journal *j, const struct selection *sel, size_t chunk,
     struct xerr *err)
 {
 	struct held_list l = {0};
-	struct load ld = {&l, NULL, chunk, fn, ctx, 0, err};
-	int rc = journal_select(j, sel, load_one, &ld, err);
+	struct load ld = {&l, NULL, 0, NULL, NULL, 0, err};
+	int64_t after = 0;
+	bool more = true;
+	int rc = 0;
 
-	if (rc == 0 && l.n > 0) {
-		load_fix(&ld);
-		rc = fn(ctx, &l);
+	/* A page read, then handed on outside the page's read transaction. */
+	while (rc == 0 && more) {
+		rc = journal_select_page(j, sel, &after, chunk, load_one, &ld, &more, err);
+		if (rc == 0 && l.n > 0 && (l.n >= chunk || !more)) {
+			load_fix(&ld);
+			rc = fn(ctx, &l);
+			held_clear(&l);
+		}
 	}
 	*ret_skipped = ld.skipped_in_flight;
 	held_free(&l);

@@ -52,14 +52,16 @@ id_at(sqlite3_stmt *st, int i)
  * or copy_removed of the same batch means a copy is in flight.  A claim
  * with nothing after it comes once, with x's columns NULL.
  */
-static const char select_head[] =
-    "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer,"
-    "  coalesce(c.deliveries, 0) + coalesce(r.deliveries, 0), c.payload,"
+#define SELECT_COLS \
+    "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer," \
+    "  coalesce(c.deliveries, 0) + coalesce(r.deliveries, 0), c.payload," \
     "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq"
-    " FROM events c"
-    " LEFT JOIN events r ON r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq"
-    "   AND r.ref_stream = c.stream AND r.kind = 'replay_copy'"
-    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq";
+#define SELECT_JOINS \
+    " LEFT JOIN events r ON r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq" \
+    "   AND r.ref_stream = c.stream AND r.kind = 'replay_copy'" \
+    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq"
+
+static const char select_head[] = SELECT_COLS " FROM events c" SELECT_JOINS;
 
 /*
  * The selection's terms over the claims c: only those it uses, so that
@@ -115,12 +117,11 @@ bind_name_text(sqlite3_stmt *st, const char *name, const char *v)
 
 static char *json_list(char *const *v);
 
-/* Prepares the selection's statement and binds all but the message. */
+/* Prepares a selection statement, sql, and binds all but the message. */
 static int
-select_prepare(struct journal *j, const char *head, const struct selection *sel,
-    bool one_message, const char *tail, sqlite3_stmt **ret, struct xerr *err)
+prepare_bound(struct journal *j, char *sql, const struct selection *sel, sqlite3_stmt **ret,
+    struct xerr *err)
 {
-	char *sql = select_sql(head, sel, one_message, tail);
 	char *streams = json_list(sel->streams), *groups = json_list(sel->groups);
 	int rc = sqlite3_prepare_v2(journal_db(j), sql, -1, ret, NULL);
 
@@ -142,6 +143,14 @@ select_prepare(struct journal *j, const char *head, const struct selection *sel,
 	free(streams);
 	free(groups);
 	return 0;
+}
+
+/* Prepares the selection's statement: head, the terms, tail. */
+static int
+select_prepare(struct journal *j, const char *head, const struct selection *sel,
+    bool one_message, const char *tail, sqlite3_stmt **ret, struct xerr *err)
+{
+	return prepare_bound(j, select_sql(head, sel, one_message, tail), sel, ret, err);
 }
 
 /* What the later events of one claim say, gathered row by row. */
@@ -239,10 +248,14 @@ json_list(char *const *v)
 	return b.data;
 }
 
-/* Runs the selection once (for one message, when msg is not NULL). */
+/*
+ * Runs the selection once (for one message, when msg is not NULL).  If
+ * last is not NULL: the seq of the last claim read, and how many were read.
+ */
 static int
 select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
-    const struct entry_ref *msg, journalled_fn fn, void *ctx, struct xerr *err)
+    const struct entry_ref *msg, journalled_fn fn, void *ctx, int64_t *last, size_t *nclaims,
+    struct xerr *err)
 {
 	int rc;
 
@@ -264,6 +277,10 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			if (cur != 0 && (out = history_end(&h, sel, fn, ctx)) < 0)
 				break;
 			cur = cseq;
+			if (last != NULL) {
+				*last = cseq;
+				(*nclaims)++;
+			}
 			h.superseded = false;
 			h.dlq_seq = h.done_seq = 0;
 			h.nb = 0;
@@ -328,12 +345,42 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 				dup = strcmp(sel->messages[k].stream, sel->messages[i].stream) == 0 &&
 				    entry_id_cmp(sel->messages[k].id, sel->messages[i].id) == 0;
 			if (!dup)
-				rc = select_once(j, st, sel, &sel->messages[i], fn, ctx, err);
+				rc = select_once(j, st, sel, &sel->messages[i], fn, ctx, NULL, NULL,
+				    err);
 		}
 	} else {
-		rc = select_once(j, st, sel, NULL, fn, ctx, err);
+		rc = select_once(j, st, sel, NULL, fn, ctx, NULL, NULL, err);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+journal_select_page(struct journal *j, const struct selection *sel, int64_t *after,
+    size_t limit, journalled_fn fn, void *ctx, bool *ret_more, struct xerr *err)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc;
+
+	*ret_more = false;
+	if (sel->messages != NULL)
+		return journal_select(j, sel, fn, ctx, err);
+	/* The page's claims in a subquery, so that LIMIT counts claims, not rows. */
+	char *inner = select_sql("SELECT * FROM events c", sel, false,
+	    " AND c.seq > :page_after ORDER BY c.seq LIMIT :page_limit");
+	buf_adds(&sql, SELECT_COLS " FROM (");
+	buf_adds(&sql, inner);
+	buf_adds(&sql, ") c" SELECT_JOINS " ORDER BY c.seq");
+	free(inner);
+	if (prepare_bound(j, sql.data, sel, &st, err) < 0)
+		return -1;
+	bind_name_int(st, ":page_after", *after > sel->after_seq ? *after : sel->after_seq);
+	bind_name_int(st, ":page_limit", (int64_t)limit);
+	rc = select_once(j, st, sel, NULL, fn, ctx, after, &n, err);
+	sqlite3_finalize(st);      /* and with it the read transaction */
+	*ret_more = rc == 0 && n == limit;
 	return rc;
 }
 

@@ -59,6 +59,16 @@ typedef int (*journalled_fn)(void *ctx, const struct journalled *e);
 /* Calls fn for each selected entry, latest claim per entry, in journal order. */
 int journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
     void *ctx, struct xerr *err);
+/*
+ * The same, one page at a time: the selected claims after journal position
+ * *after, at most limit of them, read in a transaction of their own (so a
+ * long selection does not keep the WAL from being checkpointed while the
+ * caller writes between pages).  Moves *after past the page; *ret_more is
+ * false once the selection is exhausted.  A selection of messages comes
+ * whole, in one page.
+ */
+int journal_select_page(struct journal *j, const struct selection *sel, int64_t *after,
+    size_t limit, journalled_fn fn, void *ctx, bool *ret_more, struct xerr *err);
 
 /* How many claims the selection matches at most (for progress). */
 int journal_select_count(struct journal *j, const struct selection *sel, size_t *ret,
