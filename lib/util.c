@@ -193,32 +193,41 @@ parse_time(const char *s, int64_t now, int64_t *ret_ms)
 	return 0;
 }
 
+/* Reads the decimal number that starts s[*at..n); -1 if none, or if it overflows. */
+static int
+parse_u64(const char *s, size_t n, size_t *at, uint64_t *ret)
+{
+	size_t i = *at, start = *at;
+	uint64_t v = 0;
+
+	for (; i < n && (unsigned)(s[i] - '0') < 10; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		/* Nineteen digits always fit; only a twentieth can overflow. */
+		if (i - start >= 19 && v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (i == start)
+		return -1;
+	*at = i;
+	*ret = v;
+	return 0;
+}
+
 int
 entry_id_parse(const char *s, size_t n, struct entry_id *ret)
 {
-	uint64_t part[2] = {0, 0};
 	size_t i = 0;
-	int which = 0, digits = 0;
+	uint64_t ms, seq = 0;
 
-	for (; i < n; i++) {
-		char c = s[i];
-		if (c == '-' && which == 0 && digits > 0) {
-			which = 1;
-			digits = 0;
-			continue;
-		}
-		if (c < '0' || c > '9')
-			return -1;
-		/* Nineteen digits always fit; only a twentieth can overflow. */
-		if (digits >= 19 && part[which] > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
-			return -1;
-		part[which] = part[which] * 10 + (uint64_t)(c - '0');
-		digits++;
-	}
-	if (digits == 0)
+	if (parse_u64(s, n, &i, &ms) < 0)
 		return -1;
-	ret->ms = part[0];
-	ret->seq = which ? part[1] : 0;
+	if (i < n && (s[i] != '-' || (i++, parse_u64(s, n, &i, &seq)) < 0))
+		return -1;
+	if (i != n)
+		return -1;
+	ret->ms = ms;
+	ret->seq = seq;
 	return 0;
 }
 
