@@ -9,8 +9,8 @@
 
 /*
  * An event with its strings as offsets into the batch's data (0: NULL).
- * With nfields > 0 the payload is still fields: each a size_t length and
- * its bytes, from offset fields on.
+ * With fields != 0 the payload is still nfields fields: each a size_t
+ * length and its bytes, from offset fields - 1 on.
  */
 struct ev_rec {
 	struct event ev;
@@ -102,7 +102,7 @@ ev_batch_add_fields(struct ev_batch *b, const struct event *ev, const struct byt
 	e.payload = NULL;
 	e.payload_len = 0;
 	r = add_rec(b, &e);
-	r->fields = b->data.len;
+	r->fields = b->data.len + 1;
 	r->nfields = n;
 	for (size_t i = 0; i < n; i++) {
 		buf_add(&b->data, (const char *)&fv[i].n, sizeof(fv[i].n));
@@ -142,7 +142,7 @@ at(const struct ev_batch *b, size_t off)
 static size_t
 encode_fields(struct writer *w, const struct ev_batch *b, const struct ev_rec *r, size_t *len)
 {
-	const char *p = b->data.data + r->fields;
+	const char *p = b->data.data + r->fields - 1;
 	size_t start = w->enc.len;
 
 	if (w->fv_cap < r->nfields) {
@@ -183,12 +183,12 @@ write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 			ev->payload = at(b, r->payload);
 			ev->detail = at(b, r->detail);
 			ev->ref_stream = at(b, r->ref_stream);
-			if (r->nfields > 0)
+			if (r->fields != 0)
 				enc_at[k] = encode_fields(w, b, r, &enc_len[k]);
 		}
 		/* Pointers into enc only now: it may have moved while it grew. */
 		for (size_t k = 0; k < m; k++) {
-			if (b->rec[i + k].nfields > 0) {
+			if (b->rec[i + k].fields != 0) {
 				evs[k].payload = w->enc.data + enc_at[k];
 				evs[k].payload_len = enc_len[k];
 			}
