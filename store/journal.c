@@ -301,13 +301,13 @@ journal_open(const char *path, enum journal_access access, struct journal **ret,
 		if (exec(j, "PRAGMA synchronous = NORMAL", err) < 0)
 			goto fail;
 		/*
-		 * Checkpoint each 16 MiB of WAL (1024 pages).  A long run then
+		 * Checkpoint each 8 MiB of WAL (512 pages).  A long run then
 		 * merges most of its pages into the file while it still claims
 		 * (the writer's queue rides out the sync), and the merge left for
 		 * the end, when nothing else runs, stays small.  Measured against
-		 * 64 MiB: claims of 100,000 and 1,000,000 entries both faster.
+		 * 64 and 16 MiB: claims of 100,000 and 1,000,000 entries faster.
 		 */
-		if (exec(j, "PRAGMA wal_autocheckpoint = 1024", err) < 0)
+		if (exec(j, "PRAGMA wal_autocheckpoint = 512", err) < 0)
 			goto fail;
 	}
 	if (migrate(j, err) < 0)

@@ -210,4 +210,27 @@ kill_replay() {
 }
 test_case 'SIGKILL at random instants during a 10,000-entry replay, 20 times: each entry in one place' kill_replay
 
+wal_bounded() {
+	# A journal of its own: 150,000 held entries, a replay killed after 100,000 copies.
+	w=$TMP/wal.db
+	"$XRTEST" fill "$REDIS_URL" wb 150000 --size 40 >/dev/null
+	rcli XGROUP CREATE wb g 0 >/dev/null
+	crash_consumer wb g dead
+	"$XR" -r "$REDIS_URL" --db $w -q run -s wb --claim-idle 0 --no-clean
+	XRECOVER_FAILPOINT=copy-sent:1000 "$XR" -r "$REDIS_URL" --db $w -q replay -s wb \
+		--to wbcopy >/dev/null 2>&1 && fail "the failpoint did not stop the replay"
+	# The WAL is merged as the replay goes: it never held the 100,000 copies
+	# (27 MiB of pages when one read transaction pinned it).
+	made=$(rcli XLEN wbcopy)
+	[ "$made" -ge 90000 ] || fail "only $made copies before the kill"
+	wal=$(stat -c %s $w-wal)
+	[ "$wal" -lt $((20 * 1048576)) ] || fail "WAL of $wal bytes after $made copies"
+	echo "$made copies made before the kill; WAL $((wal / 1048576)) MiB"
+	# the next run journals the copies the killed replay made, and the chain is whole
+	"$XR" -r "$REDIS_URL" --db $w -q run -s wb --claim-idle 1h --no-clean
+	assert_eq "$made" "$(sql "select count(*) from replayed_messages" $w)"
+	"$XR" -r "$REDIS_URL" --db $w -q verify >/dev/null || fail "verify: exit $?"
+}
+test_case 'a replay merges its WAL as it goes: killed after 100,000 copies, its WAL is under 20 MiB (27 MiB when one read transaction pinned it)' wal_bounded
+
 test_done
