@@ -246,6 +246,8 @@ run(void *arg)
 				ev_batch_free(&cur);
 			else
 				ev_batch_reset(&cur);
+			if (w->enc.cap > KEEP_BYTES)
+				buf_free(&w->enc);
 			pthread_mutex_lock(&w->mu);
 			if (rc < 0 && !w->failed) {
 				w->failed = true;
