@@ -373,7 +373,8 @@ journal_select_page(struct journal *j, const struct selection *sel, int64_t *aft
 	 * and yields in seq order, so the rows come in that order without an
 	 * ORDER BY, which would copy every row, payload and all, into a sorter.
 	 */
-	char *inner = select_sql("SELECT * FROM events c", sel, false,
+	char *inner = select_sql("SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq,"
+	    " c.consumer, c.deliveries, c.payload FROM events c", sel, false,
 	    " AND c.seq > :page_after ORDER BY c.seq LIMIT :page_limit");
 	buf_adds(&sql, SELECT_COLS " FROM (");
 	buf_adds(&sql, inner);
