@@ -2,7 +2,6 @@
  * moves.c: copies (replay, redeliver), dead letters, settling and rollback.
  * See moves.h; the Redis commands are in stream/move.c.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,18 +182,6 @@ held_free(struct held_list *l)
 
 /* -------------------------------------------------------------- batches */
 
-static void
-who(struct jw *w)
-{
-	char host[256] = "";
-	struct passwd *pw = getpwuid(geteuid());
-
-	gethostname(host, sizeof(host) - 1);
-	jw_kstr(w, "user", pw != NULL ? pw->pw_name : "?");
-	jw_kstr(w, "host", host);
-	jw_kint(w, "pid", (int64_t)getpid());
-}
-
 int
 batch_begin(struct pass *p, bool automatic, const char *to, const char *selection,
     size_t planned, int64_t *ret_batch, struct xerr *err)
@@ -219,17 +206,13 @@ batch_begin(struct pass *p, bool automatic, const char *to, const char *selectio
 		jw_raw(&w, selection);
 	}
 	jw_kint(&w, "planned", (int64_t)planned);
-	who(&w);
+	pass_who(&w);
 	jw_obj_end(&w);
 	ev.kind = "replay_start";
 	ev.run = p->run;
 	ev.batch = batch;
 	ev.detail = buf_str(&p->dbuf);
-	if (journal_append(p->j, &ev, err) < 0) {
-		journal_rollback(p->j);
-		return -1;
-	}
-	if (journal_commit(p->j, err) < 0)
+	if (journal_append_commit(p->j, &ev, err) < 0)
 		return -1;
 	*ret_batch = batch;
 	return 0;
@@ -254,11 +237,7 @@ batch_end(struct pass *p, int64_t batch, const char *status, size_t copied, stru
 	/* The end of a batch is synced to disk with all before it. */
 	if (pass_flush(p, err) < 0 || journal_begin_durable(p->j, err) < 0)
 		return -1;
-	if (journal_append(p->j, &ev, err) < 0) {
-		journal_rollback(p->j);
-		return -1;
-	}
-	return journal_commit(p->j, err);
+	return journal_append_commit(p->j, &ev, err);
 }
 
 /* --------------------------------------------------------------- copies */
@@ -1044,7 +1023,7 @@ rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *
 			jw_str(&w, id);
 		}
 		jw_arr_end(&w);
-		who(&w);
+		pass_who(&w);
 		jw_obj_end(&w);
 		ev.kind = "rollback";
 		ev.run = p->run;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../lib/buf.h"
+#include "../lib/json.h"
 #include "../lib/log.h"
 #include "../store/intent.h"
 #include "../store/journal.h"
@@ -56,6 +57,8 @@ int pass_flush(struct pass *p, struct xerr *err);
 /* Appends one event and commits it (after what the writer holds). */
 int pass_append(struct pass *p, const struct event *ev, struct xerr *err);
 
+/* Who runs this command: "host", "user" and "pid" members of an object. */
+void pass_who(struct jw *w);
 /* Encodes an entry's fields (a reply [field, value, ...]) into p->pbuf. */
 void pass_encode_payload(struct pass *p, const redisReply *f);
 void pass_log_lost(struct pass *p, const char *stream, const char *group,

@@ -50,11 +50,19 @@ pass_append(struct pass *p, const struct event *ev, struct xerr *err)
 {
 	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
 		return -1;
-	if (journal_append(p->j, ev, err) < 0) {
-		journal_rollback(p->j);
-		return -1;
-	}
-	return journal_commit(p->j, err);
+	return journal_append_commit(p->j, ev, err);
+}
+
+void
+pass_who(struct jw *w)
+{
+	char host[256] = "";
+	struct passwd *pw = getpwuid(geteuid());
+
+	gethostname(host, sizeof(host) - 1);
+	jw_kstr(w, "host", host);
+	jw_kstr(w, "user", pw != NULL ? pw->pw_name : "?");
+	jw_kint(w, "pid", (int64_t)getpid());
 }
 
 /* A failure confined to one group: logged, journalled, and the pass goes on. */
@@ -828,10 +836,7 @@ run_start(struct pass *p, struct xerr *err)
 {
 	struct event ev = EVENT_INIT;
 	struct jw w;
-	char host[256] = "";
-	struct passwd *pw = getpwuid(geteuid());
 
-	gethostname(host, sizeof(host) - 1);
 	if (journal_begin(p->j, err) < 0)
 		return -1;
 	if (journal_next_run(p->j, &p->run, err) < 0) {
@@ -844,9 +849,7 @@ run_start(struct pass *p, struct xerr *err)
 	jw_kstr(&w, "version", XR_VERSION);
 	jw_kstr(&w, "mode", p->mode->name);
 	jw_kstr(&w, "mode_reason", p->mode->why);
-	jw_kstr(&w, "host", host);
-	jw_kstr(&w, "user", pw != NULL ? pw->pw_name : "?");
-	jw_kint(&w, "pid", (int64_t)getpid());
+	pass_who(&w);
 	jw_key(&w, "options");
 	options_json(p->cfg, &w);
 	jw_obj_end(&w);
@@ -856,11 +859,7 @@ run_start(struct pass *p, struct xerr *err)
 	ev.run = p->run;
 	ev.ts = p->res->started_ms;
 	ev.detail = buf_str(&p->dbuf);
-	if (journal_append(p->j, &ev, err) < 0) {
-		journal_rollback(p->j);
-		return -1;
-	}
-	if (journal_commit(p->j, err) < 0)
+	if (journal_append_commit(p->j, &ev, err) < 0)
 		return -1;
 	return journal_run_start_seq(p->j, p->run, &p->run_seq, err);
 }
@@ -909,11 +908,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	ev.detail = buf_str(&p->dbuf);
 	if (journal_begin_durable(p->j, err) < 0)
 		return -1;
-	if (journal_append(p->j, &ev, err) < 0) {
-		journal_rollback(p->j);
-		return -1;
-	}
-	return journal_commit(p->j, err);
+	return journal_append_commit(p->j, &ev, err);
 }
 
 static void

@@ -641,6 +641,16 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 }
 
 int
+journal_append_commit(struct journal *j, const struct event *ev, struct xerr *err)
+{
+	if (journal_append(j, ev, err) < 0) {
+		journal_rollback(j);
+		return -1;
+	}
+	return journal_commit(j, err);
+}
+
+int
 journal_head(struct journal *j, char hex[CHAIN_HEX_LEN], int64_t *ret_seq, struct xerr *err)
 {
 	unsigned char h[CHAIN_HASH_LEN];

@@ -92,6 +92,8 @@ int journal_append(struct journal *j, const struct event *ev, struct xerr *err);
  */
 int journal_append_many(struct journal *j, const struct event *ev, size_t n,
     struct xerr *err);
+/* Appends ev in the open transaction and commits; rolls back if either fails. */
+int journal_append_commit(struct journal *j, const struct event *ev, struct xerr *err);
 
 /* The newest event's hash as 64 hex digits, and its seq (0 when empty). */
 int journal_head(struct journal *j, char hex[65], int64_t *ret_seq, struct xerr *err);
