@@ -381,38 +381,43 @@ send_chunk(struct copier *cp, struct xerr *err)
 	return 0;
 }
 
+struct copy_item
+copy_item_of(const struct held *h, struct entry_id copy)
+{
+	struct copy_item c = {0};
+
+	c.stream = h->e.stream;
+	c.grp = h->e.grp;
+	c.id = h->e.id;
+	c.copy = copy;
+	c.consumer = h->e.consumer;
+	c.deliveries = h->e.deliveries;
+	c.source = source_name(h->e.source);
+	if (h->e.source == SRC_DLQ) {
+		c.dlq_stream = h->e.dlq_stream;
+		c.dlq_id = h->e.dlq_id;
+	}
+	return c;
+}
+
 struct event
-copy_made_event(struct pass *p, int64_t batch, const struct held *h, const char *to,
-    struct entry_id copy, bool reconciled)
+copies_event(struct pass *p, int64_t batch, const char *to, const struct copy_item *items,
+    size_t n, bool reconciled)
 {
 	struct event ev = EVENT_INIT;
-	struct jw w;
 
-	buf_reset(&p->dbuf);
-	jw_init(&w, &p->dbuf);
-	jw_obj(&w);
-	jw_kstr(&w, "source", source_name(h->e.source));
-	if (h->e.source == SRC_DLQ) {
-		jw_kstr(&w, "dlq_stream", h->e.dlq_stream);
-		jw_kint(&w, "dlq_ms", (int64_t)h->e.dlq_id.ms);
-		jw_kint(&w, "dlq_seq", (int64_t)h->e.dlq_id.seq);
-	}
-	if (reconciled)
-		jw_kbool(&w, "reconciled", true);
-	jw_obj_end(&w);
-	ev.kind = "replay_copy";
+	ev.kind = "replay_copies";
 	ev.run = p->run;
 	ev.batch = batch;
-	ev.stream = h->e.stream;
-	ev.grp = h->e.grp;
-	ev.has_entry = true;
-	ev.entry = h->e.id;
-	ev.consumer = h->e.consumer;
-	ev.deliveries = h->e.deliveries;
 	ev.ref_stream = to;
 	ev.has_ref = true;
-	ev.ref = copy;
-	ev.detail = buf_str(&p->dbuf);
+	ev.ref = items[0].copy;
+	for (size_t i = 1; i < n; i++)
+		if (entry_id_cmp(items[i].copy, ev.ref) < 0)
+			ev.ref = items[i].copy;
+	ev.detail = reconciled ? "{\"reconciled\":true}" : NULL;
+	ev.copies = items;
+	ev.ncopies = n;
 	return ev;
 }
 
@@ -424,6 +429,9 @@ recv_chunk(struct copier *cp, struct xerr *err)
 	struct chunk *ch = &cp->fly[0];
 	bool retry = false;
 
+	struct copy_item items[CHUNK];
+	size_t made = 0;
+
 	if (copies_recv(p->rc, ch->t->name, ch->c, ch->n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ch->n; i++) {
@@ -431,9 +439,7 @@ recv_chunk(struct copier *cp, struct xerr *err)
 		struct held *h = &cp->l->v[idx];
 
 		if (ch->c[i].done) {
-			struct event ev = copy_made_event(p, cp->batch, h, ch->t->name, ch->c[i].id,
-			    false);
-			ev_batch_add(&p->batch, &ev);
+			items[made++] = copy_item_of(h, ch->c[i].id);
 			h->copied = true;
 			h->copy_to = copy_target(cp, h);
 			h->copy_id = ch->c[i].id;
@@ -450,6 +456,10 @@ recv_chunk(struct copier *cp, struct xerr *err)
 		retry = true;
 	}
 	/* The writer thread journals them while the next chunks go out. */
+	if (made > 0) {
+		struct event ev = copies_event(p, cp->batch, ch->t->name, items, made, false);
+		ev_batch_add(&p->batch, &ev);
+	}
 	if (p->batch.n > 0 && writer_put(p->w, &p->batch, err) < 0)
 		return -1;
 	if (retry)

@@ -80,9 +80,14 @@ int batch_end(struct pass *p, int64_t batch, const char *status, size_t copied,
 struct event copy_event(struct pass *p, const char *kind, int64_t batch,
     const struct copy_row *c, const char *detail);
 
-/* The replay_copy event of one copy made (its detail is in p->dbuf). */
-struct event copy_made_event(struct pass *p, int64_t batch, const struct held *h,
-    const char *to, struct entry_id copy, bool reconciled);
+/* How the journal lists h, copied as copy (its strings are h's). */
+struct copy_item copy_item_of(const struct held *h, struct entry_id copy);
+/*
+ * The replay_copies event of the copies items[0..n), all made into `to`
+ * by one request (or found by reconciliation), in batch.
+ */
+struct event copies_event(struct pass *p, int64_t batch, const char *to,
+    const struct copy_item *items, size_t n, bool reconciled);
 
 /*
  * Copies the entries (in order) as part of batch; the writer thread p->w

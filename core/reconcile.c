@@ -232,8 +232,7 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 		next = entry_id_next(next);
 		if (stream == NULL || grp == NULL || !item_id(e, 2, &id))
 			continue;
-		if (journal_entry_event(p->j, "replay_copy", batch, stream, grp, id, 0, &done,
-		    rx->err) < 0)
+		if (journal_copy_made(p->j, batch, stream, grp, id, &done, rx->err) < 0)
 			return -1;
 		if (done)
 			continue;
@@ -260,7 +259,8 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 			return -1;
 		if (l.n == 1 && l.v[0].e.payload_len == p->pbuf.len &&
 		    memcmp(l.v[0].e.payload, p->pbuf.data, p->pbuf.len) == 0) {
-			struct event ev = copy_made_event(p, batch, &l.v[0], to, copy, true);
+			struct copy_item item = copy_item_of(&l.v[0], copy);
+			struct event ev = copies_event(p, batch, to, &item, 1, true);
 			if (journal_append(p->j, &ev, rx->err) < 0) {
 				held_free(&l);
 				return -1;

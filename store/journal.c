@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/json.h"
 #include "chain.h"
 #include "incident.h"
 #include "journal.h"
@@ -24,6 +25,8 @@ enum stmt_id {
 	ST_APPEND_MANY,             /* APPEND_ROWS rows in one statement */
 	ST_ENTRY_HAS,
 	ST_CONSUMER_HAS,
+	ST_COPIED,                  /* one row of the copied table */
+	ST_COPIED_MANY,             /* COPIED_ROWS rows */
 	ST_COUNT
 };
 
@@ -49,6 +52,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CONSUMER_HAS] =
 	    "SELECT 1 FROM events WHERE seq > ?4 AND stream = ?1 AND grp = ?2"
 	    " AND consumer = ?3 AND kind IN ('consumer_deleted', 'consumer_kept') LIMIT 1",
+	[ST_COPIED] =
+	    "INSERT OR FAIL INTO copied (entry_ms, entry_seq, stream, grp, seq, pos, batch)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_COPIED_MANY] = NULL,    /* made by many_sql() */
 };
 
 struct journal {
@@ -65,6 +72,7 @@ struct journal {
 	sqlite3_stmt *st[ST_COUNT];
 	struct chain_hasher *hasher;    /* made at the first append */
 	struct incidents *incidents;    /* open incidents seen, made at the first append */
+	struct buf detail;              /* a replay_copies event's detail, being made */
 };
 
 /* Sets err from the connection's last error, with what was being done. */
@@ -335,6 +343,7 @@ journal_close(struct journal *j)
 		close(j->lock_fd);
 	chain_hasher_free(j->hasher);
 	incidents_free(j->incidents);
+	buf_free(&j->detail);
 	free(j->path);
 	free(j);
 }
@@ -453,19 +462,21 @@ journal_rollback(struct journal *j)
 
 #define APPEND_PARAMS (CHAIN_COLS + 1)  /* the columns and the hash */
 #define APPEND_ROWS 16
+#define COPIED_PARAMS 7
+#define COPIED_ROWS 25
 
-/* ST_APPEND with APPEND_ROWS rows of values: one statement run, not sixteen. */
+/* The INSERT of statement one with rows rows of params values: one statement run, not many. */
 static char *
-append_many_sql(void)
+many_sql(enum stmt_id one, int rows, int params)
 {
 	struct buf b = BUF_INIT;
-	const char *one = stmt_sql[ST_APPEND];
+	const char *sql = stmt_sql[one];
 
-	buf_add(&b, one, (size_t)(strstr(one, " VALUES") - one));
+	buf_add(&b, sql, (size_t)(strstr(sql, " VALUES") - sql));
 	buf_adds(&b, " VALUES ");
-	for (int r = 0; r < APPEND_ROWS; r++) {
+	for (int r = 0; r < rows; r++) {
 		buf_adds(&b, r > 0 ? ", (" : "(");
-		for (int c = 0; c < APPEND_PARAMS; c++)
+		for (int c = 0; c < params; c++)
 			buf_adds(&b, c > 0 ? ", ?" : "?");
 		buf_addc(&b, ')');
 	}
@@ -476,7 +487,8 @@ static sqlite3_stmt *
 stmt(struct journal *j, enum stmt_id id, struct xerr *err)
 {
 	if (j->st[id] == NULL) {
-		char *made = id == ST_APPEND_MANY ? append_many_sql() : NULL;
+		char *made = id == ST_APPEND_MANY ? many_sql(ST_APPEND, APPEND_ROWS, APPEND_PARAMS) :
+		    id == ST_COPIED_MANY ? many_sql(ST_COPIED, COPIED_ROWS, COPIED_PARAMS) : NULL;
 		int rc = sqlite3_prepare_v3(j->db, made != NULL ? made : stmt_sql[id], -1,
 		    SQLITE_PREPARE_PERSISTENT, &j->st[id], NULL);
 		free(made);
@@ -591,6 +603,79 @@ insert_rows(struct journal *j, const struct event *ev, size_t n, struct xerr *er
 	return 0;
 }
 
+/* A replay_copies event's detail: ev's members, then its copies (see journal.h). */
+static const char *
+copies_detail(struct journal *j, const struct event *ev)
+{
+	struct buf *b = &j->detail;
+	struct jw w;
+
+	buf_reset(b);
+	if (ev->detail != NULL && strlen(ev->detail) > 2) {
+		buf_add(b, ev->detail, strlen(ev->detail) - 1);     /* without its '}' */
+		buf_addc(b, ',');
+	} else {
+		buf_addc(b, '{');
+	}
+	buf_adds(b, "\"copies\":");
+	jw_init(&w, b);
+	jw_arr(&w);
+	for (size_t i = 0; i < ev->ncopies; i++) {
+		const struct copy_item *c = &ev->copies[i];
+		jw_arr(&w);
+		jw_str(&w, c->stream);
+		jw_str(&w, c->grp);
+		jw_int(&w, (int64_t)c->id.ms);
+		jw_int(&w, (int64_t)c->id.seq);
+		jw_int(&w, (int64_t)c->copy.ms);
+		jw_int(&w, (int64_t)c->copy.seq);
+		jw_str(&w, c->consumer);
+		jw_int(&w, c->deliveries);
+		jw_str(&w, c->source);
+		if (c->dlq_stream != NULL) {
+			jw_str(&w, c->dlq_stream);
+			jw_int(&w, (int64_t)c->dlq_id.ms);
+			jw_int(&w, (int64_t)c->dlq_id.seq);
+		}
+		jw_arr_end(&w);
+	}
+	jw_arr_end(&w);
+	buf_addc(b, '}');
+	return buf_str(b);
+}
+
+/* The copied rows of the replay_copies event ev, which is at seq. */
+static int
+insert_copied(struct journal *j, const struct event *ev, int64_t seq, struct xerr *err)
+{
+	size_t i = 0;
+
+	while (i < ev->ncopies) {
+		size_t m = ev->ncopies - i >= COPIED_ROWS ? COPIED_ROWS : 1;
+		sqlite3_stmt *st = stmt(j, m > 1 ? ST_COPIED_MANY : ST_COPIED, err);
+		int rc;
+
+		if (st == NULL)
+			return -1;
+		for (size_t r = 0; r < m; r++, i++) {
+			const struct copy_item *c = &ev->copies[i];
+			int p = (int)r * COPIED_PARAMS;
+			sqlite3_bind_int64(st, p + 1, (int64_t)c->id.ms);
+			sqlite3_bind_int64(st, p + 2, (int64_t)c->id.seq);
+			sqlite3_bind_text(st, p + 3, c->stream, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p + 4, c->grp, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, p + 5, seq);
+			sqlite3_bind_int64(st, p + 6, (int64_t)i);
+			sqlite3_bind_int64(st, p + 7, ev->batch);
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return DB_ERR(j, err, "cannot append");
+	}
+	return 0;
+}
+
 int
 journal_append_many(struct journal *j, const struct event *ev, size_t n, struct xerr *err)
 {
@@ -630,6 +715,15 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 		if (id != 0)
 			e.incident = id;
 		incidents_appended(j->incidents, &e);
+		if (e.ncopies > 0) {
+			/* On its own, after those before it, and its copies indexed. */
+			e.detail = copies_detail(j, &e);
+			if (insert_rows(j, group, ng, err) < 0 || insert_rows(j, &e, 1, err) < 0 ||
+			    insert_copied(j, &e, j->head_seq, err) < 0)
+				return -1;
+			ng = 0;
+			continue;
+		}
 		group[ng++] = e;
 		if (ng == APPEND_ROWS) {
 			if (insert_rows(j, group, ng, err) < 0)

@@ -59,6 +59,22 @@ void journal_rollback(struct journal *j);
 /* Whether a transaction is open. */
 bool journal_in_tx(const struct journal *j);
 
+/*
+ * One copy a replay made, as a replay_copies event lists it (see
+ * schema/005_copies.sql).  Strings are the caller's.
+ */
+struct copy_item {
+	const char *stream;         /* the original: stream, group, ID */
+	const char *grp;
+	struct entry_id id;
+	struct entry_id copy;       /* the copy's ID, in the event's ref_stream */
+	const char *consumer;       /* claimed from (NULL: none) */
+	int64_t deliveries;
+	const char *source;         /* "held" or "dead_letter" */
+	const char *dlq_stream;     /* dead_letter: where the original is */
+	struct entry_id dlq_id;
+};
+
 /* One row of the events table.  NULL / -1 / has_entry=false mean NULL. */
 struct event {
 	const char *kind;
@@ -79,10 +95,17 @@ struct event {
 	bool has_ref;
 	struct entry_id ref;
 	int64_t incident;           /* 0: found by the journal (store/incident.h) */
+	/*
+	 * A replay_copies event: its copies.  The journal writes them into
+	 * the detail as "copies" (after the members detail already has, if
+	 * any) and indexes them in the copied table, in the same transaction.
+	 */
+	const struct copy_item *copies;
+	size_t ncopies;
 };
 
 #define EVENT_INIT {NULL, 0, 0, NULL, NULL, false, {0, 0}, NULL, -1, -1, NULL, 0, NULL, \
-	0, NULL, false, {0, 0}, 0}
+	0, NULL, false, {0, 0}, 0, NULL, 0}
 
 /* Appends ev as the newest event, chained to the one before (chain.h). */
 int journal_append(struct journal *j, const struct event *ev, struct xerr *err);

@@ -44,21 +44,21 @@ id_at(sqlite3_stmt *st, int i)
 
 /*
  * Each selected claim, joined with every later event of the same entry
- * (one index walk per claim, events_entry), and with the copy it is itself
- * a replay of, if any (its ancestors' deliveries).  The rows of one claim
- * come together, in any order; select_once() reads them as a little
- * history: a later claim means this one is not the latest; dead_lettered,
- * settled and lost say where the entry is; replay_copy without a settled
- * or copy_removed of the same batch means a copy is in flight.  A claim
- * with nothing after it comes once, with x's columns NULL.
+ * (one index walk per claim, events_entry), and with the batches of the
+ * copies made of it since (copied).  The rows of one claim come together,
+ * in any order; select_once() reads them as a little history: a later
+ * claim means this one is not the latest; dead_lettered, settled and lost
+ * say where the entry is; a copy without a settled or copy_removed of the
+ * same batch means a copy is in flight.  A claim with nothing after it
+ * comes once, with x's columns NULL.
  */
 #define SELECT_COLS \
     "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer," \
-    "  coalesce(c.deliveries, 0) + coalesce(r.deliveries, 0), c.payload," \
-    "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq"
+    "  coalesce(c.deliveries, 0), c.payload," \
+    "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq," \
+    "  (SELECT group_concat(y.batch) FROM copied y WHERE " SAME_ENTRY("y") \
+    "    AND y.seq > c.seq)"
 #define SELECT_JOINS \
-    " LEFT JOIN events r ON r.ref_ms = c.entry_ms AND r.ref_seq = c.entry_seq" \
-    "   AND r.ref_stream = c.stream AND r.kind = 'replay_copy'" \
     " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq"
 
 static const char select_head[] = SELECT_COLS " FROM events c" SELECT_JOINS;
@@ -151,6 +151,144 @@ select_prepare(struct journal *j, const char *head, const struct selection *sel,
     bool one_message, const char *tail, sqlite3_stmt **ret, struct xerr *err)
 {
 	return prepare_bound(j, select_sql(head, sel, one_message, tail), sel, ret, err);
+}
+
+/*
+ * The copies the selected claims may be of.  An entry that is itself a
+ * copy made by a replay has had its deliveries before: its original's,
+ * recorded with the copy.  Only streams some copy went to are looked at.
+ */
+struct ancestry {
+	struct journal *j;
+	char **targets;             /* streams copies went to */
+	size_t ntargets;
+	sqlite3_stmt *find;         /* the copy event at or below an ID in a stream */
+	sqlite3_stmt *expand;       /* the copies of a replay_copies event */
+	int64_t expanded_seq;       /* the replay_copies event expanded last: */
+	struct anc_copy {
+		struct entry_id copy;
+		int64_t deliveries;
+	} *cv;                      /* its copies */
+	size_t cn;
+};
+
+static void
+ancestry_close(struct ancestry *a)
+{
+	for (size_t i = 0; i < a->ntargets; i++)
+		free(a->targets[i]);
+	free(a->targets);
+	sqlite3_finalize(a->find);
+	sqlite3_finalize(a->expand);
+	free(a->cv);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+ancestry_open(struct journal *j, struct ancestry *a, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->j = j;
+	/* One index seek per target stream (events_copies), however many copies. */
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT ref_stream FROM events WHERE kind IN ('replay_copy', 'replay_copies')"
+	    " AND ref_stream > ?1 ORDER BY ref_stream LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading copies");
+	sqlite3_bind_text(st, 1, "", 0, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a->targets = xrealloc(a->targets, (a->ntargets + 1) * sizeof(*a->targets));
+		a->targets[a->ntargets] = xstrdup(text(st, 0));
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, a->targets[a->ntargets], -1, SQLITE_STATIC);
+		a->ntargets++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ancestry_close(a);
+		return DB_ERR(j, err, "reading copies");
+	}
+	return 0;
+}
+
+/* Reads the copies of the replay_copies event seq into a->cv. */
+static int
+ancestry_expand(struct ancestry *a, int64_t seq, struct xerr *err)
+{
+	int rc;
+
+	if (a->expand == NULL && sqlite3_prepare_v2(journal_db(a->j),
+	    "SELECT json_extract(c.value, '$[4]'), json_extract(c.value, '$[5]'),"
+	    "  json_extract(c.value, '$[7]')"
+	    " FROM events e, json_each(e.detail, '$.copies') c WHERE e.seq = ?1", -1,
+	    &a->expand, NULL) != SQLITE_OK)
+		return DB_ERR(a->j, err, "reading copies");
+	a->cn = 0;
+	a->expanded_seq = seq;
+	sqlite3_bind_int64(a->expand, 1, seq);
+	while ((rc = sqlite3_step(a->expand)) == SQLITE_ROW) {
+		a->cv = xrealloc(a->cv, (a->cn + 1) * sizeof(*a->cv));
+		a->cv[a->cn].copy = id_at(a->expand, 0);
+		a->cv[a->cn].deliveries = sqlite3_column_int64(a->expand, 2);
+		a->cn++;
+	}
+	sqlite3_reset(a->expand);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(a->j, err, "reading copies");
+	return 0;
+}
+
+/* The deliveries recorded with the copy stream/id, if it is one (0 if not). */
+static int
+ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, int64_t *ret,
+    struct xerr *err)
+{
+	bool target = false;
+	int64_t seq = 0, legacy = 0;
+	bool is_legacy = false, found = false;
+	int rc;
+
+	*ret = 0;
+	for (size_t i = 0; i < a->ntargets && !target; i++)
+		target = strcmp(a->targets[i], stream) == 0;
+	if (!target)
+		return 0;
+	if (a->find == NULL && sqlite3_prepare_v2(journal_db(a->j),
+	    "SELECT seq, kind = 'replay_copy', ref_ms, ref_seq, deliveries FROM events"
+	    " WHERE kind IN ('replay_copy', 'replay_copies') AND ref_stream = ?1"
+	    " AND (ref_ms, ref_seq) <= (?2, ?3) ORDER BY ref_ms DESC, ref_seq DESC LIMIT 1",
+	    -1, &a->find, NULL) != SQLITE_OK)
+		return DB_ERR(a->j, err, "reading copies");
+	sqlite3_bind_text(a->find, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->find, 2, (int64_t)id.ms);
+	sqlite3_bind_int64(a->find, 3, (int64_t)id.seq);
+	rc = sqlite3_step(a->find);
+	if (rc == SQLITE_ROW) {
+		found = true;
+		seq = sqlite3_column_int64(a->find, 0);
+		is_legacy = sqlite3_column_int(a->find, 1) != 0;
+		if (is_legacy && entry_id_cmp(id_at(a->find, 2), id) == 0)
+			legacy = sqlite3_column_int64(a->find, 4);
+	}
+	sqlite3_reset(a->find);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(a->j, err, "reading copies");
+	if (!found || is_legacy) {
+		*ret = legacy;
+		return 0;
+	}
+	/* Consecutive claims are mostly copies made by one request: read it once. */
+	if (seq != a->expanded_seq && ancestry_expand(a, seq, err) < 0)
+		return -1;
+	for (size_t i = 0; i < a->cn; i++) {
+		if (entry_id_cmp(a->cv[i].copy, id) == 0) {
+			*ret = a->cv[i].deliveries;
+			break;
+		}
+	}
+	return 0;
 }
 
 /* What the later events of one claim say, gathered row by row. */
@@ -252,10 +390,24 @@ json_list(char *const *v)
  * Runs the selection once (for one message, when msg is not NULL).  If
  * last is not NULL: the seq of the last claim read, and how many were read.
  */
+/* The batches of group_concat(batch), as history copies not closed yet. */
+static void
+history_copies(struct history *h, const char *list)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		char *end;
+		long long b = strtoll(p, &end, 10);
+		if (end == p)
+			break;
+		history_copy(h, b, false);
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
 static int
 select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
-    const struct entry_ref *msg, journalled_fn fn, void *ctx, int64_t *last, size_t *nclaims,
-    struct xerr *err)
+    struct ancestry *anc, const struct entry_ref *msg, journalled_fn fn, void *ctx,
+    int64_t *last, size_t *nclaims, struct xerr *err)
 {
 	int rc;
 
@@ -295,6 +447,13 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			h.e.deliveries = sqlite3_column_int64(st, 6);
 			history_keep(&h, 3, st, 7);
 			h.e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
+			history_copies(&h, text(st, 14));
+			int64_t before;
+			if (ancestry_deliveries(anc, history_str(&h, 0), h.e.id, &before, err) < 0) {
+				out = -1;
+				break;
+			}
+			h.e.deliveries += before;
 		}
 		if (kind == NULL || xseq <= cseq)
 			continue;
@@ -310,14 +469,14 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			h.done_seq = xseq > h.done_seq ? xseq : h.done_seq;
 			if (strcmp(kind, "settled") == 0)
 				history_copy(&h, sqlite3_column_int64(st, 10), true);
-		} else if (strcmp(kind, "replay_copy") == 0) {
-			history_copy(&h, sqlite3_column_int64(st, 10), false);
 		} else if (strcmp(kind, "copy_removed") == 0) {
 			history_copy(&h, sqlite3_column_int64(st, 10), true);
 		}
 	}
 	if (out == 0 && rc == SQLITE_DONE && cur != 0)
 		out = history_end(&h, sel, fn, ctx);
+	else if (out < 0)
+		rc = SQLITE_DONE;       /* err is set */
 	free(h.batches);
 	free(h.closed);
 	buf_free(&h.text);
@@ -332,12 +491,17 @@ int
 journal_select(struct journal *j, const struct selection *sel, journalled_fn fn, void *ctx,
     struct xerr *err)
 {
+	struct ancestry anc;
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	if (select_prepare(j, select_head, sel, sel->messages != NULL, " ORDER BY c.seq",
-	    &st, err) < 0)
+	if (ancestry_open(j, &anc, err) < 0)
 		return -1;
+	if (select_prepare(j, select_head, sel, sel->messages != NULL, " ORDER BY c.seq",
+	    &st, err) < 0) {
+		ancestry_close(&anc);
+		return -1;
+	}
 	if (sel->messages != NULL) {
 		for (size_t i = 0; i < sel->nmessages && rc == 0; i++) {
 			bool dup = false;
@@ -345,13 +509,14 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 				dup = strcmp(sel->messages[k].stream, sel->messages[i].stream) == 0 &&
 				    entry_id_cmp(sel->messages[k].id, sel->messages[i].id) == 0;
 			if (!dup)
-				rc = select_once(j, st, sel, &sel->messages[i], fn, ctx, NULL, NULL,
-				    err);
+				rc = select_once(j, st, sel, &anc, &sel->messages[i], fn, ctx, NULL,
+				    NULL, err);
 		}
 	} else {
-		rc = select_once(j, st, sel, NULL, fn, ctx, NULL, NULL, err);
+		rc = select_once(j, st, sel, &anc, NULL, fn, ctx, NULL, NULL, err);
 	}
 	sqlite3_finalize(st);
+	ancestry_close(&anc);
 	return rc;
 }
 
@@ -359,6 +524,7 @@ int
 journal_select_page(struct journal *j, const struct selection *sel, int64_t *after,
     size_t limit, journalled_fn fn, void *ctx, bool *ret_more, struct xerr *err)
 {
+	struct ancestry anc;
 	struct buf sql = BUF_INIT;
 	sqlite3_stmt *st;
 	size_t n = 0;
@@ -382,10 +548,15 @@ journal_select_page(struct journal *j, const struct selection *sel, int64_t *aft
 	free(inner);
 	if (prepare_bound(j, sql.data, sel, &st, err) < 0)
 		return -1;
+	if (ancestry_open(j, &anc, err) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	bind_name_int(st, ":page_after", *after > sel->after_seq ? *after : sel->after_seq);
 	bind_name_int(st, ":page_limit", (int64_t)limit);
-	rc = select_once(j, st, sel, NULL, fn, ctx, after, &n, err);
+	rc = select_once(j, st, sel, &anc, NULL, fn, ctx, after, &n, err);
 	sqlite3_finalize(st);      /* and with it the read transaction */
+	ancestry_close(&anc);
 	*ret_more = rc == 0 && n == limit;
 	return rc;
 }
@@ -437,16 +608,15 @@ journal_next_batch(struct journal *j, int64_t *ret, struct xerr *err)
 	    " WHERE kind = 'replay_start' AND ?1 = ?1", 0, ret, NULL, err);
 }
 
-/* The copies of one batch (batch > 0) or of every open batch (batch = 0). */
+/* The copies of one batch, in the order made (copy_events: schema/005_copies.sql). */
 static const char copies_sql[] =
-    "SELECT c.batch, c.stream, c.grp, c.entry_ms, c.entry_seq, c.ref_stream, c.ref_ms,"
-    "  c.ref_seq, json_extract(c.detail, '$.source'), json_extract(c.detail, '$.dlq_stream'),"
-    "  json_extract(c.detail, '$.dlq_ms'), json_extract(c.detail, '$.dlq_seq'),"
+    "SELECT c.batch, c.stream, c.grp, c.entry_ms, c.entry_seq, c.to_stream, c.copy_ms,"
+    "  c.copy_seq, c.source, c.dlq_stream, c.dlq_ms, c.dlq_seq,"
     "  EXISTS (SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
     "    AND y.batch = c.batch AND y.kind = 'settled'),"
     "  EXISTS (SELECT 1 FROM events y WHERE " SAME_ENTRY("y")
     "    AND y.batch = c.batch AND y.kind = 'copy_removed')"
-    " FROM events c WHERE c.kind = 'replay_copy' AND c.batch = ?1 ORDER BY c.seq";
+    " FROM copy_events c WHERE c.batch = ?1 ORDER BY c.seq, c.pos";
 
 static int
 each_copy(struct journal *j, sqlite3_stmt *st, int64_t batch, bool open_only, copy_fn fn,
@@ -590,23 +760,23 @@ journal_unclosed_batches(struct journal *j, int64_t **ret, size_t *ret_n, struct
 }
 
 int
-journal_copy_deliveries(struct journal *j, const char *stream, struct entry_id id,
-    int64_t *ret, bool *found, struct xerr *err)
+journal_copy_made(struct journal *j, int64_t batch, const char *stream, const char *grp,
+    struct entry_id id, bool *ret, struct xerr *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(journal_db(j),
-	    "SELECT deliveries FROM events WHERE ref_ms = ?1"
-	    " AND ref_seq = ?2 AND ref_stream = ?3 AND kind = 'replay_copy'", -1, &st,
-	    NULL) != SQLITE_OK)
+	    "SELECT 1 FROM copied WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3"
+	    " AND grp = ?4 AND batch = ?5 LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return DB_ERR(j, err, "reading copies");
 	sqlite3_bind_int64(st, 1, (int64_t)id.ms);
 	sqlite3_bind_int64(st, 2, (int64_t)id.seq);
 	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, batch);
 	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	*ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*ret = rc == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return DB_ERR(j, err, "reading copies");

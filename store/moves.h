@@ -116,10 +116,9 @@ int journal_unclosed_batches(struct journal *j, int64_t **ret, size_t *ret_n,
 int journal_unended_batches(struct journal *j, int64_t **ret, size_t *ret_n,
     struct xerr *err);
 
-/* The effective deliveries recorded with the copy that is stream/id, if it is one. */
-int journal_copy_deliveries(struct journal *j, const char *stream, struct entry_id id,
-    int64_t *ret, bool *found, struct xerr *err);
-
+/* Whether the journal has the copy batch made of stream/grp/id. */
+int journal_copy_made(struct journal *j, int64_t batch, const char *stream, const char *grp,
+    struct entry_id id, bool *ret, struct xerr *err);
 /*
  * Whether an event of kind (with batch, when batch is not 0) exists for
  * entry stream/grp/id after since_seq.

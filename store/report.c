@@ -9,6 +9,16 @@
 #include "journal.h"
 #include "report.h"
 
+/*
+ * The copies made by replay_copies events in seq BETWEEN terms, one row
+ * each, (stream, grp, kind) and more_cols, as a replay_copy event of its
+ * own would be (schema/005_copies.sql).
+ */
+#define COPIES_IN(more_cols, terms) \
+    "SELECT json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]'), 'replay_copy'" \
+    more_cols " FROM events e, json_each(e.detail, '$.copies') c" \
+    " WHERE e.kind = 'replay_copies' AND e.seq BETWEEN " terms
+
 #define DB_ERR(j, err, what) \
 	xerr_set((err), XR_EJOURNAL, "journal '%s': %s: %s", journal_path(j), (what), \
 	    journal_errmsg(j))
@@ -450,8 +460,10 @@ daily_groups(struct journal *j, int64_t day, int64_t from, int64_t to, struct re
 	    "  sum(kind = 'lost'), sum(kind = 'consumer_deleted'), sum(kind = 'dead_lettered'),"
 	    "  sum(kind = 'replay_copy'), sum(kind = 'settled'), sum(kind = 'copy_removed'),"
 	    "  sum(kind = 'incident_opened')"
-	    " FROM events WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4"
-	    " AND stream IS NOT NULL AND grp IS NOT NULL"
+	    " FROM (SELECT stream, grp, kind FROM events"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4"
+	    " UNION ALL " COPIES_IN("", "?1 AND ?2 AND e.ts >= ?3 AND e.ts < ?4") ")"
+	    " WHERE stream IS NOT NULL AND grp IS NOT NULL"
 	    " GROUP BY stream, grp ORDER BY stream, grp", err);
 	struct rtable *t;
 	int64_t sum[9] = {0};
@@ -682,14 +694,20 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 	    "  'run ' || run || ', deliveries ' || min(deliveries) || '-' || max(deliveries), 2"
 	    "  FROM events WHERE incident = ?1 AND kind IN ('claim', 'claim_reconciled', 'lost')"
 	    "  GROUP BY run, kind = 'lost'"
-	    " UNION ALL SELECT min(x.ts), CASE x.kind WHEN 'replay_copy' THEN 'replayed'"
+	    " UNION ALL SELECT min(x.ts), CASE x.kind"
 	    "   WHEN 'copy_removed' THEN 'copy rolled back' ELSE x.kind END, count(*),"
 	    "  CASE WHEN x.batch IS NOT NULL THEN 'batch ' || x.batch ELSE 'to ' || x.ref_stream END, 3"
 	    "  FROM events c JOIN events x ON x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
 	    "   AND x.stream = c.stream AND x.grp = c.grp AND x.seq > c.seq"
 	    "  WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled')"
-	    "   AND x.kind IN ('replay_copy', 'settled', 'dead_lettered', 'copy_removed')"
+	    "   AND x.kind IN ('settled', 'dead_lettered', 'copy_removed')"
 	    "  GROUP BY x.kind, x.batch, x.ref_stream"
+	    " UNION ALL SELECT min(e.ts), 'replayed', count(*), 'batch ' || y.batch, 3"
+	    "  FROM events c JOIN copied y ON y.entry_ms = c.entry_ms AND y.entry_seq = c.entry_seq"
+	    "   AND y.stream = c.stream AND y.grp = c.grp AND y.seq > c.seq"
+	    "  JOIN events e ON e.seq = y.seq"
+	    "  WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled')"
+	    "  GROUP BY y.batch"
 	    " UNION ALL SELECT ts, 'consumer deleted', NULL, 'idle ' || idle_ms || ' ms', 4"
 	    "  FROM events WHERE incident = ?1 AND kind = 'consumer_deleted'"
 	    ") WHERE at IS NOT NULL ORDER BY at, o", 1, &id, 1u << 0, err) < 0)
@@ -700,14 +718,18 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 	st = prep(j,
 	    "SELECT c.entry_ms || '-' || c.entry_seq, c.ts, c.run, c.deliveries,"
 	    "  CASE WHEN c.kind = 'lost' THEN 'lost' ELSE coalesce((SELECT"
-	    "   CASE x.kind WHEN 'dead_lettered' THEN 'dead-lettered' WHEN 'settled' THEN 'replayed and read'"
+	    "   CASE k WHEN 'dead_lettered' THEN 'dead-lettered' WHEN 'settled' THEN 'replayed and read'"
 	    "    WHEN 'replay_copy' THEN 'replayed, copy not read yet' WHEN 'lost' THEN 'lost'"
 	    "    WHEN 'copy_removed' THEN 'held (replay rolled back)' ELSE 'claimed again' END"
-	    "   FROM events x WHERE x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
+	    "   FROM (SELECT x.seq AS s, x.kind AS k FROM events x"
+	    "    WHERE x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
 	    "    AND x.stream = c.stream AND x.grp = c.grp AND x.seq > c.seq"
-	    "    AND x.kind IN ('dead_lettered', 'settled', 'replay_copy', 'lost', 'copy_removed',"
+	    "    AND x.kind IN ('dead_lettered', 'settled', 'lost', 'copy_removed',"
 	    "     'claim', 'claim_reconciled')"
-	    "   ORDER BY x.seq DESC LIMIT 1), 'held') END, c.payload"
+	    "    UNION ALL SELECT y.seq, 'replay_copy' FROM copied y"
+	    "    WHERE y.entry_ms = c.entry_ms AND y.entry_seq = c.entry_seq"
+	    "    AND y.stream = c.stream AND y.grp = c.grp AND y.seq > c.seq)"
+	    "   ORDER BY s DESC LIMIT 1), 'held') END, c.payload"
 	    " FROM events c WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled', 'lost')"
 	    " ORDER BY c.seq LIMIT " "1000", err);
 	if (st == NULL)
@@ -786,8 +808,10 @@ report_run_fill(struct journal *j, int64_t run, struct report *r, struct xerr *e
 	    "SELECT stream, grp, sum(kind = 'claim'), sum(kind = 'claim_reconciled'),"
 	    "  sum(kind = 'lost'), sum(kind = 'consumer_deleted'), sum(kind = 'dead_lettered'),"
 	    "  sum(kind = 'replay_copy'), sum(kind = 'settled'), count(DISTINCT incident)"
-	    " FROM events WHERE seq BETWEEN ?1 AND ?2 AND run = ?3"
-	    " AND stream IS NOT NULL AND grp IS NOT NULL GROUP BY stream, grp ORDER BY stream, grp",
+	    " FROM (SELECT stream, grp, kind, incident FROM events"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND run = ?3"
+	    " UNION ALL " COPIES_IN(", NULL", "?1 AND ?2 AND e.run = ?3") ")"
+	    " WHERE stream IS NOT NULL AND grp IS NOT NULL GROUP BY stream, grp ORDER BY stream, grp",
 	    3, span, 0, err) < 0)
 		return -1;
 	t = report_table(r, "errors", "Errors", ek, eh, 3);

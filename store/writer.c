@@ -16,6 +16,13 @@ struct ev_rec {
 	struct event ev;
 	size_t kind, stream, grp, consumer, payload, detail, ref_stream;
 	size_t fields, nfields;
+	size_t copies;              /* ev.ncopies copy_recs from offset copies - 1 on */
+};
+
+/* A copy_item in a batch's data, its strings as offsets (0: NULL). */
+struct copy_rec {
+	struct copy_item it;        /* its pointers are not used */
+	size_t stream, grp, consumer, source, dlq_stream;
 };
 
 /*
@@ -41,6 +48,8 @@ struct writer {
 	struct buf enc;             /* payloads encoded for the rows being written */
 	struct bytes *fv;
 	size_t fv_cap;
+	struct copy_item *items;    /* the copies of the rows being written */
+	size_t items_cap;
 	size_t head, count;
 	size_t queued_bytes;
 	bool sync_wanted, stopping;
@@ -83,6 +92,24 @@ add_rec(struct ev_batch *b, const struct event *ev)
 	r->detail = add_str(b, ev->detail, ev->detail ? strlen(ev->detail) : 0);
 	r->ref_stream = add_str(b, ev->ref_stream, ev->ref_stream ? strlen(ev->ref_stream) : 0);
 	r->fields = r->nfields = 0;
+	r->copies = 0;
+	r->ev.copies = NULL;
+	if (ev->ncopies > 0) {
+		struct copy_rec *cr = xcalloc(ev->ncopies, sizeof(*cr));
+		for (size_t i = 0; i < ev->ncopies; i++) {
+			const struct copy_item *c = &ev->copies[i];
+			cr[i].it = *c;
+			cr[i].stream = add_str(b, c->stream, strlen(c->stream));
+			cr[i].grp = add_str(b, c->grp, strlen(c->grp));
+			cr[i].consumer = add_str(b, c->consumer, c->consumer ? strlen(c->consumer) : 0);
+			cr[i].source = add_str(b, c->source, c->source ? strlen(c->source) : 0);
+			cr[i].dlq_stream = add_str(b, c->dlq_stream,
+			    c->dlq_stream ? strlen(c->dlq_stream) : 0);
+		}
+		r->copies = b->data.len + 1;
+		buf_add(&b->data, (const char *)cr, ev->ncopies * sizeof(*cr));
+		free(cr);
+	}
 	return r;
 }
 
@@ -160,15 +187,42 @@ encode_fields(struct writer *w, const struct ev_batch *b, const struct ev_rec *r
 	return start;
 }
 
+/* A record's copies into w->items from index from on; returns where they end. */
+static size_t
+unpack_copies(struct writer *w, const struct ev_batch *b, const struct ev_rec *r, size_t from)
+{
+	const char *p = b->data.data + r->copies - 1;
+	size_t n = r->ev.ncopies;
+
+	if (w->items_cap < from + n) {
+		w->items_cap = (from + n) * 2;
+		w->items = xrealloc(w->items, w->items_cap * sizeof(*w->items));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct copy_rec cr;
+		struct copy_item *c = &w->items[from + i];
+
+		memcpy(&cr, p + i * sizeof(cr), sizeof(cr));
+		*c = cr.it;
+		c->stream = at(b, cr.stream);
+		c->grp = at(b, cr.grp);
+		c->consumer = at(b, cr.consumer);
+		c->source = at(b, cr.source);
+		c->dlq_stream = at(b, cr.dlq_stream);
+	}
+	return from + n;
+}
+
 /* Writes one batch into the open transaction, 64 events at a time. */
 static int
 write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 {
 	struct event evs[64];
-	size_t enc_at[64], enc_len[64];
+	size_t enc_at[64], enc_len[64], items_at[64];
 
 	for (size_t i = 0; i < b->n; i += 64) {
 		size_t m = b->n - i < 64 ? b->n - i : 64;
+		size_t nitems = 0;
 
 		buf_reset(&w->enc);
 		for (size_t k = 0; k < m; k++) {
@@ -185,13 +239,18 @@ write_batch(struct writer *w, const struct ev_batch *b, struct xerr *err)
 			ev->ref_stream = at(b, r->ref_stream);
 			if (r->fields != 0)
 				enc_at[k] = encode_fields(w, b, r, &enc_len[k]);
+			items_at[k] = nitems;
+			if (r->copies != 0)
+				nitems = unpack_copies(w, b, r, nitems);
 		}
-		/* Pointers into enc only now: it may have moved while it grew. */
+		/* Pointers into enc and items only now: they may have moved while they grew. */
 		for (size_t k = 0; k < m; k++) {
 			if (b->rec[i + k].fields != 0) {
 				evs[k].payload = w->enc.data + enc_at[k];
 				evs[k].payload_len = enc_len[k];
 			}
+			if (b->rec[i + k].copies != 0)
+				evs[k].copies = w->items + items_at[k];
 		}
 		if (journal_append_many(w->j, evs, m, err) < 0)
 			return -1;
@@ -370,6 +429,7 @@ writer_stop(struct writer *w, struct xerr *err)
 		ev_batch_free(&w->q[i]);
 	buf_free(&w->enc);
 	free(w->fv);
+	free(w->items);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_put);
 	pthread_cond_destroy(&w->cv_done);
