@@ -2,6 +2,7 @@
  * moves.c: copies (replay, redeliver), dead letters, settling and rollback.
  * See moves.h; the Redis commands are in stream/move.c.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "moves.h"
 
 #define CHUNK 100               /* copies or moves per request */
+#define FLY 2                   /* copy requests sent and not answered yet, at most */
 #define MAX_RETRIES 20          /* a copy planned again this often is an error */
 
 /* ----------------------------------------------------------- selection */
@@ -24,12 +26,17 @@ struct held_off {
 	size_t fv;                  /* first item in the list's payload space */
 };
 
+/*
+ * A page of held_each() holds up to this many bytes of payloads, besides
+ * its count of entries: pages of large entries stay small.
+ */
+#define PAGE_BYTES (8u << 20)
+
 struct load {
 	struct held_list *l;
 	struct held_off *off;
-	size_t chunk;               /* hand the list to fn when it holds this many */
-	int (*fn)(void *ctx, struct held_list *l);
-	void *ctx;
+	size_t max_bytes;           /* the page is full at this many (0: no bound) */
+	bool raw;                   /* keep each payload's journal form too, not only its bytes */
 	size_t skipped_in_flight;
 	struct xerr *err;
 };
@@ -102,27 +109,21 @@ load_one(void *ctx, const struct journalled *e)
 	o->stream = keep(&l->text, e->stream, strlen(e->stream));
 	o->grp = keep(&l->text, e->grp, strlen(e->grp));
 	o->consumer = keep(&l->text, e->consumer, e->consumer ? strlen(e->consumer) : 0);
-	o->payload = keep(&l->text, e->payload, e->payload_len);
+	o->payload = ld->raw ? keep(&l->text, e->payload, e->payload_len) : 0;
 	o->dlq_stream = keep(&l->text, e->dlq_stream, e->dlq_stream ? strlen(e->dlq_stream) : 0);
 	if (e->payload == NULL ||
 	    payload_decode_into(e->payload, e->payload_len, &l->sp, &o->fv, &h->nfv) < 0)
 		return xerr_set(ld->err, XR_EJOURNAL,
 		    "journal: the payload of %s %s is not in the journal's form", e->stream, e->grp);
 	l->n++;
-	if (ld->fn != NULL && l->n >= ld->chunk) {
-		load_fix(ld);
-		if (ld->fn(ld->ctx, l) < 0)
-			return -1;
-		held_clear(l);
-	}
-	return 0;
+	return ld->max_bytes > 0 && l->text.len + l->sp.store.len >= ld->max_bytes ? 1 : 0;
 }
 
 int
 held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
     struct xerr *err)
 {
-	struct load ld = {ret, NULL, 0, NULL, NULL, 0, err};
+	struct load ld = {ret, NULL, 0, true, 0, err};
 
 	memset(ret, 0, sizeof(*ret));
 	if (journal_select(p->j, sel, load_one, &ld, err) < 0) {
@@ -135,29 +136,128 @@ held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
 	return 0;
 }
 
+/*
+ * held_each() reads the pages in a thread of its own, with its own
+ * connection j, while the caller works on the page before: up to
+ * LOAD_SLOTS - 1 pages wait loaded, and the one in the caller's hands.
+ */
+#define LOAD_SLOTS 3
+
+struct loader {
+	struct journal *j;
+	const struct selection *sel;
+	size_t chunk;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct held_list l[LOAD_SLOTS];
+	struct held_off *off[LOAD_SLOTS];
+	size_t head, count;         /* pages loaded and not yet given back, from head on */
+	size_t skipped;             /* entries left out so far: a copy of them in flight */
+	bool done;                  /* the loader ended: no more pages */
+	bool stop;                  /* the caller wants no more */
+	int rc;
+	struct xerr err;
+};
+
+static void *
+load_pages(void *arg)
+{
+	struct loader *q = arg;
+	int64_t after = 0;
+	bool more = true;
+
+	while (more) {
+		pthread_mutex_lock(&q->mu);
+		while (q->count == LOAD_SLOTS && !q->stop)
+			pthread_cond_wait(&q->cv, &q->mu);
+		bool stop = q->stop;
+		size_t slot = (q->head + q->count) % LOAD_SLOTS;
+		pthread_mutex_unlock(&q->mu);
+		if (stop)
+			break;
+
+		struct held_list *l = &q->l[slot];
+		struct load ld = {l, q->off[slot], PAGE_BYTES, false, 0, &q->err};
+		int rc;
+
+		held_clear(l);
+		rc = journal_select_page(q->j, q->sel, &after, q->chunk, load_one, &ld, &more,
+		    &q->err);
+		q->off[slot] = ld.off;
+		if (rc == 0)
+			load_fix(&ld);
+		pthread_mutex_lock(&q->mu);
+		q->skipped += ld.skipped_in_flight;
+		if (rc < 0) {
+			q->rc = -1;
+			more = false;
+		} else if (l->n > 0) {
+			q->count++;
+		}
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
+	pthread_mutex_lock(&q->mu);
+	q->done = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
 int
 held_each(struct journal *j, const struct selection *sel, size_t chunk,
     int (*fn)(void *ctx, struct held_list *l), void *ctx, size_t *ret_skipped,
     struct xerr *err)
 {
-	struct held_list l = {0};
-	struct load ld = {&l, NULL, 0, NULL, NULL, 0, err};
-	int64_t after = 0;
-	bool more = true;
+	struct loader *q = xcalloc(1, sizeof(*q));
+	pthread_t thread;
 	int rc = 0;
 
-	/* A page read, then handed on outside the page's read transaction. */
-	while (rc == 0 && more) {
-		rc = journal_select_page(j, sel, &after, chunk, load_one, &ld, &more, err);
-		if (rc == 0 && l.n > 0 && (l.n >= chunk || !more)) {
-			load_fix(&ld);
-			rc = fn(ctx, &l);
-			held_clear(&l);
-		}
+	q->j = j;
+	q->sel = sel;
+	q->chunk = chunk;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	if (pthread_create(&thread, NULL, load_pages, q) != 0) {
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->cv);
+		free(q);
+		return xerr_set(err, XR_EFAIL, "cannot start a thread to read the journal");
 	}
-	*ret_skipped = ld.skipped_in_flight;
-	held_free(&l);
-	free(ld.off);
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		while (q->count == 0 && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		size_t slot = q->head;
+		bool have = q->count > 0;
+		pthread_mutex_unlock(&q->mu);
+		if (!have)
+			break;
+		rc = fn(ctx, &q->l[slot]);
+		pthread_mutex_lock(&q->mu);
+		q->head = (q->head + 1) % LOAD_SLOTS;
+		q->count--;
+		q->stop = rc != 0;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		if (rc != 0)
+			break;
+	}
+	pthread_join(thread, NULL);
+	if (rc > 0)
+		rc = 0;             /* fn wanted no more: not an error */
+	if (rc == 0 && q->rc < 0) {
+		*err = q->err;
+		rc = -1;
+	}
+	*ret_skipped = q->skipped;
+	for (size_t i = 0; i < LOAD_SLOTS; i++) {
+		held_free(&q->l[i]);
+		free(q->off[i]);
+	}
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
 	return rc;
 }
 
@@ -265,7 +365,7 @@ struct copier {
 	size_t *queue;              /* entries still to copy, in order */
 	size_t qhead, qn;
 	unsigned char *tries;
-	struct chunk fly[2];        /* sent, answer not read yet; oldest first */
+	struct chunk fly[FLY];      /* sent, answer not read yet; oldest first */
 	size_t nfly;
 	size_t copied, retried, total;
 	int64_t t0;
@@ -464,7 +564,7 @@ recv_chunk(struct copier *cp, struct xerr *err)
 		return -1;
 	if (retry)
 		ch->t->known = false;
-	cp->fly[0] = cp->fly[1];
+	memmove(&cp->fly[0], &cp->fly[1], (cp->nfly - 1) * sizeof(cp->fly[0]));
 	cp->nfly--;
 	if (cp->o->progress != NULL)
 		cp->o->progress(cp->o->progress_ctx, cp->copied, cp->total);
@@ -496,8 +596,8 @@ copy_entries(struct pass *p, int64_t batch, struct held_list *l, const struct co
 		own_writer = true;
 	}
 	for (;;) {
-		/* Keep two chunks with Redis while journalling the answers. */
-		while (cp.nfly < 2 && cp.qn > 0 && !*p->stop)
+		/* Keep FLY requests with Redis while journalling the answers. */
+		while (cp.nfly < FLY && cp.qn > 0 && !*p->stop)
 			if (send_chunk(&cp, err) < 0)
 				goto out;
 		if (cp.nfly == 0)

@@ -41,9 +41,12 @@ struct held_list {
 int held_load(struct pass *p, const struct selection *sel, struct held_list *ret,
     struct xerr *err);
 /*
- * The same, from journal j, a chunk of at most `chunk` entries at a time,
- * each handed to fn (and freed after).  *ret_skipped: entries left out
- * because a copy of them is in flight.
+ * The same, from journal j, a page of at most `chunk` entries (and about
+ * 8 MiB of payloads) at a time, each handed to fn (and freed after).  A
+ * thread of its own reads the next pages through j while fn works: j must
+ * be a connection nothing else uses meanwhile.  fn returns 0 to go on, 1
+ * to stop (held_each then returns 0), -1 on error.  *ret_skipped: entries
+ * left out because a copy of them is in flight.
  */
 int held_each(struct journal *j, const struct selection *sel, size_t chunk,
     int (*fn)(void *ctx, struct held_list *l), void *ctx, size_t *ret_skipped,

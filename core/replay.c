@@ -146,7 +146,7 @@ replay_chunk(void *ctx, struct held_list *l)
 		return 0;
 	}
 	if (*p->stop)
-		return 0;
+		return 1;           /* no more pages */
 	/* The batch begins with its first chunk: an empty selection changes nothing. */
 	if (ret->batch == 0 &&
 	    batch_begin(p, false, req->to, req->selection_json, sm->estimate, &ret->batch,

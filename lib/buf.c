@@ -61,7 +61,7 @@ xstrdup(const char *s)
 }
 
 void
-buf_reserve(struct buf *b, size_t extra)
+buf_grow(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 
@@ -76,27 +76,9 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
 buf_adds(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-void
-buf_addc(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void

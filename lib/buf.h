@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;     /* NUL-terminated; NULL until the first append */
@@ -18,10 +19,36 @@ struct buf {
 
 #define BUF_INIT {NULL, 0, 0}
 
-void buf_reserve(struct buf *b, size_t extra);
-void buf_add(struct buf *b, const void *p, size_t n);
+/* Makes room for extra more bytes (and the NUL): the slow path of buf_reserve(). */
+void buf_grow(struct buf *b, size_t extra);
+
+/* Appending is most of what xrecover does per entry: inline, growing rarely. */
+static inline void
+buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		buf_grow(b, extra);
+}
+
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+buf_addc(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
 void buf_adds(struct buf *b, const char *s);
-void buf_addc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /*

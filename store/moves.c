@@ -45,8 +45,8 @@ id_at(sqlite3_stmt *st, int i)
 /*
  * Each selected claim, joined with every later event of the same entry
  * (one index walk per claim, events_entry), and with the batches of the
- * copies made of it since (copied).  The rows of one claim come together,
- * in any order; select_once() reads them as a little history: a later
+ * copies made of it since (copied): a row per pair, most claims have one
+ * row with both NULL.  The rows of one claim come together, in any order; select_once() reads them as a little history: a later
  * claim means this one is not the latest; dead_lettered, settled and lost
  * say where the entry is; a copy without a settled or copy_removed of the
  * same batch means a copy is in flight.  A claim with nothing after it
@@ -55,11 +55,10 @@ id_at(sqlite3_stmt *st, int i)
 #define SELECT_COLS \
     "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer," \
     "  coalesce(c.deliveries, 0), c.payload," \
-    "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq," \
-    "  (SELECT group_concat(y.batch) FROM copied y WHERE " SAME_ENTRY("y") \
-    "    AND y.seq > c.seq)"
+    "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq, y.batch"
 #define SELECT_JOINS \
-    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq"
+    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq" \
+    " LEFT JOIN copied y ON " SAME_ENTRY("y") " AND y.seq > c.seq"
 
 static const char select_head[] = SELECT_COLS " FROM events c" SELECT_JOINS;
 
@@ -388,27 +387,18 @@ json_list(char *const *v)
 
 /*
  * Runs the selection once (for one message, when msg is not NULL).  If
- * last is not NULL: the seq of the last claim read, and how many were read.
+ * last is not NULL: the seq of the last claim handed to fn, and how many
+ * were.  With row_limit, a statement that gave that many rows may have
+ * cut the last claim's rows short: that claim is left for the next page.
+ * Returns 0, -1, 1 when fn stopped it, 2 when it left the last claim.
  */
-/* The batches of group_concat(batch), as history copies not closed yet. */
-static void
-history_copies(struct history *h, const char *list)
-{
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		char *end;
-		long long b = strtoll(p, &end, 10);
-		if (end == p)
-			break;
-		history_copy(h, b, false);
-		p = *end == ',' ? end + 1 : end;
-	}
-}
-
 static int
 select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
     struct ancestry *anc, const struct entry_ref *msg, journalled_fn fn, void *ctx,
-    int64_t *last, size_t *nclaims, struct xerr *err)
+    size_t row_limit, int64_t *last, size_t *nclaims, struct xerr *err)
 {
+	int64_t prev = last != NULL ? *last : 0;
+	size_t rows = 0;
 	int rc;
 
 	sqlite3_reset(st);
@@ -425,11 +415,13 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 		int64_t xseq = sqlite3_column_int64(st, 8);
 		const char *kind = text(st, 9);
 
+		rows++;
 		if (cseq != cur) {
-			if (cur != 0 && (out = history_end(&h, sel, fn, ctx)) < 0)
+			if (cur != 0 && (out = history_end(&h, sel, fn, ctx)) != 0)
 				break;
 			cur = cseq;
 			if (last != NULL) {
+				prev = *last;
 				*last = cseq;
 				(*nclaims)++;
 			}
@@ -447,7 +439,6 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			h.e.deliveries = sqlite3_column_int64(st, 6);
 			history_keep(&h, 3, st, 7);
 			h.e.payload_len = (size_t)sqlite3_column_bytes(st, 7);
-			history_copies(&h, text(st, 14));
 			int64_t before;
 			if (ancestry_deliveries(anc, history_str(&h, 0), h.e.id, &before, err) < 0) {
 				out = -1;
@@ -455,6 +446,8 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			}
 			h.e.deliveries += before;
 		}
+		if (sqlite3_column_type(st, 14) != SQLITE_NULL)
+			history_copy(&h, sqlite3_column_int64(st, 14), false);
 		if (kind == NULL || xseq <= cseq)
 			continue;
 		if (strcmp(kind, "claim") == 0 || strcmp(kind, "claim_reconciled") == 0) {
@@ -473,15 +466,20 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 			history_copy(&h, sqlite3_column_int64(st, 10), true);
 		}
 	}
-	if (out == 0 && rc == SQLITE_DONE && cur != 0)
-		out = history_end(&h, sel, fn, ctx);
-	else if (out < 0)
-		rc = SQLITE_DONE;       /* err is set */
+	if (out == 0 && rc == SQLITE_DONE && cur != 0) {
+		if (row_limit > 0 && rows == row_limit && last != NULL) {
+			*last = prev;       /* perhaps not all its rows: the next page has it */
+			(*nclaims)--;
+			out = 2;
+		} else {
+			out = history_end(&h, sel, fn, ctx);
+		}
+	}
 	free(h.batches);
 	free(h.closed);
 	buf_free(&h.text);
-	if (out < 0)
-		return -1;
+	if (out != 0)
+		return out;             /* fn's -1 (err is set) or 1, or 2 */
 	if (rc != SQLITE_DONE)
 		return DB_ERR(j, err, "selecting entries");
 	return 0;
@@ -509,11 +507,11 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 				dup = strcmp(sel->messages[k].stream, sel->messages[i].stream) == 0 &&
 				    entry_id_cmp(sel->messages[k].id, sel->messages[i].id) == 0;
 			if (!dup)
-				rc = select_once(j, st, sel, &anc, &sel->messages[i], fn, ctx, NULL,
-				    NULL, err);
+				rc = select_once(j, st, sel, &anc, &sel->messages[i], fn, ctx, 0,
+				    NULL, NULL, err);
 		}
 	} else {
-		rc = select_once(j, st, sel, &anc, NULL, fn, ctx, NULL, NULL, err);
+		rc = select_once(j, st, sel, &anc, NULL, fn, ctx, 0, NULL, NULL, err);
 	}
 	sqlite3_finalize(st);
 	ancestry_close(&anc);
@@ -525,40 +523,38 @@ journal_select_page(struct journal *j, const struct selection *sel, int64_t *aft
     size_t limit, journalled_fn fn, void *ctx, bool *ret_more, struct xerr *err)
 {
 	struct ancestry anc;
-	struct buf sql = BUF_INIT;
 	sqlite3_stmt *st;
-	size_t n = 0;
+	size_t rows = limit, n;
 	int rc;
 
 	*ret_more = false;
 	if (sel->messages != NULL)
 		return journal_select(j, sel, fn, ctx, err);
 	/*
-	 * The page's claims in a subquery, so that LIMIT counts claims, not
-	 * rows.  It is the outer loop (the left side of LEFT JOINs always is)
-	 * and yields in seq order, so the rows come in that order without an
-	 * ORDER BY, which would copy every row, payload and all, into a sorter.
+	 * LIMIT counts rows, and a claim has a row for each later event of
+	 * its entry (most have one): the page ends at the last whole claim.
+	 * The claims are the outer loop, read in seq order: no sort.
 	 */
-	char *inner = select_sql("SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq,"
-	    " c.consumer, c.deliveries, c.payload FROM events c", sel, false,
-	    " AND c.seq > :page_after ORDER BY c.seq LIMIT :page_limit");
-	buf_adds(&sql, SELECT_COLS " FROM (");
-	buf_adds(&sql, inner);
-	buf_adds(&sql, ") c" SELECT_JOINS);
-	free(inner);
-	if (prepare_bound(j, sql.data, sel, &st, err) < 0)
+	if (prepare_bound(j, select_sql(select_head, sel, false,
+	    " AND c.seq > :page_after ORDER BY c.seq LIMIT :page_limit"), sel, &st, err) < 0)
 		return -1;
 	if (ancestry_open(j, &anc, err) < 0) {
 		sqlite3_finalize(st);
 		return -1;
 	}
 	bind_name_int(st, ":page_after", *after > sel->after_seq ? *after : sel->after_seq);
-	bind_name_int(st, ":page_limit", (int64_t)limit);
-	rc = select_once(j, st, sel, &anc, NULL, fn, ctx, after, &n, err);
+	for (;;) {
+		n = 0;
+		bind_name_int(st, ":page_limit", (int64_t)rows);
+		rc = select_once(j, st, sel, &anc, NULL, fn, ctx, rows, after, &n, err);
+		if (rc != 2 || n > 0)
+			break;
+		rows *= 2;              /* one claim with more rows than that: again, all of it */
+	}
 	sqlite3_finalize(st);      /* and with it the read transaction */
 	ancestry_close(&anc);
-	*ret_more = rc == 0 && n == limit;
-	return rc;
+	*ret_more = rc > 0;
+	return rc < 0 ? -1 : 0;
 }
 
 int

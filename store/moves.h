@@ -54,6 +54,7 @@ struct selection {
 	int64_t after_seq;          /* claim events after this journal position */
 };
 
+/* Returns 0 to go on, -1 on error (journal_select_page: 1 ends the page there). */
 typedef int (*journalled_fn)(void *ctx, const struct journalled *e);
 
 /* Calls fn for each selected entry, latest claim per entry, in journal order. */
@@ -65,7 +66,7 @@ int journal_select(struct journal *j, const struct selection *sel, journalled_fn
  * long selection does not keep the WAL from being checkpointed while the
  * caller writes between pages).  Moves *after past the page; *ret_more is
  * false once the selection is exhausted.  A selection of messages comes
- * whole, in one page.
+ * whole, in one page.  When fn returns 1 the page ends after that entry.
  */
 int journal_select_page(struct journal *j, const struct selection *sel, int64_t *after,
     size_t limit, journalled_fn fn, void *ctx, bool *ret_more, struct xerr *err);
