@@ -165,6 +165,31 @@ put_utf8(struct buf *b, uint32_t cp)
 	}
 }
 
+/*
+ * Where the run of bytes from s that a JSON string holds as they are ends:
+ * at a quote, a backslash or a control byte.  Eight bytes at a time: each
+ * test below is nonzero exactly when some byte of the word matches.
+ */
+static const char *
+plain_end(const char *s, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (end - s >= 8) {
+		uint64_t v, q, bs;
+
+		memcpy(&v, s, 8);
+		q = v ^ (ones * '"');
+		bs = v ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((bs - ones) & ~bs) | ((v - ones * 0x20) & ~v)) & highs)
+			break;
+		s += 8;
+	}
+	while (s < end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+		s++;
+	return s;
+}
+
 /* A JSON string, decoded onto the end of b. */
 static int
 parse_string(struct parser *p, struct buf *b)
@@ -173,9 +198,7 @@ parse_string(struct parser *p, struct buf *b)
 		return -1;
 	while (p->s < p->end) {
 		const char *run = p->s;
-		while (p->s < p->end && *p->s != '"' && *p->s != '\\' &&
-		    (unsigned char)*p->s >= 0x20)
-			p->s++;
+		p->s = plain_end(p->s, p->end);
 		buf_add(b, run, (size_t)(p->s - run));
 		if (p->s >= p->end || (unsigned char)*p->s < 0x20)
 			return -1;

@@ -232,6 +232,35 @@ t_payload(void)
 		roundtrip(r, 4, NULL);
 	}
 
+	/* Every ASCII byte, and a two-byte character, at every offset of a value. */
+	for (int c = 0; c < 0x80; c++) {
+		for (size_t off = 0; off < 17; off++) {
+			char v[17];
+			memset(v, 'x', sizeof(v));
+			v[off] = (char)c;
+			if (off < 16 && c == 0x7f) {
+				v[off] = '\xc3';
+				v[off + 1] = '\xa9';
+			}
+			struct bytes r[] = {{"v", 1}, {v, sizeof(v)}};
+			roundtrip(r, 2, NULL);
+		}
+	}
+	/* A raw control byte, which a JSON string may not hold, is refused wherever it is. */
+	for (size_t off = 0; off < 17; off++) {
+		char json[64];
+		struct bytes *o;
+		size_t no;
+		char *st;
+		snprintf(json, sizeof(json), "{\"a\":\"%.*s\x01%.*s\"}", (int)off,
+		    "xxxxxxxxxxxxxxxxx", (int)(16 - off), "xxxxxxxxxxxxxxxxx");
+		if (payload_decode(json, strlen(json), &o, &no, &st) == 0) {
+			CHECK(!"a raw control byte is refused");
+			free(o);
+			free(st);
+		}
+	}
+
 	/* A megabyte of binary. */
 	size_t mb = 1 << 20;
 	char *big = malloc(mb);
