@@ -171,6 +171,8 @@ replay_bench() {
 		# Each round replays from a fresh copy of the journal.
 		rm -f "$tmp"/j.db*
 		cp "$tmp/src.db" "$tmp/j.db"
+		# on disk before the clock starts: the copy's writeback is not the replay's
+		sync "$tmp/j.db"
 		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" replay -s bench \
 			--to copy)
 		[ "$1" = 0 ] || { echo "bench: xrecover replay exited $1" >&2; exit 1; }

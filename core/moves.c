@@ -14,7 +14,7 @@
 #include "../stream/move.h"
 #include "moves.h"
 
-#define CHUNK 100               /* copies or moves per request */
+#define CHUNK 250               /* copies or moves per request */
 #define FLY 2                   /* copy requests sent and not answered yet, at most */
 #define MAX_RETRIES 20          /* a copy planned again this often is an error */
 

@@ -1,7 +1,7 @@
 -- 005_copies.sql: the copies one request of a replay made, as one event.
 --
--- A replay sends its copies to Redis a request of up to 100 at a time.
--- From this version on, the copies one request made are one event,
+-- A replay sends its copies to Redis a request of a few hundred at a
+-- time.  From this version on, the copies one request made are one event,
 -- replay_copies, not one replay_copy event each: ref_stream is the stream
 -- they went to, ref_ms/ref_seq the first (lowest) copy ID, and
 -- detail.copies lists them, in the order made, each as an array:
@@ -27,7 +27,7 @@ CREATE TABLE copied (
     seq         INTEGER NOT NULL,
     pos         INTEGER NOT NULL,
     batch       INTEGER NOT NULL,
-    PRIMARY KEY (entry_ms, entry_seq, stream, grp, seq, pos)
+    PRIMARY KEY (entry_ms, entry_seq, seq, pos)
 ) WITHOUT ROWID, STRICT;
 
 INSERT INTO copied (entry_ms, entry_seq, stream, grp, seq, pos, batch)
