@@ -81,6 +81,7 @@ add_rec(struct ev_batch *b, const struct event *ev)
 		b->rec = xrealloc(b->rec, b->cap * sizeof(*b->rec));
 	}
 	r = &b->rec[b->n++];
+	b->rows += 1 + ev->ncopies;
 	r->ev = *ev;
 	if (r->ev.ts == 0)
 		r->ev.ts = now_ms();
@@ -141,6 +142,7 @@ void
 ev_batch_reset(struct ev_batch *b)
 {
 	b->n = 0;
+	b->rows = 0;
 	buf_reset(&b->data);
 }
 
@@ -293,7 +295,7 @@ run(void *arg)
 				}
 				if (rc == 0)
 					rc = write_batch(w, &cur, &err);
-				rows += cur.n;
+				rows += cur.rows;
 				if (rc == 0 && (rows >= w->batch_rows || mono_ms() - began >= w->batch_ms)) {
 					rc = journal_commit(w->j, &err);
 					failpoint("batch-committed");

@@ -22,10 +22,11 @@ struct ev_rec;
 struct ev_batch {
 	struct ev_rec *rec;
 	size_t n, cap;
+	size_t rows;                /* what the events write: one each, and a copy's one */
 	struct buf data;            /* the events' strings, back to back */
 };
 
-#define EV_BATCH_INIT {NULL, 0, 0, BUF_INIT}
+#define EV_BATCH_INIT {NULL, 0, 0, 0, BUF_INIT}
 
 /* Adds a copy of ev, with copies of its strings and payload. */
 void ev_batch_add(struct ev_batch *b, const struct event *ev);
