@@ -27,6 +27,7 @@ verify_status_name(enum chain_break s)
 	case CHAIN_REORDERED: return "reordered";
 	case CHAIN_UNHASHED: return "unhashed";
 	case CHAIN_HEAD_MISSING: return "head missing";
+	case CHAIN_INDEX: return "index";
 	}
 	return "?";
 }
@@ -74,6 +75,12 @@ verify_explain(const struct chain_report *r, char *out, size_t n)
 		snprintf(out, n, "the head given is not in the journal: events after it were cut "
 		    "off, or it is another journal's (the journal is whole up to its own head %s, "
 		    "event %lld)", head, (long long)r->head_seq);
+		break;
+	case CHAIN_INDEX:
+		snprintf(out, n, "journal broken: its %lld events are whole, but its index of copies "
+		    "(table copied) was changed: %lld copies missing from it, %lld rows in it that no "
+		    "event made", (long long)r->events, (long long)r->index_missing,
+		    (long long)r->index_extra);
 		break;
 	}
 }

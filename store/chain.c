@@ -537,6 +537,44 @@ out:
 	return rc;
 }
 
+/*
+ * The copied table against the copies the events list: an index is not in
+ * the chain, so it is checked against what is.
+ */
+static int
+check_copied(struct journal *j, struct chain_report *ret, struct xerr *err)
+{
+#define COPIED_COLS "entry_ms, entry_seq, stream, grp, seq, pos, batch"
+	/* The copies as the events list them (the copy_events view, through events_copies). */
+	static const char sql[] =
+	    "WITH ev AS (SELECT seq, kind, batch, stream, grp, entry_ms, entry_seq, detail"
+	    "  FROM events INDEXED BY events_copies"
+	    "  WHERE kind IN ('replay_copy', 'replay_copies')),"
+	    " c AS (SELECT entry_ms, entry_seq, stream, grp, seq, -1 AS pos, batch FROM ev"
+	    "  WHERE kind = 'replay_copy'"
+	    "  UNION ALL SELECT json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),"
+	    "  json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ev.seq, j.key,"
+	    "  ev.batch FROM ev, json_each(ev.detail, '$.copies') j WHERE ev.kind = 'replay_copies')"
+	    " SELECT (SELECT count(*) FROM (SELECT " COPIED_COLS " FROM c"
+	    "   EXCEPT SELECT " COPIED_COLS " FROM copied)),"
+	    " (SELECT count(*) FROM (SELECT " COPIED_COLS " FROM copied"
+	    "   EXCEPT SELECT " COPIED_COLS " FROM c))";
+#undef COPIED_COLS
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(journal_db(j), sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return DB_ERR(j, err, "verifying the index of copies");
+	}
+	ret->index_missing = sqlite3_column_int64(st, 0);
+	ret->index_extra = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (ret->index_missing > 0 || ret->index_extra > 0)
+		ret->status = CHAIN_INDEX;
+	return 0;
+}
+
 int
 chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,
     void *progress_ctx, struct chain_report *ret, struct xerr *err)
@@ -635,6 +673,8 @@ chain_verify_range(const char *path, int64_t from, int64_t to, const unsigned ch
 		ret->status = CHAIN_HEAD_MISSING;
 	} else {
 		ret->status = CHAIN_WHOLE;
+		if (to == 0 && check_copied(j, ret, err) < 0)
+			goto out;
 	}
 	rc = 0;
 out:

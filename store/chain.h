@@ -74,6 +74,7 @@ enum chain_break {
 	CHAIN_REORDERED,            /* it was hashed at another place */
 	CHAIN_UNHASHED,             /* it has no hash */
 	CHAIN_HEAD_MISSING,         /* the head asked for is not in the journal */
+	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
 };
 
 struct chain_report {
@@ -86,6 +87,8 @@ struct chain_report {
 	int64_t belongs_at;         /* CHAIN_REORDERED: where it was hashed */
 	char what[160];             /* the bad event: kind, stream, group, entry */
 	int64_t head_at;            /* --head: the seq that has it */
+	int64_t index_missing;      /* CHAIN_INDEX: copies the copied table lacks */
+	int64_t index_extra;        /* and rows of it no event made */
 };
 
 typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);
@@ -93,7 +96,9 @@ typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);
 /*
  * Walks the chain of the journal at path (opened read-only, in two
  * threads) and names the first bad event.  With want_head, also proves
- * that the event whose hash is want_head is still in the chain.  Returns 0
+ * that the event whose hash is want_head is still in the chain, and once
+ * the chain is whole, that the copied table indexes exactly the copies the
+ * events made (schema/005_copies.sql).  Returns 0
  * whatever it found (see ret->status), -1 when the journal cannot be read.
  */
 int chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,

@@ -73,6 +73,22 @@ PY
 }
 test_case 'a journal of runs, replays, rollbacks and dead letters verifies; run --json prints the head' whole
 
+index_changed() {
+	# the journal of the case before has a replay of 200 copies
+	assert_eq 200 "$(sql 'select count(*) from copied')"
+	tamper "DROP TRIGGER copied_append_only_delete;
+		DELETE FROM copied WHERE pos = 3"
+	verify_t
+	assert_eq 7 "$rc" "verify exit code"
+	assert_grep 'its index of copies \(table copied\) was changed: 1 copies missing from it, 0 rows' $TMP/err
+	tamper "INSERT INTO copied VALUES (1, 1, 'v', 'g', 1, 0, 1)"
+	verify_t --json
+	assert_eq 7 "$rc" "verify exit code"
+	assert_eq index "$(json_field $TMP/out status)"
+	assert_grep '0 copies missing from it, 1 rows in it that no event made' $TMP/err
+}
+test_case 'verify checks the index of copies against the events: a row taken out or put in is caught' index_changed
+
 changed() {
 	seq=$(sql "select min(seq) from events where kind = 'claim'")
 	# one byte of one payload: a digit of field "i"
