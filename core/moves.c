@@ -511,10 +511,7 @@ copies_event(struct pass *p, int64_t batch, const char *to, const struct copy_it
 	ev.batch = batch;
 	ev.ref_stream = to;
 	ev.has_ref = true;
-	ev.ref = items[0].copy;
-	for (size_t i = 1; i < n; i++)
-		if (entry_id_cmp(items[i].copy, ev.ref) < 0)
-			ev.ref = items[i].copy;
+	ev.ref = items[0].copy;     /* the lowest: copies are made in ID order */
 	ev.detail = reconciled ? "{\"reconciled\":true}" : NULL;
 	ev.copies = items;
 	ev.ncopies = n;

@@ -86,8 +86,9 @@ struct event copy_event(struct pass *p, const char *kind, int64_t batch,
 /* How the journal lists h, copied as copy (its strings are h's). */
 struct copy_item copy_item_of(const struct held *h, struct entry_id copy);
 /*
- * The replay_copies event of the copies items[0..n), all made into `to`
- * by one request (or found by reconciliation), in batch.
+ * The replay_copies event of the copies items[0..n), in the order made
+ * (so in ID order), all made into `to` by one request (or found by
+ * reconciliation), in batch.
  */
 struct event copies_event(struct pass *p, int64_t batch, const char *to,
     const struct copy_item *items, size_t n, bool reconciled);

@@ -48,7 +48,8 @@ END;
 CREATE INDEX events_copies ON events (ref_stream, ref_ms, ref_seq)
     WHERE kind IN ('replay_copy', 'replay_copies');
 
--- One row per copy, whichever event made it.
+-- One row per copy, whichever event made it.  The kind IN (...) term lets
+-- a query over all copies read them through events_copies.
 CREATE VIEW copy_events AS
 SELECT e.seq                                              AS seq,
        -1                                                 AS pos,
@@ -70,7 +71,7 @@ SELECT e.seq                                              AS seq,
        json_extract(e.detail, '$.dlq_seq')                AS dlq_seq,
        coalesce(json_extract(e.detail, '$.reconciled'), 0) AS reconciled
 FROM events e
-WHERE e.kind = 'replay_copy'
+WHERE e.kind IN ('replay_copy', 'replay_copies') AND e.kind = 'replay_copy'
 UNION ALL
 SELECT e.seq, c.key, e.ts, e.run, e.batch,
        json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]'),
@@ -82,7 +83,7 @@ SELECT e.seq, c.key, e.ts, e.run, e.batch,
        json_extract(c.value, '$[10]'), json_extract(c.value, '$[11]'),
        coalesce(json_extract(e.detail, '$.reconciled'), 0)
 FROM events e, json_each(e.detail, '$.copies') c
-WHERE e.kind = 'replay_copies';
+WHERE e.kind IN ('replay_copy', 'replay_copies') AND e.kind = 'replay_copies';
 
 DROP VIEW replayed_messages;
 CREATE VIEW replayed_messages AS

@@ -545,20 +545,11 @@ static int
 check_copied(struct journal *j, struct chain_report *ret, struct xerr *err)
 {
 #define COPIED_COLS "entry_ms, entry_seq, stream, grp, seq, pos, batch"
-	/* The copies as the events list them (the copy_events view, through events_copies). */
 	static const char sql[] =
-	    "WITH ev AS (SELECT seq, kind, batch, stream, grp, entry_ms, entry_seq, detail"
-	    "  FROM events INDEXED BY events_copies"
-	    "  WHERE kind IN ('replay_copy', 'replay_copies')),"
-	    " c AS (SELECT entry_ms, entry_seq, stream, grp, seq, -1 AS pos, batch FROM ev"
-	    "  WHERE kind = 'replay_copy'"
-	    "  UNION ALL SELECT json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),"
-	    "  json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ev.seq, j.key,"
-	    "  ev.batch FROM ev, json_each(ev.detail, '$.copies') j WHERE ev.kind = 'replay_copies')"
-	    " SELECT (SELECT count(*) FROM (SELECT " COPIED_COLS " FROM c"
+	    "SELECT (SELECT count(*) FROM (SELECT " COPIED_COLS " FROM copy_events"
 	    "   EXCEPT SELECT " COPIED_COLS " FROM copied)),"
 	    " (SELECT count(*) FROM (SELECT " COPIED_COLS " FROM copied"
-	    "   EXCEPT SELECT " COPIED_COLS " FROM c))";
+	    "   EXCEPT SELECT " COPIED_COLS " FROM copy_events))";
 #undef COPIED_COLS
 	sqlite3_stmt *st;
 

@@ -47,22 +47,21 @@ id_at(sqlite3_stmt *st, int i)
  * (one index walk per claim, events_entry), and with the batches of the
  * copies made of it since (copied): a row per pair, most claims have one
  * row with both NULL.  (An entry replayed and rolled back n times has n^2
- * rows; a scalar subquery for the copies would avoid that, and measured
- * a tenth slower on every replay.)  The rows of one claim come together, in any order; select_once() reads them as a little history: a later
- * claim means this one is not the latest; dead_lettered, settled and lost
- * say where the entry is; a copy without a settled or copy_removed of the
+ * rows; a scalar subquery for the copies would avoid that, and measured a
+ * tenth slower on every replay.)  The rows of one claim come together, in
+ * any order; select_once() reads them as a little history: a later claim
+ * means this one is not the latest; dead_lettered, settled and lost say
+ * where the entry is; a copy without a settled or copy_removed of the
  * same batch means a copy is in flight.  A claim with nothing after it
- * comes once, with x's columns NULL.
+ * comes once, with x's and y's columns NULL.
  */
-#define SELECT_COLS \
-    "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer," \
-    "  coalesce(c.deliveries, 0), c.payload," \
+static const char select_head[] =
+    "SELECT c.seq, c.stream, c.grp, c.entry_ms, c.entry_seq, c.consumer,"
+    "  coalesce(c.deliveries, 0), c.payload,"
     "  x.seq, x.kind, x.batch, x.ref_stream, x.ref_ms, x.ref_seq, y.batch"
-#define SELECT_JOINS \
-    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq" \
-    " LEFT JOIN copied y ON " SAME_ENTRY("y") " AND y.seq > c.seq"
-
-static const char select_head[] = SELECT_COLS " FROM events c" SELECT_JOINS;
+    " FROM events c"
+    " LEFT JOIN events x ON " SAME_ENTRY("x") " AND x.seq > c.seq"
+    " LEFT JOIN copied y ON " SAME_ENTRY("y") " AND y.seq > c.seq";
 
 /*
  * The selection's terms over the claims c: only those it uses, so that
@@ -221,9 +220,7 @@ ancestry_expand(struct ancestry *a, int64_t seq, struct xerr *err)
 	int rc;
 
 	if (a->expand == NULL && sqlite3_prepare_v2(journal_db(a->j),
-	    "SELECT json_extract(c.value, '$[4]'), json_extract(c.value, '$[5]'),"
-	    "  json_extract(c.value, '$[7]')"
-	    " FROM events e, json_each(e.detail, '$.copies') c WHERE e.seq = ?1", -1,
+	    "SELECT copy_ms, copy_seq, deliveries FROM copy_events WHERE seq = ?1", -1,
 	    &a->expand, NULL) != SQLITE_OK)
 		return DB_ERR(a->j, err, "reading copies");
 	a->cn = 0;
@@ -246,9 +243,8 @@ static int
 ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, int64_t *ret,
     struct xerr *err)
 {
-	bool target = false;
-	int64_t seq = 0, legacy = 0;
-	bool is_legacy = false, found = false;
+	bool target = false, legacy = false;
+	int64_t seq = 0;
 	int rc;
 
 	*ret = 0;
@@ -256,6 +252,7 @@ ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, 
 		target = strcmp(a->targets[i], stream) == 0;
 	if (!target)
 		return 0;
+	/* The copy event whose (first) copy ID is the greatest at or below id. */
 	if (a->find == NULL && sqlite3_prepare_v2(journal_db(a->j),
 	    "SELECT seq, kind = 'replay_copy', ref_ms, ref_seq, deliveries FROM events"
 	    " WHERE kind IN ('replay_copy', 'replay_copies') AND ref_stream = ?1"
@@ -267,19 +264,17 @@ ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, 
 	sqlite3_bind_int64(a->find, 3, (int64_t)id.seq);
 	rc = sqlite3_step(a->find);
 	if (rc == SQLITE_ROW) {
-		found = true;
 		seq = sqlite3_column_int64(a->find, 0);
-		is_legacy = sqlite3_column_int(a->find, 1) != 0;
-		if (is_legacy && entry_id_cmp(id_at(a->find, 2), id) == 0)
-			legacy = sqlite3_column_int64(a->find, 4);
+		legacy = sqlite3_column_int(a->find, 1) != 0;
+		/* A replay_copy event is one copy: this one, or none. */
+		if (legacy && entry_id_cmp(id_at(a->find, 2), id) == 0)
+			*ret = sqlite3_column_int64(a->find, 4);
 	}
 	sqlite3_reset(a->find);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return DB_ERR(a->j, err, "reading copies");
-	if (!found || is_legacy) {
-		*ret = legacy;
+	if (seq == 0 || legacy)
 		return 0;
-	}
 	/* Consecutive claims are mostly copies made by one request: read it once. */
 	if (seq != a->expanded_seq && ancestry_expand(a, seq, err) < 0)
 		return -1;

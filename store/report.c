@@ -9,15 +9,8 @@
 #include "journal.h"
 #include "report.h"
 
-/*
- * The copies made by replay_copies events in seq BETWEEN terms, one row
- * each, (stream, grp, kind) and more_cols, as a replay_copy event of its
- * own would be (schema/005_copies.sql).
- */
-#define COPIES_IN(more_cols, terms) \
-    "SELECT json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]'), 'replay_copy'" \
-    more_cols " FROM events e, json_each(e.detail, '$.copies') c" \
-    " WHERE e.kind = 'replay_copies' AND e.seq BETWEEN " terms
+/* Events other than copies, which copy_events lists one row each (schema/005_copies.sql). */
+#define NOT_COPIES " AND kind NOT IN ('replay_copy', 'replay_copies')"
 
 #define DB_ERR(j, err, what) \
 	xerr_set((err), XR_EJOURNAL, "journal '%s': %s: %s", journal_path(j), (what), \
@@ -461,8 +454,9 @@ daily_groups(struct journal *j, int64_t day, int64_t from, int64_t to, struct re
 	    "  sum(kind = 'replay_copy'), sum(kind = 'settled'), sum(kind = 'copy_removed'),"
 	    "  sum(kind = 'incident_opened')"
 	    " FROM (SELECT stream, grp, kind FROM events"
-	    "  WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4"
-	    " UNION ALL " COPIES_IN("", "?1 AND ?2 AND e.ts >= ?3 AND e.ts < ?4") ")"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4" NOT_COPIES
+	    " UNION ALL SELECT stream, grp, 'replay_copy' FROM copy_events"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4)"
 	    " WHERE stream IS NOT NULL AND grp IS NOT NULL"
 	    " GROUP BY stream, grp ORDER BY stream, grp", err);
 	struct rtable *t;
@@ -809,8 +803,9 @@ report_run_fill(struct journal *j, int64_t run, struct report *r, struct xerr *e
 	    "  sum(kind = 'lost'), sum(kind = 'consumer_deleted'), sum(kind = 'dead_lettered'),"
 	    "  sum(kind = 'replay_copy'), sum(kind = 'settled'), count(DISTINCT incident)"
 	    " FROM (SELECT stream, grp, kind, incident FROM events"
-	    "  WHERE seq BETWEEN ?1 AND ?2 AND run = ?3"
-	    " UNION ALL " COPIES_IN(", NULL", "?1 AND ?2 AND e.run = ?3") ")"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND run = ?3" NOT_COPIES
+	    " UNION ALL SELECT stream, grp, 'replay_copy', NULL FROM copy_events"
+	    "  WHERE seq BETWEEN ?1 AND ?2 AND run = ?3)"
 	    " WHERE stream IS NOT NULL AND grp IS NOT NULL GROUP BY stream, grp ORDER BY stream, grp",
 	    3, span, 0, err) < 0)
 		return -1;
