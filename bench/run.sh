@@ -99,11 +99,13 @@ echo "claim benchmark: batch $BATCH, $ROUNDS rounds, median of per-round ratios"
 		r=0
 		while [ $r -lt "$ROUNDS" ]; do
 			# baseline: takes every entry (from whoever holds it) to "baseline"
+			# shellcheck disable=SC2046 # the tool prints one word per figure
 			set -- $($TOOL xautoclaim "$url" bench g baseline "$BATCH")
 			[ "$1" = "$n" ] || { echo "bench: baseline claimed $1 of $n" >&2; exit 1; }
 			bsec=$2
 			# xrecover: takes them all back from "baseline", journalled, in a new journal
 			rm -f "$tmp"/j.db*
+			# shellcheck disable=SC2046 # the tool prints one word per figure
 			set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" run -s bench \
 				--claim-idle 0 --no-clean --batch "$BATCH")
 			[ "$1" = 0 ] || { echo "bench: xrecover exited $1" >&2; exit 1; }
@@ -156,7 +158,7 @@ replay_bench() {
 	$XRTEST read "$url" bench g crashed "$n" >/dev/null
 	# The journal to replay from: every entry claimed once.
 	rm -f "$tmp"/src.db*
-	$B/xrecover -q -r "$url" --db "$tmp/src.db" run -s bench --claim-idle 0 --no-clean \
+	"$B"/xrecover -q -r "$url" --db "$tmp/src.db" run -s bench --claim-idle 0 --no-clean \
 		>/dev/null
 	rounds_begin
 	echo
@@ -165,6 +167,7 @@ replay_bench() {
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		redis-cli -p "$port" DEL base copy >/dev/null
+		# shellcheck disable=SC2046 # the tool prints one word per figure
 		set -- $($TOOL xadd "$url" base "$tmp/src.db")
 		[ "$1" = "$n" ] || { echo "bench: baseline added $1 of $n" >&2; exit 1; }
 		bsec=$2
@@ -173,6 +176,7 @@ replay_bench() {
 		cp "$tmp/src.db" "$tmp/j.db"
 		# on disk before the clock starts: the copy's writeback is not the replay's
 		sync "$tmp/j.db"
+		# shellcheck disable=SC2046 # the tool prints one word per figure
 		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" replay -s bench \
 			--to copy)
 		[ "$1" = 0 ] || { echo "bench: xrecover replay exited $1" >&2; exit 1; }
@@ -208,11 +212,12 @@ verify_bench() {
 	: >"$tmp/vratios"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
+		# shellcheck disable=SC2046 # the tool prints one word per figure
 		set -- $($TOOL scan "$tmp/v30.db")
 		n=$1
 		ssec=$2
 		t0=$(date +%s.%N)
-		$B/xrecover --db "$tmp/v30.db" verify >"$tmp/vout" || { echo "bench: verify failed" >&2; exit 1; }
+		"$B"/xrecover --db "$tmp/v30.db" verify >"$tmp/vout" || { echo "bench: verify failed" >&2; exit 1; }
 		t1=$(date +%s.%N)
 		grep -q "^journal whole: $n events" "$tmp/vout" || { cat "$tmp/vout"; exit 1; }
 		awk -v n="$n" -v s="$ssec" -v a="$t0" -v b="$t1" 'BEGIN {
@@ -254,8 +259,8 @@ daily_bench() {
 	: >"$tmp/d30s"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
-		a=$(seconds $B/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format json)
-		b=$(seconds $B/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format json)
+		a=$(seconds "$B"/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format json)
+		b=$(seconds "$B"/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format json)
 		echo "$a" >>"$tmp/d1s"
 		echo "$b" >>"$tmp/d30s"
 		echo "$b / $a" | bc -l >>"$tmp/dratios"
@@ -263,9 +268,9 @@ daily_bench() {
 	done
 	# the two say the same about that day (but for incidents: in the 30-day
 	# journal the day's consumers were already in incidents opened before)
-	$B/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format csv |
+	"$B"/xrecover --db "$tmp/d1.db" report --daily --date "$date" --format csv |
 		cut -d, -f1-11,13- >"$tmp/c1"
-	$B/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format csv |
+	"$B"/xrecover --db "$tmp/v30.db" report --daily --date "$date" --format csv |
 		cut -d, -f1-11,13- >"$tmp/c30"
 	cmp -s "$tmp/c1" "$tmp/c30" || { echo "bench: the two reports differ" >&2; exit 1; }
 	ratio=$(median <"$tmp/dratios")

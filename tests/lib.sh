@@ -137,6 +137,11 @@ assert_lines() {
 	[ "$got" = "$1" ] || { cat "$2" >&2; fail "$2: expected $1 lines, got $got"; }
 }
 
+# random_below N: a random whole number from 0 to N-1 (dash has no $RANDOM)
+random_below() {
+	echo $(($(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % $1))
+}
+
 # sql QUERY [DB]: one sqlite3 query, plain output
 sql() {
 	sqlite3 -batch "${2:-$DB}" "$1"
@@ -162,7 +167,7 @@ start_redis() {
 		REDIS_PIDS="$REDIS_PIDS $REDIS_PID"
 		i=0
 		while [ $i -lt 100 ]; do
-			if redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:-} ping 2>/dev/null | grep -q PONG; then
+			if redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:+-a "$REDIS_CLI_AUTH"} ping 2>/dev/null | grep -q PONG; then
 				REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 				export REDIS_PORT REDIS_URL REDIS_PID
 				return 0
@@ -186,7 +191,7 @@ stop_redis() {
 
 # rcli ARGS...: redis-cli against the test server
 rcli() {
-	redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:-} "$@"
+	redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:+-a "$REDIS_CLI_AUTH"} "$@"
 }
 
 # xr ARGS...: xrecover against the test server and journal

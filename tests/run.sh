@@ -3,7 +3,7 @@
 # whose name contains PATTERN, if given), two at a time, and ends with one
 # line: "N passed, N failed[, N skipped]".  Exits non-zero on any failure.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 XR_BUILD=${XR_BUILD:-build/rel}
 export XR_BUILD XR_SANITIZE="${XR_SANITIZE:-}"
 jobs=${XR_JOBS:-2}
@@ -39,13 +39,13 @@ run_one() {
 	sh "$1" >"$out/$(basename "$1").out" 2>&1
 }
 for t in $scripts; do
-	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do
+	while [ "$(echo "$running" | wc -w)" -ge "$jobs" ]; do
 		still=""
 		for pid in $running; do
 			if kill -0 "$pid" 2>/dev/null; then still="$still $pid"; fi
 		done
 		running=$still
-		[ "$(echo $running | wc -w)" -ge "$jobs" ] && sleep 0.2
+		[ "$(echo "$running" | wc -w)" -ge "$jobs" ] && sleep 0.2
 	done
 	run_one "$t" &
 	running="$running $!"

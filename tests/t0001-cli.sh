@@ -2,6 +2,10 @@
 # t0001-cli: the command line and the configuration: help, usage errors,
 # durations, counts, Redis URLs, the config file, the environment, and which
 # of them wins.  Bad input must exit 2 and change nothing anywhere.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis

@@ -1,6 +1,10 @@
 #!/bin/sh
 # t0003-claim: `run` claims stale pending entries into the recovery consumer
 # and journals each one with its payload, byte for byte.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -13,11 +17,11 @@ drain_10000() {
 	"$XRTEST" fill "$REDIS_URL" big 10000 --mixed --big 4321 --size 30 >/dev/null
 	rcli XGROUP CREATE big g 0 >/dev/null
 	crash_consumer big g dead
-	xr run -s big --claim-idle 0 --batch 97 2>$TMP/log
-	"$XRTEST" verify "$REDIS_URL" "$DB" big g >$TMP/v
-	assert_grep "^checked=10000 mismatched=0 gone=0 duplicated=0 held=10000 unjournalled=0$" $TMP/v
+	xr run -s big --claim-idle 0 --batch 97 2>"$TMP"/log
+	"$XRTEST" verify "$REDIS_URL" "$DB" big g >"$TMP"/v
+	assert_grep "^checked=10000 mismatched=0 gone=0 duplicated=0 held=10000 unjournalled=0$" "$TMP"/v
 	assert_eq 10000 "$(claimed big "from_consumer = 'dead' and deliveries = 1")"
-	assert_grep "\[RECOVER\] XCLAIM claimed=10000 stream=big group=g consumer=xrecover idle_threshold=0ms" $TMP/log
+	assert_grep "\[RECOVER\] XCLAIM claimed=10000 stream=big group=g consumer=xrecover idle_threshold=0ms" "$TMP"/log
 	# the 1 MB value is kept whole (as base64: it is not UTF-8)
 	n=$(sql "select length(payload) from claimed_messages where stream = 'big' and json_extract(payload, '\$.i') = '4321'")
 	[ "$n" -gt 1398000 ] || fail "the 1 MB payload is stored in $n bytes"
@@ -32,11 +36,11 @@ json_view() {
 	# a field name that is not UTF-8 turns the payload into a JSON list
 	assert_eq array "$(sql "select json_type(payload) from claimed_messages where stream = 'big' and payload like '[%' limit 1")"
 	# a repeated field keeps both values, in order
-	sql "select payload from claimed_messages where stream = 'big' and json_extract(payload, '\$.i') = '4'" >$TMP/p
-	assert_grep '"a":"1","a":"2"' $TMP/p
+	sql "select payload from claimed_messages where stream = 'big' and json_extract(payload, '\$.i') = '4'" >"$TMP"/p
+	assert_grep '"a":"1","a":"2"' "$TMP"/p
 	# unicode stays readable
-	sql "select payload from claimed_messages where stream = 'big' and json_extract(payload, '\$.i') = '5'" >$TMP/p
-	assert_grep 'é中😀 5' $TMP/p
+	sql "select payload from claimed_messages where stream = 'big' and json_extract(payload, '\$.i') = '5'" >"$TMP"/p
+	assert_grep 'é中😀 5' "$TMP"/p
 }
 test_case 'payloads read as JSON in the sqlite3 shell' json_view
 
@@ -45,13 +49,14 @@ delivery_counts() {
 	crash_consumer dc g first 6
 	# three entries get a history: delivered 5 times, now on "second"
 	ids=$(rcli --raw XRANGE dc - + COUNT 3 | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')
+	# shellcheck disable=SC2086 # $ids: one argument per ID
 	rcli XCLAIM dc g second 0 $ids RETRYCOUNT 5 JUSTID >/dev/null
 	sleep 0.2
 	xr run -s dc --claim-idle 100ms --no-clean 2>/dev/null
-	"$XRTEST" pel "$REDIS_URL" dc g >$TMP/pel
-	assert_eq 6 "$(grep -c ' xrecover ' $TMP/pel)"
-	assert_eq 3 "$(grep -c ' 5$' $TMP/pel)"
-	assert_eq 3 "$(grep -c ' 1$' $TMP/pel)"
+	"$XRTEST" pel "$REDIS_URL" dc g >"$TMP"/pel
+	assert_eq 6 "$(grep -c ' xrecover ' "$TMP"/pel)"
+	assert_eq 3 "$(grep -c ' 5$' "$TMP"/pel)"
+	assert_eq 3 "$(grep -c ' 1$' "$TMP"/pel)"
 	assert_eq "first|1|3 second|5|3" "$(sql "select from_consumer, deliveries, count(*) from claimed_messages where stream = 'dc' group by 1, 2" | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq 0 "$(claimed dc "(idle_ms < 100 or claimed_at is null or entry_time is null)")"
 }
@@ -61,15 +66,15 @@ three_runs() {
 	make_stream rep g 500
 	crash_consumer rep g dead
 	xr run -s rep --claim-idle 0 2>/dev/null
-	"$XRTEST" pel "$REDIS_URL" rep g >$TMP/pel1
+	"$XRTEST" pel "$REDIS_URL" rep g >"$TMP"/pel1
 	n1=$(sql "select count(*) from events where stream = 'rep'")
 	xr run -s rep --claim-idle 0 2>/dev/null
-	xr run -s rep --claim-idle 0 2>$TMP/log3
-	"$XRTEST" pel "$REDIS_URL" rep g >$TMP/pel3
-	cmp $TMP/pel1 $TMP/pel3 || fail "pending entries changed"
+	xr run -s rep --claim-idle 0 2>"$TMP"/log3
+	"$XRTEST" pel "$REDIS_URL" rep g >"$TMP"/pel3
+	cmp "$TMP"/pel1 "$TMP"/pel3 || fail "pending entries changed"
 	assert_eq "$n1" "$(sql "select count(*) from events where stream = 'rep'")"
 	assert_eq 500 "$(claimed rep)"
-	assert_grep 'claimed=0 deleted=0' $TMP/log3
+	assert_grep 'claimed=0 deleted=0' "$TMP"/log3
 }
 test_case 'three runs in a row: delivery counts and the journal stay as after the first' three_runs
 
@@ -92,10 +97,10 @@ exclude() {
 	xr run -s ex --claim-idle 0 --zombie-idle 0 --exclude-consumer 'svc-*' 2>/dev/null
 	assert_eq "dead-2|10" "$(sql "select from_consumer, count(*) from claimed_messages where stream = 'ex' group by 1")"
 	assert_eq 10 "$(rcli XPENDING ex g - + 100 svc-1 | grep -c svc-1)"
-	rcli XINFO CONSUMERS ex g >$TMP/c
-	assert_grep '^svc-idle$' $TMP/c
-	assert_grep '^svc-1$' $TMP/c
-	assert_no_grep '^dead-2$' $TMP/c
+	rcli XINFO CONSUMERS ex g >"$TMP"/c
+	assert_grep '^svc-idle$' "$TMP"/c
+	assert_grep '^svc-1$' "$TMP"/c
+	assert_no_grep '^dead-2$' "$TMP"/c
 }
 test_case '--exclude-consumer: never claimed from, never deleted' exclude
 
@@ -103,7 +108,7 @@ deleted_entries() {
 	make_stream del g 1000
 	crash_consumer del g dead
 	"$XRTEST" xdel "$REDIS_URL" del 100 800 >/dev/null
-	xr run -s del --claim-idle 0 --batch 50 2>$TMP/log
+	xr run -s del --claim-idle 0 --batch 50 2>"$TMP"/log
 	assert_eq 200 "$(claimed del)"
 	assert_eq 800 "$(sql "select count(*) from lost_messages where stream = 'del' and last_consumer = 'dead' and deliveries = 1 and reason like 'deleted from the stream%'")"
 	# every entry that was pending is accounted for, once
@@ -111,8 +116,8 @@ deleted_entries() {
 	assert_eq 1000 "$(sql "select count(*) from events where stream = 'del' and kind in ('claim', 'lost')")"
 	# nothing deleted is left dangling in the pending list
 	assert_eq 200 "$(rcli XPENDING del g | head -n 1)"
-	assert_grep '\[LOST\] entry=[0-9]+-[0-9]+ stream=del group=g consumer=dead' $TMP/log
-	assert_grep '\[SUMMARY\] run=[0-9]+ mode=TEST claimed=200 deleted=[0-9]+ lost=800' $TMP/log
+	assert_grep '\[LOST\] entry=[0-9]+-[0-9]+ stream=del group=g consumer=dead' "$TMP"/log
+	assert_grep '\[SUMMARY\] run=[0-9]+ mode=TEST claimed=200 deleted=[0-9]+ lost=800' "$TMP"/log
 }
 test_case 'entries deleted from the stream are journalled as lost, whole pages of them too' deleted_entries
 
@@ -123,9 +128,9 @@ cursor_moves() {
 	crash_consumer mix g b 100
 	sleep 1.1
 	crash_consumer mix g c 100
-	xr -v run -s mix --claim-idle 1s --batch 10 --no-clean 2>$TMP/log
+	xr -v run -s mix --claim-idle 1s --batch 10 --no-clean 2>"$TMP"/log
 	assert_eq "a|100 b|100" "$(sql "select from_consumer, count(*) from claimed_messages where stream = 'mix' group by 1" | tr '\n' ' ' | sed 's/ $//')"
-	assert_grep '\[CLAIM\] stream=mix group=g listed=300 planned=100 held=100 excluded=0 young=100' $TMP/log
+	assert_grep '\[CLAIM\] stream=mix group=g listed=300 planned=100 held=100 excluded=0 young=100' "$TMP"/log
 }
 test_case 'pages of held or too young entries do not stop the drain' cursor_moves
 
@@ -133,17 +138,17 @@ dry_run() {
 	make_stream dry g 40
 	crash_consumer dry g dead
 	rcli XGROUP CREATECONSUMER dry g idle-one >/dev/null
-	"$XRTEST" pel "$REDIS_URL" dry g >$TMP/before
-	rcli XINFO CONSUMERS dry g | grep -v -E '^[0-9]+$' >$TMP/cbefore
-	"$XR" -r "$REDIS_URL" --db $TMP/dry.db run -s dry --claim-idle 0 --zombie-idle 0 --dry-run 2>$TMP/log
-	[ ! -e $TMP/dry.db ] || fail "a dry run created the journal"
-	"$XRTEST" pel "$REDIS_URL" dry g >$TMP/after
-	cmp $TMP/before $TMP/after || fail "the pending list changed"
-	rcli XINFO CONSUMERS dry g | grep -v -E '^[0-9]+$' >$TMP/cafter
-	cmp $TMP/cbefore $TMP/cafter || fail "consumers changed"
-	assert_grep '\[RECOVER\] DRY-RUN would_claim=40 stream=dry group=g' $TMP/log
-	assert_grep '\[CLEAN\] DRY-RUN would_delete_consumer=idle-one' $TMP/log
-	assert_grep '\[SUMMARY\] DRY-RUN mode=TEST would_claim=40 would_delete=1' $TMP/log
+	"$XRTEST" pel "$REDIS_URL" dry g >"$TMP"/before
+	rcli XINFO CONSUMERS dry g | grep -v -E '^[0-9]+$' >"$TMP"/cbefore
+	"$XR" -r "$REDIS_URL" --db "$TMP"/dry.db run -s dry --claim-idle 0 --zombie-idle 0 --dry-run 2>"$TMP"/log
+	[ ! -e "$TMP"/dry.db ] || fail "a dry run created the journal"
+	"$XRTEST" pel "$REDIS_URL" dry g >"$TMP"/after
+	cmp "$TMP"/before "$TMP"/after || fail "the pending list changed"
+	rcli XINFO CONSUMERS dry g | grep -v -E '^[0-9]+$' >"$TMP"/cafter
+	cmp "$TMP"/cbefore "$TMP"/cafter || fail "consumers changed"
+	assert_grep '\[RECOVER\] DRY-RUN would_claim=40 stream=dry group=g' "$TMP"/log
+	assert_grep '\[CLEAN\] DRY-RUN would_delete_consumer=idle-one' "$TMP"/log
+	assert_grep '\[SUMMARY\] DRY-RUN mode=TEST would_claim=40 would_delete=1' "$TMP"/log
 }
 test_case '--dry-run changes nothing anywhere and says what it would do' dry_run
 
@@ -174,10 +179,10 @@ match_glob() {
 	crash_consumer orders:2 g d
 	crash_consumer orders:2 other d
 	crash_consumer invoices g d
-	xr run --match 'orders:*' -g g --claim-idle 0 2>$TMP/log
+	xr run --match 'orders:*' -g g --claim-idle 0 2>"$TMP"/log
 	assert_eq "orders:1|g|5 orders:2|g|5" "$(sql "select stream, grp, count(*) from claimed_messages where stream like 'orders:%' or stream = 'invoices' group by 1, 2" | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq 5 "$(rcli XPENDING orders:2 other - + 10 d | grep -c '^d$')"
-	assert_no_grep 'orders:str' $TMP/log
+	assert_no_grep 'orders:str' "$TMP"/log
 }
 test_case '--match selects streams by glob (streams only), --group narrows' match_glob
 
@@ -186,11 +191,11 @@ bad_streams() {
 	crash_consumer ok1 g d
 	rcli SET notastream 1 >/dev/null
 	assert_exit 0 xr run -s nosuch -s ok1 --claim-idle 0
-	assert_grep '\[WARN\] stream=nosuch warning="no such stream; skipped"' $TMP/err
+	assert_grep '\[WARN\] stream=nosuch warning="no such stream; skipped"' "$TMP"/err
 	make_stream ok2 g 3
 	crash_consumer ok2 g d
 	assert_exit 1 xr run -s notastream -s ok2 --claim-idle 0
-	assert_grep "\[ERROR\] stream=notastream error=\"key 'notastream' is a string, not a stream\"" $TMP/err
+	assert_grep "\[ERROR\] stream=notastream error=\"key 'notastream' is a string, not a stream\"" "$TMP"/err
 	assert_eq 3 "$(claimed ok2)"
 	assert_eq "failed|1" "$(sql "select status, (select count(*) from events e where e.kind = 'error' and e.run = runs.run) from runs order by run desc limit 1")"
 }
@@ -199,34 +204,34 @@ test_case 'a missing stream is a warning; a key that is no stream fails the run,
 log_lines() {
 	make_stream "my stream" g 2
 	crash_consumer "my stream" g "host 1"
-	xr -q run -s "my stream" --claim-idle 0 --zombie-idle 0 --log-file $TMP/run.log 2>$TMP/err
-	[ ! -s $TMP/err ] || fail "-q printed: $(cat $TMP/err)"
-	assert_grep '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z \[RECOVER\] XCLAIM claimed=2 stream="my stream" group=g consumer=xrecover idle_threshold=0ms$' $TMP/run.log
-	assert_grep '\[CLEAN\] deleted_consumer="host 1" stream="my stream" group=g idle_ms=[0-9]+ pending=0$' $TMP/run.log
-	assert_grep '\[SUMMARY\] run=[0-9]+ mode=TEST claimed=2 deleted=1 lost=0 dead_lettered=0 redelivered=0 status=ok' $TMP/run.log
+	xr -q run -s "my stream" --claim-idle 0 --zombie-idle 0 --log-file "$TMP"/run.log 2>"$TMP"/err
+	[ ! -s "$TMP"/err ] || fail "-q printed: $(cat "$TMP"/err)"
+	assert_grep '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z \[RECOVER\] XCLAIM claimed=2 stream="my stream" group=g consumer=xrecover idle_threshold=0ms$' "$TMP"/run.log
+	assert_grep '\[CLEAN\] deleted_consumer="host 1" stream="my stream" group=g idle_ms=[0-9]+ pending=0$' "$TMP"/run.log
+	assert_grep '\[SUMMARY\] run=[0-9]+ mode=TEST claimed=2 deleted=1 lost=0 dead_lettered=0 redelivered=0 status=ok' "$TMP"/run.log
 }
 test_case 'log lines: logfmt quoting, --log-file gets them all, -q keeps stderr quiet' log_lines
 
 batch_sizes() {
 	make_stream b1 g 57
 	crash_consumer b1 g d
-	"$XR" -r "$REDIS_URL" --db $TMP/b1.db run -s b1 --claim-idle 0 --batch 1 2>/dev/null
+	"$XR" -r "$REDIS_URL" --db "$TMP"/b1.db run -s b1 --claim-idle 0 --batch 1 2>/dev/null
 	rcli XGROUP DESTROY b1 g >/dev/null
 	rcli XGROUP CREATE b1 g 0 >/dev/null
 	crash_consumer b1 g d
-	"$XR" -r "$REDIS_URL" --db $TMP/b2.db run -s b1 --claim-idle 0 --batch 10000 2>/dev/null
-	sql "select entry_id, from_consumer, payload from claimed_messages order by 1" $TMP/b1.db >$TMP/j1
-	sql "select entry_id, from_consumer, payload from claimed_messages order by 1" $TMP/b2.db >$TMP/j2
-	assert_lines 57 $TMP/j1
-	cmp $TMP/j1 $TMP/j2 || fail "the journals differ"
+	"$XR" -r "$REDIS_URL" --db "$TMP"/b2.db run -s b1 --claim-idle 0 --batch 10000 2>/dev/null
+	sql "select entry_id, from_consumer, payload from claimed_messages order by 1" "$TMP"/b1.db >"$TMP"/j1
+	sql "select entry_id, from_consumer, payload from claimed_messages order by 1" "$TMP"/b2.db >"$TMP"/j2
+	assert_lines 57 "$TMP"/j1
+	cmp "$TMP"/j1 "$TMP"/j2 || fail "the journals differ"
 }
 test_case '--batch 1 and a big batch journal the same' batch_sizes
 
 json_out() {
 	make_stream js g 4
 	crash_consumer js g d
-	xr run -s js --claim-idle 0 --json >$TMP/out 2>/dev/null
-	python3 - $TMP/out <<-'EOF'
+	xr run -s js --claim-idle 0 --json >"$TMP"/out 2>/dev/null
+	python3 - "$TMP"/out <<-'EOF'
 	import json, sys
 	r = json.load(open(sys.argv[1]))
 	assert r["status"] == "ok" and r["claimed"] == 4 and r["mode"] == "TEST", r

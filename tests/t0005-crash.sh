@@ -2,6 +2,10 @@
 # t0005-crash: a run killed at any instant is reconciled by the next one:
 # every claimed entry is journalled exactly once (guarantee 3), and two
 # runs never work on one journal at once (guarantee 8).
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -32,15 +36,15 @@ kill_mid_drain() {
 	done
 	[ -s "$DB.intent" ] || fail "the killed run left no intents"
 	[ "$(held k)" -lt 100000 ] || fail "the drain finished before it was killed"
-	xr run -s k --claim-idle 0 --no-clean 2>$TMP/log
-	cat $TMP/log
-	"$XRTEST" verify "$REDIS_URL" "$DB" k g >$TMP/v
-	cat $TMP/v
-	assert_grep '^checked=100000 mismatched=0 gone=0 duplicated=0 held=100000 unjournalled=0$' $TMP/v
+	xr run -s k --claim-idle 0 --no-clean 2>"$TMP"/log
+	cat "$TMP"/log
+	"$XRTEST" verify "$REDIS_URL" "$DB" k g >"$TMP"/v
+	cat "$TMP"/v
+	assert_grep '^checked=100000 mismatched=0 gone=0 duplicated=0 held=100000 unjournalled=0$' "$TMP"/v
 	assert_eq 100000 "$(sql "select count(*) from events where kind in ('claim', 'claim_reconciled')")"
 	assert_eq "1 crashed|2 crashed|3 ok" "$(sql "select run, status from runs order by run" | tr '|\n' '  ' | sed 's/ $//; s/\([0-9]\) \([a-z]*\) /\1 \2|/g')"
 	[ ! -s "$DB.intent" ] || fail "intents left after a clean run"
-	assert_grep '\[RECONCILE\] crashed_runs=1' $TMP/log
+	assert_grep '\[RECONCILE\] crashed_runs=1' "$TMP"/log
 	# the killed runs left the hash chain whole
 	xr verify >/dev/null || fail "verify after the kills: exit $?"
 }
@@ -50,24 +54,24 @@ test_case 'SIGKILL during a 100,000-entry drain, twice; the next run journals ea
 at_failpoint() {
 	fp=$1
 	s=$2
-	rm -f $TMP/fp.db $TMP/fp.db-wal $TMP/fp.db-shm $TMP/fp.db.intent
-	make_stream $s g 1000
-	crash_consumer $s g dead
-	rcli XGROUP CREATECONSUMER $s g idle-a >/dev/null
-	rcli XGROUP CREATECONSUMER $s g idle-b >/dev/null
+	rm -f "$TMP"/fp.db "$TMP"/fp.db-wal "$TMP"/fp.db-shm "$TMP"/fp.db.intent
+	make_stream "$s" g 1000
+	crash_consumer "$s" g dead
+	rcli XGROUP CREATECONSUMER "$s" g idle-a >/dev/null
+	rcli XGROUP CREATECONSUMER "$s" g idle-b >/dev/null
 	set +e
-	XRECOVER_FAILPOINT=$fp "$XR" -r "$REDIS_URL" --db $TMP/fp.db -q run -s $s --claim-idle 0 \
+	XRECOVER_FAILPOINT=$fp "$XR" -r "$REDIS_URL" --db "$TMP"/fp.db -q run -s "$s" --claim-idle 0 \
 		--zombie-idle 0 --batch 100 2>/dev/null
 	rc=$?
 	set -e
 	[ $rc -eq 137 ] || fail "failpoint $fp: exit $rc, not killed"
-	"$XR" -r "$REDIS_URL" --db $TMP/fp.db run -s $s --claim-idle 0 --zombie-idle 0 2>$TMP/log
-	"$XRTEST" verify "$REDIS_URL" $TMP/fp.db $s g >$TMP/v
-	assert_grep '^checked=1000 mismatched=0 gone=0 duplicated=0 held=1000 unjournalled=0$' $TMP/v
+	"$XR" -r "$REDIS_URL" --db "$TMP"/fp.db run -s "$s" --claim-idle 0 --zombie-idle 0 2>"$TMP"/log
+	"$XRTEST" verify "$REDIS_URL" "$TMP"/fp.db "$s" g >"$TMP"/v
+	assert_grep '^checked=1000 mismatched=0 gone=0 duplicated=0 held=1000 unjournalled=0$' "$TMP"/v
 	# both idle consumers and the dead one: deleted once each, journalled once each
-	assert_eq "dead idle-a idle-b" "$(sql "select consumer from deleted_consumers where stream = '$s' order by 1" $TMP/fp.db | tr '\n' ' ' | sed 's/ $//')"
-	assert_eq xrecover "$(rcli XINFO CONSUMERS $s g | awk 'prev == "name" { print } { prev = $0 }')"
-	assert_eq "crashed ok" "$(sql "select status from runs order by run" $TMP/fp.db | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "dead idle-a idle-b" "$(sql "select consumer from deleted_consumers where stream = '$s' order by 1" "$TMP"/fp.db | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq xrecover "$(rcli XINFO CONSUMERS "$s" g | awk 'prev == "name" { print } { prev = $0 }')"
+	assert_eq "crashed ok" "$(sql "select status from runs order by run" "$TMP"/fp.db | tr '\n' ' ' | sed 's/ $//')"
 }
 
 fp_planned() { at_failpoint claim-planned:3 fpa; }
@@ -81,7 +85,7 @@ test_case 'killed right after a batch of journal rows was committed' fp_batch
 
 fp_deleted() {
 	at_failpoint consumers-deleted fpd
-	assert_eq 3 "$(sql "select count(*) from deleted_consumers where reconciled = 1" $TMP/fp.db)"
+	assert_eq 3 "$(sql "select count(*) from deleted_consumers where reconciled = 1" "$TMP"/fp.db)"
 }
 test_case 'killed between deleting consumers and journalling it' fp_deleted
 
@@ -89,43 +93,43 @@ fp_end() { at_failpoint before-run-end fpe; }
 test_case 'killed just before the run_end record' fp_end
 
 lost_in_crash() {
-	rm -f $TMP/lc.db*
+	rm -f "$TMP"/lc.db*
 	make_stream lc g 100
 	crash_consumer lc g dead
 	set +e
-	XRECOVER_FAILPOINT=claim-planned "$XR" -r "$REDIS_URL" --db $TMP/lc.db -q run -s lc --claim-idle 0 \
+	XRECOVER_FAILPOINT=claim-planned "$XR" -r "$REDIS_URL" --db "$TMP"/lc.db -q run -s lc --claim-idle 0 \
 		--no-clean 2>/dev/null
 	set -e
 	# the planned entries are deleted before anyone claims them
 	"$XRTEST" xdel "$REDIS_URL" lc 0 10 >/dev/null
-	"$XR" -r "$REDIS_URL" --db $TMP/lc.db run -s lc --claim-idle 0 --no-clean 2>/dev/null
-	assert_eq 10 "$(sql "select count(*) from lost_messages where stream = 'lc'" $TMP/lc.db)"
-	assert_eq 90 "$(sql "select count(*) from claimed_messages where stream = 'lc'" $TMP/lc.db)"
-	assert_eq 100 "$(sql "select count(distinct entry_id) from (select entry_id from lost_messages union all select entry_id from claimed_messages)" $TMP/lc.db)"
+	"$XR" -r "$REDIS_URL" --db "$TMP"/lc.db run -s lc --claim-idle 0 --no-clean 2>/dev/null
+	assert_eq 10 "$(sql "select count(*) from lost_messages where stream = 'lc'" "$TMP"/lc.db)"
+	assert_eq 90 "$(sql "select count(*) from claimed_messages where stream = 'lc'" "$TMP"/lc.db)"
+	assert_eq 100 "$(sql "select count(distinct entry_id) from (select entry_id from lost_messages union all select entry_id from claimed_messages)" "$TMP"/lc.db)"
 }
 test_case 'entries deleted while a killed run had them planned are journalled lost, once' lost_in_crash
 
 intents_lost() {
-	rm -f $TMP/il.db*
+	rm -f "$TMP"/il.db*
 	make_stream il g 500
 	crash_consumer il g dead
 	set +e
-	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db $TMP/il.db -q run -s il \
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$TMP"/il.db -q run -s il \
 		--claim-idle 0 --batch 100 2>/dev/null
 	set -e
 	# as after a power cut that took the intent file's last writes
-	: >$TMP/il.db.intent
-	"$XR" -r "$REDIS_URL" --db $TMP/il.db run -s il --claim-idle 0 2>$TMP/log
-	assert_grep '\[RECONCILE\] stream=il group=g found_held=[1-9]' $TMP/log
-	"$XRTEST" verify "$REDIS_URL" $TMP/il.db il g >$TMP/v
-	assert_grep '^checked=500 mismatched=0 gone=0 duplicated=0 held=500 unjournalled=0$' $TMP/v
+	: >"$TMP"/il.db.intent
+	"$XR" -r "$REDIS_URL" --db "$TMP"/il.db run -s il --claim-idle 0 2>"$TMP"/log
+	assert_grep '\[RECONCILE\] stream=il group=g found_held=[1-9]' "$TMP"/log
+	"$XRTEST" verify "$REDIS_URL" "$TMP"/il.db il g >"$TMP"/v
+	assert_grep '^checked=500 mismatched=0 gone=0 duplicated=0 held=500 unjournalled=0$' "$TMP"/v
 }
 test_case 'a crashed run whose intents were lost: what is held is journalled once anyway' intents_lost
 
 lock_busy() {
 	make_stream lk g 10
 	crash_consumer lk g dead
-	"$XRTEST" pel "$REDIS_URL" lk g >$TMP/before
+	"$XRTEST" pel "$REDIS_URL" lk g >"$TMP"/before
 	: >"$DB.lock"
 	flock "$DB.lock" sleep 3 &
 	holder=$!
@@ -134,11 +138,11 @@ lock_busy() {
 	assert_exit 5 xr run -s lk --claim-idle 0 --lock-timeout 500ms
 	took=$((($(date +%s%N) - start) / 1000000))
 	wait $holder
-	assert_grep "journal '.*' is locked by another xrecover; gave up after 500ms" $TMP/err
-	assert_lines 1 $TMP/err
-	[ $took -ge 450 ] && [ $took -lt 2500 ] || fail "waited ${took}ms"
-	"$XRTEST" pel "$REDIS_URL" lk g >$TMP/after
-	cmp $TMP/before $TMP/after || fail "Redis was touched"
+	assert_grep "journal '.*' is locked by another xrecover; gave up after 500ms" "$TMP"/err
+	assert_lines 1 "$TMP"/err
+	if [ $took -lt 450 ] || [ $took -ge 2500 ]; then fail "waited ${took}ms"; fi
+	"$XRTEST" pel "$REDIS_URL" lk g >"$TMP"/after
+	cmp "$TMP"/before "$TMP"/after || fail "Redis was touched"
 }
 test_case 'a run that cannot get the lock waits briefly, exits 5, and touches nothing' lock_busy
 
@@ -146,18 +150,18 @@ two_runs() {
 	"$XRTEST" fill "$REDIS_URL" two 60000 --size 40 >/dev/null
 	rcli XGROUP CREATE two g 0 >/dev/null
 	crash_consumer two g dead
-	"$XR" -r "$REDIS_URL" --db $TMP/two.db -q run -s two --claim-idle 0 2>$TMP/a.err &
+	"$XR" -r "$REDIS_URL" --db "$TMP"/two.db -q run -s two --claim-idle 0 2>"$TMP"/a.err &
 	a=$!
 	sleep 0.05
-	"$XR" -r "$REDIS_URL" --db $TMP/two.db -q run -s two --claim-idle 0 --lock-timeout 60s 2>$TMP/b.err &
+	"$XR" -r "$REDIS_URL" --db "$TMP"/two.db -q run -s two --claim-idle 0 --lock-timeout 60s 2>"$TMP"/b.err &
 	b=$!
-	wait $a || fail "first run failed: $(cat $TMP/a.err)"
-	wait $b || fail "second run failed: $(cat $TMP/b.err)"
+	wait $a || fail "first run failed: $(cat "$TMP"/a.err)"
+	wait $b || fail "second run failed: $(cat "$TMP"/b.err)"
 	# one after the other, never interleaved
-	assert_eq 1 "$(sql "select (select ts from events where kind = 'run_start' and run = 2) > (select ts from events where kind = 'run_end' and run = 1)" $TMP/two.db)"
-	assert_eq "ok|60000 ok|0" "$(sql "select status, claimed from runs order by run" $TMP/two.db | tr '\n' ' ' | sed 's/ $//')"
-	"$XRTEST" verify "$REDIS_URL" $TMP/two.db two g >$TMP/v
-	assert_grep 'duplicated=0 held=60000 unjournalled=0' $TMP/v
+	assert_eq 1 "$(sql "select (select ts from events where kind = 'run_start' and run = 2) > (select ts from events where kind = 'run_end' and run = 1)" "$TMP"/two.db)"
+	assert_eq "ok|60000 ok|0" "$(sql "select status, claimed from runs order by run" "$TMP"/two.db | tr '\n' ' ' | sed 's/ $//')"
+	"$XRTEST" verify "$REDIS_URL" "$TMP"/two.db two g >"$TMP"/v
+	assert_grep 'duplicated=0 held=60000 unjournalled=0' "$TMP"/v
 }
 test_case 'two concurrent runs on one journal: the second waits for the first' two_runs
 

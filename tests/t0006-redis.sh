@@ -2,7 +2,11 @@
 # t0006-redis: the Redis connection: an absent or vanished server, passwords
 # and ACL users (and that a password is never written anywhere), unix
 # sockets, database numbers, and the connect and command timeouts.
-. tests/lib.sh
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # A server shared by the cases that need no special server options.
 start_redis
@@ -21,6 +25,7 @@ case_redis() {
 # command in the trap must succeed: under set -e a failing one would fail
 # the case.
 case_cleanup_on_exit() {
+	# shellcheck disable=SC2154 # p is the trap's own loop variable
 	trap 'for p in $CASE_PIDS; do kill -CONT $p 2>/dev/null || :; kill -9 $p 2>/dev/null || :; done' EXIT
 }
 
@@ -102,7 +107,7 @@ test_case 'Redis killed between two runs: the second exits 3 and is journalled f
 
 test_case 'requirepass: no password exits 3 (NOAUTH), run journalled failed' '
 	DB=$TMP/nopass.db
-	REDIS_CLI_AUTH="-a $PW"
+	REDIS_CLI_AUTH=$PW
 	case_redis --requirepass "$PW"
 	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
 	make_stream s g 4
@@ -118,7 +123,7 @@ test_case 'requirepass: no password exits 3 (NOAUTH), run journalled failed' '
 
 test_case 'requirepass: percent-encoded password in the URL, claims work' '
 	DB=$TMP/pass.db
-	REDIS_CLI_AUTH="-a $PW"
+	REDIS_CLI_AUTH=$PW
 	case_redis --requirepass "$PW"
 	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
 	make_stream s g 6
@@ -133,7 +138,7 @@ test_case 'requirepass: percent-encoded password in the URL, claims work' '
 
 test_case 'requirepass: wrong password exits 3, login refused, nothing claimed' '
 	DB=$TMP/wrongpass.db
-	REDIS_CLI_AUTH="-a $PW"
+	REDIS_CLI_AUTH=$PW
 	case_redis --requirepass "$PW"
 	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
 	make_stream s g 3
@@ -219,7 +224,7 @@ test_case 'ACL user without XCLAIM: the run fails with NOPERM, nothing lost' '
 
 test_case 'the password never appears: stdout, stderr, --log-file, journal, intents' '
 	DB=$TMP/secret.db
-	REDIS_CLI_AUTH="-a $PW"
+	REDIS_CLI_AUTH=$PW
 	case_redis --requirepass "$PW"
 	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
 	make_stream s g 5

@@ -1,13 +1,17 @@
 #!/bin/sh
 # t0007-status: one view of groups, consumers and pending entries, as text
 # and as JSON from the same rows.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
 
 empty() {
 	assert_exit 0 xr status
-	assert_grep '^no consumer groups found' $TMP/out
+	assert_grep '^no consumer groups found' "$TMP"/out
 	[ ! -e "$DB" ] || fail "status created a journal"
 }
 test_case 'an empty Redis: says so, touches no journal' empty
@@ -19,29 +23,29 @@ text_view() {
 	sleep 1.1
 	rcli XGROUP CREATECONSUMER orders billing fresh >/dev/null
 	assert_exit 0 xr status --claim-idle 1s --zombie-idle 1s
-	cat $TMP/out
-	assert_grep '^STREAM +GROUP +CONSUMERS +PENDING +STALE +HELD +LAG +OLDEST +OLDEST-ID +LAST-DELIVERED$' $TMP/out
-	assert_grep '^orders +billing +3 +6 +6 +0 +4 +1\.[0-9]s +[0-9]+-[0-9]+ +[0-9]+-[0-9]+$' $TMP/out
-	assert_grep '^STREAM +GROUP +CONSUMER +STATE +PENDING +IDLE +INACTIVE$' $TMP/out
-	assert_grep '^orders +billing +host-1 +stale +6 +' $TMP/out
-	assert_grep '^orders +billing +idle-one +zombie +0 +' $TMP/out
-	assert_grep '^orders +billing +fresh +active +0 +' $TMP/out
+	cat "$TMP"/out
+	assert_grep '^STREAM +GROUP +CONSUMERS +PENDING +STALE +HELD +LAG +OLDEST +OLDEST-ID +LAST-DELIVERED$' "$TMP"/out
+	assert_grep '^orders +billing +3 +6 +6 +0 +4 +1\.[0-9]s +[0-9]+-[0-9]+ +[0-9]+-[0-9]+$' "$TMP"/out
+	assert_grep '^STREAM +GROUP +CONSUMER +STATE +PENDING +IDLE +INACTIVE$' "$TMP"/out
+	assert_grep '^orders +billing +host-1 +stale +6 +' "$TMP"/out
+	assert_grep '^orders +billing +idle-one +zombie +0 +' "$TMP"/out
+	assert_grep '^orders +billing +fresh +active +0 +' "$TMP"/out
 }
 test_case 'text: a group with a crashed, an idle and a fresh consumer' text_view
 
 after_run() {
 	xr run -s orders --claim-idle 0 --zombie-idle 1s 2>/dev/null
 	assert_exit 0 xr status -s orders
-	assert_grep '^orders +billing +2 +6 +0 +6 +4 ' $TMP/out
-	assert_grep '^orders +billing +xrecover +recovery +6 +' $TMP/out
-	assert_no_grep 'idle-one' $TMP/out
+	assert_grep '^orders +billing +2 +6 +0 +6 +4 ' "$TMP"/out
+	assert_grep '^orders +billing +xrecover +recovery +6 +' "$TMP"/out
+	assert_no_grep 'idle-one' "$TMP"/out
 }
 test_case 'after a run: what the recovery consumer holds' after_run
 
 json_view() {
 	make_stream other g 3
 	assert_exit 0 xr status --json
-	python3 - $TMP/out <<-'EOF'
+	python3 - "$TMP"/out <<-'EOF'
 	import json, sys
 	s = json.load(open(sys.argv[1]))
 	g = {(x["stream"], x["group"]): x for x in s["groups"]}
@@ -58,13 +62,13 @@ test_case 'JSON: the same rows, typed' json_view
 
 selection() {
 	assert_exit 0 xr status -s other
-	assert_no_grep '^orders' $TMP/out
-	assert_grep '^other +g ' $TMP/out
+	assert_no_grep '^orders' "$TMP"/out
+	assert_grep '^other +g ' "$TMP"/out
 	assert_exit 0 xr status --match 'ord*' -g billing
-	assert_grep '^orders +billing ' $TMP/out
-	assert_no_grep '^other' $TMP/out
+	assert_grep '^orders +billing ' "$TMP"/out
+	assert_no_grep '^other' "$TMP"/out
 	assert_exit 0 xr status -s missing
-	assert_grep 'stream=missing warning="no such stream"' $TMP/err
+	assert_grep 'stream=missing warning="no such stream"' "$TMP"/err
 }
 test_case 'status takes the same selection as run' selection
 

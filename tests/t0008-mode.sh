@@ -3,6 +3,10 @@
 # LIVE; $XRECOVER_MODE is strongest, then mode.test_when, then
 # mode.live_when, matched against KEY=VALUE lines of the mode.files.  The
 # mode shows in the run's [SUMMARY] line and in the journal.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis

@@ -1,12 +1,17 @@
 #!/bin/sh
 # t0009-replay: replay re-injects journalled entries byte for byte, run
 # settles them once read, rollback takes back what no group has read.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
 
 # held_setup STREAM N [fill options]: N entries claimed (held) in group g by run
 held_setup() {
+	# shellcheck disable=SC2086 # $3: the fill options, one word each
 	"$XRTEST" fill "$REDIS_URL" "$1" "$2" ${3:-} >/dev/null
 	rcli XGROUP CREATE "$1" g 0 >/dev/null
 	crash_consumer "$1" g dead
@@ -20,15 +25,15 @@ last_batch() {
 round_trip() {
 	held_setup rt 300 "--mixed --big 150 --size 20"
 	run=$(sql "select max(run) from runs")
-	xr replay --run $run --json >$TMP/out 2>$TMP/err
-	b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' $TMP/out)
+	xr replay --run "$run" --json >"$TMP"/out 2>"$TMP"/err
+	b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' "$TMP"/out)
 	assert_eq 600 "$(rcli XLEN rt)"
-	"$XRTEST" copies "$REDIS_URL" "$DB" $b >$TMP/v
-	assert_grep '^checked=300 different=0 missing=0$' $TMP/v
+	"$XRTEST" copies "$REDIS_URL" "$DB" "$b" >"$TMP"/v
+	assert_grep '^checked=300 different=0 missing=0$' "$TMP"/v
 	# a consumer reading with '>' gets the copies, byte for byte: its "i" fields are all there
-	"$XRTEST" worker "$REDIS_URL" rt g reader 1 | sort -n >$TMP/read
-	assert_lines 300 $TMP/read
-	assert_eq "0 299" "$(head -n 1 $TMP/read) $(tail -n 1 $TMP/read)"
+	"$XRTEST" worker "$REDIS_URL" rt g reader 1 | sort -n >"$TMP"/read
+	assert_lines 300 "$TMP"/read
+	assert_eq "0 299" "$(head -n 1 "$TMP"/read) $(tail -n 1 "$TMP"/read)"
 }
 test_case 'round trip: claim, replay, read back each copy byte for byte (NUL, invalid UTF-8, 1 MB)' round_trip
 
@@ -36,8 +41,8 @@ settle_after_read() {
 	# the copies of the last case were read and acknowledged: a run settles them
 	b=$(last_batch)
 	assert_eq 300 "$(rcli XPENDING rt g | head -n 1)"
-	xr run -s rt --claim-idle 1h --no-clean 2>$TMP/log
-	assert_grep '\[SETTLE\] settled=300 in_flight=0 batches_closed=1' $TMP/log
+	xr run -s rt --claim-idle 1h --no-clean 2>"$TMP"/log
+	assert_grep '\[SETTLE\] settled=300 in_flight=0 batches_closed=1' "$TMP"/log
 	assert_eq 0 "$(rcli XPENDING rt g | head -n 1)"
 	assert_eq "settled|300|300" "$(sql "select status, copied, settled from replays where batch = $b")"
 }
@@ -46,26 +51,26 @@ test_case 'a later run settles copies once read and acknowledged: the originals 
 big_pages() {
 	# 300 entries of 64 KiB: the selection is read in pages of about 8 MiB
 	held_setup bp 300 "--size 65536"
-	xr replay -s bp --to bpcopy --json >$TMP/out 2>$TMP/err
-	b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' $TMP/out)
+	xr replay -s bp --to bpcopy --json >"$TMP"/out 2>"$TMP"/err
+	b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch"])' "$TMP"/out)
 	assert_eq 300 "$(rcli XLEN bpcopy)"
 	assert_eq 300 "$(sql "select count(distinct entry_id) from replayed_messages where batch = $b")"
-	"$XRTEST" copies "$REDIS_URL" "$DB" $b >$TMP/v
-	assert_grep '^checked=300 different=0 missing=0$' $TMP/v
+	"$XRTEST" copies "$REDIS_URL" "$DB" "$b" >"$TMP"/v
+	assert_grep '^checked=300 different=0 missing=0$' "$TMP"/v
 }
 test_case 'a replay of large entries, read a page of about 8 MiB at a time: each copied once, byte for byte' big_pages
 
 redeliver() {
 	make_stream rd g 500
 	crash_consumer rd g crashed
-	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>$TMP/log
-	assert_grep '\[REDELIVER\] batch=[0-9]+ copied=500 stream=rd group=g' $TMP/log
-	assert_grep 'redelivered=500' $TMP/log
+	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log
+	assert_grep '\[REDELIVER\] batch=[0-9]+ copied=500 stream=rd group=g' "$TMP"/log
+	assert_grep 'redelivered=500' "$TMP"/log
 	# a live consumer processes everything it is given
-	"$XRTEST" worker "$REDIS_URL" rd g live 1 | sort -n | uniq >$TMP/done
-	assert_lines 500 $TMP/done
-	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>$TMP/log2
-	assert_grep 'settled=500' $TMP/log2
+	"$XRTEST" worker "$REDIS_URL" rd g live 1 | sort -n | uniq >"$TMP"/done
+	assert_lines 500 "$TMP"/done
+	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log2
+	assert_grep 'settled=500' "$TMP"/log2
 	assert_eq 0 "$(rcli XPENDING rd g | head -n 1)"
 	assert_eq 1000 "$(rcli XLEN rd)"
 	assert_eq settled "$(sql "select status from replays where batch = (select max(batch) from replays)")"
@@ -74,21 +79,21 @@ test_case 'redeliver: a live consumer processes every entry once, nothing lost, 
 
 rollback_unread() {
 	held_setup rb 200
-	"$XRTEST" pel "$REDIS_URL" rb g >$TMP/pel.before
+	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/pel.before
 	len=$(rcli XLEN rb)
 	xr replay -s rb --to rb >/dev/null 2>&1
 	b=$(last_batch)
 	assert_eq $((len + 200)) "$(rcli XLEN rb)"
-	xr rollback $b >$TMP/out 2>$TMP/err
-	assert_grep "^rolled back batch $b: removed 200 unread copies$" $TMP/out
-	"$XRTEST" pel "$REDIS_URL" rb g >$TMP/pel.after
-	cmp $TMP/pel.before $TMP/pel.after || fail "the pending list changed"
-	assert_eq $len "$(rcli XLEN rb)"
+	xr rollback "$b" >"$TMP"/out 2>"$TMP"/err
+	assert_grep "^rolled back batch $b: removed 200 unread copies$" "$TMP"/out
+	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/pel.after
+	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	assert_eq "$len" "$(rcli XLEN rb)"
 	assert_eq "rolled back|200|200" "$(sql "select status, copied, removed from replays where batch = $b")"
 	assert_eq "200|0" "$(sql "select removed, already_read from rollbacks where batch = $b")"
-	assert_exit 6 xr rollback $b
-	assert_grep "batch $b was already rolled back; nothing changed" $TMP/err
-	assert_eq $len "$(rcli XLEN rb)"
+	assert_exit 6 xr rollback "$b"
+	assert_grep "batch $b was already rolled back; nothing changed" "$TMP"/err
+	assert_eq "$len" "$(rcli XLEN rb)"
 }
 test_case 'rollback before anything is read restores the exact prior state; twice changes nothing' rollback_unread
 
@@ -96,23 +101,23 @@ rollback_half() {
 	xr replay -s rb >/dev/null 2>&1
 	b=$(last_batch)
 	# a consumer reads (and acknowledges) the first half of the copies
-	rcli XREADGROUP GROUP g half COUNT 100 STREAMS rb '>' | grep -E '^[0-9]+-[0-9]+$' >$TMP/read
-	assert_lines 100 $TMP/read
-	xr rollback $b --dry-run >$TMP/dry
-	assert_grep "^would roll back batch $b: would remove 100 unread copies$" $TMP/dry
+	rcli XREADGROUP GROUP g half COUNT 100 STREAMS rb '>' | grep -E '^[0-9]+-[0-9]+$' >"$TMP"/read
+	assert_lines 100 "$TMP"/read
+	xr rollback "$b" --dry-run >"$TMP"/dry
+	assert_grep "^would roll back batch $b: would remove 100 unread copies$" "$TMP"/dry
 	assert_eq 400 "$(rcli XLEN rb)"
-	xr rollback $b >$TMP/out 2>&1
-	assert_grep "^rolled back batch $b: removed 100 unread copies$" $TMP/out
-	assert_grep '^100 copies were already read and stay' $TMP/out
-	for id in $(head -n 3 $TMP/read); do
-		assert_grep "^  rb $id$" $TMP/out
+	xr rollback "$b" >"$TMP"/out 2>&1
+	assert_grep "^rolled back batch $b: removed 100 unread copies$" "$TMP"/out
+	assert_grep '^100 copies were already read and stay' "$TMP"/out
+	for id in $(head -n 3 "$TMP"/read); do
+		assert_grep "^  rb $id$" "$TMP"/out
 	done
 	assert_eq 300 "$(rcli XLEN rb)"
 	assert_eq "100|100" "$(sql "select removed, already_read from rollbacks where batch = $b")"
-	sql "select read_ids from rollbacks where batch = $b" >$TMP/ids
-	for id in $(cat $TMP/read); do
-		grep -q "$id" $TMP/ids || fail "$id not listed as read"
-	done
+	sql "select read_ids from rollbacks where batch = $b" >"$TMP"/ids
+	while read -r id; do
+		grep -q "$id" "$TMP"/ids || fail "$id not listed as read"
+	done <"$TMP"/read
 }
 test_case 'rollback after half of the copies were read removes the other half and lists the read ones' rollback_half
 
@@ -122,34 +127,34 @@ rate() {
 	xr replay -s rate --rate 250 >/dev/null 2>&1
 	ms=$((($(date +%s%N) - start) / 1000000))
 	echo "500 copies at --rate 250 took ${ms}ms"
-	[ $ms -ge 1800 ] && [ $ms -le 3500 ] || fail "took ${ms}ms, not about 2s"
+	if [ $ms -lt 1800 ] || [ $ms -gt 3500 ]; then fail "took ${ms}ms, not about 2s"; fi
 	assert_eq 1000 "$(rcli XLEN rate)"
 }
 test_case '--rate holds: 500 copies at --rate 250 take about 2 seconds' rate
 
 bad_input() {
-	"$XRTEST" pel "$REDIS_URL" rb g >$TMP/before
+	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/before
 	len=$(rcli XLEN rb)
 	n=$(sql "select count(*) from events")
 	assert_exit 6 xr rollback 999
-	assert_grep '^xrecover: there is no replay batch 999 in the journal$' $TMP/err
+	assert_grep '^xrecover: there is no replay batch 999 in the journal$' "$TMP"/err
 	assert_exit 2 xr rollback abc
 	assert_exit 6 xr replay -s nosuchstream
-	assert_grep 'no journalled entry matches the selection' $TMP/err
+	assert_grep 'no journalled entry matches the selection' "$TMP"/err
 	assert_exit 6 xr replay --message rb/1-1
 	rcli SET notastream x >/dev/null
 	assert_exit 2 xr replay -s rt --to notastream
-	assert_grep "cannot replay into 'notastream': it is a string, not a stream" $TMP/err
+	assert_grep "cannot replay into 'notastream': it is a string, not a stream" "$TMP"/err
 	assert_exit 2 xr replay
-	assert_grep 'say what to replay' $TMP/err
+	assert_grep 'say what to replay' "$TMP"/err
 	assert_exit 2 xr replay --message nonsense
 	assert_exit 2 xr replay --since yesterday -s rb
 	assert_exit 2 xr replay -s rb --rate 0
 	# nothing changed anywhere
-	"$XRTEST" pel "$REDIS_URL" rb g >$TMP/after
-	cmp $TMP/before $TMP/after || fail "the pending list changed"
-	assert_eq $len "$(rcli XLEN rb)"
-	assert_eq $n "$(sql "select count(*) from events")"
+	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/after
+	cmp "$TMP"/before "$TMP"/after || fail "the pending list changed"
+	assert_eq "$len" "$(rcli XLEN rb)"
+	assert_eq "$n" "$(sql "select count(*) from events")"
 }
 test_case 'bad input: unknown batch, rolled-back batch, empty selection, a target that is no stream' bad_input
 
@@ -157,11 +162,11 @@ dry_run() {
 	held_setup dr 20
 	len=$(rcli XLEN dr)
 	n=$(sql "select count(*) from events")
-	xr replay -s dr --dry-run >$TMP/out 2>&1
-	assert_grep '^would copy 20 entries$' $TMP/out
-	assert_grep '^dr +g +[0-9]+-[0-9]+ +held +dr$' $TMP/out
-	assert_eq $len "$(rcli XLEN dr)"
-	assert_eq $n "$(sql "select count(*) from events")"
+	xr replay -s dr --dry-run >"$TMP"/out 2>&1
+	assert_grep '^would copy 20 entries$' "$TMP"/out
+	assert_grep '^dr +g +[0-9]+-[0-9]+ +held +dr$' "$TMP"/out
+	assert_eq "$len" "$(rcli XLEN dr)"
+	assert_eq "$n" "$(sql "select count(*) from events")"
 }
 test_case 'replay --dry-run prints what would be re-injected and changes nothing' dry_run
 
@@ -173,18 +178,18 @@ selection() {
 	crash_consumer sel g d2 20
 	xr -q run -s sel --claim-idle 0 --no-clean
 	id=$(sql "select entry_id from claimed_messages where stream = 'sel' and from_consumer = 'd2' limit 1")
-	xr replay --run $r1 --dry-run --json >$TMP/j1
-	xr replay --message sel/$id -m sel/$id --dry-run --json >$TMP/j2
-	xr replay -s sel -g g --dry-run --json >$TMP/j3
-	xr replay -s sel -g other --dry-run --json >$TMP/j4 2>/dev/null || true
-	python3 - $TMP/j1 $TMP/j2 $TMP/j3 <<-'EOF'
+	xr replay --run "$r1" --dry-run --json >"$TMP"/j1
+	xr replay --message sel/"$id" -m sel/"$id" --dry-run --json >"$TMP"/j2
+	xr replay -s sel -g g --dry-run --json >"$TMP"/j3
+	xr replay -s sel -g other --dry-run --json >"$TMP"/j4 2>/dev/null || true
+	python3 - "$TMP"/j1 "$TMP"/j2 "$TMP"/j3 <<-'EOF'
 	import json, sys
 	n = [len(json.load(open(f))["entries"]) for f in sys.argv[1:]]
 	assert n == [10, 1, 30], n
 	EOF
 	assert_exit 6 xr replay -s sel -g other --dry-run
 	# --to another stream
-	xr replay --run $r1 --to sel-copy >/dev/null 2>&1
+	xr replay --run "$r1" --to sel-copy >/dev/null 2>&1
 	assert_eq 10 "$(rcli XLEN sel-copy)"
 }
 test_case 'selection by run, message, stream and group; --to another stream' selection
@@ -193,24 +198,24 @@ test_case 'selection by run, message, stream and group; --to another stream' sel
 
 kill_replay() {
 	held_setup kr 10000 "--size 40"
-	"$XRTEST" pel "$REDIS_URL" kr g >$TMP/pel.before
+	"$XRTEST" pel "$REDIS_URL" kr g >"$TMP"/pel.before
 	len=$(rcli XLEN kr)
 	i=0
 	while [ $i -lt 20 ]; do
 		"$XR" -r "$REDIS_URL" --db "$DB" -q replay -s kr >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.$(printf '%03d' $((RANDOM % 300)))"
+		sleep "0.$(printf '%03d' "$(random_below 300)")"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		# the next command reconciles the killed one, then the rollback takes all back
 		b=$(last_batch)
 		if [ "$b" != 0 ] && [ "$(sql "select status from replays where batch = $b")" != "rolled back" ]; then
-			xr -q rollback $b >/dev/null 2>&1 || fail "rollback $b failed"
+			xr -q rollback "$b" >/dev/null 2>&1 || fail "rollback $b failed"
 		fi
 		# exactly one place for every entry: pending as before, no copy left
-		assert_eq $len "$(rcli XLEN kr)" "stream length after round $i"
-		"$XRTEST" pel "$REDIS_URL" kr g >$TMP/pel.after
-		cmp $TMP/pel.before $TMP/pel.after || fail "round $i: the pending list changed"
+		assert_eq "$len" "$(rcli XLEN kr)" "stream length after round $i"
+		"$XRTEST" pel "$REDIS_URL" kr g >"$TMP"/pel.after
+		cmp "$TMP"/pel.before "$TMP"/pel.after || fail "round $i: the pending list changed"
 		# the journal accounts for every copy made: removed, each once
 		assert_eq 0 "$(sql "select count(*) from copy_events r where r.stream = 'kr' and not exists (select 1 from events x where x.kind = 'copy_removed' and x.batch = r.batch and x.ref_ms = r.copy_ms and x.ref_seq = r.copy_seq and x.ref_stream = r.to_stream)")" "copies not taken back after round $i"
 		assert_eq 0 "$(sql "select count(*) from (select batch, copy_ms, copy_seq from copy_events where stream = 'kr' group by 1, 2, 3 having count(*) > 1)")" "copies journalled twice"
@@ -231,38 +236,38 @@ wal_bounded() {
 	"$XRTEST" fill "$REDIS_URL" wb 400000 --size 40 >/dev/null
 	rcli XGROUP CREATE wb g 0 >/dev/null
 	crash_consumer wb g dead
-	"$XR" -r "$REDIS_URL" --db $w -q run -s wb --claim-idle 0 --no-clean
-	cp $w $TMP/pinned.db
-	XRECOVER_FAILPOINT=copy-sent:1200 "$XR" -r "$REDIS_URL" --db $w -q replay -s wb \
+	"$XR" -r "$REDIS_URL" --db "$w" -q run -s wb --claim-idle 0 --no-clean
+	cp "$w" "$TMP"/pinned.db
+	XRECOVER_FAILPOINT=copy-sent:1200 "$XR" -r "$REDIS_URL" --db "$w" -q replay -s wb \
 		--to wbcopy >/dev/null 2>&1 && fail "the failpoint did not stop the replay"
 	made=$(rcli XLEN wbcopy)
 	[ "$made" -ge 290000 ] || fail "only $made copies before the kill"
-	wal=$(stat -c %s $w-wal)
+	wal=$(stat -c %s "$w"-wal)
 	python3 -c 'import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN")
 db.execute("SELECT count(*) FROM events").fetchall()
 print("reading", flush=True)
-time.sleep(600)' $TMP/pinned.db >$TMP/reader </dev/null 2>&1 &
+time.sleep(600)' "$TMP"/pinned.db >"$TMP"/reader </dev/null 2>&1 &
 	reader=$!
 	i=0
-	until grep -q reading $TMP/reader; do
+	until grep -q reading "$TMP"/reader; do
 		sleep 0.05
 		i=$((i + 1))
 		[ $i -lt 200 ] || fail "the reader did not start"
 	done
-	XRECOVER_FAILPOINT=copy-sent:1200 "$XR" -r "$REDIS_URL" --db $TMP/pinned.db -q replay \
+	XRECOVER_FAILPOINT=copy-sent:1200 "$XR" -r "$REDIS_URL" --db "$TMP"/pinned.db -q replay \
 		-s wb --to wbpinned >/dev/null 2>&1 || true
-	pinned=$(stat -c %s $TMP/pinned.db-wal)
+	pinned=$(stat -c %s "$TMP"/pinned.db-wal)
 	kill $reader 2>/dev/null || true
 	wait $reader 2>/dev/null || true
 	echo "$made copies made before the kill; WAL $((wal / 1024)) KiB, $((pinned / 1024)) KiB when pinned"
 	# The WAL is merged as the replay goes: far less than all its writes
 	[ "$wal" -lt $((pinned / 2)) ] || fail "WAL of $wal bytes, $pinned when pinned"
 	# the next run journals the copies the killed replay made, and the chain is whole
-	"$XR" -r "$REDIS_URL" --db $w -q run -s wb --claim-idle 1h --no-clean
-	assert_eq "$made" "$(sql "select count(*) from replayed_messages" $w)"
-	"$XR" -r "$REDIS_URL" --db $w -q verify >/dev/null || fail "verify: exit $?"
+	"$XR" -r "$REDIS_URL" --db "$w" -q run -s wb --claim-idle 1h --no-clean
+	assert_eq "$made" "$(sql "select count(*) from replayed_messages" "$w")"
+	"$XR" -r "$REDIS_URL" --db "$w" -q verify >/dev/null || fail "verify: exit $?"
 }
 test_case 'a replay merges its WAL as it goes: killed after 300,000 copies, its WAL is under half of what it is when a reader pins it' wal_bounded
 
@@ -288,7 +293,7 @@ legacy_copies() {
 		  1, 'lg', 'g', 1, 1, 'dead', 2, 'lg', 2, 1, '{\"source\":\"held\"}');
 		INSERT INTO events (ts, kind, batch, detail) VALUES (1768644329002, 'replay_end', 1,
 		  '{\"status\":\"ok\",\"copied\":1}');"
-	} | sqlite3 $DB
+	} | sqlite3 "$DB"
 	# migrated by the next run; the copy is not read: nothing settles
 	xr -q run -s lg --claim-idle 1h --no-clean
 	assert_eq "1-1|2-1|held" "$(sql "select entry_id, copy_id, source from replayed_messages")"
@@ -296,13 +301,13 @@ legacy_copies() {
 	assert_eq "1|1" "$(sql "select count(*), sum(pos = -1) from copied")"
 	# its original is not replayed again while the copy is in flight
 	assert_exit 6 xr replay --message lg/1-1
-	assert_grep 'already have a copy in flight' $TMP/err
+	assert_grep 'already have a copy in flight' "$TMP"/err
 	# a consumer reads the copy and dies: the rollback lists it as read
 	crash_consumer lg g dead2
-	xr rollback 1 >$TMP/out 2>&1
-	assert_grep '^  lg 2-1$' $TMP/out
+	xr rollback 1 >"$TMP"/out 2>&1
+	assert_grep '^  lg 2-1$' "$TMP"/out
 	# claimed from it, the copy counts its original's 2 deliveries too: 3 > 2
-	xr run -s lg --claim-idle 0 --no-clean --max-deliveries 2 2>$TMP/log
+	xr run -s lg --claim-idle 0 --no-clean --max-deliveries 2 2>"$TMP"/log
 	assert_eq "lg|2-1|3" "$(sql "select stream, entry_id, deliveries from dead_letters")"
 	xr verify >/dev/null
 }

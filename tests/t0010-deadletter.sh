@@ -2,6 +2,10 @@
 # t0010-deadletter: entries go to the dead-letter stream with where they
 # came from, once, never both there and pending; poison entries stop
 # coming back; dead letters can be replayed and rolled back.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -10,21 +14,21 @@ action_dead_letter() {
 	"$XRTEST" fill "$REDIS_URL" dl 50 --mixed --size 10 >/dev/null
 	rcli XGROUP CREATE dl g 0 >/dev/null
 	crash_consumer dl g dead
-	xr run -s dl --claim-idle 0 --no-clean --action dead-letter 2>$TMP/log
-	assert_grep 'dead_lettered=50' $TMP/log
-	assert_grep '\[DEAD-LETTER\] entry=[0-9]+-[0-9]+ stream=dl group=g deliveries=1 dead_letter_stream=dl:dlq' $TMP/log
+	xr run -s dl --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
+	assert_grep 'dead_lettered=50' "$TMP"/log
+	assert_grep '\[DEAD-LETTER\] entry=[0-9]+-[0-9]+ stream=dl group=g deliveries=1 dead_letter_stream=dl:dlq' "$TMP"/log
 	assert_eq 0 "$(rcli XPENDING dl g | head -n 1)"
 	assert_eq 50 "$(rcli XLEN dl:dlq)"
-	"$XRTEST" places "$REDIS_URL" "$DB" dl g dl:dlq >$TMP/p
-	assert_grep '^entries=50 pending=0 dead_lettered=50 both=0 neither=0 twice=0 journal_disagrees=0$' $TMP/p
+	"$XRTEST" places "$REDIS_URL" "$DB" dl g dl:dlq >"$TMP"/p
+	assert_grep '^entries=50 pending=0 dead_lettered=50 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 	# a dead letter: the entry's fields first, byte for byte, then where it came from
 	id=$(sql "select entry_id from dead_letters where stream = 'dl' limit 1")
 	dlid=$(sql "select dead_letter_id from dead_letters where entry_id = '$id'")
-	rcli --raw XRANGE dl:dlq $dlid $dlid >$TMP/e
-	assert_grep "^xrecover-origin-stream$" $TMP/e
-	assert_grep "^$id$" $TMP/e
-	assert_grep "^xrecover-origin-consumer$" $TMP/e
-	assert_grep "^--action dead-letter$" $TMP/e
+	rcli --raw XRANGE dl:dlq "$dlid" "$dlid" >"$TMP"/e
+	assert_grep "^xrecover-origin-stream$" "$TMP"/e
+	assert_grep "^$id$" "$TMP"/e
+	assert_grep "^xrecover-origin-consumer$" "$TMP"/e
+	assert_grep "^--action dead-letter$" "$TMP"/e
 	assert_eq 50 "$(sql "select count(*) from dead_letters where stream = 'dl' and reason = '--action dead-letter' and from_consumer = 'dead'")"
 }
 test_case '--action dead-letter: moved with their origin, acknowledged, journalled' action_dead_letter
@@ -54,12 +58,13 @@ max_hold() {
 	crash_consumer mh g first 6
 	# three entries have been delivered 5 times before
 	ids=$(rcli --raw XRANGE mh - + COUNT 3 | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')
+	# shellcheck disable=SC2086 # $ids: one argument per ID
 	rcli XCLAIM mh g first 0 $ids RETRYCOUNT 5 JUSTID >/dev/null
-	xr run -s mh --claim-idle 0 --no-clean --max-deliveries 4 2>$TMP/log
+	xr run -s mh --claim-idle 0 --no-clean --max-deliveries 4 2>"$TMP"/log
 	assert_eq 3 "$(rcli XLEN mh:dlq)"
 	assert_eq 3 "$(rcli XPENDING mh g - + 10 xrecover | grep -c '^xrecover$')"
-	"$XRTEST" places "$REDIS_URL" "$DB" mh g mh:dlq >$TMP/p
-	assert_grep '^entries=6 pending=3 dead_lettered=3 both=0 neither=0 twice=0 journal_disagrees=0$' $TMP/p
+	"$XRTEST" places "$REDIS_URL" "$DB" mh g mh:dlq >"$TMP"/p
+	assert_grep '^entries=6 pending=3 dead_lettered=3 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 }
 test_case '--max-deliveries with --action hold: only the over-delivered go' max_hold
 
@@ -72,7 +77,7 @@ template() {
 	crash_consumer tp2 g d
 	rcli SET tp2:dlq x >/dev/null
 	assert_exit 1 xr run -s tp2 --claim-idle 0 --no-clean --action dead-letter
-	assert_grep "dead-letter stream 'tp2:dlq' is a string, not a stream" $TMP/err
+	assert_grep "dead-letter stream 'tp2:dlq' is a string, not a stream" "$TMP"/err
 	# nothing lost: still held, journalled as claimed
 	assert_eq 4 "$(rcli XPENDING tp2 g - + 10 xrecover | grep -c '^xrecover$')"
 	assert_eq 4 "$(sql "select count(*) from claimed_messages where stream = 'tp2'")"
@@ -81,22 +86,22 @@ test_case '--dead-letter-stream template; a dead-letter key that is no stream fa
 
 replay_dead_letters() {
 	n=$(rcli XLEN dl:dlq)
-	xr replay -s dl --dead-lettered >$TMP/out 2>&1
+	xr replay -s dl --dead-lettered >"$TMP"/out 2>&1
 	b=$(sql "select max(batch) from replays")
-	assert_grep "^replay batch $b: copied 50 of 50 entries$" $TMP/out
+	assert_grep "^replay batch $b: copied 50 of 50 entries$" "$TMP"/out
 	assert_eq dead_letter "$(sql "select distinct source from replayed_messages where batch = $b")"
-	"$XRTEST" copies "$REDIS_URL" "$DB" $b >$TMP/v
-	assert_grep '^checked=50 different=0 missing=0$' $TMP/v
+	"$XRTEST" copies "$REDIS_URL" "$DB" "$b" >"$TMP"/v
+	assert_grep '^checked=50 different=0 missing=0$' "$TMP"/v
 	# until the copies are read, the dead letters stay; a rollback leaves them there
-	xr -q rollback $b
-	assert_eq $n "$(rcli XLEN dl:dlq)"
+	xr -q rollback "$b"
+	assert_eq "$n" "$(rcli XLEN dl:dlq)"
 	assert_eq 50 "$(rcli XLEN dl)"
 	# replay again; this time the copies are read and acknowledged
 	xr -q replay -s dl --dead-lettered
-	"$XRTEST" worker "$REDIS_URL" dl g w 1 >$TMP/read
-	assert_lines 50 $TMP/read
-	xr run -s dl --claim-idle 1h --no-clean 2>$TMP/log
-	assert_grep 'settled=50' $TMP/log
+	"$XRTEST" worker "$REDIS_URL" dl g w 1 >"$TMP"/read
+	assert_lines 50 "$TMP"/read
+	xr run -s dl --claim-idle 1h --no-clean 2>"$TMP"/log
+	assert_grep 'settled=50' "$TMP"/log
 	assert_eq 0 "$(rcli XLEN dl:dlq)"
 	assert_eq 0 "$(sql "select count(*) from (select 1 from events where kind = 'settled' and stream = 'dl' group by entry_ms, entry_seq having count(*) <> 1)")"
 }
@@ -112,13 +117,13 @@ kill_dead_letter() {
 		"$XR" -r "$REDIS_URL" --db "$DB" -q run -s $s --claim-idle 0 --no-clean \
 			--action dead-letter --batch 50 >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.0$(printf '%02d' $((RANDOM % 60)))"
+		sleep "0.0$(printf '%02d' "$(random_below 60)")"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		# the next run reconciles what the killed one did, and goes on
 		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter || fail "round $i: run failed"
-		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >$TMP/p
-		assert_grep '^entries=600 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' $TMP/p
+		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >"$TMP"/p
+		assert_grep '^entries=600 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 		i=$((i + 1))
 	done
 	# the killed commands left the hash chain whole

@@ -2,6 +2,10 @@
 # t0012-report: incidents (stable IDs, one per consumer that stopped, with
 # each entry's fate), replay --incident, and the reports: --incidents,
 # --incident, --run, --daily in every format.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -38,120 +42,120 @@ incidents() {
 	xr -q run -s o --claim-idle 0 --no-clean
 	assert_eq "3" "$(sql "select count(*) from incidents")"
 	assert_eq "1" "$(sql "select claimed from incidents where consumer = 'w1' and incident <> $i1")"
-	echo "$i1 $i2" >$TMP/ids
+	echo "$i1 $i2" >"$TMP"/ids
 	xr verify >/dev/null
 }
 test_case 'a consumer that stops opens one incident, with a stable ID, until it is deleted' incidents
 
 incident_report() {
-	read i1 i2 <$TMP/ids
+	read -r i1 i2 <"$TMP"/ids
 	# the fates: w2's entries replayed, the copies read and acknowledged, then settled
-	xr -q replay --incident $i2 >/dev/null
+	xr -q replay --incident "$i2" >/dev/null
 	assert_eq 5 "$(sql "select count(*) from replayed_messages")"
 	"$XRTEST" worker "$REDIS_URL" o g w3 1 >/dev/null
 	xr -q run -s o --claim-idle 1h --no-clean
-	xr report --incident $i2 >$TMP/out
-	assert_grep "^xrecover incident $i2: consumer w2 of o/g\$" $TMP/out
-	assert_grep '^claimed +5$' $TMP/out
-	assert_grep '^settled +5$' $TMP/out
+	xr report --incident "$i2" >"$TMP"/out
+	assert_grep "^xrecover incident $i2: consumer w2 of o/g\$" "$TMP"/out
+	assert_grep '^claimed +5$' "$TMP"/out
+	assert_grep '^settled +5$' "$TMP"/out
 	# the timeline, earliest first
-	xr report --incident $i2 --format json >$TMP/j
+	xr report --incident "$i2" --format json >"$TMP"/j
 	assert_eq "consumer last active|incident opened|claimed|consumer deleted|replayed|settled" \
-		"$(jq_ $TMP/j '"|".join(e["event"] for e in d["timeline"])')"
-	assert_eq "5 run 1, deliveries 1-1" "$(jq_ $TMP/j '" ".join(str(e[k]) for e in d["timeline"] if e["event"] == "claimed" for k in ("count", "detail"))')"
-	assert_eq "1" "$(jq_ $TMP/j 'len(set(e["at"] for e in d["timeline"] if e["event"] in ("replayed", "settled")) - set()) >= 1 and sorted(e["at"] for e in d["timeline"]) == [e["at"] for e in d["timeline"]]' | sed 's/True/1/')"
-	assert_grep ' claimed +5 +run 1, deliveries 1-1$' $TMP/out
+		"$(jq_ "$TMP"/j '"|".join(e["event"] for e in d["timeline"])')"
+	assert_eq "5 run 1, deliveries 1-1" "$(jq_ "$TMP"/j '" ".join(str(e[k]) for e in d["timeline"] if e["event"] == "claimed" for k in ("count", "detail"))')"
+	assert_eq "1" "$(jq_ "$TMP"/j 'len(set(e["at"] for e in d["timeline"] if e["event"] in ("replayed", "settled")) - set()) >= 1 and sorted(e["at"] for e in d["timeline"]) == [e["at"] for e in d["timeline"]]' | sed 's/True/1/')"
+	assert_grep ' claimed +5 +run 1, deliveries 1-1$' "$TMP"/out
 	# each entry: its fate and its payload
-	assert_eq 5 "$(grep -c 'replayed and read  {"i":"[0-9]*"}$' $TMP/out)"
-	xr report --incident $i2 --format json >$TMP/j
-	assert_eq "5 5 replayed and read" "$(jq_ $TMP/j 'd["claimed"], len(d["entries"]), d["entries"][0]["fate"]' | tr '\n' ' ' | sed 's/ $//; s/(//; s/)//; s/,//g' | sed "s/'//g")"
-	xr report --incident $i2 --format csv >$TMP/csv
-	assert_eq "entry_id,claimed_at,run,deliveries,fate,payload" "$(head -n 1 $TMP/csv | tr -d '\r')"
-	assert_lines 6 $TMP/csv
+	assert_eq 5 "$(grep -c 'replayed and read  {"i":"[0-9]*"}$' "$TMP"/out)"
+	xr report --incident "$i2" --format json >"$TMP"/j
+	assert_eq "5 5 replayed and read" "$(jq_ "$TMP"/j 'd["claimed"], len(d["entries"]), d["entries"][0]["fate"]' | tr '\n' ' ' | sed 's/ $//; s/(//; s/)//; s/,//g' | sed "s/'//g")"
+	xr report --incident "$i2" --format csv >"$TMP"/csv
+	assert_eq "entry_id,claimed_at,run,deliveries,fate,payload" "$(head -n 1 "$TMP"/csv | tr -d '\r')"
+	assert_lines 6 "$TMP"/csv
 	assert_exit 6 "$XR" --db "$DB" report --incident 999999
-	assert_grep '^xrecover: there is no incident 999999' $TMP/err
+	assert_grep '^xrecover: there is no incident 999999' "$TMP"/err
 	# the listing, and its time bounds
-	xr report --incidents --format json >$TMP/j
-	assert_eq 3 "$(jq_ $TMP/j 'len(d["incidents"])')"
-	xr report --incidents --since 1h --until 2099-01-01 >$TMP/out
-	assert_grep '^count +3$' $TMP/out
-	xr report --incidents --since 2099-01-01 >$TMP/out
-	assert_grep '^count +0$' $TMP/out
+	xr report --incidents --format json >"$TMP"/j
+	assert_eq 3 "$(jq_ "$TMP"/j 'len(d["incidents"])')"
+	xr report --incidents --since 1h --until 2099-01-01 >"$TMP"/out
+	assert_grep '^count +3$' "$TMP"/out
+	xr report --incidents --since 2099-01-01 >"$TMP"/out
+	assert_grep '^count +0$' "$TMP"/out
 }
 test_case 'report --incident: the timeline earliest first, each entry with its fate and payload' incident_report
 
 run_report() {
-	xr report --run 1 --format json >$TMP/j
-	assert_eq "ok 10 2" "$(jq_ $TMP/j 'd["status"], d["claimed"], len(d["groups"]) and d["groups"][0]["incidents"]' | tr -d "(),'" )"
-	xr report --run 1 --format md >$TMP/md
-	assert_grep '^\*\*xrecover run 1\*\*$' $TMP/md
-	assert_grep '^\| o \| g \| 10 \|' $TMP/md
+	xr report --run 1 --format json >"$TMP"/j
+	assert_eq "ok 10 2" "$(jq_ "$TMP"/j 'd["status"], d["claimed"], len(d["groups"]) and d["groups"][0]["incidents"]' | tr -d "(),'" )"
+	xr report --run 1 --format md >"$TMP"/md
+	assert_grep '^\*\*xrecover run 1\*\*$' "$TMP"/md
+	assert_grep '^\| o \| g \| 10 \|' "$TMP"/md
 	assert_exit 6 "$XR" --db "$DB" report --run 999
 }
 test_case 'report --run: one run, as JSON and Markdown' run_report
 
 daily_today() {
 	day=$(date -u +%Y-%m-%d)
-	xr report --daily --date $day --format json >$TMP/j
+	xr report --daily --date "$day" --format json >"$TMP"/j
 	n=$(sql "select count(*) from claimed_messages where claimed_at >= '$day'")
-	assert_eq "$n" "$(jq_ $TMP/j 'd["claimed"]')"
-	assert_eq "$(sql "select count(*) from runs where started_at >= '$day'")" "$(jq_ $TMP/j 'd["runs"]')"
-	assert_eq whole "$(jq_ $TMP/j 'd["verify"]')"
+	assert_eq "$n" "$(jq_ "$TMP"/j 'd["claimed"]')"
+	assert_eq "$(sql "select count(*) from runs where started_at >= '$day'")" "$(jq_ "$TMP"/j 'd["runs"]')"
+	assert_eq whole "$(jq_ "$TMP"/j 'd["verify"]')"
 	# the head at the end of the day is the last event's hash, and verify --head accepts it
-	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" "$(jq_ $TMP/j 'd["head"]')"
-	xr verify --head "$(jq_ $TMP/j 'd["head"]')" >/dev/null
-	assert_eq "o g" "$(jq_ $TMP/j 'd["groups"][0]["stream"] + " " + d["groups"][0]["group"]')"
-	xr report --daily --date $day --format csv -o $TMP/day.csv
-	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents,alerts_sent,alerts_failed" "$(head -n 1 $TMP/day.csv | tr -d '\r')"
-	assert_grep "^$day,o,g,$n," $TMP/day.csv
-	xr report --daily --date $day --format html -o $TMP/day.html
-	assert_grep '<svg ' $TMP/day.html
-	assert_grep 'class="bar"' $TMP/day.html
+	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" "$(jq_ "$TMP"/j 'd["head"]')"
+	xr verify --head "$(jq_ "$TMP"/j 'd["head"]')" >/dev/null
+	assert_eq "o g" "$(jq_ "$TMP"/j 'd["groups"][0]["stream"] + " " + d["groups"][0]["group"]')"
+	xr report --daily --date "$day" --format csv -o "$TMP"/day.csv
+	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents,alerts_sent,alerts_failed" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
+	assert_grep "^$day,o,g,$n," "$TMP"/day.csv
+	xr report --daily --date "$day" --format html -o "$TMP"/day.html
+	assert_grep '<svg ' "$TMP"/day.html
+	assert_grep 'class="bar"' "$TMP"/day.html
 	# self-contained: nothing is fetched from anywhere
-	assert_no_grep '(src|href)=' $TMP/day.html
-	assert_no_grep 'https?://' "$(grep -v 'xmlns="http://www.w3.org/2000/svg"' $TMP/day.html >$TMP/nosvg; echo $TMP/nosvg)"
-	xr report --daily --date $day --format md >$TMP/md
-	assert_grep '^- verify: whole$' $TMP/md
-	[ "$(wc -c <$TMP/md)" -lt 4000 ] || fail "the Markdown report does not fit in a chat message"
+	assert_no_grep '(src|href)=' "$TMP"/day.html
+	assert_no_grep 'https?://' "$(grep -v 'xmlns="http://www.w3.org/2000/svg"' "$TMP"/day.html >"$TMP"/nosvg; echo "$TMP"/nosvg)"
+	xr report --daily --date "$day" --format md >"$TMP"/md
+	assert_grep '^- verify: whole$' "$TMP"/md
+	[ "$(wc -c <"$TMP"/md)" -lt 4000 ] || fail "the Markdown report does not fit in a chat message"
 }
 test_case 'report --daily for today: counts, verify, head; csv, html, md' daily_today
 
 daily_generated() {
 	DB=$TMP/gen.db
 	# two days of runs every two minutes, none from 05:00 to 07:00 each day
-	"$GEN" journal $DB 20000 2 -1 5-7
+	"$GEN" journal "$DB" 20000 2 -1 5-7
 	yday=$(date -u -d yesterday +%Y-%m-%d)
-	xr report --daily --date $yday >$TMP/out
-	cat $TMP/out | head -n 30
-	assert_grep '^runs +660$' $TMP/out
-	assert_grep '^interval +2m0s$' $TMP/out
-	assert_grep '^schedule_gaps +1$' $TMP/out
-	assert_grep "^${yday}T04:58:00Z +${yday}T07:00:00Z +2h2m\$" $TMP/out
-	assert_grep "^claimed +$(sql "select count(*) from claimed_messages where claimed_at >= '$yday' and claimed_at < date('$yday', '+1 day')")\$" $TMP/out
-	assert_grep '^verify +whole$' $TMP/out
+	xr report --daily --date "$yday" >"$TMP"/out
+	head -n 30 "$TMP"/out
+	assert_grep '^runs +660$' "$TMP"/out
+	assert_grep '^interval +2m0s$' "$TMP"/out
+	assert_grep '^schedule_gaps +1$' "$TMP"/out
+	assert_grep "^${yday}T04:58:00Z +${yday}T07:00:00Z +2h2m\$" "$TMP"/out
+	assert_grep "^claimed +$(sql "select count(*) from claimed_messages where claimed_at >= '$yday' and claimed_at < date('$yday', '+1 day')")\$" "$TMP"/out
+	assert_grep '^verify +whole$' "$TMP"/out
 	# the default day is yesterday
-	xr report --daily >$TMP/out2
-	cmp $TMP/out $TMP/out2 || fail "--daily without --date is not yesterday"
+	xr report --daily >"$TMP"/out2
+	cmp "$TMP"/out "$TMP"/out2 || fail "--daily without --date is not yesterday"
 	# a day with no runs at all is one long gap
-	xr report --daily --date 2001-01-01 --format json >$TMP/j
-	assert_eq "0 1 86400000" "$(jq_ $TMP/j 'd["runs"], d["schedule_gaps"], d["gaps"][0]["length_ms"]' | tr -d '(),')"
+	xr report --daily --date 2001-01-01 --format json >"$TMP"/j
+	assert_eq "0 1 86400000" "$(jq_ "$TMP"/j 'd["runs"], d["schedule_gaps"], d["gaps"][0]["length_ms"]' | tr -d '(),')"
 }
 test_case 'report --daily over a generated journal: runs, the interval, gaps, totals' daily_generated
 
 bad_input() {
 	assert_exit 2 "$XR" --db "$DB" report
-	assert_grep 'say which' $TMP/err
+	assert_grep 'say which' "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily --incidents
 	assert_exit 2 "$XR" --db "$DB" report --daily --date 2026-13-01
-	assert_grep "^xrecover: --date: '2026-13-01' is not a date" $TMP/err
+	assert_grep "^xrecover: --date: '2026-13-01' is not a date" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily --format pdf
-	assert_grep "is not text, md, json, csv or html" $TMP/err
+	assert_grep "is not text, md, json, csv or html" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --incident x1
 	assert_exit 2 "$XR" --db "$DB" report --daily --notify
-	assert_grep 'notify: no webhooks' $TMP/err
+	assert_grep 'notify: no webhooks' "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily -o /nonexistent/dir/r.txt
-	assert_exit 4 "$XR" --db $TMP/none.db report --daily
-	assert_lines 1 $TMP/err
+	assert_exit 4 "$XR" --db "$TMP"/none.db report --daily
+	assert_lines 1 "$TMP"/err
 }
 test_case 'bad input: no report asked, two asked, a bad date, format or ID, --notify, -o' bad_input
 

@@ -2,6 +2,10 @@
 # t0013-html: the HTML daily report renders in a real browser (headless
 # Chromium), with its charts drawn.  `make test-html` installs Chromium
 # and runs this; without Chromium, `make test` skips it.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 GEN=$XR_BUILD/bench-base
@@ -57,24 +61,25 @@ renders() {
 		skip "no chromium (make test-html installs it)"
 	fi
 	DB=$TMP/gen.db
-	"$GEN" journal $DB 20000 2 -1 5-7
-	xr report --daily --format html -o $TMP/day.html
+	"$GEN" journal "$DB" 20000 2 -1 5-7
+	xr report --daily --format html -o "$TMP"/day.html
 	# a screenshot of the page as a browser draws it
 	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-		--window-size=1000,1600 --screenshot=$TMP/day.png "file://$TMP/day.html" \
-		>$TMP/chromium.log 2>&1 || { cat $TMP/chromium.log; fail "chromium failed"; }
-	[ -s $TMP/day.png ] || fail "no screenshot"
+		--window-size=1000,1600 --screenshot="$TMP"/day.png "file://$TMP/day.html" \
+		>"$TMP"/chromium.log 2>&1 || { cat "$TMP"/chromium.log; fail "chromium failed"; }
+	[ -s "$TMP"/day.png ] || fail "no screenshot"
 	# the DOM after rendering has both charts, with their bars and lines
 	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --dump-dom \
-		"file://$TMP/day.html" >$TMP/dom.html 2>/dev/null
-	assert_eq 2 "$(grep -c '<svg ' $TMP/dom.html)"
-	bars=$(grep -o 'class="bar"' $TMP/dom.html | wc -l)
-	lines=$(grep -o 'class="line"' $TMP/dom.html | wc -l)
+		"file://$TMP/day.html" >"$TMP"/dom.html 2>/dev/null
+	assert_eq 2 "$(grep -c '<svg ' "$TMP"/dom.html)"
+	bars=$(grep -o 'class="bar"' "$TMP"/dom.html | wc -l)
+	lines=$(grep -o 'class="line"' "$TMP"/dom.html | wc -l)
 	# 22 hours with runs, 4 streams; 8 groups
 	assert_eq "88 8" "$bars $lines"
 	# and the pixels: the first series' colour fills bars (22 of them, ~20 px by ~45 px
 	# each), the second's a line; the page is not blank
-	set -- $(png_colors $TMP/day.png 4e79a7 f28e2b ffffff)
+	# shellcheck disable=SC2046 # one word per colour count
+	set -- $(png_colors "$TMP"/day.png 4e79a7 f28e2b ffffff)
 	echo "pixels: first series $1, second $2, white $3"
 	[ "$1" -gt 10000 ] || fail "the bars were not drawn ($1 pixels of their colour)"
 	[ "$2" -gt 2000 ] || fail "the second series was not drawn ($2 pixels)"

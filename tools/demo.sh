@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 PATH=$PWD:$PATH
 dir=$(mktemp -d /tmp/xrecover-demo.XXXXXX)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export XRECOVER_REDIS_URL=redis://127.0.0.1:$port
-export XRECOVER_DB=$dir/journal.db
+export XRECOVER_REDIS_URL=redis://127.0.0.1:"$port"
+export XRECOVER_DB="$dir"/journal.db
 
 say() {
 	if [ -t 1 ]; then
@@ -45,6 +45,7 @@ say "billing-host-1187 joined long ago and has nothing pending; billing-host-500
 r XGROUP CREATECONSUMER orders billing billing-host-1187 >/dev/null
 r XREADGROUP GROUP billing billing-host-5001 COUNT 2 STREAMS orders '>' >/dev/null
 ids=$(r --raw XRANGE orders - + COUNT 2 | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')
+# shellcheck disable=SC2086 # $ids: one argument per ID
 r XACK orders billing $ids >/dev/null
 echo "billing-host-5001 read and acknowledged 2 orders."
 

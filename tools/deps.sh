@@ -18,6 +18,7 @@ cmd:redis-cli:redis-tools
 cmd:sqlite3:sqlite3
 cmd:setpriv:util-linux
 cmd:python3:python3
+cmd:shellcheck:shellcheck
 "
 # `deps.sh html`: also what the HTML report test needs
 [ "${1:-}" = html ] && need="$need cmd:chromium:chromium"
