@@ -10,6 +10,13 @@
 #include "../lib/util.h"
 #include "command.h"
 
+/* What taking copies back restores in Redis, and what Redis cannot move back. */
+#define ROLLBACK_RESTORED \
+	"the stream's entries and every group's pending entries, as before the replay"
+#define ROLLBACK_NOT_RESTORED \
+	"the stream's last-generated-id, entries-added and max-deleted-entry-id; " \
+	"a group's lag reads nil until it has read past the removed copies"
+
 static const struct cmd_option rollback_options[] = {
 	{"dry-run", 'n', "dry_run", NULL, "change nothing; say what would be taken back"},
 	{NULL, 0, NULL, NULL, NULL},
@@ -53,6 +60,10 @@ rollback_run(struct ctx *c)
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
+		if (!r.dry_run && r.removed + r.gone > 0) {
+			jw_kstr(&w, "restored", ROLLBACK_RESTORED);
+			jw_kstr(&w, "not_restored", ROLLBACK_NOT_RESTORED);
+		}
 		jw_obj_end(&w);
 		puts(buf_str(&b));
 		buf_free(&b);
@@ -65,6 +76,9 @@ rollback_run(struct ctx *c)
 		if (r.settled > 0)
 			printf("; %zu were settled before", r.settled);
 		printf("\n");
+		if (!r.dry_run && r.removed + r.gone > 0)
+			printf("restored: %s\nnot restored: %s\n", ROLLBACK_RESTORED,
+			    ROLLBACK_NOT_RESTORED);
 		if (r.read > 0) {
 			printf("%zu %s already read and %s (%s cannot be unsent):\n", r.read,
 			    r.read == 1 ? "copy was" : "copies were", r.read == 1 ? "stays" : "stay",

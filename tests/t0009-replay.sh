@@ -77,18 +77,51 @@ redeliver() {
 }
 test_case 'redeliver: a live consumer processes every entry once, nothing lost, originals settled' redeliver
 
+# info_field FIELD KEY...: a field of XINFO STREAM KEY or of XINFO GROUPS KEY
+# (the first group), as redis-cli prints it
+info_field() {
+	f=$1
+	shift
+	rcli XINFO "$@" | awk -v f="$f" 'prev == f { print; exit } { prev = $0 }'
+}
+
 rollback_unread() {
 	held_setup rb 200
+	# a second group that has read everything: it must not notice the rollback
+	rcli XGROUP CREATE rb other '$' >/dev/null
 	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/pel.before
+	rcli XRANGE rb - + >"$TMP"/range.before
 	len=$(rcli XLEN rb)
+	added=$(info_field entries-added STREAM rb)
+	for f in consumers pending last-delivered-id entries-read; do
+		echo "$f $(info_field $f GROUPS rb)"
+	done >"$TMP"/group.before
+	assert_eq 0 "$(info_field lag GROUPS rb)"
 	xr replay -s rb --to rb >/dev/null 2>&1
 	b=$(last_batch)
 	assert_eq $((len + 200)) "$(rcli XLEN rb)"
+	top=$(rcli XREVRANGE rb + - COUNT 1 | head -n 1)
 	xr rollback "$b" >"$TMP"/out 2>"$TMP"/err
 	assert_grep "^rolled back batch $b: removed 200 unread copies$" "$TMP"/out
+	# what the output says is restored ...
+	assert_grep "^restored: the stream's entries and every group's pending entries, as before the replay$" "$TMP"/out
 	"$XRTEST" pel "$REDIS_URL" rb g >"$TMP"/pel.after
 	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	rcli XRANGE rb - + >"$TMP"/range.after
+	cmp "$TMP"/range.before "$TMP"/range.after || fail "the entries changed"
 	assert_eq "$len" "$(rcli XLEN rb)"
+	for f in consumers pending last-delivered-id entries-read; do
+		echo "$f $(info_field $f GROUPS rb)"
+	done >"$TMP"/group.after
+	cmp "$TMP"/group.before "$TMP"/group.after || fail "the group changed"
+	assert_eq 0 "$(rcli XPENDING rb other | head -n 1)"
+	# ... and, exactly, what it says is not
+	assert_grep "^not restored: the stream's last-generated-id, entries-added and max-deleted-entry-id; a group's lag reads nil until it has read past the removed copies$" "$TMP"/out
+	assert_eq "$top" "$(info_field last-generated-id STREAM rb)"
+	assert_eq "$top" "$(info_field max-deleted-entry-id STREAM rb)"
+	assert_eq $((added + 200)) "$(info_field entries-added STREAM rb)"
+	# nil: the field is there, its value an empty line
+	assert_eq "lag " "$(rcli XINFO GROUPS rb | awk 'prev == "lag" { print prev, $0; exit } { prev = $0 }')"
 	assert_eq "rolled back|200|200" "$(sql "select status, copied, removed from replays where batch = $b")"
 	assert_eq "200|0" "$(sql "select removed, already_read from rollbacks where batch = $b")"
 	assert_exit 6 xr rollback "$b"
