@@ -141,12 +141,15 @@ static int
 usage_error(const char *cmd, const char *fmt, const char *what)
 {
 	char msg[300];
+	struct buf e = BUF_INIT;
 
 	snprintf(msg, sizeof(msg), fmt, what);
 	if (cmd != NULL)
-		fprintf(stderr, "xrecover %s: %s (see 'xrecover help %s')\n", cmd, msg, cmd);
+		fprintf(stderr, "xrecover %s: %s (see 'xrecover help %s')\n", cmd,
+		    out_esc(&e, msg), cmd);
 	else
-		fprintf(stderr, "xrecover: %s (see 'xrecover help')\n", msg);
+		fprintf(stderr, "xrecover: %s (see 'xrecover help')\n", out_esc(&e, msg));
+	buf_free(&e);
 	return XR_EUSAGE;
 }
 

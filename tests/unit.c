@@ -378,14 +378,53 @@ t_json_strings(void)
 static void
 t_logfmt(void)
 {
-	const char *in[] = {"orders", "", "two words", "a=b", "q\"uote", "x\ny", "caf\xc3\xa9", "\xff"};
+	const char *in[] = {"orders", "", "two words", "a=b", "q\"uote", "x\ny", "caf\xc3\xa9", "\xff",
+	    "k\n2026-01-17T10:05:28Z [SUMMARY] run=9", "a\\\"b\r\x1b\x7f\xc2\x9b"};
 	const char *want[] = {"orders", "\"\"", "\"two words\"", "\"a=b\"", "\"q\\\"uote\"",
-	    "\"x\\ny\"", "\"caf\xc3\xa9\"", "\"\\xff\""};
+	    "\"x\\ny\"", "\"caf\xc3\xa9\"", "\"\\xff\"",
+	    "\"k\\n2026-01-17T10:05:28Z [SUMMARY] run=9\"", "\"a\\\\\\\"b\\r\\x1b\\x7f\\u009b\""};
 
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		struct buf b = BUF_INIT;
 		logfmt_value(&b, in[i]);
 		CHECK_STR(buf_str(&b), want[i]);
+		buf_free(&b);
+	}
+}
+
+/* Every byte value, alone and in company: no control byte is ever written as it is. */
+static void
+t_escape(void)
+{
+	const char *in[] = {"plain name", "a\\b", "x\ny\rz\tw", "\x1b[31mred", "del\x7f",
+	    "bad\xff\xc3(", "caf\xc3\xa9", "csi\xc2\x9b" "2J", "nel\xc2\x85", "rlo\xe2\x80\xae",
+	    "ls\xe2\x80\xa8", "\"q\"", "\x01\x1f"};
+	const char *want[] = {"plain name", "a\\\\b", "x\\ny\\rz\\tw", "\\x1b[31mred", "del\\x7f",
+	    "bad\\xff\\xc3(", "caf\xc3\xa9", "csi\\u009b2J", "nel\\u0085", "rlo\\u202e",
+	    "ls\\u2028", "\"q\"", "\\x01\\x1f"};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, in[i], strlen(in[i]));
+		CHECK_STR(buf_str(&b), want[i]);
+		buf_free(&b);
+	}
+	for (int c = 0; c < 256; c++) {
+		char s[3] = {'a', (char)c, 'z'};
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, s, 3);
+		for (size_t k = 0; k < b.len; k++) {
+			unsigned char o = (unsigned char)b.data[k];
+			CHECK(o >= 0x20 && o != 0x7f && o < 0x80);
+		}
+		buf_free(&b);
+	}
+	/* The C1 range as UTF-8: each one escaped, nothing else from the two-byte range. */
+	for (int cp = 0x80; cp < 0x800; cp++) {
+		char s[2] = {(char)(0xc0 | cp >> 6), (char)(0x80 | (cp & 0x3f))};
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, s, 2);
+		CHECK((cp <= 0x9f) == (b.len == 6 && b.data[0] == '\\'));
 		buf_free(&b);
 	}
 }
@@ -461,6 +500,7 @@ main(void)
 	run("JSON writer", t_json_writer);
 	run("JSON strings, byte by byte and a word at a time", t_json_strings);
 	run("logfmt values", t_logfmt);
+	run("escaping for terminals and logs", t_escape);
 	run("redis URLs", t_urls);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
 	return n_failed ? 1 : 0;
