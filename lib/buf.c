@@ -192,14 +192,6 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	return true;
 }
 
-/* Code points a terminal acts on, or that move or reorder the text around them. */
-static bool
-hidden_cp(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
 void
 buf_add_esc(struct buf *b, const char *s, size_t n)
 {
@@ -223,10 +215,8 @@ buf_add_esc(struct buf *b, const char *s, size_t n)
 		if (c >= 0x80) {
 			size_t len = utf8_seq(s + i, n - i);
 			if (len > 0) {
-				uint32_t cp = c & (0xff >> (len + 1));
-				for (size_t k = 1; k < len; k++)
-					cp = cp << 6 | ((unsigned char)s[i + k] & 0x3f);
-				if (hidden_cp(cp))
+				uint32_t cp = utf8_cp(s + i, len);
+				if (cp_hidden(cp))
 					buf_printf(b, "\\u%04x", (unsigned)cp);
 				else
 					buf_add(b, s + i, len);

@@ -320,6 +320,23 @@ utf8_seq(const char *str, size_t n)
 	return len;
 }
 
+uint32_t
+utf8_cp(const char *s, size_t len)
+{
+	uint32_t cp = (unsigned char)s[0] & (0xff >> (len + 1));
+
+	for (size_t k = 1; k < len; k++)
+		cp = cp << 6 | ((unsigned char)s[k] & 0x3f);
+	return cp;
+}
+
+bool
+cp_hidden(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool
 utf8_valid(const char *s, size_t n)
 {

@@ -53,6 +53,15 @@ struct entry_id entry_id_next(struct entry_id id);
 bool utf8_valid(const char *s, size_t n);
 /* The length of the valid multi-byte UTF-8 sequence at s (n bytes left), or 0. */
 size_t utf8_seq(const char *s, size_t n);
+/* The code point of the valid sequence of len bytes at s (len from utf8_seq). */
+uint32_t utf8_cp(const char *s, size_t len);
+/*
+ * Whether a terminal acts on code point cp, or it breaks or reorders the
+ * text around it: the C1 controls (U+0080 to U+009F, such as U+009B, CSI),
+ * U+2028 and U+2029, and the bidirectional marks, embeddings, overrides
+ * and isolates.  Printed text escapes them (buf_add_esc, json_quote).
+ */
+bool cp_hidden(uint32_t cp);
 
 /*
  * Crash tests: when $XRECOVER_FAILPOINT is "NAME" or "NAME:N", the Nth
