@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "../stream/redis.h"
 #include "command.h"
 
 static const struct command *const commands[] = {
@@ -266,23 +267,17 @@ out:
 }
 
 /*
- * Overwrites the password in a redis:// URL inside argv, so that `ps`
- * stops showing it once it has been read.
+ * Overwrites with 'x' the password of every URL in argv, found as the URL
+ * parser finds it (redis_url_password), so that `ps` and /proc/PID/cmdline
+ * stop showing it once it has been read.
  */
 static void
 scrub_argv(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		char *s = strstr(argv[i], "://"), *at, *colon;
-		if (s == NULL)
-			continue;
-		at = strchr(s + 3, '@');
-		if (at == NULL)
-			continue;
-		colon = memchr(s + 3, ':', (size_t)(at - s - 3));
-		if (colon != NULL)
-			for (char *q = colon + 1; q < at; q++)
-				*q = 'x';
+		size_t off, len;
+		if (redis_url_password(argv[i], &off, &len))
+			memset(argv[i] + off, 'x', len);
 	}
 }
 

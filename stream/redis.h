@@ -33,6 +33,13 @@ struct redis_target {
  */
 int redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err);
 void redis_target_free(struct redis_target *t);
+/*
+ * Where redis_target_parse() finds the password in arg, a URL or any text
+ * with a URL after its first "://" (such as --redis=URL): arg[*ret_off]
+ * and *ret_len bytes, as written (still %-escaped).  False when there is
+ * none.  To blank a password out of the process's arguments.
+ */
+bool redis_url_password(const char *arg, size_t *ret_off, size_t *ret_len);
 /* "127.0.0.1:6379 db 0" or "/run/redis.sock db 0": safe to print. */
 void redis_target_describe(const struct redis_target *t, char *out, size_t len);
 

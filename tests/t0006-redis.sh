@@ -267,6 +267,35 @@ test_case 'the password never appears: stdout, stderr, --log-file, journal, inte
 127.0.0.1:$REDIS_PORT db 99" "$(sort $TMP/where)" "options.redis"
 '
 
+test_case 'process title: every byte of a password with an @ is blanked while the run waits on Redis' '
+	DB=$TMP/title.db
+	REDIS_CLI_AUTH=pa@ss
+	case_redis --requirepass pa@ss
+	REDIS_URL=redis://:pa%40ss@127.0.0.1:$REDIS_PORT
+	make_stream s g 3
+	crash_consumer s g dead
+	# A stopped server: the run has read its arguments and waits for the login.
+	kill -STOP $REDIS_PID
+	"$XR" -r "redis://default:pa@ss@127.0.0.1:$REDIS_PORT" --db "$DB" --command-timeout 20s \
+		run -s s --claim-idle 0 >$TMP/out 2>$TMP/err &
+	pid=$!
+	i=0
+	until [ "$(sql "select count(*) from runs" 2>/dev/null)" = 1 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "the run never started"
+		sleep 0.05
+	done
+	tr "\0" "\n" </proc/$pid/cmdline >$TMP/cmdline
+	cat $TMP/cmdline
+	assert_grep "^redis://default:xxxxx@127\.0\.0\.1:$REDIS_PORT\$" $TMP/cmdline
+	grep "^redis://" $TMP/cmdline >$TMP/url
+	assert_no_grep "pa|ss" $TMP/url
+	kill -CONT $REDIS_PID
+	wait $pid || fail "the run failed: $(cat $TMP/err)"
+	# and the password the parser read was the whole of it
+	assert_eq 3 "$(sql "select count(*) from claimed_messages")" "claims"
+'
+
 test_case 'runs.options names the server as host:port db N, never with the password' '
 	DB=$TMP/describe.db
 	base_redis

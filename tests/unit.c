@@ -486,6 +486,47 @@ t_urls(void)
 	CHECK(strstr(err.msg, "topsecret") == NULL);
 	CHECK(redis_target_parse("unix://u:top/secret@x/s.sock", &t, &err) < 0);
 	CHECK(strstr(err.msg, "top") == NULL && strstr(err.msg, "secret") == NULL);
+	/* Refused after the password was read: it is freed (make test SANITIZE=1 sees a leak). */
+	CHECK(redis_target_parse("unix://u:topsecret@relative.sock", &t, &err) < 0);
+	CHECK(strstr(err.msg, "topsecret") == NULL);
+}
+
+/*
+ * What the process title hides is what the parser reads as the password:
+ * every byte of it, and nothing else.
+ */
+static void
+t_url_password(void)
+{
+	const char *urls[] = {"redis://u:pa@ss@host", "redis://:p@ss:w/rd@h:7000/2",
+	    "redis://u:pw/half@x@h:7001/1", "unix://u:pw/half@/tmp/r.sock?db=4",
+	    "unix://:p@w@/tmp/r.sock?db=4", "redis://:pw@[::1]:7000", "redis://u:a://b@h"};
+	const char *none[] = {"redis://h", "redis://h:1/2", "unix:///tmp/s?db=1", "plain",
+	    "unix:///tmp/s?x=a:b@c", "redis://u:@h"};
+	size_t off, len;
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct redis_target t;
+		struct xerr err;
+		char arg[200];
+
+		if (redis_target_parse(urls[i], &t, &err) < 0) {
+			printf("#   refused: %s: %s\n", urls[i], err.msg);
+			CHECK(!"parsed");
+			continue;
+		}
+		CHECK(redis_url_password(urls[i], &off, &len));
+		CHECK(len == strlen(t.password) && memcmp(urls[i] + off, t.password, len) == 0);
+		/* the same inside an option, as --redis=URL */
+		snprintf(arg, sizeof(arg), "--redis=%s", urls[i]);
+		CHECK(redis_url_password(arg, &off, &len));
+		CHECK(len == strlen(t.password) && memcmp(arg + off, t.password, len) == 0);
+		memset(arg + off, 'x', len);
+		CHECK(strstr(arg, t.password) == NULL);
+		redis_target_free(&t);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		CHECK(!redis_url_password(none[i], &off, &len));
 }
 
 int
@@ -502,6 +543,7 @@ main(void)
 	run("logfmt values", t_logfmt);
 	run("escaping for terminals and logs", t_escape);
 	run("redis URLs", t_urls);
+	run("the password in a URL, as the process title hides it", t_url_password);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
 	return n_failed ? 1 : 0;
 }
