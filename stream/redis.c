@@ -115,8 +115,8 @@ redis_url_password(const char *arg, size_t *ret_off, size_t *ret_len)
  * (userinfo_end); no message ever repeats any of it.
  */
 static int
-parse_userinfo(const char **p, const char *limit, struct redis_target *t,
-    struct xerr *err)
+parse_userinfo(const char **p, const char *limit, bool password_elsewhere,
+    struct redis_target *t, struct xerr *err)
 {
 	const char *at = userinfo_end(*p, limit);
 
@@ -138,7 +138,7 @@ parse_userinfo(const char **p, const char *limit, struct redis_target *t,
 			t->password = NULL;
 		}
 	}
-	if (t->user != NULL && t->password == NULL)
+	if (t->user != NULL && t->password == NULL && !password_elsewhere)
 		return bad_url(err, "a user name is given without a password "
 		    "(use user:password@, or :password@ for the default user)");
 	*p = at + 1;
@@ -166,6 +166,13 @@ parse_db(const char *s, size_t n, const char *what, struct redis_target *t,
 int
 redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 {
+	return redis_target_parse_login(url, false, ret, err);
+}
+
+int
+redis_target_parse_login(const char *url, bool password_elsewhere, struct redis_target *ret,
+    struct xerr *err)
+{
 	struct redis_target t = {0};
 	const char *p, *end;
 
@@ -179,7 +186,7 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		p = url + 7;
 		const char *q = strchr(p, '?');
 		const char *pend = userinfo_limit(url, url + 4);
-		if (parse_userinfo(&p, pend, &t, err) < 0)
+		if (parse_userinfo(&p, pend, password_elsewhere, &t, err) < 0)
 			goto fail;
 		const char *slash = memchr(p, '/', (size_t)(pend - p));
 		if (slash == NULL) {
@@ -217,6 +224,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 				a = aend + (amp != NULL);
 			}
 		}
+		if (t.password != NULL)
+			t.password_from = "the URL";
 		*ret = t;
 		return 0;
 	}
@@ -236,7 +245,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		goto fail;
 	}
 	p = url + 8;
-	if (parse_userinfo(&p, userinfo_limit(url, url + 5), &t, err) < 0)
+	if (parse_userinfo(&p, userinfo_limit(url, url + 5), password_elsewhere,
+	    &t, err) < 0)
 		goto fail;
 	const char *hend = strchr(p, '/');
 	if (hend == NULL)
@@ -302,6 +312,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		if (n > 0 && parse_db(d, n, "database", &t, err) < 0)
 			goto fail;
 	}
+	if (t.password != NULL)
+		t.password_from = "the URL";
 	*ret = t;
 	return 0;
 fail:

@@ -486,6 +486,14 @@ t_urls(void)
 	CHECK(strstr(err.msg, "topsecret") == NULL);
 	CHECK(redis_target_parse("unix://u:top/secret@x/s.sock", &t, &err) < 0);
 	CHECK(strstr(err.msg, "top") == NULL && strstr(err.msg, "secret") == NULL);
+	/* A user name alone, when the password comes from elsewhere (core/config.c). */
+	CHECK(redis_target_parse_login("redis://app@h:7002", true, &t, &err) == 0);
+	CHECK(strcmp(t.user, "app") == 0 && t.password == NULL && t.password_from == NULL &&
+	    t.port == 7002);
+	redis_target_free(&t);
+	CHECK(redis_target_parse_login("redis://app:pw@h", true, &t, &err) == 0);
+	CHECK(strcmp(t.password, "pw") == 0 && strcmp(t.password_from, "the URL") == 0);
+	redis_target_free(&t);
 	/* Refused after the password was read: it is freed (make test SANITIZE=1 sees a leak). */
 	CHECK(redis_target_parse("unix://u:topsecret@relative.sock", &t, &err) < 0);
 	CHECK(strstr(err.msg, "topsecret") == NULL);
