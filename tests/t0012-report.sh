@@ -138,7 +138,8 @@ report_file() {
 	sh -c 'ln -s "$1" "$2.tmp$$" && exec "$XR" --db "$DB" report --daily --date "$3" -o "$2"' \
 		sh "$TMP"/victim "$TMP"/r3.txt "$day"
 	assert_eq victim "$(cat "$TMP"/victim)" "the symlink's target"
-	[ -f "$TMP"/r3.txt ] && [ ! -L "$TMP"/r3.txt ] || fail "r3.txt is not a plain file"
+	[ ! -L "$TMP"/r3.txt ] || fail "r3.txt is a symlink"
+	[ -f "$TMP"/r3.txt ] || fail "r3.txt is not a file"
 	assert_eq 600 "$(stat -c %a "$TMP"/r3.txt)" "mode"
 	# a symlink at FILE itself is replaced by the report, its target untouched
 	ln -s "$TMP"/victim "$TMP"/r4.txt
