@@ -207,8 +207,10 @@ replay_run(struct ctx *c)
 	if ((v = ctx_opt(c, "rate")) != NULL) {
 		char *end;
 		req.rate = strtod(v, &end);
-		if (*end != '\0' || req.rate <= 0 || req.rate > 1e9) {
-			xerr_set(&err, XR_EUSAGE, "--rate: '%s' is not a number of copies per second", v);
+		/* Written so that NaN fails it too. */
+		if (*end != '\0' || !(req.rate >= 0.001 && req.rate <= 1e9)) {
+			xerr_set(&err, XR_EUSAGE, "--rate: '%s' is not a number of copies per second "
+			    "from 0.001 to 1000000000", v);
 			rc = fail(c, &err);
 			goto out;
 		}

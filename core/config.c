@@ -153,12 +153,18 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		}
 		*(char ***)p = list_add(*(char ***)p, value);
 		return 0;
-	case S_DUR:
-		if (parse_duration(value, (int64_t *)p) < 0)
+	case S_DUR: {
+		int r = parse_duration(value, (int64_t *)p);
+		if (r == -2)
+			return xerr_set(err, XR_EUSAGE,
+			    "%s: duration '%s' is out of range (at most " DURATION_MAX_TEXT ")",
+			    where, value);
+		if (r < 0)
 			return xerr_set(err, XR_EUSAGE,
 			    "%s: bad duration '%s' (use for example 1500ms, 90s, 5m, 1h, or 90 for seconds)",
 			    where, value);
 		return 0;
+	}
 	case S_INT: {
 		long long v;
 		if (parse_int(value, s->min, s->max, &v) < 0)
@@ -285,8 +291,10 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return set_json_list((char ***)p, v, path, s->key, err);
 	case S_DUR:
 		if (cJSON_IsNumber(v)) {
-			if (v->valuedouble < 0 || v->valuedouble > 1e12)
-				return xerr_set(err, XR_EUSAGE, "%s must be a duration of zero or more", where);
+			/* Written so that NaN fails it too. */
+			if (!(v->valuedouble >= 0 && v->valuedouble <= DURATION_MAX_MS / 1000))
+				return xerr_set(err, XR_EUSAGE, "%s must be a duration from 0 to "
+				    DURATION_MAX_TEXT " (%lld seconds)", where, DURATION_MAX_MS / 1000);
 			*(int64_t *)p = (int64_t)(v->valuedouble * 1000.0 + 0.5);
 			return 0;
 		}

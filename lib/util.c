@@ -53,7 +53,7 @@ parse_duration(const char *s, int64_t *ret_ms)
 	};
 	const char *p = s;
 	int64_t total = 0;
-	bool bare = true;
+	bool bare = true, too_long = false;
 
 	if (s == NULL || *s == '\0')
 		return -1;
@@ -70,7 +70,9 @@ parse_duration(const char *s, int64_t *ret_ms)
 			return -1;
 		errno = 0;
 		n = strtoull(p, &end, 10);
-		if (errno != 0 || n > (uint64_t)INT64_MAX / 86400000)
+		if (errno == ERANGE || n > (uint64_t)DURATION_MAX_MS)
+			too_long = true;
+		else if (errno != 0)
 			return -1;
 		p = end;
 		while (isalpha((unsigned char)p[ulen]))
@@ -80,11 +82,22 @@ parse_duration(const char *s, int64_t *ret_ms)
 			    strncmp(p, units[i].unit, ulen) == 0)
 				mult = units[i].ms;
 		}
-		if (mult == 0 || (int64_t)n > (INT64_MAX - total) / mult)
+		if (mult == 0)
 			return -1;
-		total += (int64_t)n * mult;
+		if (n > (uint64_t)(DURATION_MAX_MS / mult)) {
+			too_long = true;
+		} else {
+			/* Both terms are at most DURATION_MAX_MS: no overflow. */
+			total += (int64_t)n * mult;
+			if (total > DURATION_MAX_MS) {
+				too_long = true;
+				total = 0;
+			}
+		}
 		p += ulen;
 	}
+	if (too_long)
+		return -2;
 	*ret_ms = total;
 	return 0;
 }

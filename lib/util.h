@@ -16,9 +16,18 @@ int64_t now_ms(void);
 int64_t mono_ms(void);
 
 /*
+ * The longest duration there is: 36500 days (about a century).  Every
+ * timeout, deadline and age computed from a duration stays far inside
+ * int64_t milliseconds.
+ */
+#define DURATION_MAX_MS (36500LL * 86400000)
+#define DURATION_MAX_TEXT "36500d"
+
+/*
  * Parses a duration: one or more <number><unit> with units ms, s, m, h, d,
- * or a bare number of seconds.  OUT: *ret_ms on success.  Returns 0, or -1
- * when s is not a duration (nothing is written then).
+ * or a bare number of seconds.  OUT: *ret_ms on success.  Returns 0; -1
+ * when s is not a duration; -2 when it is longer than DURATION_MAX_MS
+ * (nothing is written then).
  */
 int parse_duration(const char *s, int64_t *ret_ms);
 /* Formats ms the way parse_duration reads it back: "1500ms", "90s", "2h3m". */

@@ -61,7 +61,20 @@ t_durations(void)
 	CHECK(parse_duration("5 s", &ms) < 0);
 	CHECK(parse_duration("s", &ms) < 0);
 	CHECK(parse_duration("1.5s", &ms) < 0);
-	CHECK(parse_duration("99999999999999999999s", &ms) < 0);
+	CHECK(parse_duration("99999999999999999999s", &ms) == -2);
+	/* The longest there is, and nothing past it: no overflow, whatever the digits. */
+	CHECK(parse_duration("36500d", &ms) == 0 && ms == DURATION_MAX_MS);
+	CHECK(parse_duration("3153600000000ms", &ms) == 0 && ms == DURATION_MAX_MS);
+	CHECK(parse_duration("36500d1ms", &ms) == -2);
+	CHECK(parse_duration("36499d24h1ms", &ms) == -2);
+	CHECK(parse_duration("106751991167d", &ms) == -2);
+	CHECK(parse_duration("9223372036854775807ms", &ms) == -2);
+	CHECK(parse_duration("18446744073709551615d", &ms) == -2);
+	CHECK(parse_duration("3153600001", &ms) == -2);
+	CHECK(parse_duration("1e300", &ms) == -1);
+	CHECK(parse_duration("nan", &ms) == -1);
+	CHECK(parse_duration("inf", &ms) == -1);
+	CHECK(parse_duration("99999999999999999999x", &ms) == -1);
 	format_duration(60000, out, sizeof(out));
 	CHECK_STR(out, "1m");
 	format_duration(1500, out, sizeof(out));
