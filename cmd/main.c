@@ -25,7 +25,7 @@ static const struct command *const commands[] = {
 /* Options every command takes, before or after its name. */
 static const struct cmd_option global_options[] = {
 	{"config", 'c', NULL, "FILE", "JSON config file (default $XRECOVER_CONFIG, else /etc/xrecover/config.json if present)"},
-	{"redis", 'r', "redis", "URL", "redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N] (default $XRECOVER_REDIS_URL, $REDIS_URL, redis://127.0.0.1:6379)"},
+	{"redis", 'r', "redis", "URL", "redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N] (default $XRECOVER_REDIS_URL, $REDIS_URL, redis://127.0.0.1:6379); the password may also come from $REDISCLI_AUTH, password_file in the config, or the systemd credential redis-password"},
 	{"db", 0, "db", "FILE", "the journal (default $XRECOVER_DB, else /var/lib/xrecover/journal.db as root, ./xrecover.db otherwise)"},
 	{"json", 0, "json", NULL, "print results as JSON"},
 	{"quiet", 'q', "quiet", NULL, "only warnings and errors on stderr"},
@@ -122,7 +122,7 @@ print_general_help(FILE *f)
 	fprintf(f, "  %-10s %s\n", "help", "show help for a command: xrecover help COMMAND");
 	fputs("\nGlobal options:\n", f);
 	print_options(f, global_options);
-	fputs("\nDurations: 1500ms, 90s, 5m, 1h, or a bare number of seconds.\n"
+	fputs("\nDurations: 1500ms, 90s, 5m, 1h, or a bare number of seconds; at most 36500d.\n"
 	    "Flags beat the environment, which beats the config file.\n", f);
 	print_exit_codes(f);
 }

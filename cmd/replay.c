@@ -23,7 +23,7 @@ static const struct cmd_option replay_options[] = {
 	{"group", 'g', "groups", "NAME", "only entries of this group (repeatable)"},
 	{"dead-lettered", 0, NULL, NULL, "only entries now in a dead-letter stream"},
 	{"to", 0, NULL, "STREAM", "copy into STREAM instead of each entry's own stream"},
-	{"rate", 0, NULL, "N", "at most N copies per second"},
+	{"rate", 0, NULL, "N", "at most N copies per second (0.001 to 1000000000)"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing; print what would be re-injected"},
 	{NULL, 0, NULL, NULL, NULL},
 };
