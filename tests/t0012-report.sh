@@ -120,6 +120,19 @@ daily_today() {
 }
 test_case 'report --daily for today: counts, verify, head; csv, html, md' daily_today
 
+daily_failed_run() {
+	DB=$TMP/failed.db
+	rcli SET notastream x >/dev/null
+	assert_exit 1 xr run -s notastream
+	day=$(date -u +%Y-%m-%d)
+	xr report --daily --date "$day" --format json >"$TMP"/j
+	assert_eq 1 "$(jq_ "$TMP"/j 'd["runs_failed"]')" "runs_failed"
+	assert_eq "1 failed" "$(jq_ "$TMP"/j 'str(d["failures"][0]["run"]) + " " + d["failures"][0]["status"]')" "the failed run"
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_grep '^ +1 +[0-9T:Z-]+ +failed +key .notastream. is a string, not a stream$' "$TMP"/out
+}
+test_case 'report --daily lists a run that failed' daily_failed_run
+
 report_file() {
 	day=$(date -u +%Y-%m-%d)
 	xr report --run 1 --format json >"$TMP"/want
