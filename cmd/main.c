@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "../stream/redis.h"
 #include "command.h"
 
 static const struct command *const commands[] = {
@@ -24,7 +25,7 @@ static const struct command *const commands[] = {
 /* Options every command takes, before or after its name. */
 static const struct cmd_option global_options[] = {
 	{"config", 'c', NULL, "FILE", "JSON config file (default $XRECOVER_CONFIG, else /etc/xrecover/config.json if present)"},
-	{"redis", 'r', "redis", "URL", "redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N] (default $XRECOVER_REDIS_URL, $REDIS_URL, redis://127.0.0.1:6379)"},
+	{"redis", 'r', "redis", "URL", "redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N] (default $XRECOVER_REDIS_URL, $REDIS_URL, redis://127.0.0.1:6379); the password may also come from $REDISCLI_AUTH, password_file in the config, or the systemd credential redis-password"},
 	{"db", 0, "db", "FILE", "the journal (default $XRECOVER_DB, else /var/lib/xrecover/journal.db as root, ./xrecover.db otherwise)"},
 	{"json", 0, "json", NULL, "print results as JSON"},
 	{"quiet", 'q', "quiet", NULL, "only warnings and errors on stderr"},
@@ -121,7 +122,7 @@ print_general_help(FILE *f)
 	fprintf(f, "  %-10s %s\n", "help", "show help for a command: xrecover help COMMAND");
 	fputs("\nGlobal options:\n", f);
 	print_options(f, global_options);
-	fputs("\nDurations: 1500ms, 90s, 5m, 1h, or a bare number of seconds.\n"
+	fputs("\nDurations: 1500ms, 90s, 5m, 1h, or a bare number of seconds; at most 36500d.\n"
 	    "Flags beat the environment, which beats the config file.\n", f);
 	print_exit_codes(f);
 }
@@ -141,12 +142,15 @@ static int
 usage_error(const char *cmd, const char *fmt, const char *what)
 {
 	char msg[300];
+	struct buf e = BUF_INIT;
 
 	snprintf(msg, sizeof(msg), fmt, what);
 	if (cmd != NULL)
-		fprintf(stderr, "xrecover %s: %s (see 'xrecover help %s')\n", cmd, msg, cmd);
+		fprintf(stderr, "xrecover %s: %s (see 'xrecover help %s')\n", cmd,
+		    out_esc(&e, msg), cmd);
 	else
-		fprintf(stderr, "xrecover: %s (see 'xrecover help')\n", msg);
+		fprintf(stderr, "xrecover: %s (see 'xrecover help')\n", out_esc(&e, msg));
+	buf_free(&e);
 	return XR_EUSAGE;
 }
 
@@ -263,23 +267,17 @@ out:
 }
 
 /*
- * Overwrites the password in a redis:// URL inside argv, so that `ps`
- * stops showing it once it has been read.
+ * Overwrites with 'x' the password of every URL in argv, found as the URL
+ * parser finds it (redis_url_password), so that `ps` and /proc/PID/cmdline
+ * stop showing it once it has been read.
  */
 static void
 scrub_argv(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		char *s = strstr(argv[i], "://"), *at, *colon;
-		if (s == NULL)
-			continue;
-		at = strchr(s + 3, '@');
-		if (at == NULL)
-			continue;
-		colon = memchr(s + 3, ':', (size_t)(at - s - 3));
-		if (colon != NULL)
-			for (char *q = colon + 1; q < at; q++)
-				*q = 'x';
+		size_t off, len;
+		if (redis_url_password(argv[i], &off, &len))
+			memset(argv[i] + off, 'x', len);
 	}
 }
 

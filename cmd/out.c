@@ -13,7 +13,6 @@
 void
 logfmt_value(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	bool quote = s[0] == '\0';
 	size_t n = strlen(s);
 
@@ -26,34 +25,24 @@ logfmt_value(struct buf *b, const char *s)
 		buf_add(b, s, n);
 		return;
 	}
+	/* Inside the quotes: \" for a quote, the rest as every renderer escapes it. */
 	buf_addc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			buf_addc(b, '\\');
-			buf_addc(b, (char)c);
-		} else if (c == '\n') {
-			buf_adds(b, "\\n");
-		} else if (c == '\t') {
-			buf_adds(b, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-			buf_add(b, e, 4);
-		} else if (c >= 0x80) {
-			/* Keep valid UTF-8 as it is; escape stray bytes. */
-			size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-			if (i + len <= n && utf8_valid(s + i, len)) {
-				buf_add(b, s + i, len);
-				i += len - 1;
-			} else {
-				char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-				buf_add(b, e, 4);
-			}
-		} else {
-			buf_addc(b, (char)c);
-		}
+	for (const char *p = s, *q; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
+		q = strchrnul(p, '"');
+		buf_add_esc(b, p, (size_t)(q - p));
+		if (*q == '"')
+			buf_adds(b, "\\\"");
 	}
 	buf_addc(b, '"');
+}
+
+/* s escaped with buf_add_esc() into tmp (emptied first), as a C string. */
+const char *
+out_esc(struct buf *tmp, const char *s)
+{
+	buf_reset(tmp);
+	buf_add_esc(tmp, s, strlen(s));
+	return buf_str(tmp);
 }
 
 static void
@@ -131,7 +120,11 @@ out_close(struct out *o)
 void
 out_error(struct out *o, const char *msg)
 {
-	fprintf(stderr, "xrecover: %s\n", msg);
+	struct buf e = BUF_INIT;
+
+	/* Messages name streams, groups and keys: text from Redis. */
+	fprintf(stderr, "xrecover: %s\n", out_esc(&e, msg));
+	buf_free(&e);
 	if (o != NULL && o->log != NULL) {
 		struct logline l;
 		struct buf b = BUF_INIT;
@@ -190,23 +183,30 @@ table_int(struct table *t, size_t row, size_t col, int64_t v)
 	x->null = false;
 }
 
-/* A cell as text; out must hold 64 bytes (strings are returned as they are). */
+/*
+ * A cell as text: numbers and durations formatted, strings escaped
+ * (buf_add_esc), in tmp, which is emptied first.
+ */
 static const char *
-cell_text(const struct table *t, size_t row, size_t col, char *out)
+cell_text(const struct table *t, size_t row, size_t col, struct buf *tmp)
 {
 	const struct cell *x = &t->cells[row * t->ncols + col];
 
+	buf_reset(tmp);
 	if (x->null)
 		return "-";
 	switch (t->cols[col].type) {
 	case COL_STR:
-		return x->s;
+		return out_esc(tmp, x->s);
 	case COL_INT:
-		snprintf(out, 64, "%" PRId64, x->i);
-		return out;
-	case COL_MS:
-		format_age(x->i, out, 64);
-		return out;
+		buf_printf(tmp, "%" PRId64, x->i);
+		return buf_str(tmp);
+	case COL_MS: {
+		char age[64];
+		format_age(x->i, age, sizeof(age));
+		buf_adds(tmp, age);
+		return buf_str(tmp);
+	}
 	}
 	return "?";
 }
@@ -215,13 +215,13 @@ void
 table_print(const struct table *t, FILE *f)
 {
 	size_t *w = xcalloc(t->ncols, sizeof(*w));
-	char tmp[64];
+	struct buf tmp = BUF_INIT;
 
 	for (size_t c = 0; c < t->ncols; c++)
 		w[c] = strlen(t->cols[c].title);
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			size_t n = strlen(cell_text(t, r, c, tmp));
+			size_t n = strlen(cell_text(t, r, c, &tmp));
 			if (n > w[c])
 				w[c] = n;
 		}
@@ -233,12 +233,13 @@ table_print(const struct table *t, FILE *f)
 	}
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = cell_text(t, r, c, tmp);
+			const char *s = cell_text(t, r, c, &tmp);
 			if (c + 1 < t->ncols)
 				fprintf(f, t->cols[c].type == COL_STR ? "%-*s  " : "%*s  ", (int)w[c], s);
 			else
 				fprintf(f, "%s\n", s);
 		}
+	buf_free(&tmp);
 	free(w);
 }
 

@@ -27,8 +27,13 @@ int out_open(struct out *o, const struct config *c, struct xerr *err);
 void out_close(struct out *o);
 /* "xrecover: msg" on stderr, and an [ERROR] line in the log file. */
 void out_error(struct out *o, const char *msg);
-/* Appends s to b in logfmt form: bare if it can be, else quoted. */
+/* Appends s to b in logfmt form: bare if it can be, else quoted and escaped. */
 void logfmt_value(struct buf *b, const char *s);
+/*
+ * s with its control characters escaped (buf_add_esc), in tmp, which is
+ * emptied first and owns the result: for names printed on a terminal.
+ */
+const char *out_esc(struct buf *tmp, const char *s);
 
 /*
  * A progress bar on stderr, when stderr is a terminal and not --quiet:

@@ -21,27 +21,45 @@ render_format_parse(const char *s, enum render_format *ret)
 	return -1;
 }
 
-/* A cell as people read it ("" for NULL). */
-static void
-cell_text(const struct rcell *c, char *out, size_t n)
+/*
+ * A cell as people read it ("" for NULL), in out, which is emptied first.
+ * Strings are names and payloads from Redis: their control characters are
+ * escaped here, once for every format but JSON (which escapes its own).
+ */
+static const char *
+cell_text(const struct rcell *c, struct buf *out)
 {
+	char s[64];
+
+	buf_reset(out);
 	switch (c->type) {
 	case RC_NULL:
-		out[0] = '\0';
 		break;
 	case RC_STR:
-		snprintf(out, n, "%s", c->s);
+		buf_add_esc(out, c->s, strlen(c->s));
 		break;
 	case RC_INT:
-		snprintf(out, n, "%lld", (long long)c->i);
+		buf_printf(out, "%lld", (long long)c->i);
 		break;
 	case RC_TIME:
-		format_utc(c->i, false, out, n);
+		format_utc(c->i, false, s, sizeof(s));
+		buf_adds(out, s);
 		break;
 	case RC_MS:
-		format_age(c->i, out, n);
+		format_age(c->i, s, sizeof(s));
+		buf_adds(out, s);
 		break;
 	}
+	return buf_str(out);
+}
+
+/* A title or heading (which may carry a name), escaped like a cell. */
+static const char *
+text_esc(const char *s, struct buf *out)
+{
+	buf_reset(out);
+	buf_add_esc(out, s, strlen(s));
+	return buf_str(out);
 }
 
 static const struct rcell *
@@ -74,13 +92,13 @@ static void
 text_table(const struct rtable *t, bool heads, struct buf *b)
 {
 	size_t *w = xcalloc(t->ncols, sizeof(*w));
-	char s[512];
+	struct buf tmp = BUF_INIT;
 
 	for (size_t c = 0; c < t->ncols; c++)
 		w[c] = heads ? width(t->heads[c]) : 0;
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
-			cell_text(cell(t, r, c), s, sizeof(s));
+			const char *s = cell_text(cell(t, r, c), &tmp);
 			if (width(s) > w[c])
 				w[c] = width(s);
 		}
@@ -89,12 +107,13 @@ text_table(const struct rtable *t, bool heads, struct buf *b)
 		for (size_t c = 0; c < t->ncols; c++) {
 			const struct rcell *x = r > 0 ? cell(t, r - 1, c) : NULL;
 			bool right = heads && x != NULL && x->type == RC_INT;
+			const char *s;
 			if (r == 0)
-				snprintf(s, sizeof(s), "%s", t->heads[c]);
+				s = t->heads[c];
+			else if (x->type == RC_NULL && heads)
+				s = "-";
 			else
-				cell_text(x, s, sizeof(s));
-			if (r > 0 && x->type == RC_NULL && heads)
-				snprintf(s, sizeof(s), "-");
+				s = cell_text(x, &tmp);
 			if (c > 0)
 				buf_adds(b, "  ");
 			if (right)
@@ -105,19 +124,22 @@ text_table(const struct rtable *t, bool heads, struct buf *b)
 		}
 		buf_addc(b, '\n');
 	}
+	buf_free(&tmp);
 	free(w);
 }
 
 static void
 render_text(const struct report *r, struct buf *b)
 {
-	buf_adds(b, r->title);
+	struct buf tmp = BUF_INIT;
+
+	buf_adds(b, text_esc(r->title, &tmp));
 	buf_addc(b, '\n');
 	buf_addc(b, '\n');
 	text_table(&r->summary, false, b);
 	for (size_t i = 0; i < r->ntables; i++) {
 		const struct rtable *t = &r->tables[i];
-		buf_printf(b, "\n%s", t->title);
+		buf_printf(b, "\n%s", text_esc(t->title, &tmp));
 		if (t->nrows == 0) {
 			buf_adds(b, ": none\n");
 			continue;
@@ -125,29 +147,41 @@ render_text(const struct report *r, struct buf *b)
 		buf_addc(b, '\n');
 		text_table(t, true, b);
 	}
+	buf_free(&tmp);
 }
 
 /* ------------------------------------------------------------- markdown */
 
+/* Escaped text with Markdown's own characters escaped too, so it shows as it reads. */
+static void
+md_text(const char *s, struct buf *b)
+{
+	for (const char *p = s; *p; p++) {
+		if (strchr("\\|`*_", *p) != NULL)
+			buf_addc(b, '\\');
+		buf_addc(b, *p);
+	}
+}
+
 static void
 md_cell(const struct rcell *c, struct buf *b)
 {
-	char s[512];
+	struct buf tmp = BUF_INIT;
 
-	cell_text(c, s, sizeof(s));
-	for (const char *p = s; *p; p++) {
-		if (*p == '|' || *p == '`' || *p == '*' || *p == '_')
-			buf_addc(b, '\\');
-		buf_addc(b, *p == '\n' ? ' ' : *p);
-	}
+	md_text(cell_text(c, &tmp), b);
+	buf_free(&tmp);
 }
 
 static void
 render_md(const struct report *r, struct buf *b)
 {
-	buf_printf(b, "**%s**\n\n", r->title);
+	struct buf tmp = BUF_INIT;
+
+	buf_adds(b, "**");
+	md_text(text_esc(r->title, &tmp), b);
+	buf_adds(b, "**\n\n");
 	for (size_t i = 0; i < r->summary.nrows; i++) {
-		buf_printf(b, "- %s: ", cell(&r->summary, i, 0)->s);
+		buf_printf(b, "- %s: ", text_esc(cell(&r->summary, i, 0)->s, &tmp));
 		md_cell(cell(&r->summary, i, 1), b);
 		buf_addc(b, '\n');
 	}
@@ -155,7 +189,9 @@ render_md(const struct report *r, struct buf *b)
 		const struct rtable *t = &r->tables[i];
 		if (t->nrows == 0)
 			continue;       /* short enough for a chat message */
-		buf_printf(b, "\n**%s**\n\n|", t->title);
+		buf_adds(b, "\n**");
+		md_text(text_esc(t->title, &tmp), b);
+		buf_adds(b, "**\n\n|");
 		for (size_t c = 0; c < t->ncols; c++)
 			buf_printf(b, " %s |", t->heads[c]);
 		buf_adds(b, "\n|");
@@ -172,6 +208,7 @@ render_md(const struct report *r, struct buf *b)
 			buf_addc(b, '\n');
 		}
 	}
+	buf_free(&tmp);
 }
 
 /* ----------------------------------------------------------------- json */
@@ -251,6 +288,7 @@ render_json(const struct report *r, struct buf *b)
 
 /* ------------------------------------------------------------------ csv */
 
+/* A field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
 static void
 csv_field(struct buf *b, const char *s)
 {
@@ -272,13 +310,13 @@ render_csv(const struct report *r, struct buf *b)
 {
 	const struct rtable *t = NULL;
 	const struct rcell *date = report_kv(r, "date");
-	char s[512];
+	struct buf s = BUF_INIT;
 
 	for (size_t i = 0; i < r->ntables && r->csv_table != NULL; i++)
 		if (strcmp(r->tables[i].name, r->csv_table) == 0)
 			t = &r->tables[i];
 	if (t == NULL)
-		return;
+		goto out;
 	/* A daily report's rows say their day, so that days concatenate. */
 	if (date != NULL)
 		buf_adds(b, "date,");
@@ -295,22 +333,30 @@ render_csv(const struct report *r, struct buf *b)
 			const struct rcell *x = cell(t, row, c);
 			if (c > 0)
 				buf_addc(b, ',');
-			if (x->type == RC_TIME)
-				format_utc(x->i, true, s, sizeof(s));
-			else if (x->type == RC_MS)
-				snprintf(s, sizeof(s), "%lld", (long long)x->i);
-			else
-				cell_text(x, s, sizeof(s));
-			csv_field(b, s);
+			if (x->type == RC_TIME) {
+				char tm[40];
+				format_utc(x->i, true, tm, sizeof(tm));
+				buf_reset(&s);
+				buf_adds(&s, tm);
+			} else if (x->type == RC_MS) {
+				buf_reset(&s);
+				buf_printf(&s, "%lld", (long long)x->i);
+			} else {
+				cell_text(x, &s);
+			}
+			csv_field(b, buf_str(&s));
 		}
 		buf_adds(b, "\r\n");
 	}
+out:
+	buf_free(&s);
 }
 
 /* ----------------------------------------------------------------- html */
 
+/* Text already escaped (cell_text, text_esc), with HTML's markup characters escaped. */
 static void
-html_esc(struct buf *b, const char *s)
+html_raw(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -318,9 +364,20 @@ html_esc(struct buf *b, const char *s)
 		case '>': buf_adds(b, "&gt;"); break;
 		case '&': buf_adds(b, "&amp;"); break;
 		case '"': buf_adds(b, "&quot;"); break;
+		case '\'': buf_adds(b, "&#39;"); break;
 		default: buf_addc(b, *s); break;
 		}
 	}
+}
+
+/* Text for HTML: control characters escaped as everywhere, then the markup. */
+static void
+html_esc(struct buf *b, const char *s)
+{
+	struct buf tmp = BUF_INIT;
+
+	html_raw(b, text_esc(s, &tmp));
+	buf_free(&tmp);
 }
 
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -415,14 +472,14 @@ html_chart(const struct rchart *ch, struct buf *b)
 static void
 html_table(const struct rtable *t, struct buf *b)
 {
-	char s[512];
+	struct buf s = BUF_INIT;
 
 	buf_adds(b, "<h2>");
 	html_esc(b, t->title);
 	buf_adds(b, "</h2>\n");
 	if (t->nrows == 0) {
 		buf_adds(b, "<p class=\"none\">None.</p>\n");
-		return;
+		goto out;
 	}
 	buf_printf(b, "<table class=\"%s\"><thead><tr>", t->name);
 	for (size_t c = 0; c < t->ncols; c++) {
@@ -435,20 +492,21 @@ html_table(const struct rtable *t, struct buf *b)
 		buf_adds(b, "<tr>");
 		for (size_t c = 0; c < t->ncols; c++) {
 			const struct rcell *x = cell(t, row, c);
-			cell_text(x, s, sizeof(s));
 			buf_adds(b, x->type == RC_INT ? "<td class=\"n\">" : "<td>");
-			html_esc(b, s);
+			html_raw(b, cell_text(x, &s));
 			buf_adds(b, "</td>");
 		}
 		buf_adds(b, "</tr>\n");
 	}
 	buf_adds(b, "</tbody></table>\n");
+out:
+	buf_free(&s);
 }
 
 static void
 render_html(const struct report *r, struct buf *b)
 {
-	char s[512];
+	struct buf s = BUF_INIT;
 
 	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
 	html_esc(b, r->title);
@@ -470,8 +528,7 @@ render_html(const struct report *r, struct buf *b)
 		buf_adds(b, "<dt>");
 		html_esc(b, cell(&r->summary, i, 0)->s);
 		buf_adds(b, "</dt><dd>");
-		cell_text(cell(&r->summary, i, 1), s, sizeof(s));
-		html_esc(b, s);
+		html_raw(b, cell_text(cell(&r->summary, i, 1), &s));
 		buf_adds(b, "</dd>\n");
 	}
 	buf_adds(b, "</dl>\n");
@@ -480,6 +537,7 @@ render_html(const struct report *r, struct buf *b)
 	for (size_t i = 0; i < r->ntables; i++)
 		html_table(&r->tables[i], b);
 	buf_adds(b, "</body></html>\n");
+	buf_free(&s);
 }
 
 void

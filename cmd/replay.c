@@ -23,7 +23,7 @@ static const struct cmd_option replay_options[] = {
 	{"group", 'g', "groups", "NAME", "only entries of this group (repeatable)"},
 	{"dead-lettered", 0, NULL, NULL, "only entries now in a dead-letter stream"},
 	{"to", 0, NULL, "STREAM", "copy into STREAM instead of each entry's own stream"},
-	{"rate", 0, NULL, "N", "at most N copies per second"},
+	{"rate", 0, NULL, "N", "at most N copies per second (0.001 to 1000000000)"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing; print what would be re-injected"},
 	{NULL, 0, NULL, NULL, NULL},
 };
@@ -207,8 +207,10 @@ replay_run(struct ctx *c)
 	if ((v = ctx_opt(c, "rate")) != NULL) {
 		char *end;
 		req.rate = strtod(v, &end);
-		if (*end != '\0' || req.rate <= 0 || req.rate > 1e9) {
-			xerr_set(&err, XR_EUSAGE, "--rate: '%s' is not a number of copies per second", v);
+		/* Written so that NaN fails it too. */
+		if (*end != '\0' || !(req.rate >= 0.001 && req.rate <= 1e9)) {
+			xerr_set(&err, XR_EUSAGE, "--rate: '%s' is not a number of copies per second "
+			    "from 0.001 to 1000000000", v);
 			rc = fail(c, &err);
 			goto out;
 		}

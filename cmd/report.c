@@ -3,6 +3,7 @@
  * incident, one run; rendered as text, Markdown, JSON, CSV or HTML.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,28 +99,54 @@ parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt
 	return 0;
 }
 
-/* Writes buf to path through a temporary file, so a reader never sees half a report. */
+/*
+ * Writes buf to path through a temporary file beside it and a rename, so
+ * a reader never sees half a report.  Reports carry payloads: the file is
+ * created mode 0600 whatever the umask, under a name nobody can guess,
+ * and exclusively (mkostemp: O_CREAT|O_EXCL), so a file or symlink planted
+ * there is never written through.  The rename replaces path itself, never
+ * what a symlink at path points to.
+ */
 static int
 write_file(const char *path, const struct buf *b, struct xerr *err)
 {
-	char *tmp = xmalloc(strlen(path) + 16);
-	FILE *f;
+	char *tmp = xmalloc(strlen(path) + 8);
+	int fd, rc = -1;
 
-	sprintf(tmp, "%s.tmp%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL) {
+	sprintf(tmp, "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
 		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
 		free(tmp);
 		return -1;
 	}
-	if (fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0 || rename(tmp, path) < 0) {
+	for (size_t off = 0; off < b->len;) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
 		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		unlink(tmp);
-		free(tmp);
-		return -1;
 	}
 	free(tmp);
-	return 0;
+	return rc;
 }
 
 static int

@@ -83,11 +83,13 @@ rollback_run(struct ctx *c)
 			printf("%zu %s already read and %s (%s cannot be unsent):\n", r.read,
 			    r.read == 1 ? "copy was" : "copies were", r.read == 1 ? "stays" : "stay",
 			    r.read == 1 ? "it" : "they");
+			struct buf e = BUF_INIT;
 			for (size_t i = 0; i < r.read; i++) {
 				char id[ENTRY_ID_STRLEN];
 				entry_id_format(r.read_ids[i], id, sizeof(id));
-				printf("  %s %s\n", r.read_streams[i], id);
+				printf("  %s %s\n", out_esc(&e, r.read_streams[i]), id);
 			}
+			buf_free(&e);
 		}
 	}
 	if (!r.dry_run) {

@@ -1,6 +1,7 @@
 /* config.c: settings from defaults, the JSON file, the environment, flags. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "../stream/redis.h"
 #include "config.h"
 
 #define DEFAULT_CONFIG "/etc/xrecover/config.json"
@@ -58,6 +60,7 @@ static const struct setting settings[] = {
 	{"no_claim", S_BOOL, F(no_claim), false, NULL, NULL, 0, 0, false},
 	{"no_clean", S_BOOL, F(no_clean), false, NULL, NULL, 0, 0, false},
 	{"log_file", S_STR, F(log_file), true, NULL, NULL, 0, 0, true},
+	{"password_file", S_STR, F(password_file), true, NULL, NULL, 0, 0, true},
 	{"connect_timeout", S_DUR, F(connect_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"command_timeout", S_DUR, F(command_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
@@ -150,12 +153,18 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		}
 		*(char ***)p = list_add(*(char ***)p, value);
 		return 0;
-	case S_DUR:
-		if (parse_duration(value, (int64_t *)p) < 0)
+	case S_DUR: {
+		int r = parse_duration(value, (int64_t *)p);
+		if (r == -2)
+			return xerr_set(err, XR_EUSAGE,
+			    "%s: duration '%s' is out of range (at most " DURATION_MAX_TEXT ")",
+			    where, value);
+		if (r < 0)
 			return xerr_set(err, XR_EUSAGE,
 			    "%s: bad duration '%s' (use for example 1500ms, 90s, 5m, 1h, or 90 for seconds)",
 			    where, value);
 		return 0;
+	}
 	case S_INT: {
 		long long v;
 		if (parse_int(value, s->min, s->max, &v) < 0)
@@ -282,8 +291,10 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return set_json_list((char ***)p, v, path, s->key, err);
 	case S_DUR:
 		if (cJSON_IsNumber(v)) {
-			if (v->valuedouble < 0 || v->valuedouble > 1e12)
-				return xerr_set(err, XR_EUSAGE, "%s must be a duration of zero or more", where);
+			/* Written so that NaN fails it too. */
+			if (!(v->valuedouble >= 0 && v->valuedouble <= DURATION_MAX_MS / 1000))
+				return xerr_set(err, XR_EUSAGE, "%s must be a duration from 0 to "
+				    DURATION_MAX_TEXT " (%lld seconds)", where, DURATION_MAX_MS / 1000);
 			*(int64_t *)p = (int64_t)(v->valuedouble * 1000.0 + 0.5);
 			return 0;
 		}
@@ -376,6 +387,8 @@ load_file(struct config *c, const char *path, struct xerr *err)
 		}
 		if (set_json(c, s, it, path, err) < 0)
 			goto out;
+		if (s->off == F(redis_url))
+			c->redis_from = FROM_FILE;
 	}
 	c->config_path = xstrdup(path);
 	rc = 0;
@@ -436,6 +449,8 @@ config_load(const char *config_file, const struct config_flag *flags, size_t nfl
 				continue;
 			if (set_text(&c, s, v, names[k], false, err) < 0)
 				goto fail;
+			if (s->off == F(redis_url))
+				c.redis_from = FROM_ENV;
 			break;
 		}
 	}
@@ -454,6 +469,8 @@ config_load(const char *config_file, const struct config_flag *flags, size_t nfl
 		if (set_text(&c, s, flags[i].value != NULL ? flags[i].value : "",
 		    flags[i].spelling, append, err) < 0)
 			goto fail;
+		if (s->off == F(redis_url))
+			c.redis_from = FROM_FLAG;
 	}
 	if (strcmp(c.action, "hold") != 0 && strcmp(c.action, "redeliver") != 0 &&
 	    strcmp(c.action, "dead-letter") != 0) {
@@ -487,8 +504,183 @@ config_free(struct config *c)
 	free(c->dead_letter_stream);
 	list_free(c->exclude);
 	free(c->log_file);
+	free(c->password_file);
 	list_free(c->mode_files);
 	list_free(c->live_when);
 	list_free(c->test_when);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ------------------------------------------------------------ passwords */
+
+#define CREDENTIAL "redis-password"
+#define PASSWORD_MAX 4096
+
+/* Zeroes and frees a password (NULL is fine). */
+static void
+password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	for (volatile char *p = pw; *p != '\0'; p++)
+		*p = '\0';
+	free(pw);
+}
+
+/*
+ * Reads a password from the file at path: one line, its newline dropped.
+ * what names it in messages.  A file every user may read is refused: the
+ * password would not be a secret.  Returns 1 and *ret (password_free), 0
+ * when missing_ok and the file does not exist, -1 on error (XR_EUSAGE).
+ */
+static int
+read_password(const char *path, const char *what, bool missing_ok, char **ret,
+    struct xerr *err)
+{
+	char buf[PASSWORD_MAX + 2];
+	size_t n = 0;
+	struct stat sb;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (missing_ok && errno == ENOENT)
+			return 0;
+		return xerr_set(err, XR_EUSAGE, "%s '%s': cannot read it: %s", what, path,
+		    strerror(errno));
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		xerr_set(err, XR_EUSAGE, "%s '%s': not a regular file", what, path);
+		goto out;
+	}
+	if (sb.st_mode & S_IROTH) {
+		xerr_set(err, XR_EUSAGE, "%s '%s' can be read by every user (mode %04o): "
+		    "make it readable by its owner only (chmod 600), or by a group (chmod 640)",
+		    what, path, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			xerr_set(err, XR_EUSAGE, "%s '%s': cannot read it: %s", what, path,
+			    strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > PASSWORD_MAX) {
+			xerr_set(err, XR_EUSAGE, "%s '%s': longer than %d bytes: not a password",
+			    what, path, PASSWORD_MAX);
+			goto out;
+		}
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0) {
+		xerr_set(err, XR_EUSAGE, "%s '%s' is empty", what, path);
+		goto out;
+	}
+	if (memchr(buf, '\0', n) != NULL || memchr(buf, '\n', n) != NULL) {
+		xerr_set(err, XR_EUSAGE, "%s '%s': the password must be one line of text", what,
+		    path);
+		goto out;
+	}
+	*ret = xstrndup(buf, n);
+	rc = 1;
+out:
+	for (volatile char *p = buf; p < buf + sizeof(buf); p++)
+		*p = '\0';
+	close(fd);
+	return rc;
+}
+
+/* password_file, relative to the config file's directory. OUT: malloc'd path. */
+static char *
+password_file_path(const struct config *c)
+{
+	const char *slash;
+
+	if (c->password_file[0] == '/' || c->config_path == NULL ||
+	    (slash = strrchr(c->config_path, '/')) == NULL)
+		return xstrdup(c->password_file);
+	char *p = xmalloc((size_t)(slash - c->config_path) + strlen(c->password_file) + 2);
+	sprintf(p, "%.*s/%s", (int)(slash - c->config_path), c->config_path, c->password_file);
+	return p;
+}
+
+int
+config_redis_target(const struct config *c, struct redis_target *ret, struct xerr *err)
+{
+	struct redis_target t;
+	const char *env = getenv("REDISCLI_AUTH");
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char *pw = NULL;
+	int r = 0;
+
+	if (redis_target_parse_login(c->redis_url, true, &t, err) < 0)
+		return -1;
+	if (t.password != NULL && c->redis_from >= FROM_ENV) {
+		/* 1, 2: a URL from a flag or the environment */
+	} else if (env != NULL && env[0] != '\0') {
+		pw = xstrdup(env);
+		t.password_from = "REDISCLI_AUTH";
+	} else if (t.password != NULL) {
+		/* 4: the config file's URL */
+	} else if (c->password_file != NULL) {
+		char *path = password_file_path(c);
+		r = read_password(path, "password_file", false, &pw, err);
+		free(path);
+		t.password_from = "password_file";
+	} else if (creds != NULL && creds[0] != '\0') {
+		char *path = xmalloc(strlen(creds) + sizeof(CREDENTIAL) + 1);
+		sprintf(path, "%s/" CREDENTIAL, creds);
+		r = read_password(path, "credential", true, &pw, err);
+		free(path);
+		t.password_from = "the " CREDENTIAL " credential";
+	}
+	if (r < 0) {
+		redis_target_free(&t);
+		return -1;
+	}
+	if (pw != NULL) {
+		password_free(t.password);
+		t.password = pw;
+	}
+	if (t.password == NULL)
+		t.password_from = NULL;
+	if (t.user != NULL && t.password == NULL) {
+		redis_target_free(&t);
+		return xerr_set(err, XR_EUSAGE, "bad redis URL: a user name is given without a "
+		    "password (use user:password@, or :password@ for the default user, or give "
+		    "the password in REDISCLI_AUTH, password_file in the config, or the "
+		    CREDENTIAL " credential)");
+	}
+	*ret = t;
+	return 0;
+}
+
+int
+config_redis_open(const struct config *c, const struct redis_target *t, struct rconn **ret,
+    struct xerr *err)
+{
+	static const char places[] = "in the URL (redis://:PASSWORD@host), REDISCLI_AUTH, "
+	    "password_file in the config, or the systemd credential " CREDENTIAL;
+	struct buf msg = BUF_INIT;
+
+	if (rconn_open(t, c->connect_timeout_ms, c->command_timeout_ms, ret, err) == 0)
+		return 0;
+	if (strstr(err->msg, "NOAUTH") != NULL && t->password == NULL)
+		buf_printf(&msg, "%s (Redis wants a password: give it %s)", err->msg, places);
+	else if (strstr(err->msg, "refused the login") != NULL)
+		buf_printf(&msg, "%s (the password came from %s; a password goes %s)", err->msg,
+		    t->password_from != NULL ? t->password_from : "nowhere", places);
+	if (msg.len > 0)
+		xerr_set(err, err->code, "%s", buf_str(&msg));
+	buf_free(&msg);
+	return -1;
 }

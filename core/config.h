@@ -20,6 +20,10 @@ struct config {
 	char *config_path;          /* the file that was read, or NULL */
 
 	char *redis_url;            /* secret: may hold a password */
+	enum config_from {
+		FROM_DEFAULT, FROM_FILE, FROM_ENV, FROM_FLAG,
+	} redis_from;               /* where redis_url came from */
+	char *password_file;        /* a file holding the Redis password */
 	char *db_path;
 	bool json, quiet;
 	int verbose;
@@ -65,6 +69,38 @@ struct config_flag {
 int config_load(const char *config_file, const struct config_flag *flags,
     size_t nflags, struct config *ret, struct xerr *err);
 void config_free(struct config *c);
+
+struct redis_target;
+struct rconn;
+
+/*
+ * The Redis server to use and how to log in: the URL in use, with its
+ * password from the strongest place that has one.  As for every setting,
+ * flags beat the environment, which beats the config file; within one, a
+ * password in the URL beats one beside it:
+ *
+ *   1. the URL of -r/--redis
+ *   2. the URL of $XRECOVER_REDIS_URL or $REDIS_URL
+ *   3. $REDISCLI_AUTH
+ *   4. the URL of the config's "redis"
+ *   5. the file the config's "password_file" names (relative to the config
+ *      file; refused when every user may read it)
+ *   6. the systemd credential $CREDENTIALS_DIRECTORY/redis-password
+ *
+ * A URL may name a user without a password when one of the others gives
+ * it.  OUT: *ret, freed with redis_target_free(); ret->password_from says
+ * where the password came from.  Errors: XR_EUSAGE, never repeating the
+ * password.
+ */
+int config_redis_target(const struct config *c, struct redis_target *ret, struct xerr *err);
+
+/*
+ * rconn_open() with the configured timeouts.  When Redis refuses the login
+ * or wants a password, the message says where the password came from and
+ * where a password goes.
+ */
+int config_redis_open(const struct config *c, const struct redis_target *t,
+    struct rconn **ret, struct xerr *err);
 
 /* The default journal path: $XRECOVER_DB is handled by config_load. */
 const char *config_default_db(void);

@@ -442,7 +442,8 @@ send_chunk(struct copier *cp, struct xerr *err)
 		limit = limit < 1 ? 1 : limit > CHUNK ? CHUNK : limit;
 		int64_t due = cp->t0 + (int64_t)((double)cp->copied * 1000.0 / cp->o->rate);
 		for (int64_t now = mono_ms(); now < due && !*p->stop; now = mono_ms()) {
-			struct timespec ts = {0, (long)(due - now) * 1000000L};
+			struct timespec ts = {(time_t)((due - now) / 1000),
+			    (long)((due - now) % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 	}

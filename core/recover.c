@@ -797,7 +797,7 @@ options_json(const struct config *c, struct jw *w)
 	struct redis_target t;
 	char where[300] = "?";
 
-	if (redis_target_parse(c->redis_url, &t, NULL) == 0) {
+	if (redis_target_parse_login(c->redis_url, true, &t, NULL) == 0) {
 		redis_target_describe(&t, where, sizeof(where));
 		redis_target_free(&t);
 	}
@@ -961,7 +961,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		return xerr_set(err, XR_EUSAGE,
 		    "no streams selected: give --stream NAME or --match GLOB, or set "
 		    "\"streams\" or \"match\" in the config");
-	if (redis_target_parse(cfg->redis_url, &t, err) < 0)
+	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
 
 	/* Guarantee 3: the journal is proven writable before Redis is touched. */
@@ -973,7 +973,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 			goto out;
 		ret->run = p.run;
 	}
-	if (rconn_open(&t, cfg->connect_timeout_ms, cfg->command_timeout_ms, &p.rc, &werr) < 0) {
+	if (config_redis_open(cfg, &t, &p.rc, &werr) < 0) {
 		ret->duration_ms = mono_ms() - t0;
 		if (!p.dry && run_end(&p, "failed", werr.msg, err) < 0)
 			goto out;

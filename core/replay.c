@@ -24,14 +24,14 @@ session_open(struct pass *p, const struct config *cfg, const struct logger *lg,
 	p->lg = lg;
 	p->stop = stop;
 	p->dry = dry;
-	if (redis_target_parse(cfg->redis_url, &t, err) < 0)
+	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
 	if (journal_open(cfg->db_path, dry ? JOURNAL_READ : JOURNAL_WRITE, &p->j, err) < 0)
 		goto out;
 	if (!dry && (journal_lock(p->j, cfg->lock_timeout_ms, err) < 0 ||
 	    intent_open(cfg->db_path, &p->intents, err) < 0))
 		goto out;
-	if (rconn_open(&t, cfg->connect_timeout_ms, cfg->command_timeout_ms, &p->rc, err) < 0)
+	if (config_redis_open(cfg, &t, &p->rc, err) < 0)
 		goto out;
 	if (!dry && reconcile(p, err) < 0)
 		goto out;

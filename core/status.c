@@ -103,9 +103,9 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 	int r = -1;
 
 	memset(ret, 0, sizeof(*ret));
-	if (redis_target_parse(cfg->redis_url, &t, err) < 0)
+	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
-	if (rconn_open(&t, cfg->connect_timeout_ms, cfg->command_timeout_ms, &rc, err) < 0)
+	if (config_redis_open(cfg, &t, &rc, err) < 0)
 		goto out;
 	memcpy(ret->version, rc->version, sizeof(ret->version));
 	if (select_streams(rc, cfg, true, &sel, &nsel, err) < 0)

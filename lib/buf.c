@@ -193,6 +193,52 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 }
 
 void
+buf_add_esc(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		while (j < n && plain_byte((unsigned char)s[j]))
+			j++;
+		buf_add(b, s + i, j - i);
+		if (j == n)
+			break;
+		i = j;
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"') {
+			buf_addc(b, '"');
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t len = utf8_seq(s + i, n - i);
+			if (len > 0) {
+				uint32_t cp = utf8_cp(s + i, len);
+				if (cp_hidden(cp))
+					buf_printf(b, "\\u%04x", (unsigned)cp);
+				else
+					buf_add(b, s + i, len);
+				i += len;
+				continue;
+			}
+		}
+		i++;
+		switch (c) {
+		case '\\': buf_adds(b, "\\\\"); break;
+		case '\n': buf_adds(b, "\\n"); break;
+		case '\r': buf_adds(b, "\\r"); break;
+		case '\t': buf_adds(b, "\\t"); break;
+		default: {
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			buf_add(b, e, 4);
+		}
+		}
+	}
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;

@@ -56,6 +56,17 @@ void buf_printf(struct buf *b, const char *fmt, ...)
  * leaving b as it was, when s is not valid UTF-8.
  */
 bool buf_json_str(struct buf *b, const char *s, size_t n);
+/*
+ * Appends s[0..n) as text that is safe on a terminal and in a log line,
+ * and that reads back unambiguously: valid UTF-8 is kept; a backslash
+ * becomes \\; newline, carriage return and tab become \n, \r, \t;
+ * every other control byte (below 0x20, and DEL) and every byte that is
+ * not UTF-8 becomes \xHH; the control characters and the ones that
+ * reorder or break lines that UTF-8 can carry (C1 such as U+009B,
+ * U+2028, U+2029, the bidirectional marks and overrides) become \uHHHH.
+ * Every renderer of names and payloads for people goes through it.
+ */
+void buf_add_esc(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);          /* len = 0, keeps the memory */
 void buf_free(struct buf *b);           /* frees and re-initialises */
 /* The text so far ("" when empty); stays owned by b. */

@@ -6,15 +6,26 @@
 #include "json.h"
 #include "util.h"
 
+/* Whether s[0..n) may hold a code point that cp_hidden() names (all start 0xc2 or 0xe2). */
+static bool
+may_hide(const char *s, size_t n)
+{
+	return memchr(s, 0xc2, n) != NULL || memchr(s, 0xe2, n) != NULL;
+}
+
 void
 json_quote(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 
-	if (buf_json_str(b, s, n))
+	if (!may_hide(s, n) && buf_json_str(b, s, n))
 		return;
-	/* Write valid stretches as they are and each stray byte as \u00XX. */
+	/*
+	 * Write valid stretches as they are, each stray byte as \u00XX, and
+	 * the code points a terminal would act on as \uXXXX: JSON is printed
+	 * on terminals too.
+	 */
 	buf_addc(b, '"');
 	while (i < n) {
 		size_t j = i;
@@ -29,7 +40,10 @@ json_quote(struct buf *b, const char *s, size_t n)
 			continue;
 		}
 		size_t len = utf8_seq(s + i, n - i);
-		if (len > 0) {
+		if (len > 0 && cp_hidden(utf8_cp(s + i, len))) {
+			buf_printf(b, "\\u%04x", (unsigned)utf8_cp(s + i, len));
+			i += len;
+		} else if (len > 0) {
 			buf_add(b, s + i, len);
 			i += len;
 		} else {

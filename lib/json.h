@@ -3,6 +3,8 @@
  * nesting are tracked for the caller.  Strings that are not valid UTF-8
  * have each stray byte written as \u00XX, so the output is always valid
  * JSON (exact bytes, where they matter, are kept elsewhere: payload.h).
+ * Control characters, and the code points cp_hidden() names, are always
+ * \u escapes, so JSON printed on a terminal cannot act on it.
  */
 #ifndef XR_JSON_H
 #define XR_JSON_H
@@ -39,7 +41,10 @@ void jw_kstr(struct jw *w, const char *k, const char *s);
 void jw_kint(struct jw *w, const char *k, int64_t v);
 void jw_kbool(struct jw *w, const char *k, bool v);
 
-/* Appends s as a JSON string, escaping stray non-UTF-8 bytes as \u00XX. */
+/*
+ * Appends s as a JSON string, escaping stray non-UTF-8 bytes as \u00XX
+ * and the code points cp_hidden() names as \uXXXX.
+ */
 void json_quote(struct buf *b, const char *s, size_t n);
 
 #endif

@@ -53,7 +53,7 @@ parse_duration(const char *s, int64_t *ret_ms)
 	};
 	const char *p = s;
 	int64_t total = 0;
-	bool bare = true;
+	bool bare = true, too_long = false;
 
 	if (s == NULL || *s == '\0')
 		return -1;
@@ -70,7 +70,9 @@ parse_duration(const char *s, int64_t *ret_ms)
 			return -1;
 		errno = 0;
 		n = strtoull(p, &end, 10);
-		if (errno != 0 || n > (uint64_t)INT64_MAX / 86400000)
+		if (errno == ERANGE || n > (uint64_t)DURATION_MAX_MS)
+			too_long = true;
+		else if (errno != 0)
 			return -1;
 		p = end;
 		while (isalpha((unsigned char)p[ulen]))
@@ -80,11 +82,22 @@ parse_duration(const char *s, int64_t *ret_ms)
 			    strncmp(p, units[i].unit, ulen) == 0)
 				mult = units[i].ms;
 		}
-		if (mult == 0 || (int64_t)n > (INT64_MAX - total) / mult)
+		if (mult == 0)
 			return -1;
-		total += (int64_t)n * mult;
+		if (n > (uint64_t)(DURATION_MAX_MS / mult)) {
+			too_long = true;
+		} else {
+			/* Both terms are at most DURATION_MAX_MS: no overflow. */
+			total += (int64_t)n * mult;
+			if (total > DURATION_MAX_MS) {
+				too_long = true;
+				total = 0;
+			}
+		}
 		p += ulen;
 	}
+	if (too_long)
+		return -2;
 	*ret_ms = total;
 	return 0;
 }
@@ -318,6 +331,23 @@ utf8_seq(const char *str, size_t n)
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+uint32_t
+utf8_cp(const char *s, size_t len)
+{
+	uint32_t cp = (unsigned char)s[0] & (0xff >> (len + 1));
+
+	for (size_t k = 1; k < len; k++)
+		cp = cp << 6 | ((unsigned char)s[k] & 0x3f);
+	return cp;
+}
+
+bool
+cp_hidden(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 bool

@@ -16,9 +16,18 @@ int64_t now_ms(void);
 int64_t mono_ms(void);
 
 /*
+ * The longest duration there is: 36500 days (about a century).  Every
+ * timeout, deadline and age computed from a duration stays far inside
+ * int64_t milliseconds.
+ */
+#define DURATION_MAX_MS (36500LL * 86400000)
+#define DURATION_MAX_TEXT "36500d"
+
+/*
  * Parses a duration: one or more <number><unit> with units ms, s, m, h, d,
- * or a bare number of seconds.  OUT: *ret_ms on success.  Returns 0, or -1
- * when s is not a duration (nothing is written then).
+ * or a bare number of seconds.  OUT: *ret_ms on success.  Returns 0; -1
+ * when s is not a duration; -2 when it is longer than DURATION_MAX_MS
+ * (nothing is written then).
  */
 int parse_duration(const char *s, int64_t *ret_ms);
 /* Formats ms the way parse_duration reads it back: "1500ms", "90s", "2h3m". */
@@ -53,6 +62,15 @@ struct entry_id entry_id_next(struct entry_id id);
 bool utf8_valid(const char *s, size_t n);
 /* The length of the valid multi-byte UTF-8 sequence at s (n bytes left), or 0. */
 size_t utf8_seq(const char *s, size_t n);
+/* The code point of the valid sequence of len bytes at s (len from utf8_seq). */
+uint32_t utf8_cp(const char *s, size_t len);
+/*
+ * Whether a terminal acts on code point cp, or it breaks or reorders the
+ * text around it: the C1 controls (U+0080 to U+009F, such as U+009B, CSI),
+ * U+2028 and U+2029, and the bidirectional marks, embeddings, overrides
+ * and isolates.  Printed text escapes them (buf_add_esc, json_quote).
+ */
+bool cp_hidden(uint32_t cp);
 
 /*
  * Crash tests: when $XRECOVER_FAILPOINT is "NAME" or "NAME:N", the Nth

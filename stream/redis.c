@@ -60,19 +60,66 @@ bad_url(struct xerr *err, const char *fmt, ...)
 }
 
 /*
- * Parses "[user[:password]@]" at the front of *p.  The last '@' before
- * limit ends it, so a password with an unescaped '/' or '@' still parses;
- * no message ever repeats any of it.
+ * The '@' that ends "[user[:password]@]" at p, or NULL when there is none:
+ * the last '@' before limit (the end of the URL; for unix://, its '?'), so
+ * a password with an unescaped '/' or '@' still parses.  The one rule for
+ * both redis_target_parse() and redis_url_password().
  */
-static int
-parse_userinfo(const char **p, const char *limit, struct redis_target *t,
-    struct xerr *err)
+static const char *
+userinfo_end(const char *p, const char *limit)
 {
 	const char *at = NULL;
 
-	for (const char *q = *p; q < limit; q++)
+	for (const char *q = p; q < limit; q++)
 		if (*q == '@')
 			at = q;
+	return at;
+}
+
+/* Where the user information of the URL whose "://" is at sep may end. */
+static const char *
+userinfo_limit(const char *url, const char *sep)
+{
+	const char *end = sep + strlen(sep);
+
+	if (sep - url >= 4 && strncmp(sep - 4, "unix", 4) == 0) {
+		const char *q = strchr(sep + 3, '?');
+		if (q != NULL)
+			return q;
+	}
+	return end;
+}
+
+bool
+redis_url_password(const char *arg, size_t *ret_off, size_t *ret_len)
+{
+	const char *sep = strstr(arg, "://");
+	const char *p, *at, *colon;
+
+	if (sep == NULL)
+		return false;
+	p = sep + 3;
+	at = userinfo_end(p, userinfo_limit(arg, sep));
+	if (at == NULL)
+		return false;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (colon == NULL || colon + 1 == at)
+		return false;
+	*ret_off = (size_t)(colon + 1 - arg);
+	*ret_len = (size_t)(at - colon - 1);
+	return true;
+}
+
+/*
+ * Parses "[user[:password]@]" at the front of *p, up to limit
+ * (userinfo_end); no message ever repeats any of it.
+ */
+static int
+parse_userinfo(const char **p, const char *limit, bool password_elsewhere,
+    struct redis_target *t, struct xerr *err)
+{
+	const char *at = userinfo_end(*p, limit);
+
 	if (at == NULL)
 		return 0;
 	const char *colon = memchr(*p, ':', (size_t)(at - *p));
@@ -91,7 +138,7 @@ parse_userinfo(const char **p, const char *limit, struct redis_target *t,
 			t->password = NULL;
 		}
 	}
-	if (t->user != NULL && t->password == NULL)
+	if (t->user != NULL && t->password == NULL && !password_elsewhere)
 		return bad_url(err, "a user name is given without a password "
 		    "(use user:password@, or :password@ for the default user)");
 	*p = at + 1;
@@ -119,6 +166,13 @@ parse_db(const char *s, size_t n, const char *what, struct redis_target *t,
 int
 redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 {
+	return redis_target_parse_login(url, false, ret, err);
+}
+
+int
+redis_target_parse_login(const char *url, bool password_elsewhere, struct redis_target *ret,
+    struct xerr *err)
+{
 	struct redis_target t = {0};
 	const char *p, *end;
 
@@ -131,12 +185,14 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		t.unix_socket = true;
 		p = url + 7;
 		const char *q = strchr(p, '?');
-		const char *pend = q != NULL ? q : end;
-		if (parse_userinfo(&p, pend, &t, err) < 0)
+		const char *pend = userinfo_limit(url, url + 4);
+		if (parse_userinfo(&p, pend, password_elsewhere, &t, err) < 0)
 			goto fail;
 		const char *slash = memchr(p, '/', (size_t)(pend - p));
-		if (slash == NULL)
-			return bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
+		if (slash == NULL) {
+			bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
+			goto fail;
+		}
 		if (p != slash) {
 			bad_url(err, "unexpected text before the socket path (use unix:///path.sock)");
 			goto fail;
@@ -168,6 +224,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 				a = aend + (amp != NULL);
 			}
 		}
+		if (t.password != NULL)
+			t.password_from = "the URL";
 		*ret = t;
 		return 0;
 	}
@@ -187,7 +245,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		goto fail;
 	}
 	p = url + 8;
-	if (parse_userinfo(&p, end, &t, err) < 0)
+	if (parse_userinfo(&p, userinfo_limit(url, url + 5), password_elsewhere,
+	    &t, err) < 0)
 		goto fail;
 	const char *hend = strchr(p, '/');
 	if (hend == NULL)
@@ -253,6 +312,8 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 		if (n > 0 && parse_db(d, n, "database", &t, err) < 0)
 			goto fail;
 	}
+	if (t.password != NULL)
+		t.password_from = "the URL";
 	*ret = t;
 	return 0;
 fail:

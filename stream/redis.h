@@ -22,6 +22,7 @@ struct redis_target {
 	char *path;       /* unix: socket path */
 	char *user;       /* NULL: the default user */
 	char *password;   /* NULL: no AUTH; never printed, logged or journalled */
+	const char *password_from;  /* where it came from, for messages ("the URL") */
 	int db;
 };
 
@@ -32,7 +33,20 @@ struct redis_target {
  * URL and never contains the password.
  */
 int redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err);
+/*
+ * The same, but with password_elsewhere a user name without a password is
+ * accepted: the caller supplies the password (core/config.c).
+ */
+int redis_target_parse_login(const char *url, bool password_elsewhere,
+    struct redis_target *ret, struct xerr *err);
 void redis_target_free(struct redis_target *t);
+/*
+ * Where redis_target_parse() finds the password in arg, a URL or any text
+ * with a URL after its first "://" (such as --redis=URL): arg[*ret_off]
+ * and *ret_len bytes, as written (still %-escaped).  False when there is
+ * none.  To blank a password out of the process's arguments.
+ */
+bool redis_url_password(const char *arg, size_t *ret_off, size_t *ret_len);
 /* "127.0.0.1:6379 db 0" or "/run/redis.sock db 0": safe to print. */
 void redis_target_describe(const struct redis_target *t, char *out, size_t len);
 

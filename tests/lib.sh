@@ -25,7 +25,8 @@ DB=$TMP/journal.db
 export XR XRTEST TMP DB
 
 # Nothing from the caller's environment may steer xrecover.
-unset XRECOVER_CONFIG XRECOVER_REDIS_URL REDIS_URL XRECOVER_DB XRECOVER_MODE
+unset XRECOVER_CONFIG XRECOVER_REDIS_URL REDIS_URL XRECOVER_DB XRECOVER_MODE REDISCLI_AUTH \
+	CREDENTIALS_DIRECTORY
 
 # Sanitizer reports go to files the harness checks after each case.
 if [ -n "${XR_SANITIZE:-}" ]; then

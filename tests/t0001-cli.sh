@@ -220,6 +220,45 @@ test_case 'bad durations: exit 2, the error names the flag and the value' '
 	assert_no_file $D
 '
 
+test_case 'durations out of range or not numbers: exit 2, one line, nothing done' '
+	make_stream dur-range g 1
+	D=$TMP/dur-range.db
+	for v in 1e300 -1 nan inf 1e30s 1.5e3; do
+		for flag in --claim-idle --zombie-idle --lock-timeout --connect-timeout --command-timeout; do
+			assert_exit 2 xrd $D run -s dur-range $flag "$v"
+			assert_lines 1 $TMP/err
+			assert_grep "^xrecover: $flag: bad duration ${Q}$v${Q}" $TMP/err
+		done
+	done
+	# numbers too large for any clock: they used to overflow the deadline arithmetic
+	for v in 36501d 36500d1ms 99999999999999999999s 106751991167d25975807ms 9223372036854775807ms; do
+		for flag in --claim-idle --lock-timeout --command-timeout; do
+			assert_exit 2 xrd $D run -s dur-range $flag "$v"
+			assert_lines 1 $TMP/err
+			assert_grep "^xrecover: $flag: duration ${Q}$v${Q} is out of range \(at most 36500d\)$" $TMP/err
+		done
+	done
+	assert_exit 2 xrd $D report --incidents --since 106751991167d
+	assert_no_file $D
+	# the longest there is works (and under SANITIZE=1 nothing overflows)
+	assert_exit 0 xrd $D run -s dur-range --claim-idle 36500d --zombie-idle 36500d \
+		--lock-timeout 36500d --connect-timeout 36500d --command-timeout 36500d
+	assert_eq 3153600000000 "$(claim_idle_in $D)" "claim_idle_ms"
+	# the config file: a number of seconds out of range (JSON has no nan or inf)
+	for v in 1e300 -1 3153600001 1e999; do
+		printf "{\"lock_timeout\": %s}\n" "$v" >$TMP/dur-range.json
+		assert_exit 2 xrd $D -c $TMP/dur-range.json status
+		assert_lines 1 $TMP/err
+		assert_grep "${Q}lock_timeout${Q} must be a duration from 0 to 36500d \(3153600000 seconds\)" $TMP/err
+	done
+	# --rate: a number of copies per second, finite and not absurdly small
+	for v in nan inf -inf 1e300 1e-300 0 -1 0x 1e; do
+		assert_exit 2 xrd $D replay --run 1 --rate "$v"
+		assert_lines 1 $TMP/err
+		assert_grep "^xrecover: --rate: ${Q}$v${Q} is not a number of copies per second from 0\.001 to 1000000000$" $TMP/err
+	done
+'
+
 test_case 'good durations 1500ms 90s 5m 1h 90 are accepted and mean what they say' '
 	make_stream dur-good g 1
 	for pair in 1500ms:1500 90s:90000 5m:300000 1h:3600000 90:90000 0:0; do

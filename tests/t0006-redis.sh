@@ -152,6 +152,167 @@ test_case 'requirepass: wrong password exits 3, login refused, nothing claimed' 
 	assert_eq 3 "$(pending s g)" "still pending"
 '
 
+# ------------------------------------------- passwords beside the URL
+
+# write_config FILE URL [PASSWORD_FILE]: a config naming the server and the password file
+write_config() {
+	if [ $# -ge 3 ]; then
+		printf '{"redis": "%s", "password_file": "%s"}\n' "$2" "$3" >"$1"
+	else
+		printf '{"redis": "%s"}\n' "$2" >"$1"
+	fi
+}
+
+# secret_file FILE TEXT [MODE]: TEXT and a newline, mode 0600 (or MODE)
+secret_file() {
+	printf '%s\n' "$2" >"$1"
+	chmod "${3:-600}" "$1"
+}
+
+test_case 'REDISCLI_AUTH: a URL without a password logs in with it, and so does a user name alone' '
+	DB=$TMP/envpw.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	make_stream s g 4
+	crash_consumer s g dead
+	assert_exit 0 env REDISCLI_AUTH="$PW" "$XR" -r redis://127.0.0.1:$REDIS_PORT --db "$DB" run -s s --claim-idle 0
+	assert_eq 4 "$(sql "select count(*) from claimed_messages")" "claims"
+	rcli ACL SETUSER envu on ">u-$PW" "~*" +@all >/dev/null
+	assert_exit 0 env REDISCLI_AUTH="u-$PW" "$XR" -r redis://envu@127.0.0.1:$REDIS_PORT --db "$DB" status -s s
+	assert_grep "xrecover +recovery +4" $TMP/out
+	# a user name alone, with no password anywhere, is refused before anything happens
+	assert_exit 2 "$XR" -r redis://envu@127.0.0.1:$REDIS_PORT --db "$DB" run -s s
+	assert_lines 1 $TMP/err
+	assert_grep "a user name is given without a password.*REDISCLI_AUTH" $TMP/err
+	assert_eq 1 "$(sql "select count(*) from runs")" "runs"
+'
+
+test_case 'password_file: relative to the config or absolute; readable by every user is refused' '
+	DB=$TMP/pwfile.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	make_stream s g 3
+	crash_consumer s g dead
+	mkdir -p $TMP/etc
+	secret_file $TMP/etc/redis.pw "$PW"
+	write_config $TMP/etc/config.json redis://127.0.0.1:$REDIS_PORT redis.pw
+	assert_exit 0 env -u REDIS_URL "$XR" -c $TMP/etc/config.json --db "$DB" run -s s --claim-idle 0
+	assert_eq 3 "$(sql "select count(*) from claimed_messages")" "claims"
+	# every user may read it: refused (exit 2), before the journal or Redis is touched
+	chmod 644 $TMP/etc/redis.pw
+	assert_exit 2 env -u REDIS_URL "$XR" -c $TMP/etc/config.json --db "$DB" run -s s --claim-idle 0
+	assert_lines 1 $TMP/err
+	assert_grep "^xrecover: password_file .*/etc/redis\.pw. can be read by every user \(mode 0644\)" $TMP/err
+	assert_eq 1 "$(sql "select count(*) from runs")" "runs"
+	# a group may read it (the service user in the file owner group)
+	chmod 640 $TMP/etc/redis.pw
+	assert_exit 0 env -u REDIS_URL "$XR" -c $TMP/etc/config.json --db "$DB" status -s s
+	# an absolute path, a file with no newline and a CRLF one
+	printf "%s" "$PW" >$TMP/pw-abs
+	chmod 600 $TMP/pw-abs
+	write_config $TMP/abs.json redis://127.0.0.1:$REDIS_PORT $TMP/pw-abs
+	assert_exit 0 env -u REDIS_URL "$XR" -c $TMP/abs.json --db "$DB" status -s s
+	printf "%s\r\n" "$PW" >$TMP/pw-abs
+	assert_exit 0 env -u REDIS_URL "$XR" -c $TMP/abs.json --db "$DB" status -s s
+	# missing, empty, two lines
+	write_config $TMP/missing.json redis://127.0.0.1:$REDIS_PORT $TMP/nosuch
+	assert_exit 2 env -u REDIS_URL "$XR" -c $TMP/missing.json --db "$DB" status
+	assert_grep "password_file .*nosuch.: cannot read it: No such file" $TMP/err
+	: >$TMP/pw-abs
+	assert_exit 2 env -u REDIS_URL "$XR" -c $TMP/abs.json --db "$DB" status
+	assert_grep "is empty" $TMP/err
+	printf "a\nb\n" >$TMP/pw-abs
+	assert_exit 2 env -u REDIS_URL "$XR" -c $TMP/abs.json --db "$DB" status
+	assert_grep "one line" $TMP/err
+'
+
+test_case 'systemd credential: $CREDENTIALS_DIRECTORY/redis-password' '
+	DB=$TMP/cred.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	make_stream s g 2
+	crash_consumer s g dead
+	mkdir -p $TMP/creds
+	secret_file $TMP/creds/redis-password "$PW" 400
+	assert_exit 0 env CREDENTIALS_DIRECTORY=$TMP/creds "$XR" -r redis://127.0.0.1:$REDIS_PORT --db "$DB" run -s s --claim-idle 0
+	assert_eq 2 "$(sql "select count(*) from claimed_messages")" "claims"
+	# a credentials directory without this credential: no password from there
+	assert_exit 3 env CREDENTIALS_DIRECTORY=$TMP "$XR" -r redis://127.0.0.1:$REDIS_PORT --db "$DB" status
+	assert_grep "Redis wants a password" $TMP/err
+'
+
+test_case 'which password wins: flag URL, environment URL, REDISCLI_AUTH, config URL, password_file, credential' '
+	DB=$TMP/prec.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	make_stream s g 2
+	H=127.0.0.1:$REDIS_PORT
+	mkdir -p $TMP/pc
+	secret_file $TMP/pc/right "$PW"
+	secret_file $TMP/pc/wrong nope
+	mkdir -p $TMP/pc/cred-right $TMP/pc/cred-wrong
+	secret_file $TMP/pc/cred-right/redis-password "$PW"
+	secret_file $TMP/pc/cred-wrong/redis-password nope
+	# st WANT SOURCE [VAR=VALUE...] XR [OPTIONS]: status exits WANT; on a
+	# refusal, it names SOURCE as where the password came from
+	st() {
+		want=$1 from=$2
+		shift 2
+		assert_exit "$want" env -u REDIS_URL "$@" --db "$DB" status -s s
+		[ "$want" = 0 ] || assert_grep "refused the login.*the password came from $from; a password goes in the URL" $TMP/err
+	}
+	write_config $TMP/pc/wrong.json "redis://:nope@$H" wrong
+	write_config $TMP/pc/right.json "redis://:$PW_URL@$H" wrong
+	write_config $TMP/pc/nopw-fwrong.json "redis://$H" wrong
+	write_config $TMP/pc/nopw-fright.json "redis://$H" right
+	# 1. the -r URL beats everything
+	st 0 "" XRECOVER_REDIS_URL=redis://:nope@$H REDISCLI_AUTH=nope CREDENTIALS_DIRECTORY=$TMP/pc/cred-wrong \
+		"$XR" -c $TMP/pc/wrong.json -r "redis://:$PW_URL@$H"
+	st 3 "the URL" REDISCLI_AUTH="$PW" CREDENTIALS_DIRECTORY=$TMP/pc/cred-right \
+		"$XR" -c $TMP/pc/nopw-fright.json -r "redis://:nope@$H"
+	# 2. a URL from the environment beats REDISCLI_AUTH and the config
+	st 0 "" XRECOVER_REDIS_URL="redis://:$PW_URL@$H" REDISCLI_AUTH=nope "$XR" -c $TMP/pc/wrong.json
+	st 3 "the URL" XRECOVER_REDIS_URL="redis://:nope@$H" REDISCLI_AUTH="$PW" "$XR" -c $TMP/pc/right.json
+	# 3. REDISCLI_AUTH beats the config (its URL and its password_file) and the credential
+	st 0 "" REDISCLI_AUTH="$PW" CREDENTIALS_DIRECTORY=$TMP/pc/cred-wrong "$XR" -c $TMP/pc/wrong.json
+	st 3 REDISCLI_AUTH REDISCLI_AUTH=nope CREDENTIALS_DIRECTORY=$TMP/pc/cred-right "$XR" -c $TMP/pc/right.json
+	# 4. the config URL beats its password_file
+	st 0 "" CREDENTIALS_DIRECTORY=$TMP/pc/cred-wrong "$XR" -c $TMP/pc/right.json
+	st 3 "the URL" CREDENTIALS_DIRECTORY=$TMP/pc/cred-right "$XR" -c $TMP/pc/wrong.json
+	# 5. password_file beats the credential
+	st 0 "" CREDENTIALS_DIRECTORY=$TMP/pc/cred-wrong "$XR" -c $TMP/pc/nopw-fright.json
+	st 3 password_file CREDENTIALS_DIRECTORY=$TMP/pc/cred-right "$XR" -c $TMP/pc/nopw-fwrong.json
+	# 6. the credential, last
+	st 3 "the redis-password credential" CREDENTIALS_DIRECTORY=$TMP/pc/cred-wrong "$XR" -r "redis://$H"
+'
+
+test_case 'NOAUTH and WRONGPASS: one line that says where a password goes' '
+	DB=$TMP/hint.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	make_stream s g 2
+	crash_consumer s g dead
+	for cmd in "run -s s" status "replay --run 1"; do
+		# shellcheck disable=SC2086 # cmd is a command and its options
+		assert_exit 3 "$XR" -r redis://127.0.0.1:$REDIS_PORT --db "$DB" $cmd
+		assert_lines 1 $TMP/err
+		assert_grep "NOAUTH.*\(Redis wants a password: give it in the URL \(redis://:PASSWORD@host\), REDISCLI_AUTH, password_file in the config, or the systemd credential redis-password\)$" $TMP/err
+	done
+	sql "select error from runs" >$TMP/e
+	assert_grep "Redis wants a password" $TMP/e
+	secret_file $TMP/wrong.pw "not-$PW"
+	write_config $TMP/hint.json redis://127.0.0.1:$REDIS_PORT $TMP/wrong.pw
+	assert_exit 3 env -u REDIS_URL "$XR" -c $TMP/hint.json --db "$DB" run -s s
+	assert_lines 1 $TMP/err
+	assert_grep "refused the login: WRONGPASS.*\(the password came from password_file; a password goes in the URL \(redis://:PASSWORD@host\), REDISCLI_AUTH, password_file in the config, or the systemd credential redis-password\)$" $TMP/err
+	assert_eq 2 "$(pending s g)" "still pending"
+'
+
 # --------------------------------------------------------------- ACL users
 
 # What xrecover needs: SELECT (db != 0), INFO, SCAN (--match), TYPE (--stream),
@@ -265,6 +426,81 @@ test_case 'the password never appears: stdout, stderr, --log-file, journal, inte
 	sql "select distinct json_extract(options, \"\$.redis\") from runs" >$TMP/where
 	assert_eq "127.0.0.1:$REDIS_PORT db 0
 127.0.0.1:$REDIS_PORT db 99" "$(sort $TMP/where)" "options.redis"
+'
+
+test_case 'process title: every byte of a password with an @ is blanked while the run waits on Redis' '
+	DB=$TMP/title.db
+	REDIS_CLI_AUTH=pa@ss
+	case_redis --requirepass pa@ss
+	REDIS_URL=redis://:pa%40ss@127.0.0.1:$REDIS_PORT
+	make_stream s g 3
+	crash_consumer s g dead
+	# A stopped server: the run has read its arguments and waits for the login.
+	kill -STOP $REDIS_PID
+	"$XR" -r "redis://default:pa@ss@127.0.0.1:$REDIS_PORT" --db "$DB" --command-timeout 20s \
+		run -s s --claim-idle 0 >$TMP/out 2>$TMP/err &
+	pid=$!
+	i=0
+	until [ "$(sql "select count(*) from runs" 2>/dev/null)" = 1 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "the run never started"
+		sleep 0.05
+	done
+	tr "\0" "\n" </proc/$pid/cmdline >$TMP/cmdline
+	cat $TMP/cmdline
+	assert_grep "^redis://default:xxxxx@127\.0\.0\.1:$REDIS_PORT\$" $TMP/cmdline
+	grep "^redis://" $TMP/cmdline >$TMP/url
+	assert_no_grep "pa|ss" $TMP/url
+	kill -CONT $REDIS_PID
+	wait $pid || fail "the run failed: $(cat $TMP/err)"
+	# and the password the parser read was the whole of it
+	assert_eq 3 "$(sql "select count(*) from claimed_messages")" "claims"
+'
+
+test_case 'a password from REDISCLI_AUTH, password_file or the credential never appears either' '
+	DB=$TMP/secret2.db
+	REDIS_CLI_AUTH=$PW
+	case_redis --requirepass "$PW"
+	REDIS_URL=redis://:$PW_URL@127.0.0.1:$REDIS_PORT
+	U=redis://127.0.0.1:$REDIS_PORT
+	make_stream s g 6
+	crash_consumer s g dead
+	mkdir -p $TMP/sec/creds $TMP/sec/badcreds
+	secret_file $TMP/sec/pw "$PW"
+	secret_file $TMP/sec/badpw wrongFileSecret
+	secret_file $TMP/sec/creds/redis-password "$PW"
+	secret_file $TMP/sec/badcreds/redis-password wrongCredSecret
+	write_config $TMP/sec/good.json "$U" pw
+	write_config $TMP/sec/bad.json "$U" badpw
+	: >$TMP/all
+	# each source, right: runs (with -v, --json, a log file) and status
+	assert_exit 0 env -u REDIS_URL REDISCLI_AUTH="$PW" "$XR" -r "$U" --db "$DB" -v --json run -s s --claim-idle 0 --batch 2 --log-file $TMP/log
+	cat $TMP/out $TMP/err >>$TMP/all
+	crash_consumer s g dead2
+	assert_exit 0 env -u REDIS_URL "$XR" -c $TMP/sec/good.json --db "$DB" -v run -s s --claim-idle 0 --log-file $TMP/log
+	cat $TMP/out $TMP/err >>$TMP/all
+	assert_exit 0 env -u REDIS_URL CREDENTIALS_DIRECTORY=$TMP/sec/creds "$XR" -r "$U" --db "$DB" -v status
+	cat $TMP/out $TMP/err >>$TMP/all
+	# each source, wrong: the refusals
+	assert_exit 3 env -u REDIS_URL REDISCLI_AUTH=wrongEnvSecret "$XR" -r "$U" --db "$DB" --json run -s s --log-file $TMP/log
+	cat $TMP/out $TMP/err >>$TMP/all
+	assert_exit 3 env -u REDIS_URL "$XR" -c $TMP/sec/bad.json --db "$DB" run -s s --log-file $TMP/log
+	cat $TMP/out $TMP/err >>$TMP/all
+	assert_exit 3 env -u REDIS_URL CREDENTIALS_DIRECTORY=$TMP/sec/badcreds "$XR" -r "$U" --db "$DB" run -s s --log-file $TMP/log
+	cat $TMP/out $TMP/err >>$TMP/all
+	assert_grep "came from the redis-password credential" $TMP/all
+	assert_eq 6 "$(sql "select count(*) from claimed_messages")" "claims"
+	assert_eq "ok ok failed failed failed" "$(sql "select status from runs order by run" | tr "\n" " " | sed "s/ \$//")" "runs"
+	sqlite3 "$DB" .dump >$TMP/dump
+	for f in $TMP/all $TMP/log $TMP/dump "$DB"*; do
+		[ -e "$f" ] || continue
+		for secret in s3cr3t with@odd wrongEnvSecret wrongFileSecret wrongCredSecret; do
+			if grep -aqF -- "$secret" "$f"; then
+				grep -aF -- "$secret" "$f" >&2
+				fail "$secret found in $f"
+			fi
+		done
+	done
 '
 
 test_case 'runs.options names the server as host:port db N, never with the password' '

@@ -120,6 +120,51 @@ daily_today() {
 }
 test_case 'report --daily for today: counts, verify, head; csv, html, md' daily_today
 
+daily_failed_run() {
+	DB=$TMP/failed.db
+	rcli SET notastream x >/dev/null
+	assert_exit 1 xr run -s notastream
+	day=$(date -u +%Y-%m-%d)
+	xr report --daily --date "$day" --format json >"$TMP"/j
+	assert_eq 1 "$(jq_ "$TMP"/j 'd["runs_failed"]')" "runs_failed"
+	assert_eq "1 failed" "$(jq_ "$TMP"/j 'str(d["failures"][0]["run"]) + " " + d["failures"][0]["status"]')" "the failed run"
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_grep '^ +1 +[0-9T:Z-]+ +failed +key .notastream. is a string, not a stream$' "$TMP"/out
+}
+test_case 'report --daily lists a run that failed' daily_failed_run
+
+report_file() {
+	day=$(date -u +%Y-%m-%d)
+	xr report --run 1 --format json >"$TMP"/want
+	# reports carry payloads: only their owner reads them, whatever the umask
+	(umask 022; xr report --run 1 --format json -o "$TMP"/r1.json)
+	assert_eq 600 "$(stat -c %a "$TMP"/r1.json)" "mode of a new report"
+	cmp "$TMP"/want "$TMP"/r1.json || fail "-o wrote something else than stdout"
+	echo old >"$TMP"/r2.json
+	chmod 644 "$TMP"/r2.json
+	(umask 022; xr report --daily --date "$day" -o "$TMP"/r2.json)
+	assert_eq 600 "$(stat -c %a "$TMP"/r2.json)" "mode of a replaced report"
+	assert_grep '^xrecover daily report' "$TMP"/r2.json
+	# a symlink planted at the temporary name that older versions used
+	# (FILE.tmp<pid>: the pid is the one exec keeps) is not written through
+	echo victim >"$TMP"/victim
+	sh -c 'ln -s "$1" "$2.tmp$$" && exec "$XR" --db "$DB" report --daily --date "$3" -o "$2"' \
+		sh "$TMP"/victim "$TMP"/r3.txt "$day"
+	assert_eq victim "$(cat "$TMP"/victim)" "the symlink's target"
+	[ ! -L "$TMP"/r3.txt ] || fail "r3.txt is a symlink"
+	[ -f "$TMP"/r3.txt ] || fail "r3.txt is not a file"
+	assert_eq 600 "$(stat -c %a "$TMP"/r3.txt)" "mode"
+	# a symlink at FILE itself is replaced by the report, its target untouched
+	ln -s "$TMP"/victim "$TMP"/r4.txt
+	xr report --daily --date "$day" -o "$TMP"/r4.txt
+	assert_eq victim "$(cat "$TMP"/victim)" "the symlink's target"
+	[ ! -L "$TMP"/r4.txt ] || fail "r4.txt is still a symlink"
+	assert_grep '^xrecover daily report' "$TMP"/r4.txt
+	# nothing is left behind but the planted symlink
+	assert_eq 1 "$(find "$TMP" -maxdepth 1 -name 'r[0-9].*.*' | wc -l)" "temporary files"
+}
+test_case 'report -o: mode 0600 whatever the umask, created exclusively, never through a symlink' report_file
+
 daily_generated() {
 	DB=$TMP/gen.db
 	# two days of runs every two minutes, none from 05:00 to 07:00 each day

@@ -61,7 +61,20 @@ t_durations(void)
 	CHECK(parse_duration("5 s", &ms) < 0);
 	CHECK(parse_duration("s", &ms) < 0);
 	CHECK(parse_duration("1.5s", &ms) < 0);
-	CHECK(parse_duration("99999999999999999999s", &ms) < 0);
+	CHECK(parse_duration("99999999999999999999s", &ms) == -2);
+	/* The longest there is, and nothing past it: no overflow, whatever the digits. */
+	CHECK(parse_duration("36500d", &ms) == 0 && ms == DURATION_MAX_MS);
+	CHECK(parse_duration("3153600000000ms", &ms) == 0 && ms == DURATION_MAX_MS);
+	CHECK(parse_duration("36500d1ms", &ms) == -2);
+	CHECK(parse_duration("36499d24h1ms", &ms) == -2);
+	CHECK(parse_duration("106751991167d", &ms) == -2);
+	CHECK(parse_duration("9223372036854775807ms", &ms) == -2);
+	CHECK(parse_duration("18446744073709551615d", &ms) == -2);
+	CHECK(parse_duration("3153600001", &ms) == -2);
+	CHECK(parse_duration("1e300", &ms) == -1);
+	CHECK(parse_duration("nan", &ms) == -1);
+	CHECK(parse_duration("inf", &ms) == -1);
+	CHECK(parse_duration("99999999999999999999x", &ms) == -1);
 	format_duration(60000, out, sizeof(out));
 	CHECK_STR(out, "1m");
 	format_duration(1500, out, sizeof(out));
@@ -378,14 +391,53 @@ t_json_strings(void)
 static void
 t_logfmt(void)
 {
-	const char *in[] = {"orders", "", "two words", "a=b", "q\"uote", "x\ny", "caf\xc3\xa9", "\xff"};
+	const char *in[] = {"orders", "", "two words", "a=b", "q\"uote", "x\ny", "caf\xc3\xa9", "\xff",
+	    "k\n2026-01-17T10:05:28Z [SUMMARY] run=9", "a\\\"b\r\x1b\x7f\xc2\x9b"};
 	const char *want[] = {"orders", "\"\"", "\"two words\"", "\"a=b\"", "\"q\\\"uote\"",
-	    "\"x\\ny\"", "\"caf\xc3\xa9\"", "\"\\xff\""};
+	    "\"x\\ny\"", "\"caf\xc3\xa9\"", "\"\\xff\"",
+	    "\"k\\n2026-01-17T10:05:28Z [SUMMARY] run=9\"", "\"a\\\\\\\"b\\r\\x1b\\x7f\\u009b\""};
 
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		struct buf b = BUF_INIT;
 		logfmt_value(&b, in[i]);
 		CHECK_STR(buf_str(&b), want[i]);
+		buf_free(&b);
+	}
+}
+
+/* Every byte value, alone and in company: no control byte is ever written as it is. */
+static void
+t_escape(void)
+{
+	const char *in[] = {"plain name", "a\\b", "x\ny\rz\tw", "\x1b[31mred", "del\x7f",
+	    "bad\xff\xc3(", "caf\xc3\xa9", "csi\xc2\x9b" "2J", "nel\xc2\x85", "rlo\xe2\x80\xae",
+	    "ls\xe2\x80\xa8", "\"q\"", "\x01\x1f"};
+	const char *want[] = {"plain name", "a\\\\b", "x\\ny\\rz\\tw", "\\x1b[31mred", "del\\x7f",
+	    "bad\\xff\\xc3(", "caf\xc3\xa9", "csi\\u009b2J", "nel\\u0085", "rlo\\u202e",
+	    "ls\\u2028", "\"q\"", "\\x01\\x1f"};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, in[i], strlen(in[i]));
+		CHECK_STR(buf_str(&b), want[i]);
+		buf_free(&b);
+	}
+	for (int c = 0; c < 256; c++) {
+		char s[3] = {'a', (char)c, 'z'};
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, s, 3);
+		for (size_t k = 0; k < b.len; k++) {
+			unsigned char o = (unsigned char)b.data[k];
+			CHECK(o >= 0x20 && o != 0x7f && o < 0x80);
+		}
+		buf_free(&b);
+	}
+	/* The C1 range as UTF-8: each one escaped, nothing else from the two-byte range. */
+	for (int cp = 0x80; cp < 0x800; cp++) {
+		char s[2] = {(char)(0xc0 | cp >> 6), (char)(0x80 | (cp & 0x3f))};
+		struct buf b = BUF_INIT;
+		buf_add_esc(&b, s, 2);
+		CHECK((cp <= 0x9f) == (b.len == 6 && b.data[0] == '\\'));
 		buf_free(&b);
 	}
 }
@@ -447,6 +499,55 @@ t_urls(void)
 	CHECK(strstr(err.msg, "topsecret") == NULL);
 	CHECK(redis_target_parse("unix://u:top/secret@x/s.sock", &t, &err) < 0);
 	CHECK(strstr(err.msg, "top") == NULL && strstr(err.msg, "secret") == NULL);
+	/* A user name alone, when the password comes from elsewhere (core/config.c). */
+	CHECK(redis_target_parse_login("redis://app@h:7002", true, &t, &err) == 0);
+	CHECK(strcmp(t.user, "app") == 0 && t.password == NULL && t.password_from == NULL &&
+	    t.port == 7002);
+	redis_target_free(&t);
+	CHECK(redis_target_parse_login("redis://app:pw@h", true, &t, &err) == 0);
+	CHECK(strcmp(t.password, "pw") == 0 && strcmp(t.password_from, "the URL") == 0);
+	redis_target_free(&t);
+	/* Refused after the password was read: it is freed (make test SANITIZE=1 sees a leak). */
+	CHECK(redis_target_parse("unix://u:topsecret@relative.sock", &t, &err) < 0);
+	CHECK(strstr(err.msg, "topsecret") == NULL);
+}
+
+/*
+ * What the process title hides is what the parser reads as the password:
+ * every byte of it, and nothing else.
+ */
+static void
+t_url_password(void)
+{
+	const char *urls[] = {"redis://u:pa@ss@host", "redis://:p@ss:w/rd@h:7000/2",
+	    "redis://u:pw/half@x@h:7001/1", "unix://u:pw/half@/tmp/r.sock?db=4",
+	    "unix://:p@w@/tmp/r.sock?db=4", "redis://:pw@[::1]:7000", "redis://u:a://b@h"};
+	const char *none[] = {"redis://h", "redis://h:1/2", "unix:///tmp/s?db=1", "plain",
+	    "unix:///tmp/s?x=a:b@c", "redis://u:@h"};
+	size_t off, len;
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct redis_target t;
+		struct xerr err;
+		char arg[200];
+
+		if (redis_target_parse(urls[i], &t, &err) < 0) {
+			printf("#   refused: %s: %s\n", urls[i], err.msg);
+			CHECK(!"parsed");
+			continue;
+		}
+		CHECK(redis_url_password(urls[i], &off, &len));
+		CHECK(len == strlen(t.password) && memcmp(urls[i] + off, t.password, len) == 0);
+		/* the same inside an option, as --redis=URL */
+		snprintf(arg, sizeof(arg), "--redis=%s", urls[i]);
+		CHECK(redis_url_password(arg, &off, &len));
+		CHECK(len == strlen(t.password) && memcmp(arg + off, t.password, len) == 0);
+		memset(arg + off, 'x', len);
+		CHECK(strstr(arg, t.password) == NULL);
+		redis_target_free(&t);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		CHECK(!redis_url_password(none[i], &off, &len));
 }
 
 int
@@ -461,7 +562,9 @@ main(void)
 	run("JSON writer", t_json_writer);
 	run("JSON strings, byte by byte and a word at a time", t_json_strings);
 	run("logfmt values", t_logfmt);
+	run("escaping for terminals and logs", t_escape);
 	run("redis URLs", t_urls);
+	run("the password in a URL, as the process title hides it", t_url_password);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
 	return n_failed ? 1 : 0;
 }
