@@ -196,16 +196,22 @@ test_case 'selection by run, message, stream and group; --to another stream' sel
 
 # ------------------------------------------------------------------- kills
 
+# kills: how many replays were killed, and how many of them in the middle of
+# the work (the journal says the batch crashed, and it has copies: journalled
+# by the replay itself, or found by the next command's reconciliation)
 kill_replay() {
 	held_setup kr 10000 "--size 40"
 	"$XRTEST" pel "$REDIS_URL" kr g >"$TMP"/pel.before
 	len=$(rcli XLEN kr)
+	kills=20
 	i=0
-	while [ $i -lt 20 ]; do
+	while [ $i -lt $kills ]; do
+		# killed without warning after its first 1 to 4,000 copies, and up to 2 ms later
+		at=$((len + 1 + $(random_below 4000)))
+		us=$(random_below 2000)
 		"$XR" -r "$REDIS_URL" --db "$DB" -q replay -s kr >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.$(printf '%03d' "$(random_below 300)")"
-		kill -9 $pid 2>/dev/null || true
+		"$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen kr "$at" || true
 		wait $pid 2>/dev/null || true
 		# the next command reconciles the killed one, then the rollback takes all back
 		b=$(last_batch)
@@ -223,9 +229,15 @@ kill_replay() {
 	done
 	# the killed commands left the hash chain whole
 	xr verify >/dev/null || fail "verify after the kills: exit $?"
-	echo "$(sql "select count(*) from replayed_messages where stream = 'kr'") copies made and taken back over 20 kills, $(sql "select count(*) from replayed_messages where reconciled = 1") of them journalled by reconciliation"
+	mid=$(sql "select count(*) from replays where end_status = 'crashed' and copied > 0 and batch in (select batch from replayed_messages where stream = 'kr')")
+	rec=$(sql "select count(*) from replayed_messages where stream = 'kr' and reconciled = 1")
+	echo "$(sql "select count(*) from replayed_messages where stream = 'kr'") copies made and taken back"
+	echo "kills: $kills, mid-work: $mid, copies reconciled: $rec" | tee "$TMP"/replay.kills
+	[ "$mid" -ge 15 ] || fail "only $mid of $kills kills landed in the middle of the replay"
+	[ "$rec" -ge 2000 ] || fail "only $rec copies reconciled: the kills did not catch copies in flight"
 }
 test_case 'SIGKILL at random instants during a 10,000-entry replay, 20 times: each entry in one place' kill_replay
+if [ -s "$TMP"/replay.kills ]; then echo "# $(cat "$TMP"/replay.kills)"; fi
 
 wal_bounded() {
 	# A journal of its own: 400,000 held entries, a replay killed after
