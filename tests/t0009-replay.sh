@@ -206,9 +206,9 @@ kill_replay() {
 	kills=20
 	i=0
 	while [ $i -lt $kills ]; do
-		# killed without warning after its first 1 to 4,000 copies, and up to 2 ms later
-		at=$((len + 1 + $(random_below 4000)))
-		us=$(random_below 2000)
+		# killed without warning after its first 1 to 1,500 copies, and up to 1 ms later
+		at=$((len + 1 + $(random_below 1500)))
+		us=$(random_below 1000)
 		"$XR" -r "$REDIS_URL" --db "$DB" -q replay -s kr >/dev/null 2>&1 &
 		pid=$!
 		"$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen kr "$at" || true
