@@ -43,7 +43,7 @@ kill_mid_drain() {
 	[ "$(held k)" -lt 100000 ] || fail "the drain finished before it was killed"
 	xr run -s k --claim-idle 0 --no-clean 2>"$TMP"/log
 	cat "$TMP"/log
-	"$XRTEST" verify "$REDIS_URL" "$DB" k g >"$TMP"/v
+	"$XRTEST" verify "$REDIS_URL" "$DB" k g >"$TMP"/v || true
 	cat "$TMP"/v
 	assert_grep '^checked=100000 mismatched=0 gone=0 duplicated=0 held=100000 unjournalled=0$' "$TMP"/v
 	assert_eq 100000 "$(sql "select count(*) from events where kind in ('claim', 'claim_reconciled')")"
