@@ -66,9 +66,10 @@ redeliver() {
 	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log
 	assert_grep '\[REDELIVER\] batch=[0-9]+ copied=500 stream=rd group=g' "$TMP"/log
 	assert_grep 'redelivered=500' "$TMP"/log
-	# a live consumer processes everything it is given
-	"$XRTEST" worker "$REDIS_URL" rd g live 1 | sort -n | uniq >"$TMP"/done
+	# a live consumer processes everything it is given, and acknowledges each copy
+	"$XRTEST" worker "$REDIS_URL" rd g live 1 2>"$TMP"/acks | sort -n | uniq >"$TMP"/done
 	assert_lines 500 "$TMP"/done
+	assert_grep '^read=500 acked=500$' "$TMP"/acks
 	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log2
 	assert_grep 'settled=500' "$TMP"/log2
 	assert_eq 0 "$(rcli XPENDING rd g | head -n 1)"

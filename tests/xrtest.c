@@ -12,11 +12,13 @@
  *                                                 no entry journalled twice, and all
  *                                                 that CONSUMER (xrecover) holds is journalled
  *   xrtest race-reader URL STREAM GROUP CONSUMER SECONDS
- *                                                 read / check still pending / ack, in a loop
+ *                                                 read / check still pending / ack, in a loop;
+ *                                                 "reads=N acked=N lost=0" when none was taken
  *   xrtest worker URL STREAM GROUP CONSUMER SECONDS
  *                                                 read new entries and acknowledge them until
  *                                                 SECONDS pass with nothing new; print each
- *                                                 entry's "i" field, one per line
+ *                                                 entry's "i" field, one per line, and on
+ *                                                 stderr "read=N acked=N" (what XACK acknowledged)
  *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
  *                                                 journalled original's bytes
  *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
@@ -477,7 +479,7 @@ static int
 do_race_reader(int argc, char **argv)
 {
 	redisContext *c;
-	long reads = 0, lost = 0;
+	long reads = 0, acked = 0, lost = 0;
 	int64_t end;
 
 	if (argc != 7)
@@ -507,12 +509,15 @@ do_race_reader(int argc, char **argv)
 			printf("LOST %s\n", id);
 		}
 		freeReplyObject(r);
+		/* 1 if it was still pending in the group, 0 if someone took it away */
 		const char *ack[] = {"XACK", argv[3], argv[4], id};
-		freeReplyObject(cmd(c, 4, ack, NULL));
+		r = cmd(c, 4, ack, NULL);
+		acked += r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+		freeReplyObject(r);
 	}
-	printf("reads=%ld lost=%ld\n", reads, lost);
+	printf("reads=%ld acked=%ld lost=%ld\n", reads, acked, lost);
 	redisFree(c);
-	return lost ? 1 : 0;
+	return lost || acked != reads ? 1 : 0;
 }
 
 /* -------------------------------------------------------------- worker */
@@ -522,6 +527,7 @@ do_worker(int argc, char **argv)
 {
 	redisContext *c;
 	int64_t quiet_until;
+	long got = 0, acked = 0;
 
 	if (argc != 7)
 		die("%s", "usage: worker URL STREAM GROUP CONSUMER SECONDS");
@@ -542,12 +548,16 @@ do_worker(int argc, char **argv)
 				if (f->element[k]->len == 1 && f->element[k]->str[0] == 'i')
 					printf("%s\n", f->element[k + 1]->str);
 			const char *ack[] = {"XACK", argv[3], argv[4], es->element[i]->element[0]->str};
-			freeReplyObject(cmd(c, 4, ack, NULL));
+			redisReply *a = cmd(c, 4, ack, NULL);
+			acked += a->type == REDIS_REPLY_INTEGER ? (long)a->integer : 0;
+			freeReplyObject(a);
+			got++;
 		}
 		if (es->elements > 0)
 			quiet_until = mono_ms() + atol(argv[6]) * 1000;
 		freeReplyObject(r);
 	}
+	fprintf(stderr, "read=%ld acked=%ld\n", got, acked);
 	redisFree(c);
 	return 0;
 }
