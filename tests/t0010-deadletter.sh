@@ -115,12 +115,12 @@ kill_dead_letter() {
 	i=0
 	while [ $i -lt $kills ]; do
 		s=dk$i
-		"$XRTEST" fill "$REDIS_URL" $s 2000 --size 20 >/dev/null
+		"$XRTEST" fill "$REDIS_URL" $s 1000 --size 20 >/dev/null
 		rcli XGROUP CREATE $s g 0 >/dev/null
 		crash_consumer $s g dead
-		# killed without warning once 1 to 1,750 of its 2,000 dead letters
-		# are in the dead-letter stream (8 moves of 250), and up to 2 ms later
-		at=$((1 + $(random_below 1750)))
+		# killed without warning once 1 to 750 of its 1,000 dead letters are
+		# in the dead-letter stream (4 moves of 250), and up to 2 ms later
+		at=$((1 + $(random_below 750)))
 		us=$(random_below 2000)
 		"$XR" -r "$REDIS_URL" --db "$DB" -q run -s $s --claim-idle 0 --no-clean \
 			--action dead-letter --batch 50 >/dev/null 2>&1 &
@@ -131,7 +131,7 @@ kill_dead_letter() {
 		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter 2>/dev/null ||
 			fail "round $i: run failed"
 		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >"$TMP"/p || true
-		assert_grep '^entries=2000 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+		assert_grep '^entries=1000 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 		i=$((i + 1))
 	done
 	# the killed commands left the hash chain whole
