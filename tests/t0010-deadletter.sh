@@ -128,8 +128,8 @@ kill_dead_letter() {
 		"$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen $s:dlq "$at" || true
 		wait $pid 2>/dev/null || true
 		# the next run reconciles what the killed one did, and goes on
-		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter 2>/dev/null ||
-			fail "round $i: run failed"
+		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/next ||
+			{ tail -n 5 "$TMP"/next; fail "round $i: run failed"; }
 		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >"$TMP"/p || true
 		assert_grep '^entries=1000 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 		i=$((i + 1))
