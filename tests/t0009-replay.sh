@@ -66,9 +66,10 @@ redeliver() {
 	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log
 	assert_grep '\[REDELIVER\] batch=[0-9]+ copied=500 stream=rd group=g' "$TMP"/log
 	assert_grep 'redelivered=500' "$TMP"/log
-	# a live consumer processes everything it is given
-	"$XRTEST" worker "$REDIS_URL" rd g live 1 | sort -n | uniq >"$TMP"/done
+	# a live consumer processes everything it is given, and acknowledges each copy
+	"$XRTEST" worker "$REDIS_URL" rd g live 1 2>"$TMP"/acks | sort -n | uniq >"$TMP"/done
 	assert_lines 500 "$TMP"/done
+	assert_grep '^read=500 acked=500$' "$TMP"/acks
 	xr run -s rd --claim-idle 0 --no-clean --action redeliver 2>"$TMP"/log2
 	assert_grep 'settled=500' "$TMP"/log2
 	assert_eq 0 "$(rcli XPENDING rd g | head -n 1)"
@@ -229,16 +230,22 @@ test_case 'selection by run, message, stream and group; --to another stream' sel
 
 # ------------------------------------------------------------------- kills
 
+# kills: how many replays were killed, and how many of them in the middle of
+# the work (the journal says the batch crashed, and it has copies: journalled
+# by the replay itself, or found by the next command's reconciliation)
 kill_replay() {
 	held_setup kr 10000 "--size 40"
 	"$XRTEST" pel "$REDIS_URL" kr g >"$TMP"/pel.before
 	len=$(rcli XLEN kr)
+	kills=20
 	i=0
-	while [ $i -lt 20 ]; do
+	while [ $i -lt $kills ]; do
+		# killed without warning after its first 1 to 1,500 copies, and up to 1 ms later
+		at=$((len + 1 + $(random_below 1500)))
+		us=$(random_below 1000)
 		"$XR" -r "$REDIS_URL" --db "$DB" -q replay -s kr >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.$(printf '%03d' "$(random_below 300)")"
-		kill -9 $pid 2>/dev/null || true
+		"$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen kr "$at" || true
 		wait $pid 2>/dev/null || true
 		# the next command reconciles the killed one, then the rollback takes all back
 		b=$(last_batch)
@@ -256,9 +263,84 @@ kill_replay() {
 	done
 	# the killed commands left the hash chain whole
 	xr verify >/dev/null || fail "verify after the kills: exit $?"
-	echo "$(sql "select count(*) from replayed_messages where stream = 'kr'") copies made and taken back over 20 kills, $(sql "select count(*) from replayed_messages where reconciled = 1") of them journalled by reconciliation"
+	mid=$(sql "select count(*) from replays where end_status = 'crashed' and copied > 0 and batch in (select batch from replayed_messages where stream = 'kr')")
+	rec=$(sql "select count(*) from replayed_messages where stream = 'kr' and reconciled = 1")
+	echo "$(sql "select count(*) from replayed_messages where stream = 'kr'") copies made and taken back"
+	echo "kills: $kills, mid-work: $mid, copies reconciled: $rec" | tee "$TMP"/replay.kills
+	[ "$mid" -ge 15 ] || fail "only $mid of $kills kills landed in the middle of the replay"
+	[ "$rec" -ge 2000 ] || fail "only $rec copies reconciled: the kills did not catch copies in flight"
 }
 test_case 'SIGKILL at random instants during a 10,000-entry replay, 20 times: each entry in one place' kill_replay
+if [ -s "$TMP"/replay.kills ]; then echo "# $(cat "$TMP"/replay.kills)"; fi
+
+# copy_places BATCH TARGET: every copy of the batch is in TARGET once and
+# journalled once; TARGET holds nothing else; each original has one copy
+copy_places() {
+	made=$(rcli XLEN "$2")
+	assert_eq "$made" "$(sql "select count(*) from replayed_messages where batch = $1")" "copies journalled"
+	assert_eq 0 "$(sql "select count(*) from (select copy_id from replayed_messages where batch = $1 group by copy_id having count(*) > 1)")" "copies journalled twice"
+	assert_eq 0 "$(sql "select count(*) from (select stream, entry_id from replayed_messages where batch = $1 group by 1, 2 having count(*) > 1)")" "originals copied twice"
+	"$XRTEST" copies "$REDIS_URL" "$DB" "$1" >"$TMP"/v
+	assert_grep "^checked=$made different=0 missing=0\$" "$TMP"/v
+}
+
+fp_copy_planned() {
+	# 1,000 held entries, copied 250 a request, two requests in flight: the
+	# replay is killed when it has planned its third request, after sending
+	# the first two and before sending the third
+	held_setup cp 1000
+	"$XRTEST" pel "$REDIS_URL" cp g >"$TMP"/pel.before
+	assert_exit 137 env XRECOVER_FAILPOINT=copy-planned:3 "$XR" -r "$REDIS_URL" --db "$DB" -q \
+		replay -s cp --to cp.copy
+	b=$(last_batch)
+	assert_eq 500 "$(rcli XLEN cp.copy)"
+	# the next command journals the copies the killed one made, and no other
+	xr run -s cp --claim-idle 1h --no-clean 2>"$TMP"/log
+	cat "$TMP"/log
+	assert_grep '\[RECONCILE\] crashed_runs=0 crashed_replays=1 .* copies=(2[5-9][0-9]|[3-4][0-9][0-9]|500) ' "$TMP"/log
+	assert_eq "crashed|500" "$(sql "select end_status, copied from replays where batch = $b")"
+	copy_places "$b" cp.copy
+	"$XRTEST" pel "$REDIS_URL" cp g >"$TMP"/pel.after
+	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	# and a rollback takes back exactly those, each once
+	xr rollback "$b" >"$TMP"/out 2>"$TMP"/err
+	assert_grep "^rolled back batch $b: removed 500 unread copies\$" "$TMP"/out
+	assert_eq 0 "$(rcli XLEN cp.copy)"
+	assert_eq 0 "$(sql "select count(*) from replayed_messages r where batch = $b and (select count(*) from events x where x.kind = 'copy_removed' and x.batch = r.batch and x.ref_stream = r.to_stream and x.ref_ms || '-' || x.ref_seq = r.copy_id) <> 1")" "copies not removed exactly once"
+}
+test_case 'killed after planning a request of copies, before sending it: the copies made are journalled once, the planned ones never' fp_copy_planned
+
+fp_rollback_unsent() {
+	held_setup ru 600
+	"$XRTEST" pel "$REDIS_URL" ru g >"$TMP"/pel.before
+	xr -q replay -s ru --to ru.copy >/dev/null
+	b=$(last_batch)
+	assert_eq 600 "$(rcli XLEN ru.copy)"
+	# the rollback removes the copies from Redis and is killed before it journals it
+	assert_exit 137 env XRECOVER_FAILPOINT=rollback-unsent "$XR" -r "$REDIS_URL" --db "$DB" -q \
+		rollback "$b"
+	assert_eq 0 "$(rcli XLEN ru.copy)"
+	assert_eq 0 "$(sql "select removed from replays where batch = $b")"
+	# the next command journals each removal once
+	xr run -s ru --claim-idle 1h --no-clean 2>"$TMP"/log
+	cat "$TMP"/log
+	assert_grep '\[RECONCILE\] .* removed=600$' "$TMP"/log
+	removed_once() {
+		assert_eq 0 "$(sql "select count(*) from replayed_messages r where batch = $b and (select count(*) from events x where x.kind = 'copy_removed' and x.batch = r.batch and x.ref_stream = r.to_stream and x.ref_ms || '-' || x.ref_seq = r.copy_id) <> 1")" "copies not removed exactly once"
+	}
+	removed_once
+	assert_eq "600|600" "$(sql "select copied, removed from replays where batch = $b")"
+	"$XRTEST" pel "$REDIS_URL" ru g >"$TMP"/pel.after
+	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	# nothing is in flight any more: the originals can be replayed again
+	xr replay -s ru --to ru.copy --dry-run >"$TMP"/out
+	assert_grep '^would copy 600 entries$' "$TMP"/out
+	# the rollback, run again, finishes the batch and removes nothing twice
+	xr rollback "$b" >"$TMP"/out 2>"$TMP"/err
+	assert_eq "rolled back|600" "$(sql "select status, removed from replays where batch = $b")"
+	removed_once
+}
+test_case 'killed after removing copies, before journalling it: the next command journals each removal once' fp_rollback_unsent
 
 wal_bounded() {
 	# A journal of its own: 400,000 held entries, a replay killed after

@@ -107,29 +107,89 @@ replay_dead_letters() {
 }
 test_case 'dead letters replayed: they stay until the copies are read, then leave; rollback keeps them' replay_dead_letters
 
+# kills: how many runs were killed, and how many of them in the middle of
+# moving dead letters (the journal says the run crashed, and it moved some:
+# journalled by the run itself, or found by the next run's reconciliation)
 kill_dead_letter() {
+	kills=20
 	i=0
-	while [ $i -lt 20 ]; do
+	while [ $i -lt $kills ]; do
 		s=dk$i
-		"$XRTEST" fill "$REDIS_URL" $s 600 --size 20 >/dev/null
+		"$XRTEST" fill "$REDIS_URL" $s 1000 --size 20 >/dev/null
 		rcli XGROUP CREATE $s g 0 >/dev/null
 		crash_consumer $s g dead
+		# killed without warning once 1 to 750 of its 1,000 dead letters are
+		# in the dead-letter stream (4 moves of 250), and up to 2 ms later
+		at=$((1 + $(random_below 750)))
+		us=$(random_below 2000)
 		"$XR" -r "$REDIS_URL" --db "$DB" -q run -s $s --claim-idle 0 --no-clean \
 			--action dead-letter --batch 50 >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.0$(printf '%02d' "$(random_below 60)")"
-		kill -9 $pid 2>/dev/null || true
+		"$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen $s:dlq "$at" || true
 		wait $pid 2>/dev/null || true
 		# the next run reconciles what the killed one did, and goes on
-		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter || fail "round $i: run failed"
-		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >"$TMP"/p
-		assert_grep '^entries=600 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+		xr -q run -s $s --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/next ||
+			{ tail -n 5 "$TMP"/next; fail "round $i: run failed"; }
+		"$XRTEST" places "$REDIS_URL" "$DB" $s g $s:dlq >"$TMP"/p || true
+		assert_grep '^entries=1000 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
 		i=$((i + 1))
 	done
 	# the killed commands left the hash chain whole
 	xr verify >/dev/null || fail "verify after the kills: exit $?"
-	echo "$(sql "select count(*) from dead_letters where stream like 'dk%'") dead letters, $(sql "select count(*) from dead_letters where stream like 'dk%' and reconciled = 1") journalled by reconciliation"
+	# the run after a killed one is the one that reconciled it
+	mid=$(sql "select count(*) from runs k where k.status = 'crashed' and exists (
+		select 1 from dead_letters d where d.stream like 'dk%' and (d.run = k.run or
+			(d.reconciled = 1 and d.run = (select min(n.run) from runs n where n.run > k.run))))")
+	rec=$(sql "select count(*) from dead_letters where stream like 'dk%' and reconciled = 1")
+	echo "$(sql "select count(*) from dead_letters where stream like 'dk%'") dead letters"
+	echo "kills: $kills, mid-work: $mid, dead letters reconciled: $rec" | tee "$TMP"/dead-letter.kills
+	[ "$mid" -ge 15 ] || fail "only $mid of $kills kills landed while dead letters were moved"
+	[ "$rec" -ge 1000 ] || fail "only $rec dead letters reconciled: the kills did not catch a move in flight"
 }
 test_case 'SIGKILL at random instants during a dead-letter run, 20 times: each entry in one place' kill_dead_letter
+if [ -s "$TMP"/dead-letter.kills ]; then echo "# $(cat "$TMP"/dead-letter.kills)"; fi
+
+# dl_failpoint NAME[:N] STREAM: 600 held entries, a dead-letter run killed
+# at that point (exit 137), then the next run with the same action; every
+# entry is then pending or dead-lettered, never both, never twice, and the
+# journal has one claim for each and a dead letter exactly for those moved
+dl_failpoint() {
+	"$XRTEST" fill "$REDIS_URL" "$2" 600 --size 20 >/dev/null
+	rcli XGROUP CREATE "$2" g 0 >/dev/null
+	crash_consumer "$2" g dead
+	assert_exit 137 env XRECOVER_FAILPOINT="$1" "$XR" -r "$REDIS_URL" --db "$DB" -q run -s "$2" \
+		--claim-idle 0 --no-clean --action dead-letter
+	killed=$(sql "select max(run) from runs")
+	moved=$(rcli XLEN "$2:dlq")
+	xr run -s "$2" --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
+	grep RECONCILE "$TMP"/log || true
+	assert_eq crashed "$(sql "select status from runs where run = $killed")"
+	"$XRTEST" places "$REDIS_URL" "$DB" "$2" g "$2:dlq" >"$TMP"/p || true
+	assert_grep '^entries=600 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+	"$XRTEST" verify "$REDIS_URL" "$DB" "$2" g >"$TMP"/v || true
+	assert_grep '^checked=600 mismatched=0 gone=0 duplicated=0 held=[0-9]+ unjournalled=0$' "$TMP"/v
+	assert_eq 0 "$(sql "select count(*) from (select entry_id from dead_letters where stream = '$2' group by 1 having count(*) > 1)")" "entries dead-lettered twice"
+	# the dead letters the killed run moved: journalled by it, or found after it
+	assert_eq "$moved" "$(sql "select count(*) from dead_letters where stream = '$2' and (run = $killed or reconciled = 1)")" "dead letters of the killed run"
+}
+
+fp_dead_letter_planned() {
+	# 600 entries move 250 at a time: killed after planning the second move,
+	# before sending it
+	dl_failpoint dead-letter-planned:2 dlp
+	assert_eq 250 "$moved"
+	assert_eq "250|0" "$(sql "select count(*), coalesce(sum(reconciled), 0) from dead_letters where stream = 'dlp' and run = $killed")"
+	assert_eq 0 "$(sql "select count(*) from dead_letters where stream = 'dlp' and reconciled = 1")"
+}
+test_case 'killed after planning a dead-letter move, before sending it: nothing of it is journalled as moved' fp_dead_letter_planned
+
+fp_dead_letter_moved() {
+	# killed after the second move, before journalling it
+	dl_failpoint dead-letter-moved:2 dlm
+	assert_eq 500 "$moved"
+	assert_eq 250 "$(sql "select count(*) from dead_letters where stream = 'dlm' and run = $killed")"
+	assert_eq 250 "$(sql "select count(*) from dead_letters where stream = 'dlm' and reconciled = 1")"
+}
+test_case 'killed after a dead-letter move, before journalling it: the next run journals each of its dead letters once' fp_dead_letter_moved
 
 test_done

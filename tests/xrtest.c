@@ -12,16 +12,23 @@
  *                                                 no entry journalled twice, and all
  *                                                 that CONSUMER (xrecover) holds is journalled
  *   xrtest race-reader URL STREAM GROUP CONSUMER SECONDS
- *                                                 read / check still pending / ack, in a loop
+ *                                                 read / check still pending / ack, in a loop;
+ *                                                 "reads=N acked=N lost=0" when none was taken
  *   xrtest worker URL STREAM GROUP CONSUMER SECONDS
  *                                                 read new entries and acknowledge them until
  *                                                 SECONDS pass with nothing new; print each
- *                                                 entry's "i" field, one per line
+ *                                                 entry's "i" field, one per line, and on
+ *                                                 stderr "read=N acked=N" (what XACK acknowledged)
  *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
  *                                                 journalled original's bytes
  *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
  *                                                 is: pending, in the dead-letter stream,
  *                                                 both, neither; and does the journal agree
+ *   xrtest kill-at URL PID DELAY_US xlen KEY N
+ *   xrtest kill-at URL PID DELAY_US held STREAM GROUP CONSUMER N
+ *                                                 SIGKILL PID DELAY_US after KEY has N entries
+ *                                                 (or CONSUMER holds N); exits 1 if PID ended
+ *                                                 first or 30 s passed (and kills it then)
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -472,7 +479,7 @@ static int
 do_race_reader(int argc, char **argv)
 {
 	redisContext *c;
-	long reads = 0, lost = 0;
+	long reads = 0, acked = 0, lost = 0;
 	int64_t end;
 
 	if (argc != 7)
@@ -502,12 +509,15 @@ do_race_reader(int argc, char **argv)
 			printf("LOST %s\n", id);
 		}
 		freeReplyObject(r);
+		/* 1 if it was still pending in the group, 0 if someone took it away */
 		const char *ack[] = {"XACK", argv[3], argv[4], id};
-		freeReplyObject(cmd(c, 4, ack, NULL));
+		r = cmd(c, 4, ack, NULL);
+		acked += r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+		freeReplyObject(r);
 	}
-	printf("reads=%ld lost=%ld\n", reads, lost);
+	printf("reads=%ld acked=%ld lost=%ld\n", reads, acked, lost);
 	redisFree(c);
-	return lost ? 1 : 0;
+	return lost || acked != reads ? 1 : 0;
 }
 
 /* -------------------------------------------------------------- worker */
@@ -517,6 +527,7 @@ do_worker(int argc, char **argv)
 {
 	redisContext *c;
 	int64_t quiet_until;
+	long got = 0, acked = 0;
 
 	if (argc != 7)
 		die("%s", "usage: worker URL STREAM GROUP CONSUMER SECONDS");
@@ -537,12 +548,16 @@ do_worker(int argc, char **argv)
 				if (f->element[k]->len == 1 && f->element[k]->str[0] == 'i')
 					printf("%s\n", f->element[k + 1]->str);
 			const char *ack[] = {"XACK", argv[3], argv[4], es->element[i]->element[0]->str};
-			freeReplyObject(cmd(c, 4, ack, NULL));
+			redisReply *a = cmd(c, 4, ack, NULL);
+			acked += a->type == REDIS_REPLY_INTEGER ? (long)a->integer : 0;
+			freeReplyObject(a);
+			got++;
 		}
 		if (es->elements > 0)
 			quiet_until = mono_ms() + atol(argv[6]) * 1000;
 		freeReplyObject(r);
 	}
+	fprintf(stderr, "read=%ld acked=%ld\n", got, acked);
 	redisFree(c);
 	return 0;
 }
@@ -640,8 +655,10 @@ do_places(int argc, char **argv)
 	    " WHERE stream = ?1 AND grp = ?2", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
-	sqlite3_prepare_v2(db, "SELECT dead_letter_id FROM dead_letters WHERE stream = ?1"
-	    " AND grp = ?2 AND entry_id = ?3", -1, &dl, NULL);
+	/* By the entry's ID as numbers: the view's text ID would scan every event. */
+	sqlite3_prepare_v2(db, "SELECT ref_ms || '-' || ref_seq FROM events"
+	    " WHERE entry_ms = ?3 AND entry_seq = ?4 AND stream = ?1 AND grp = ?2"
+	    " AND kind = 'dead_lettered'", -1, &dl, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *pv[] = {"XPENDING", stream, group, id, id, "1"};
@@ -675,7 +692,10 @@ do_places(int argc, char **argv)
 		sqlite3_reset(dl);
 		sqlite3_bind_text(dl, 1, stream, -1, SQLITE_STATIC);
 		sqlite3_bind_text(dl, 2, group, -1, SQLITE_STATIC);
-		sqlite3_bind_text(dl, 3, id, -1, SQLITE_STATIC);
+		struct entry_id eid = {0, 0};
+		entry_id_parse(id, strlen(id), &eid);
+		sqlite3_bind_int64(dl, 3, (int64_t)eid.ms);
+		sqlite3_bind_int64(dl, 4, (int64_t)eid.seq);
 		int rows = 0;
 		bool match = false;
 		while (sqlite3_step(dl) == SQLITE_ROW) {
@@ -699,11 +719,98 @@ do_places(int argc, char **argv)
 	return both || neither || twice || disagree ? 1 : 0;
 }
 
+/* ------------------------------------------------------------- kill-at */
+
+/* Whether process pid still runs (a zombie, waiting for its parent, does not). */
+static bool
+running(pid_t pid)
+{
+	char path[64], st[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	n = fread(st, 1, sizeof(st) - 1, f);
+	fclose(f);
+	st[n] = '\0';
+	const char *p = strrchr(st, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* What the condition of kill-at measures now. */
+static long long
+kill_at_value(redisContext *c, char **argv, bool held)
+{
+	long long v = 0;
+
+	if (!held) {
+		const char *av[] = {"XLEN", argv[6]};
+		redisReply *r = cmd(c, 2, av, NULL);
+		v = r->integer;
+		freeReplyObject(r);
+		return v;
+	}
+	const char *av[] = {"XPENDING", argv[6], argv[7]};
+	redisReply *r = cmd(c, 3, av, NULL);
+	if (r->elements == 4 && r->element[3]->type == REDIS_REPLY_ARRAY) {
+		const redisReply *cs = r->element[3];
+		for (size_t i = 0; i < cs->elements; i++)
+			if (strcmp(cs->element[i]->element[0]->str, argv[8]) == 0)
+				v = atoll(cs->element[i]->element[1]->str);
+	}
+	freeReplyObject(r);
+	return v;
+}
+
+/*
+ * Kills a command under test in the middle of its work: once it has done
+ * some of it in Redis (and not before it began), and a little later.
+ */
+static int
+do_kill_at(int argc, char **argv)
+{
+	redisContext *c;
+	bool held, reached = false;
+	pid_t pid;
+	long long want, v = 0;
+	long delay;
+	int64_t end;
+
+	held = argc == 10 && strcmp(argv[5], "held") == 0;
+	if (!held && !(argc == 8 && strcmp(argv[5], "xlen") == 0))
+		die("%s", "usage: kill-at URL PID DELAY_US xlen KEY N"
+		    " | kill-at URL PID DELAY_US held STREAM GROUP CONSUMER N");
+	c = connect_url(argv[2]);
+	pid = (pid_t)atol(argv[3]);
+	delay = atol(argv[4]);
+	want = atoll(argv[argc - 1]);
+	end = mono_ms() + 30000;
+	while (running(pid) && mono_ms() < end) {
+		struct timespec ts = {0, 200000};
+		if ((v = kill_at_value(c, argv, held)) >= want) {
+			reached = true;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (reached && delay > 0) {
+		struct timespec ts = {delay / 1000000, (delay % 1000000) * 1000};
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	redisFree(c);
+	if (!reached)
+		printf("not reached: %lld of %lld\n", v, want);
+	return reached ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|places|kill-at ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -724,6 +831,8 @@ main(int argc, char **argv)
 		return do_copies(argc, argv);
 	if (strcmp(argv[1], "places") == 0)
 		return do_places(argc, argv);
+	if (strcmp(argv[1], "kill-at") == 0)
+		return do_kill_at(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
