@@ -107,6 +107,43 @@ replay_dead_letters() {
 }
 test_case 'dead letters replayed: they stay until the copies are read, then leave; rollback keeps them' replay_dead_letters
 
+dead_letter_bytes() {
+	# NUL bytes, invalid UTF-8, repeated and empty fields (--mixed), a 1 MB
+	# value (entry 5) and 1000 fields (entry 9, with "i" and "body": 2004 items)
+	"$XRTEST" fill "$REDIS_URL" db 40 --mixed --size 3 --big 5 --many 9 >/dev/null
+	rcli XGROUP CREATE db g 0 >/dev/null
+	crash_consumer db g 'dead one'
+	t0=$(date +%s%3N)
+	xr -q run -s db --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
+	t1=$(date +%s%3N)
+	assert_eq 40 "$(rcli XLEN db:dlq)"
+	"$XRTEST" dlq "$REDIS_URL" db g db:dlq --consumer 'dead one' --deliveries 1 \
+		--reason '--action dead-letter' --between "$t0" "$t1" >"$TMP"/d || true
+	cat "$TMP"/d
+	assert_grep '^dead_letters=40 same=40 different=0 missing=0 pending=0 twice=0 copies=0 origin_wrong=0 consumer_wrong=0 deliveries_wrong=0 time_wrong=0 reason_wrong=0 bad_layout=0 other=0$' "$TMP"/d
+	# the 1000 fields and the 1 MB value were among them
+	assert_grep '^most_items=2004 longest_value=1048576$' "$TMP"/d
+	# --max-deliveries: the count and the reason say how often it was delivered
+	"$XRTEST" fill "$REDIS_URL" dm 6 --mixed >/dev/null
+	rcli XGROUP CREATE dm g 0 >/dev/null
+	crash_consumer dm g first
+	"$XRTEST" pel "$REDIS_URL" dm g | head -n 3 | cut -d ' ' -f 1 >"$TMP"/ids
+	# shellcheck disable=SC2046 # one argument per ID
+	rcli XCLAIM dm g first 0 $(cat "$TMP"/ids) RETRYCOUNT 4 JUSTID >/dev/null
+	t0=$(date +%s%3N)
+	xr -q run -s dm --claim-idle 0 --no-clean --max-deliveries 3 2>"$TMP"/log
+	t1=$(date +%s%3N)
+	"$XRTEST" dlq "$REDIS_URL" dm g dm:dlq --consumer first --deliveries 4 \
+		--reason 'delivered 4 times, more than --max-deliveries 3' --between "$t0" "$t1" >"$TMP"/d || true
+	cat "$TMP"/d
+	assert_grep '^dead_letters=3 same=3 different=0 missing=0 pending=0 twice=0 copies=0 origin_wrong=0 consumer_wrong=0 deliveries_wrong=0 time_wrong=0 reason_wrong=0 bad_layout=0 other=0$' "$TMP"/d
+	# the three dead letters are those three entries
+	"$XRTEST" pel "$REDIS_URL" dm g | cut -d ' ' -f 1 >"$TMP"/left
+	assert_lines 3 "$TMP"/left
+	assert_eq "" "$(grep -Fx -f "$TMP"/ids "$TMP"/left || true)"
+}
+test_case 'dead letters: every field and value byte for byte and in order (NUL, invalid UTF-8, 1 MB, 1000 fields), origin fields exact' dead_letter_bytes
+
 kill_dead_letter() {
 	i=0
 	while [ $i -lt 20 ]; do

@@ -3,8 +3,10 @@
  * (redis-cli cannot send or show NUL bytes and invalid UTF-8 faithfully).
  *
  *   xrtest port                                   a free loopback TCP port
- *   xrtest fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]
- *                                                 XADD N generated entries
+ *   xrtest fill URL STREAM N [--size B] [--mixed] [--big I] [--many I] [--start I]
+ *                                                 XADD N generated entries (entry I
+ *                                                 --big has a 1 MB value, --many has
+ *                                                 1000 fields)
  *   xrtest read URL STREAM GROUP CONSUMER COUNT   XREADGROUP, never XACK
  *   xrtest pel URL STREAM GROUP                   "id owner deliveries" per pending entry
  *   xrtest xdel URL STREAM START COUNT            XDEL entries START..START+COUNT-1 (by position)
@@ -22,6 +24,11 @@
  *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
  *                                                 is: pending, in the dead-letter stream,
  *                                                 both, neither; and does the journal agree
+ *   xrtest dlq URL STREAM GROUP DLQ [--consumer C] [--deliveries N] [--reason R]
+ *              [--between MS MS]                  each dead letter of DLQ that came from
+ *                                                 STREAM/GROUP: its fields are the entry's,
+ *                                                 byte for byte and in order, then the
+ *                                                 xrecover-* fields, each saying what it must
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -100,10 +107,17 @@ do_port(void)
 
 /* ---------------------------------------------------------------- fill */
 
-/* The fields of generated entry i, appended to argv/len (pointing into store). */
+/* Items of an entry with many fields (--many): MANY_FIELDS pairs, and a few more. */
+#define MANY_FIELDS 1000
+#define MAX_ITEMS (2 * MANY_FIELDS + 32)
+
+/*
+ * The fields of generated entry i, as (offset, length) pairs into store:
+ * off needs 2 * MAX_ITEMS slots.
+ */
 static void
-gen_entry(long i, size_t size, bool mixed, long big, struct buf *store, size_t *off,
-    size_t *n)
+gen_entry(long i, size_t size, bool mixed, long big, long many, struct buf *store,
+    size_t *off, size_t *n)
 {
 	char num[32];
 	size_t k = 0;
@@ -125,6 +139,16 @@ gen_entry(long i, size_t size, bool mixed, long big, struct buf *store, size_t *
 		ADD("big", 3);
 		ADD(v, mb);
 		free(v);
+	} else if (i == many) {
+		/* Names repeat, values hold NUL, 0xff and every other byte. */
+		for (int f = 0; f < MANY_FIELDS; f++) {
+			char name[32], v[40];
+			int nl = f % 100 == 0 ? snprintf(name, sizeof(name), "dup") :
+			    snprintf(name, sizeof(name), "f%d", f);
+			int vl = snprintf(v, sizeof(v), "%c%d%c\xff", (char)(f % 256), f, 0);
+			ADD(name, (size_t)nl);
+			ADD(v, (size_t)vl);
+		}
 	} else if (mixed) {
 		switch (i % 8) {
 		case 1: {
@@ -189,15 +213,18 @@ static int
 do_fill(int argc, char **argv)
 {
 	redisContext *c;
-	long n, start = 0, big = -1;
+	long n, start = 0, big = -1, many = -1;
 	size_t size = 0;
 	bool mixed = false;
 	struct buf store = BUF_INIT;
-	size_t off[32];
+	size_t *off = xmalloc(2 * MAX_ITEMS * sizeof(*off));
+	const char **av = xmalloc((3 + MAX_ITEMS) * sizeof(*av));
+	size_t *al = xmalloc((3 + MAX_ITEMS) * sizeof(*al));
 	long pending = 0;
 
 	if (argc < 5)
-		die("%s", "usage: fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]");
+		die("%s", "usage: fill URL STREAM N [--size B] [--mixed] [--big I] [--many I] "
+		    "[--start I]");
 	c = connect_url(argv[2]);
 	n = atol(argv[4]);
 	for (int a = 5; a < argc; a++) {
@@ -207,6 +234,8 @@ do_fill(int argc, char **argv)
 			mixed = true;
 		else if (strcmp(argv[a], "--big") == 0 && a + 1 < argc)
 			big = atol(argv[++a]);
+		else if (strcmp(argv[a], "--many") == 0 && a + 1 < argc)
+			many = atol(argv[++a]);
 		else if (strcmp(argv[a], "--start") == 0 && a + 1 < argc)
 			start = atol(argv[++a]);
 		else
@@ -214,10 +243,8 @@ do_fill(int argc, char **argv)
 	}
 	for (long i = start; i < start + n; i++) {
 		size_t nf;
-		const char *av[40];
-		size_t al[40];
 
-		gen_entry(i, size, mixed, big, &store, off, &nf);
+		gen_entry(i, size, mixed, big, many, &store, off, &nf);
 		av[0] = "XADD";
 		al[0] = 4;
 		av[1] = argv[3];
@@ -244,6 +271,9 @@ do_fill(int argc, char **argv)
 	}
 	printf("%ld\n", n);
 	buf_free(&store);
+	free(off);
+	free(av);
+	free(al);
 	redisFree(c);
 	return 0;
 }
@@ -699,6 +729,248 @@ do_places(int argc, char **argv)
 	return both || neither || twice || disagree ? 1 : 0;
 }
 
+
+/* ----------------------------------------------------------------- dlq */
+
+/* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
+static const char *const dl_plain[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-origin-consumer", "xrecover-deliveries",
+    "xrecover-dead-lettered-at", "xrecover-reason"};
+static const char *const dl_copy[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-copy-stream", "xrecover-copy-group", "xrecover-copy-id",
+    "xrecover-origin-consumer", "xrecover-deliveries", "xrecover-dead-lettered-at",
+    "xrecover-reason"};
+
+/* What the tail of a dead letter says, read from its end (NULL: not there). */
+struct dl_tail {
+	size_t own;                 /* items of the entry's own fields before the tail */
+	bool copy;
+	const redisReply *v[10];    /* the values, in the order of dl_plain or dl_copy */
+};
+
+static bool
+str_is(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+/* Reads the xrecover-* fields from the end of f; false when they are not all there, in order. */
+static bool
+dl_tail_read(const redisReply *f, struct dl_tail *t)
+{
+	size_t n = f->elements;
+
+	memset(t, 0, sizeof(*t));
+	if (n % 2 != 0 || n < 14)
+		return false;
+	/* The seventh pair from the end tells the two layouts apart. */
+	t->copy = str_is(f->element[n - 14], "xrecover-copy-stream");
+	const char *const *names = t->copy ? dl_copy : dl_plain;
+	size_t k = t->copy ? 10 : 7;
+	if (n < 2 * k)
+		return false;
+	t->own = n - 2 * k;
+	for (size_t i = 0; i < k; i++) {
+		if (!str_is(f->element[t->own + 2 * i], names[i]))
+			return false;
+		t->v[i] = f->element[t->own + 2 * i + 1];
+	}
+	return true;
+}
+
+/* The fields of stream/id, or NULL if it is not there (free the reply it is in). */
+static redisReply *
+entry_fields(redisContext *c, const redisReply *stream, const redisReply *id,
+    const redisReply **ret)
+{
+	const char *av[] = {"XRANGE", stream->str, id->str, id->str};
+	size_t al[] = {6, stream->len, id->len, id->len};
+	redisReply *r = redisCommandArgv(c, 4, av, al);
+
+	if (r == NULL)
+		die("redis: %s", c->errstr);
+	*ret = r->type == REDIS_REPLY_ARRAY && r->elements == 1 ? r->element[0]->element[1] : NULL;
+	return r;
+}
+
+/* Whether the first n items of a are the items of b, byte for byte. */
+static bool
+same_items(const redisReply *a, size_t n, const redisReply *b)
+{
+	if (b->elements != n)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (a->element[k]->len != b->element[k]->len ||
+		    memcmp(a->element[k]->str, b->element[k]->str, a->element[k]->len) != 0)
+			return false;
+	return true;
+}
+
+/* Whether stream/id is pending in group. */
+static bool
+is_pending(redisContext *c, const redisReply *stream, const char *group, const redisReply *id)
+{
+	const char *av[] = {"XPENDING", stream->str, group, id->str, id->str, "1"};
+	size_t al[] = {8, stream->len, strlen(group), id->len, id->len, 1};
+	redisReply *r = redisCommandArgv(c, 6, av, al);
+	bool p;
+
+	if (r == NULL)
+		die("redis: %s", c->errstr);
+	p = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+	freeReplyObject(r);
+	return p;
+}
+
+/* "2026-01-17T10:05:28.123Z" to Unix ms; -1 if it is not exactly that form. */
+static int64_t
+rfc3339_ms(const redisReply *v)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	char sec[32];
+	int64_t ms;
+
+	if (v->len != sizeof(form) - 1)
+		return -1;
+	for (size_t i = 0; i < v->len; i++)
+		if (form[i] == 'd' ? v->str[i] < '0' || v->str[i] > '9' : v->str[i] != form[i])
+			return -1;
+	snprintf(sec, sizeof(sec), "%.19sZ", v->str);
+	if (parse_time(sec, 0, &ms) < 0)
+		return -1;
+	return ms + atoi(v->str + 20);
+}
+
+static void
+report_dl(long *count, const char *what, const redisReply *dlid)
+{
+	if (*count < 5)
+		printf("%s %s\n", what, dlid->str);
+	(*count)++;
+}
+
+static int
+do_dlq(int argc, char **argv)
+{
+	redisContext *c;
+	const char *stream, *group, *dlq, *consumer = NULL, *deliveries = NULL, *reason = NULL;
+	int64_t after = 0, before = 0;
+	long letters = 0, same = 0, different = 0, layout = 0, origin_wrong = 0, missing = 0,
+	    pending = 0, twice = 0, consumer_wrong = 0, deliveries_wrong = 0, reason_wrong = 0,
+	    time_wrong = 0, copies = 0, other = 0;
+	size_t max_items = 0, max_len = 0;
+	char start[64] = "-";
+	char **seen = NULL;
+	size_t nseen = 0;
+
+	if (argc < 6)
+		die("%s", "usage: dlq URL STREAM GROUP DLQ [--consumer C] [--deliveries N] "
+		    "[--reason R] [--between MS MS]");
+	c = connect_url(argv[2]);
+	stream = argv[3];
+	group = argv[4];
+	dlq = argv[5];
+	for (int a = 6; a < argc; a++) {
+		if (strcmp(argv[a], "--consumer") == 0 && a + 1 < argc)
+			consumer = argv[++a];
+		else if (strcmp(argv[a], "--deliveries") == 0 && a + 1 < argc)
+			deliveries = argv[++a];
+		else if (strcmp(argv[a], "--reason") == 0 && a + 1 < argc)
+			reason = argv[++a];
+		else if (strcmp(argv[a], "--between") == 0 && a + 2 < argc) {
+			after = atoll(argv[++a]);
+			before = atoll(argv[++a]);
+		} else
+			die("dlq: unknown option %s", argv[a]);
+	}
+	for (;;) {
+		const char *av[] = {"XRANGE", dlq, start, "+", "COUNT", "100"};
+		redisReply *all = cmd(c, 6, av, NULL);
+		struct entry_id last = {0, 0};
+
+		for (size_t i = 0; i < all->elements; i++) {
+			const redisReply *dlid = all->element[i]->element[0];
+			const redisReply *f = all->element[i]->element[1];
+			struct dl_tail t;
+
+			entry_id_parse(dlid->str, dlid->len, &last);
+			if (!dl_tail_read(f, &t)) {
+				report_dl(&layout, "LAYOUT", dlid);
+				continue;
+			}
+			/* Where the entry was pending: the copy's place, or the origin's. */
+			const redisReply *ps = t.copy ? t.v[3] : t.v[0];
+			const redisReply *pg = t.copy ? t.v[4] : t.v[1];
+			const redisReply *pid = t.copy ? t.v[5] : t.v[2];
+			const redisReply *const *rest = t.copy ? &t.v[6] : &t.v[3];
+			if (!str_is(ps, stream) || !str_is(pg, group)) {
+				other++;
+				continue;
+			}
+			letters++;
+			copies += t.copy;
+			max_items = t.own > max_items ? t.own : max_items;
+			for (size_t k = 0; k < t.own; k++)
+				max_len = f->element[k]->len > max_len ? f->element[k]->len : max_len;
+			/* Each entry once. */
+			bool dup = false;
+			for (size_t k = 0; k < nseen && !dup; k++)
+				dup = strcmp(seen[k], pid->str) == 0;
+			if (dup)
+				report_dl(&twice, "TWICE", dlid);
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = xstrdup(pid->str);
+
+			/* The entry's own fields, byte for byte and in order. */
+			const redisReply *orig;
+			redisReply *r = entry_fields(c, ps, pid, &orig);
+			if (orig == NULL)
+				report_dl(&missing, "MISSING", dlid);
+			else if (same_items(f, t.own, orig))
+				same++;
+			else
+				report_dl(&different, "DIFFERENT", dlid);
+			freeReplyObject(r);
+			if (is_pending(c, ps, group, pid))
+				report_dl(&pending, "PENDING", dlid);
+			/* A copy's dead letter names its original, which has the same fields. */
+			if (t.copy) {
+				r = entry_fields(c, t.v[0], t.v[2], &orig);
+				if (orig == NULL || !same_items(f, t.own, orig) ||
+				    (str_is(t.v[0], ps->str) && str_is(t.v[2], pid->str)))
+					report_dl(&origin_wrong, "ORIGIN", dlid);
+				freeReplyObject(r);
+			}
+			if (consumer != NULL && !str_is(rest[0], consumer))
+				report_dl(&consumer_wrong, "CONSUMER", dlid);
+			if (deliveries != NULL && !str_is(rest[1], deliveries))
+				report_dl(&deliveries_wrong, "DELIVERIES", dlid);
+			int64_t at = rfc3339_ms(rest[2]);
+			if (at < 0 || (before > 0 && (at < after || at > before)))
+				report_dl(&time_wrong, "TIME", dlid);
+			if (reason != NULL && !str_is(rest[3], reason))
+				report_dl(&reason_wrong, "REASON", dlid);
+		}
+		size_t n = all->elements;
+		freeReplyObject(all);
+		if (n < 100)
+			break;
+		entry_id_format(entry_id_next(last), start, sizeof(start));
+	}
+	for (size_t k = 0; k < nseen; k++)
+		free(seen[k]);
+	free(seen);
+	redisFree(c);
+	printf("dead_letters=%ld same=%ld different=%ld missing=%ld pending=%ld twice=%ld "
+	    "copies=%ld origin_wrong=%ld consumer_wrong=%ld deliveries_wrong=%ld "
+	    "time_wrong=%ld reason_wrong=%ld bad_layout=%ld other=%ld\n", letters, same,
+	    different, missing, pending, twice, copies, origin_wrong, consumer_wrong,
+	    deliveries_wrong, time_wrong, reason_wrong, layout, other);
+	printf("most_items=%zu longest_value=%zu\n", max_items, max_len);
+	return different || missing || pending || twice || origin_wrong || consumer_wrong ||
+	    deliveries_wrong || time_wrong || reason_wrong || layout ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -724,6 +996,8 @@ main(int argc, char **argv)
 		return do_copies(argc, argv);
 	if (strcmp(argv[1], "places") == 0)
 		return do_places(argc, argv);
+	if (strcmp(argv[1], "dlq") == 0)
+		return do_dlq(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
