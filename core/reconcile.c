@@ -281,6 +281,9 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
 	const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(d, "dlq");
 	const cJSON *after = cJSON_GetObjectItemCaseSensitive(d, "after");
+	const cJSON *holder = cJSON_GetObjectItemCaseSensitive(d, "consumer");
+	/* The recovery consumer of the killed run (older intents: this run's). */
+	const char *ours = cJSON_IsString(holder) ? holder->valuestring : p->cfg->consumer;
 
 	if (!cJSON_IsArray(entries) || !cJSON_IsString(dlq) || !cJSON_IsString(after))
 		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed dead-letter record");
@@ -304,9 +307,28 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		if (r == NULL)
 			return -1;
 		pending = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		if (pending) {
+			/*
+			 * The move never happened.  Pending on the recovery consumer:
+			 * still held.  On another: a live consumer claimed it
+			 * meanwhile, and it is that consumer's now.
+			 */
+			const redisReply *o = r->element[0]->type == REDIS_REPLY_ARRAY &&
+			    r->element[0]->elements >= 2 ? r->element[0]->element[1] : NULL;
+			bool known = false;
+			int trc = 0;
+			if (o != NULL && o->type == REDIS_REPLY_STRING && strcmp(o->str, ours) != 0) {
+				trc = journal_entry_event(p->j, "taken", 0, stream, group, id, since,
+				    &known, rx->err);
+				if (trc == 0 && !known)
+					trc = journal_taken(p, stream, group, id, o->str, true, rx->err);
+			}
+			freeReplyObject(r);
+			if (trc < 0)
+				return -1;
+			continue;
+		}
 		freeReplyObject(r);
-		if (pending)
-			continue;       /* the move never happened: it is still held */
 		/* Moved, or acknowledged by someone else: the dead letter says which. */
 		snprintf(start, sizeof(start), "%s", after->valuestring);
 		while (!hit) {

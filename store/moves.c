@@ -50,8 +50,8 @@ id_at(sqlite3_stmt *st, int i)
  * rows; a scalar subquery for the copies would avoid that, and measured a
  * tenth slower on every replay.)  The rows of one claim come together, in
  * any order; select_once() reads them as a little history: a later claim
- * means this one is not the latest; dead_lettered, settled and lost say
- * where the entry is; a copy without a settled or copy_removed of the
+ * means this one is not the latest; dead_lettered, settled, lost and taken
+ * (a live consumer has it) say where the entry is; a copy without a settled or copy_removed of the
  * same batch means a copy is in flight.  A claim with nothing after it
  * comes once, with x's and y's columns NULL.
  */
@@ -455,7 +455,8 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 				history_keep(&h, 4, st, 11);
 				h.e.dlq_id = id_at(st, 12);
 			}
-		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0) {
+		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0 ||
+		    strcmp(kind, "taken") == 0) {
 			h.done_seq = xseq > h.done_seq ? xseq : h.done_seq;
 			if (strcmp(kind, "settled") == 0)
 				history_copy(&h, sqlite3_column_int64(st, 10), true);

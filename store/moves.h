@@ -16,7 +16,7 @@
 enum source {
 	SRC_HELD,           /* pending on the recovery consumer in its group */
 	SRC_DLQ,            /* in a dead-letter stream */
-	SRC_NONE,           /* no longer in Redis: acknowledged, settled or lost */
+	SRC_NONE,           /* not held: acknowledged, settled, lost, or taken by a live consumer */
 };
 
 const char *source_name(enum source s);

@@ -96,21 +96,25 @@ copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, stru
 
 /*
  * KEYS[1] the dead-letter stream, KEYS[2] the stream; ARGV[1] the group,
- * then per entry: its ID, the number of items, the items.  Per entry:
- * {id, dlq_id} moved, {id, 0} not pending (left alone), {id, -1, error}
- * (and nothing after it was tried).
+ * ARGV[2] the consumer the entries must be pending on, then per entry:
+ * its ID, the number of items, the items.  Per entry: {id, dlq_id} moved,
+ * {id, 0} not pending, {id, 1, consumer} pending on another consumer (both
+ * left alone), {id, -1, error} (and nothing after it was tried).
  */
 static const char dlq_lua[] =
 "local out = {}\n"
-"local i = 2\n"
+"local i = 3\n"
 "while i <= #ARGV do\n"
 "  local id = ARGV[i]\n"
 "  local n = tonumber(ARGV[i + 1])\n"
 "  local items = {}\n"
 "  for k = 1, n do items[k] = ARGV[i + 1 + k] end\n"
 "  i = i + 2 + n\n"
-"  if #redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1) == 0 then\n"
+"  local p = redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1)\n"
+"  if #p == 0 then\n"
 "    out[#out + 1] = {id, 0}\n"
+"  elseif p[1][2] ~= ARGV[2] then\n"
+"    out[#out + 1] = {id, 1, p[1][2]}\n"
 "  else\n"
 "    local r = redis.pcall('XADD', KEYS[1], '*', unpack(items))\n"
 "    if type(r) == 'table' and r.err then\n"
@@ -143,12 +147,12 @@ dlq_name(const char *tmpl, const char *stream, const char *group)
 }
 
 int
-dead_letters_move(struct rconn *rc, const char *stream, const char *group, const char *dlq,
-    struct dead_letter *d, size_t n, struct xerr *err)
+dead_letters_move(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const char *dlq, struct dead_letter *d, size_t n, struct xerr *err)
 {
 	const char **argv;
 	size_t *lens;
-	size_t cap = 6, k = 0;
+	size_t cap = 7, k = 0;
 	char (*num)[32];
 	char now[32];
 	redisReply *r;
@@ -169,6 +173,7 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 	ARGS(dlq);
 	ARGS(stream);
 	ARGS(group);
+	ARGS(owner);
 	for (size_t i = 0; i < n; i++) {
 		char *id = num[4 * i], *cnt = num[4 * i + 1], *dl = num[4 * i + 2];
 		entry_id_format(d[i].id, id, 32);
@@ -193,6 +198,7 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 		ARGS(DLQ_FIELD_REASON);
 		ARGS(d[i].reason != NULL ? d[i].reason : "");
 		d[i].done = d[i].not_pending = false;
+		d[i].owner = NULL;
 	}
 #undef ARG
 #undef ARGS
@@ -213,6 +219,9 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 			d[i].done = entry_id_parse(res->str, res->len, &d[i].dlq_id) == 0;
 		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 0) {
 			d[i].not_pending = true;
+		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 1 &&
+		    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING) {
+			d[i].owner = xstrndup(e->element[2]->str, e->element[2]->len);
 		} else {
 			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", dlq,
 			    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING ?

@@ -67,15 +67,19 @@ struct dead_letter {
 	const char *reason;
 	bool done;                  /* set: moved and acknowledged */
 	bool not_pending;           /* set: it was not pending any more; nothing done */
+	char *owner;                /* set: pending on this other consumer; nothing done
+	                               (the caller frees it) */
 	struct entry_id dlq_id;     /* set when done */
 };
 
 /*
  * Moves each entry to dlq and acknowledges it in stream/group, atomically
- * per entry.  An entry no longer pending in the group is left alone.
+ * per entry, if it is pending there on consumer owner (the recovery
+ * consumer).  An entry no longer pending, or pending on another consumer
+ * (one that claimed it meanwhile), is left alone.
  */
 int dead_letters_move(struct rconn *rc, const char *stream, const char *group,
-    const char *dlq, struct dead_letter *d, size_t n, struct xerr *err);
+    const char *owner, const char *dlq, struct dead_letter *d, size_t n, struct xerr *err);
 
 /* Expands a dead-letter stream template: {stream} and {group}. */
 char *dlq_name(const char *tmpl, const char *stream, const char *group);

@@ -144,6 +144,103 @@ dead_letter_bytes() {
 }
 test_case 'dead letters: every field and value byte for byte and in order (NUL, invalid UTF-8, 1 MB, 1000 fields), origin fields exact' dead_letter_bytes
 
+# wait_stopped PID: until the process stops at a ":stop" failpoint (10 s at most)
+wait_stopped() {
+	n=0
+	while [ $n -lt 200 ]; do
+		[ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
+
+owner_script() {
+	make_stream os g 4
+	crash_consumer os g dead
+	"$XRTEST" pel "$REDIS_URL" os g | cut -d ' ' -f 1 >"$TMP"/ids
+	e1=$(sed -n 1p "$TMP"/ids)
+	e2=$(sed -n 2p "$TMP"/ids)
+	e3=$(sed -n 3p "$TMP"/ids)
+	e4=$(sed -n 4p "$TMP"/ids)
+	# e1 and e2 held by the recovery consumer, then a live consumer claims e2;
+	# e3 was acknowledged; e4 is still on the consumer that read it
+	rcli XCLAIM os g xrecover 0 "$e1" "$e2" JUSTID >/dev/null
+	rcli XCLAIM os g live 0 "$e2" JUSTID >/dev/null
+	rcli XACK os g "$e3" >/dev/null
+	"$XRTEST" dlmove "$REDIS_URL" os g xrecover os:dlq "$e1" "$e2" "$e3" "$e4" >"$TMP"/out
+	cat "$TMP"/out
+	assert_grep "^$e1 moved [0-9]+-[0-9]+\$" "$TMP"/out
+	assert_grep "^$e2 left: pending on live\$" "$TMP"/out
+	assert_grep "^$e3 left: not pending\$" "$TMP"/out
+	assert_grep "^$e4 left: pending on dead\$" "$TMP"/out
+	assert_grep '^moved=1 not_pending=1 other_owner=2$' "$TMP"/out
+	assert_eq 1 "$(rcli XLEN os:dlq)"
+	"$XRTEST" pel "$REDIS_URL" os g >"$TMP"/pel
+	assert_eq "$e2 live 1
+$e4 dead 1" "$(cat "$TMP"/pel)"
+}
+test_case 'the dead-letter script moves an entry only from the recovery consumer: one a live consumer holds is left to it' owner_script
+
+owner_race() {
+	make_stream or g 5
+	crash_consumer or g dead
+	# the run stops after planning the move; a live consumer claims an entry then
+	XRECOVER_FAILPOINT=dead-letter-planned:stop "$XR" -r "$REDIS_URL" --db "$DB" run -s or \
+		--claim-idle 0 --no-clean --action dead-letter >"$TMP"/out 2>"$TMP"/log &
+	pid=$!
+	wait_stopped $pid || { kill -9 $pid; fail "the run did not stop at dead-letter-planned"; }
+	id=$("$XRTEST" pel "$REDIS_URL" or g | sed -n 3p | cut -d ' ' -f 1)
+	rcli XCLAIM or g live 0 "$id" JUSTID >/dev/null
+	kill -CONT $pid
+	wait $pid || fail "the run failed: exit $?"
+	cat "$TMP"/log
+	# it stays pending on the live consumer, and is not a dead letter
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" or g | cut -d ' ' -f 1,2)"
+	assert_eq 4 "$(rcli XLEN or:dlq)"
+	"$XRTEST" dlq "$REDIS_URL" or g or:dlq >"$TMP"/d || true
+	assert_grep '^dead_letters=4 same=4 different=0 missing=0 pending=0 twice=0 ' "$TMP"/d
+	assert_eq 0 "$(sql "select count(*) from dead_letters where entry_id = '$id'")"
+	assert_eq 4 "$(sql "select count(*) from dead_letters where stream = 'or'")"
+	# journalled once as taken, and said so
+	assert_eq "live|0" "$(sql "select consumer, coalesce(json_extract(detail, '\$.reconciled'), 0) from events where kind = 'taken' and stream = 'or' and entry_ms || '-' || entry_seq = '$id'")"
+	assert_grep "\\[DEAD-LETTER\\] skipped entry=$id stream=or group=g consumer=live " "$TMP"/log
+	"$XRTEST" places "$REDIS_URL" "$DB" or g or:dlq >"$TMP"/p || true
+	assert_grep '^entries=5 pending=1 dead_lettered=4 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+	# later runs leave it alone too
+	xr -q run -s or --claim-idle 1h --no-clean --action dead-letter 2>/dev/null
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" or g | cut -d ' ' -f 1,2)"
+	assert_eq 1 "$(sql "select count(*) from events where kind = 'taken' and stream = 'or'")"
+}
+test_case 'a live consumer claims an entry between the plan and the move: not dead-lettered, not acknowledged, still its own' owner_race
+
+owner_reconcile() {
+	make_stream ok g 5
+	crash_consumer ok g dead
+	# killed after planning the move; a live consumer claims an entry; the next run reconciles
+	set +e
+	XRECOVER_FAILPOINT=dead-letter-planned "$XR" -r "$REDIS_URL" --db "$DB" -q run -s ok \
+		--claim-idle 0 --no-clean --action dead-letter >/dev/null 2>&1
+	rc=$?
+	set -e
+	assert_eq 137 "$rc" "exit of the killed run"
+	id=$("$XRTEST" pel "$REDIS_URL" ok g | sed -n 2p | cut -d ' ' -f 1)
+	rcli XCLAIM ok g live 0 "$id" JUSTID >/dev/null
+	xr run -s ok --claim-idle 1h --no-clean --action dead-letter 2>"$TMP"/log
+	cat "$TMP"/log
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" ok g | grep -F "$id" | cut -d ' ' -f 1,2)"
+	assert_eq 0 "$(sql "select count(*) from dead_letters where entry_id = '$id'")"
+	assert_eq "live|1" "$(sql "select consumer, json_extract(detail, '\$.reconciled') from events where kind = 'taken' and stream = 'ok' and entry_ms || '-' || entry_seq = '$id'")"
+	assert_grep "\\[DEAD-LETTER\\] skipped entry=$id stream=ok group=g consumer=live " "$TMP"/log
+	"$XRTEST" places "$REDIS_URL" "$DB" ok g ok:dlq >"$TMP"/p || true
+	assert_grep '^entries=5 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+	# a run after that leaves it alone and journals nothing more about it
+	xr -q run -s ok --claim-idle 1h --no-clean --action dead-letter 2>/dev/null
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" ok g | grep -F "$id" | cut -d ' ' -f 1,2)"
+	assert_eq 1 "$(sql "select count(*) from events where kind = 'taken' and stream = 'ok'")"
+}
+test_case 'killed after planning a move, a live consumer claims an entry: the next run leaves it to that consumer and journals it as taken' owner_reconcile
+
 kill_dead_letter() {
 	i=0
 	while [ $i -lt 20 ]; do

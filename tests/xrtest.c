@@ -24,6 +24,9 @@
  *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
  *                                                 is: pending, in the dead-letter stream,
  *                                                 both, neither; and does the journal agree
+ *   xrtest dlmove URL STREAM GROUP OWNER DLQ ID...  xrecover's dead-letter move of these
+ *                                                 entries, expecting them on OWNER: what
+ *                                                 it did with each
  *   xrtest dlq URL STREAM GROUP DLQ [--consumer C] [--deliveries N] [--reason R]
  *              [--between MS MS]                  each dead letter of DLQ that came from
  *                                                 STREAM/GROUP: its fields are the entry's,
@@ -44,6 +47,7 @@
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../store/payload.h"
+#include "../stream/move.h"
 #include "../stream/redis.h"
 
 static void
@@ -730,6 +734,77 @@ do_places(int argc, char **argv)
 }
 
 
+/* -------------------------------------------------------------- dlmove */
+
+static int
+do_dlmove(int argc, char **argv)
+{
+	struct redis_target t;
+	struct xerr err = {0};
+	struct rconn *rc;
+	size_t n;
+	struct dead_letter *d;
+	redisReply **fields;
+	struct bytes **fv;
+	long moved = 0, not_pending = 0, other = 0;
+
+	if (argc < 8)
+		die("%s", "usage: dlmove URL STREAM GROUP OWNER DLQ ID...");
+	if (redis_target_parse(argv[2], &t, &err) < 0 || rconn_open(&t, 5000, 120000, &rc, &err) < 0)
+		die("%s", err.msg);
+	redis_target_free(&t);
+	n = (size_t)(argc - 7);
+	d = xcalloc(n, sizeof(*d));
+	fields = xcalloc(n, sizeof(*fields));
+	fv = xcalloc(n, sizeof(*fv));
+	for (size_t i = 0; i < n; i++) {
+		const char *id = argv[7 + i];
+		const char *av[] = {"XRANGE", argv[3], id, id};
+
+		if (entry_id_parse(id, strlen(id), &d[i].id) < 0)
+			die("not an entry ID: %s", id);
+		fields[i] = cmd(rc->c, 4, av, NULL);
+		if (fields[i]->elements != 1)
+			die("no entry %s", id);
+		const redisReply *f = fields[i]->element[0]->element[1];
+		fv[i] = xcalloc(f->elements + 1, sizeof(**fv));
+		for (size_t k = 0; k < f->elements; k++) {
+			fv[i][k].p = f->element[k]->str;
+			fv[i][k].n = f->element[k]->len;
+		}
+		d[i].fv = fv[i];
+		d[i].nfv = f->elements;
+		d[i].consumer = "xrtest";
+		d[i].deliveries = 1;
+		d[i].reason = "xrtest dlmove";
+	}
+	if (dead_letters_move(rc, argv[3], argv[4], argv[5], argv[6], d, n, &err) < 0)
+		die("%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		char dl[ENTRY_ID_STRLEN];
+		if (d[i].done) {
+			entry_id_format(d[i].dlq_id, dl, sizeof(dl));
+			printf("%s moved %s\n", argv[7 + i], dl);
+			moved++;
+		} else if (d[i].owner != NULL) {
+			printf("%s left: pending on %s\n", argv[7 + i], d[i].owner);
+			other++;
+		} else if (d[i].not_pending) {
+			printf("%s left: not pending\n", argv[7 + i]);
+			not_pending++;
+		}
+		free(d[i].owner);
+		free(fv[i]);
+		freeReplyObject(fields[i]);
+	}
+	printf("moved=%ld not_pending=%ld other_owner=%ld\n", moved, not_pending, other);
+	free(d);
+	free(fv);
+	free(fields);
+	rconn_close(rc);
+	return 0;
+}
+
 /* ----------------------------------------------------------------- dlq */
 
 /* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
@@ -998,6 +1073,8 @@ main(int argc, char **argv)
 		return do_places(argc, argv);
 	if (strcmp(argv[1], "dlq") == 0)
 		return do_dlq(argc, argv);
+	if (strcmp(argv[1], "dlmove") == 0)
+		return do_dlmove(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
