@@ -675,6 +675,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 {
 	char *dlq = dlq_name(p->cfg->dead_letter_stream, stream, group);
 	struct dead_letter *d = xcalloc(CHUNK, sizeof(*d));
+	struct copy_origin *orig = xcalloc(CHUNK, sizeof(*orig));
 	char type[16];
 	int rc = -1;
 
@@ -723,6 +724,13 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			d[k].id = h->e.id;
 			d[k].fv = h->fv;
 			d[k].nfv = h->nfv;
+			/* A copy's dead letter names the entry it is a copy of, too. */
+			copy_origin_free(&orig[k]);
+			if (journal_copy_origin(p->j, stream, group, h->e.id, &orig[k], err) < 0)
+				goto out;
+			d[k].origin_stream = orig[k].is_copy ? orig[k].stream : NULL;
+			d[k].origin_group = orig[k].grp;
+			d[k].origin_id = orig[k].id;
 			d[k].consumer = h->e.consumer;
 			d[k].deliveries = h->e.deliveries;
 			d[k].reason = reasons[i + k];
@@ -799,8 +807,11 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 	}
 	rc = 0;
 out:
-	for (size_t k = 0; k < CHUNK; k++)
+	for (size_t k = 0; k < CHUNK; k++) {
 		free(d[k].owner);
+		copy_origin_free(&orig[k]);
+	}
+	free(orig);
 	free(d);
 	free(dlq);
 	return rc;

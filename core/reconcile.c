@@ -339,12 +339,11 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 			struct entry_id last = {0, 0};
 			for (size_t i = 0; i < n && !hit; i++) {
 				const redisReply *x = r->element[i];
-				const char *os = reply_str(x->element[1], DLQ_FIELD_STREAM);
-				const char *og = reply_str(x->element[1], DLQ_FIELD_GROUP);
-				const char *oi = reply_str(x->element[1], DLQ_FIELD_ID);
+				const redisReply *os, *og, *oi;
 				entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
-				if (os != NULL && og != NULL && oi != NULL && strcmp(os, stream) == 0 &&
-				    strcmp(og, group) == 0 && strcmp(oi, ids) == 0) {
+				if (dead_letter_source(x->element[1], &os, &og, &oi) &&
+				    strcmp(os->str, stream) == 0 && strcmp(og->str, group) == 0 &&
+				    strcmp(oi->str, ids) == 0) {
 					hit = true;
 					found = last;
 				}

@@ -287,6 +287,70 @@ ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, 
 	return 0;
 }
 
+/*
+ * The entry that the copy stream/id was made of: the copy event whose
+ * (first) copy ID is the greatest at or below id in that stream, as
+ * ancestry_deliveries() finds it, and in it this very copy.
+ */
+static const char origin_sql[] =
+    "SELECT c.stream, c.grp, c.entry_ms, c.entry_seq FROM copy_events c"
+    " WHERE c.seq = (SELECT e.seq FROM events e"
+    "  WHERE e.kind IN ('replay_copy', 'replay_copies') AND e.ref_stream = ?1"
+    "  AND (e.ref_ms, e.ref_seq) <= (?2, ?3) ORDER BY e.ref_ms DESC, e.ref_seq DESC LIMIT 1)"
+    " AND c.to_stream = ?1 AND c.copy_ms = ?2 AND c.copy_seq = ?3";
+
+#define ORIGIN_DEPTH 64         /* copies of copies followed back at most */
+
+int
+journal_copy_origin(struct journal *j, const char *stream, const char *grp, struct entry_id id,
+    struct copy_origin *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	char *s = xstrdup(stream), *g = xstrdup(grp);
+	int rc = SQLITE_DONE;
+
+	memset(ret, 0, sizeof(*ret));
+	if (sqlite3_prepare_v2(journal_db(j), origin_sql, -1, &st, NULL) != SQLITE_OK) {
+		free(s);
+		free(g);
+		return DB_ERR(j, err, "reading copies");
+	}
+	for (int depth = 0; depth < ORIGIN_DEPTH; depth++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)id.ms);
+		sqlite3_bind_int64(st, 3, (int64_t)id.seq);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		free(s);
+		free(g);
+		s = xstrdup(text(st, 0));
+		g = xstrdup(text(st, 1));
+		id = id_at(st, 2);
+		ret->is_copy = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(s);
+		free(g);
+		memset(ret, 0, sizeof(*ret));
+		return DB_ERR(j, err, "reading copies");
+	}
+	ret->stream = s;
+	ret->grp = g;
+	ret->id = id;
+	return 0;
+}
+
+void
+copy_origin_free(struct copy_origin *o)
+{
+	free(o->stream);
+	free(o->grp);
+	memset(o, 0, sizeof(*o));
+}
+
 /* What the later events of one claim say, gathered row by row. */
 struct history {
 	struct journalled e;        /* its strings are in text, until the next claim */

@@ -36,6 +36,19 @@ struct journalled {
 	bool in_flight;             /* a copy of it is neither settled nor removed */
 };
 
+/*
+ * Where an entry comes from: a copy a replay made (of a copy, ...) is
+ * followed back to the first entry of the chain, which is no copy.
+ */
+struct copy_origin {
+	bool is_copy;               /* the entry asked about is a copy */
+	char *stream, *grp;         /* the first entry: the one asked about if no copy */
+	struct entry_id id;
+};
+int journal_copy_origin(struct journal *j, const char *stream, const char *grp,
+    struct entry_id id, struct copy_origin *ret, struct xerr *err);
+void copy_origin_free(struct copy_origin *o);
+
 /* Which journalled entries a replay takes. */
 struct entry_ref {
 	char *stream;

@@ -127,6 +127,44 @@ static const char dlq_lua[] =
 "end\n"
 "return out\n";
 
+static bool
+named(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+bool
+dead_letter_source(const redisReply *f, const redisReply **ret_stream,
+    const redisReply **ret_group, const redisReply **ret_id)
+{
+	static const char *const plain[] = {DLQ_FIELD_STREAM, DLQ_FIELD_GROUP, DLQ_FIELD_ID,
+	    DLQ_FIELD_CONSUMER, DLQ_FIELD_DELIVERIES, DLQ_FIELD_TIME, DLQ_FIELD_REASON};
+	static const char *const copy[] = {DLQ_FIELD_STREAM, DLQ_FIELD_GROUP, DLQ_FIELD_ID,
+	    DLQ_FIELD_COPY_STREAM, DLQ_FIELD_COPY_GROUP, DLQ_FIELD_COPY_ID, DLQ_FIELD_CONSUMER,
+	    DLQ_FIELD_DELIVERIES, DLQ_FIELD_TIME, DLQ_FIELD_REASON};
+	size_t n, k, at;
+	bool is_copy;
+
+	if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0 || f->elements < 14)
+		return false;
+	n = f->elements;
+	/* The seventh pair from the end tells the two apart. */
+	is_copy = named(f->element[n - 14], DLQ_FIELD_COPY_STREAM);
+	k = is_copy ? 10 : 7;
+	if (n < 2 * k)
+		return false;
+	at = n - 2 * k;
+	for (size_t i = 0; i < k; i++)
+		if (!named(f->element[at + 2 * i], is_copy ? copy[i] : plain[i]) ||
+		    f->element[at + 2 * i + 1]->type != REDIS_REPLY_STRING)
+			return false;
+	at += is_copy ? 6 : 0;
+	*ret_stream = f->element[at + 1];
+	*ret_group = f->element[at + 3];
+	*ret_id = f->element[at + 5];
+	return true;
+}
+
 char *
 dlq_name(const char *tmpl, const char *stream, const char *group)
 {
@@ -159,7 +197,7 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 	int rc_ = -1;
 
 	for (size_t i = 0; i < n; i++)
-		cap += d[i].nfv + 16;
+		cap += d[i].nfv + 22;
 	argv = xmalloc(cap * sizeof(*argv));
 	lens = xmalloc(cap * sizeof(*lens));
 	num = xmalloc(n * 4 * sizeof(*num));
@@ -176,19 +214,30 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 	ARGS(owner);
 	for (size_t i = 0; i < n; i++) {
 		char *id = num[4 * i], *cnt = num[4 * i + 1], *dl = num[4 * i + 2];
+		char *oid = num[4 * i + 3];
+		bool copy = d[i].origin_stream != NULL;
 		entry_id_format(d[i].id, id, 32);
-		snprintf(cnt, 32, "%zu", d[i].nfv + 14);
+		entry_id_format(d[i].origin_id, oid, 32);
+		snprintf(cnt, 32, "%zu", d[i].nfv + (copy ? 20 : 14));
 		snprintf(dl, 32, "%lld", d[i].deliveries);
 		ARGS(id);
 		ARGS(cnt);
 		for (size_t f = 0; f < d[i].nfv; f++)
 			ARG(d[i].fv[f].p, d[i].fv[f].n);
 		ARGS(DLQ_FIELD_STREAM);
-		ARGS(stream);
+		ARGS(copy ? d[i].origin_stream : stream);
 		ARGS(DLQ_FIELD_GROUP);
-		ARGS(group);
+		ARGS(copy ? d[i].origin_group : group);
 		ARGS(DLQ_FIELD_ID);
-		ARGS(id);
+		ARGS(copy ? oid : id);
+		if (copy) {
+			ARGS(DLQ_FIELD_COPY_STREAM);
+			ARGS(stream);
+			ARGS(DLQ_FIELD_COPY_GROUP);
+			ARGS(group);
+			ARGS(DLQ_FIELD_COPY_ID);
+			ARGS(id);
+		}
 		ARGS(DLQ_FIELD_CONSUMER);
 		ARGS(d[i].consumer != NULL ? d[i].consumer : "");
 		ARGS(DLQ_FIELD_DELIVERIES);

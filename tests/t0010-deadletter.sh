@@ -241,6 +241,29 @@ owner_reconcile() {
 }
 test_case 'killed after planning a move, a live consumer claims an entry: the next run leaves it to that consumer and journals it as taken' owner_reconcile
 
+copy_reconcile() {
+	make_stream cr g 4
+	crash_consumer cr g w1
+	xr -q run -s cr --claim-idle 0 --no-clean --action redeliver
+	# the copies fail too; the run that dead-letters them is killed right after the move
+	crash_consumer cr g w2
+	set +e
+	XRECOVER_FAILPOINT=dead-letter-moved "$XR" -r "$REDIS_URL" --db "$DB" -q run -s cr \
+		--claim-idle 0 --no-clean --max-deliveries 1 >/dev/null 2>&1
+	rc=$?
+	set -e
+	assert_eq 137 "$rc" "exit of the killed run"
+	assert_eq 0 "$(sql "select count(*) from dead_letters where stream = 'cr'")"
+	# the next run finds each move by the copy fields of its dead letter
+	xr -q run -s cr --claim-idle 1h --no-clean 2>/dev/null
+	sql "select entry_id from claimed_messages where stream = 'cr' and from_consumer = 'w2' order by 1" >"$TMP"/copies
+	assert_eq "$(cat "$TMP"/copies)" "$(sql "select entry_id from dead_letters where stream = 'cr' and reconciled = 1 order by 1")"
+	assert_eq 4 "$(sql "select count(*) from dead_letters where stream = 'cr'")"
+	"$XRTEST" dlq "$REDIS_URL" cr g cr:dlq --consumer w2 --deliveries 2 >"$TMP"/d || true
+	assert_grep '^dead_letters=4 same=4 different=0 missing=0 pending=0 twice=0 copies=4 origin_wrong=0 ' "$TMP"/d
+}
+test_case 'a killed run that dead-lettered copies: the next run finds each dead letter by the copy it names' copy_reconcile
+
 kill_dead_letter() {
 	i=0
 	while [ $i -lt 20 ]; do

@@ -647,6 +647,53 @@ do_copies(int argc, char **argv)
 
 /* -------------------------------------------------------------- places */
 
+/* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
+static const char *const dl_plain[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-origin-consumer", "xrecover-deliveries",
+    "xrecover-dead-lettered-at", "xrecover-reason"};
+static const char *const dl_copy[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-copy-stream", "xrecover-copy-group", "xrecover-copy-id",
+    "xrecover-origin-consumer", "xrecover-deliveries", "xrecover-dead-lettered-at",
+    "xrecover-reason"};
+
+/* What the tail of a dead letter says, read from its end (NULL: not there). */
+struct dl_tail {
+	size_t own;                 /* items of the entry's own fields before the tail */
+	bool copy;
+	const redisReply *v[10];    /* the values, in the order of dl_plain or dl_copy */
+};
+
+static bool
+str_is(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+/* Reads the xrecover-* fields from the end of f; false when they are not all there, in order. */
+static bool
+dl_tail_read(const redisReply *f, struct dl_tail *t)
+{
+	size_t n = f->elements;
+
+	memset(t, 0, sizeof(*t));
+	if (n % 2 != 0 || n < 14)
+		return false;
+	/* The seventh pair from the end tells the two layouts apart. */
+	t->copy = str_is(f->element[n - 14], "xrecover-copy-stream");
+	const char *const *names = t->copy ? dl_copy : dl_plain;
+	size_t k = t->copy ? 10 : 7;
+	if (n < 2 * k)
+		return false;
+	t->own = n - 2 * k;
+	for (size_t i = 0; i < k; i++) {
+		if (!str_is(f->element[t->own + 2 * i], names[i]))
+			return false;
+		t->v[i] = f->element[t->own + 2 * i + 1];
+	}
+	return true;
+}
+
+
 static int
 do_places(int argc, char **argv)
 {
@@ -686,10 +733,11 @@ do_places(int argc, char **argv)
 
 		freeReplyObject(r);
 		for (size_t i = 0; i < all->elements; i++) {
-			const redisReply *f = all->element[i]->element[1];
-			const char *oi = reply_str(f, "xrecover-origin-id");
-			const char *os = reply_str(f, "xrecover-origin-stream");
-			if (oi != NULL && os != NULL && strcmp(oi, id) == 0 && strcmp(os, stream) == 0) {
+			struct dl_tail t;
+			/* Where it was pending: the copy's place, or the origin's. */
+			if (dl_tail_read(all->element[i]->element[1], &t) &&
+			    str_is(t.v[t.copy ? 5 : 2], id) && str_is(t.v[t.copy ? 3 : 0], stream) &&
+			    str_is(t.v[t.copy ? 4 : 1], group)) {
 				in_dlq++;
 				where = all->element[i]->element[0]->str;
 			}
@@ -806,52 +854,6 @@ do_dlmove(int argc, char **argv)
 }
 
 /* ----------------------------------------------------------------- dlq */
-
-/* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
-static const char *const dl_plain[] = {"xrecover-origin-stream", "xrecover-origin-group",
-    "xrecover-origin-id", "xrecover-origin-consumer", "xrecover-deliveries",
-    "xrecover-dead-lettered-at", "xrecover-reason"};
-static const char *const dl_copy[] = {"xrecover-origin-stream", "xrecover-origin-group",
-    "xrecover-origin-id", "xrecover-copy-stream", "xrecover-copy-group", "xrecover-copy-id",
-    "xrecover-origin-consumer", "xrecover-deliveries", "xrecover-dead-lettered-at",
-    "xrecover-reason"};
-
-/* What the tail of a dead letter says, read from its end (NULL: not there). */
-struct dl_tail {
-	size_t own;                 /* items of the entry's own fields before the tail */
-	bool copy;
-	const redisReply *v[10];    /* the values, in the order of dl_plain or dl_copy */
-};
-
-static bool
-str_is(const redisReply *r, const char *s)
-{
-	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
-}
-
-/* Reads the xrecover-* fields from the end of f; false when they are not all there, in order. */
-static bool
-dl_tail_read(const redisReply *f, struct dl_tail *t)
-{
-	size_t n = f->elements;
-
-	memset(t, 0, sizeof(*t));
-	if (n % 2 != 0 || n < 14)
-		return false;
-	/* The seventh pair from the end tells the two layouts apart. */
-	t->copy = str_is(f->element[n - 14], "xrecover-copy-stream");
-	const char *const *names = t->copy ? dl_copy : dl_plain;
-	size_t k = t->copy ? 10 : 7;
-	if (n < 2 * k)
-		return false;
-	t->own = n - 2 * k;
-	for (size_t i = 0; i < k; i++) {
-		if (!str_is(f->element[t->own + 2 * i], names[i]))
-			return false;
-		t->v[i] = f->element[t->own + 2 * i + 1];
-	}
-	return true;
-}
 
 /* The fields of stream/id, or NULL if it is not there (free the reply it is in). */
 static redisReply *
