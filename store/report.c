@@ -684,8 +684,15 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 	 */
 	tl = report_table(r, "timeline", "Timeline", tk, th, 4);
 	if (table_query(j, tl,
-	    "WITH node(seq, depth) AS (SELECT DISTINCT json_extract(n.value, '$[0]'), n.key"
-	    "  FROM entry_fates f, json_each(f.chain) n WHERE f.incident = ?1 AND f.kind <> 'lost'),"
+	    "WITH node(seq, depth) AS (SELECT seq, max(depth) FROM ("
+	    "  SELECT seq, 0 AS depth FROM events"
+	    "   WHERE incident = ?1 AND kind IN ('claim', 'claim_reconciled')"
+	    "  UNION ALL SELECT json_extract(n.value, '$[0]'), n.key"
+	    "   FROM events c JOIN entry_fates f ON f.seq = c.seq, json_each(f.chain) n"
+	    "   WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled') AND n.key > 0"
+	    "   AND EXISTS (SELECT 1 FROM copied y WHERE y.entry_ms = c.entry_ms"
+	    "    AND y.entry_seq = c.entry_seq AND y.stream = c.stream AND y.grp = c.grp"
+	    "    AND y.seq > c.seq)) GROUP BY seq),"
 	    " nc AS (SELECT c.*, node.depth FROM node JOIN events c ON c.seq = node.seq)"
 	    "SELECT at, event, n, detail FROM ("
 	    " SELECT max(CASE WHEN idle_ms IS NOT NULL THEN ts - idle_ms END) AS at,"
