@@ -676,6 +676,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 	char *dlq = dlq_name(p->cfg->dead_letter_stream, stream, group);
 	struct dead_letter *d = xcalloc(CHUNK, sizeof(*d));
 	struct copy_origin *orig = xcalloc(CHUNK, sizeof(*orig));
+	struct copy_origins *origins = NULL;
 	char type[16];
 	int rc = -1;
 
@@ -686,7 +687,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		xerr_set(err, XR_EFAIL, "dead-letter stream '%s' is a %s, not a stream", dlq, type);
 		goto out;
 	}
-	if (pass_flush(p, err) < 0)
+	if (pass_flush(p, err) < 0 || journal_origins_open(p->j, &origins, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i += CHUNK) {
 		size_t m = n - i < CHUNK ? n - i : CHUNK;
@@ -726,7 +727,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			d[k].nfv = h->nfv;
 			/* A copy's dead letter names the entry it is a copy of, too. */
 			copy_origin_free(&orig[k]);
-			if (journal_copy_origin(p->j, stream, group, h->e.id, &orig[k], err) < 0)
+			if (journal_copy_origin(origins, stream, group, h->e.id, &orig[k], err) < 0)
 				goto out;
 			d[k].origin_stream = orig[k].is_copy ? orig[k].stream : NULL;
 			d[k].origin_group = orig[k].grp;
@@ -812,6 +813,7 @@ out:
 		copy_origin_free(&orig[k]);
 	}
 	free(orig);
+	journal_origins_close(origins);
 	free(d);
 	free(dlq);
 	return rc;

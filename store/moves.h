@@ -45,7 +45,12 @@ struct copy_origin {
 	char *stream, *grp;         /* the first entry: the one asked about if no copy */
 	struct entry_id id;
 };
-int journal_copy_origin(struct journal *j, const char *stream, const char *grp,
+struct copy_origins;
+/* Opens the lookup below (it reads which streams copies went to); close it. */
+int journal_origins_open(struct journal *j, struct copy_origins **ret, struct xerr *err);
+void journal_origins_close(struct copy_origins *o);
+/* OUT: *ret, freed with copy_origin_free(). */
+int journal_copy_origin(struct copy_origins *o, const char *stream, const char *grp,
     struct entry_id id, struct copy_origin *ret, struct xerr *err);
 void copy_origin_free(struct copy_origin *o);
 
