@@ -84,29 +84,6 @@ template() {
 }
 test_case '--dead-letter-stream template; a dead-letter key that is no stream fails safe' template
 
-replay_dead_letters() {
-	n=$(rcli XLEN dl:dlq)
-	xr replay -s dl --dead-lettered >"$TMP"/out 2>&1
-	b=$(sql "select max(batch) from replays")
-	assert_grep "^replay batch $b: copied 50 of 50 entries$" "$TMP"/out
-	assert_eq dead_letter "$(sql "select distinct source from replayed_messages where batch = $b")"
-	"$XRTEST" copies "$REDIS_URL" "$DB" "$b" >"$TMP"/v
-	assert_grep '^checked=50 different=0 missing=0$' "$TMP"/v
-	# until the copies are read, the dead letters stay; a rollback leaves them there
-	xr -q rollback "$b"
-	assert_eq "$n" "$(rcli XLEN dl:dlq)"
-	assert_eq 50 "$(rcli XLEN dl)"
-	# replay again; this time the copies are read and acknowledged
-	xr -q replay -s dl --dead-lettered
-	"$XRTEST" worker "$REDIS_URL" dl g w 1 >"$TMP"/read
-	assert_lines 50 "$TMP"/read
-	xr run -s dl --claim-idle 1h --no-clean 2>"$TMP"/log
-	assert_grep 'settled=50' "$TMP"/log
-	assert_eq 0 "$(rcli XLEN dl:dlq)"
-	assert_eq 0 "$(sql "select count(*) from (select 1 from events where kind = 'settled' and stream = 'dl' group by entry_ms, entry_seq having count(*) <> 1)")"
-}
-test_case 'dead letters replayed: they stay until the copies are read, then leave; rollback keeps them' replay_dead_letters
-
 dead_letter_bytes() {
 	# NUL bytes, invalid UTF-8, repeated and empty fields (--mixed), a 1 MB
 	# value (entry 5) and 1000 fields (entry 9, with "i" and "body": 2004 items)
@@ -263,6 +240,29 @@ copy_reconcile() {
 	assert_grep '^dead_letters=4 same=4 different=0 missing=0 pending=0 twice=0 copies=4 origin_wrong=0 ' "$TMP"/d
 }
 test_case 'a killed run that dead-lettered copies: the next run finds each dead letter by the copy it names' copy_reconcile
+
+replay_dead_letters() {
+	n=$(rcli XLEN dl:dlq)
+	xr replay -s dl --dead-lettered >"$TMP"/out 2>&1
+	b=$(sql "select max(batch) from replays")
+	assert_grep "^replay batch $b: copied 50 of 50 entries$" "$TMP"/out
+	assert_eq dead_letter "$(sql "select distinct source from replayed_messages where batch = $b")"
+	"$XRTEST" copies "$REDIS_URL" "$DB" "$b" >"$TMP"/v
+	assert_grep '^checked=50 different=0 missing=0$' "$TMP"/v
+	# until the copies are read, the dead letters stay; a rollback leaves them there
+	xr -q rollback "$b"
+	assert_eq "$n" "$(rcli XLEN dl:dlq)"
+	assert_eq 50 "$(rcli XLEN dl)"
+	# replay again; this time the copies are read and acknowledged
+	xr -q replay -s dl --dead-lettered
+	"$XRTEST" worker "$REDIS_URL" dl g w 1 >"$TMP"/read
+	assert_lines 50 "$TMP"/read
+	xr run -s dl --claim-idle 1h --no-clean 2>"$TMP"/log
+	assert_grep 'settled=50' "$TMP"/log
+	assert_eq 0 "$(rcli XLEN dl:dlq)"
+	assert_eq 0 "$(sql "select count(*) from (select 1 from events where kind = 'settled' and stream = 'dl' group by entry_ms, entry_seq having count(*) <> 1)")"
+}
+test_case 'dead letters replayed: they stay until the copies are read, then leave; rollback keeps them' replay_dead_letters
 
 kill_dead_letter() {
 	i=0

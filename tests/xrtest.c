@@ -21,9 +21,6 @@
  *                                                 entry's "i" field, one per line
  *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
  *                                                 journalled original's bytes
- *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
- *                                                 is: pending, in the dead-letter stream,
- *                                                 both, neither; and does the journal agree
  *   xrtest dlmove URL STREAM GROUP OWNER DLQ ID...  xrecover's dead-letter move of these
  *                                                 entries, expecting them on OWNER: what
  *                                                 it did with each
@@ -32,6 +29,9 @@
  *                                                 STREAM/GROUP: its fields are the entry's,
  *                                                 byte for byte and in order, then the
  *                                                 xrecover-* fields, each saying what it must
+ *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
+ *                                                 is: pending, in the dead-letter stream,
+ *                                                 both, neither; and does the journal agree
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -645,7 +645,7 @@ do_copies(int argc, char **argv)
 	return bad || missing ? 1 : 0;
 }
 
-/* -------------------------------------------------------------- places */
+/* -------------------------------------------------------- dead letters */
 
 /* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
 static const char *const dl_plain[] = {"xrecover-origin-stream", "xrecover-origin-group",
@@ -656,7 +656,7 @@ static const char *const dl_copy[] = {"xrecover-origin-stream", "xrecover-origin
     "xrecover-origin-consumer", "xrecover-deliveries", "xrecover-dead-lettered-at",
     "xrecover-reason"};
 
-/* What the tail of a dead letter says, read from its end (NULL: not there). */
+/* What the tail of a dead letter says, read from its end. */
 struct dl_tail {
 	size_t own;                 /* items of the entry's own fields before the tail */
 	bool copy;
@@ -692,95 +692,6 @@ dl_tail_read(const redisReply *f, struct dl_tail *t)
 	}
 	return true;
 }
-
-
-static int
-do_places(int argc, char **argv)
-{
-	redisContext *c;
-	sqlite3 *db;
-	sqlite3_stmt *st, *dl;
-	long entries = 0, pending_only = 0, dlq_only = 0, both = 0, neither = 0, twice = 0,
-	    disagree = 0;
-	const char *stream, *group, *dlq;
-
-	if (argc != 7)
-		die("%s", "usage: places URL DB STREAM GROUP DLQ");
-	stream = argv[4];
-	group = argv[5];
-	dlq = argv[6];
-	c = connect_url(argv[2]);
-	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		die("cannot open %s", argv[3]);
-
-	/* The dead-letter stream: how many times each origin ID is there. */
-	const char *av[] = {"XRANGE", dlq, "-", "+"};
-	redisReply *all = cmd(c, 4, av, NULL);
-
-	sqlite3_prepare_v2(db, "SELECT DISTINCT entry_id FROM claimed_messages"
-	    " WHERE stream = ?1 AND grp = ?2", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
-	sqlite3_prepare_v2(db, "SELECT dead_letter_id FROM dead_letters WHERE stream = ?1"
-	    " AND grp = ?2 AND entry_id = ?3", -1, &dl, NULL);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		const char *pv[] = {"XPENDING", stream, group, id, id, "1"};
-		redisReply *r = cmd(c, 6, pv, NULL);
-		bool pending = r->elements == 1;
-		const char *where = NULL;
-		int in_dlq = 0;
-
-		freeReplyObject(r);
-		for (size_t i = 0; i < all->elements; i++) {
-			struct dl_tail t;
-			/* Where it was pending: the copy's place, or the origin's. */
-			if (dl_tail_read(all->element[i]->element[1], &t) &&
-			    str_is(t.v[t.copy ? 5 : 2], id) && str_is(t.v[t.copy ? 3 : 0], stream) &&
-			    str_is(t.v[t.copy ? 4 : 1], group)) {
-				in_dlq++;
-				where = all->element[i]->element[0]->str;
-			}
-		}
-		entries++;
-		if (in_dlq > 1)
-			twice++;
-		if (pending && in_dlq)
-			both++;
-		else if (pending)
-			pending_only++;
-		else if (in_dlq)
-			dlq_only++;
-		else
-			neither++;
-		/* The journal must say the same: a dead letter exactly when it is one. */
-		sqlite3_reset(dl);
-		sqlite3_bind_text(dl, 1, stream, -1, SQLITE_STATIC);
-		sqlite3_bind_text(dl, 2, group, -1, SQLITE_STATIC);
-		sqlite3_bind_text(dl, 3, id, -1, SQLITE_STATIC);
-		int rows = 0;
-		bool match = false;
-		while (sqlite3_step(dl) == SQLITE_ROW) {
-			rows++;
-			match = where != NULL && strcmp((const char *)sqlite3_column_text(dl, 0), where) == 0;
-		}
-		if ((in_dlq && (rows != 1 || !match)) || (!in_dlq && rows != 0)) {
-			if (disagree < 5)
-				printf("DISAGREE %s: in_dlq=%d journal_rows=%d\n", id, in_dlq, rows);
-			disagree++;
-		}
-	}
-	freeReplyObject(all);
-	sqlite3_finalize(st);
-	sqlite3_finalize(dl);
-	sqlite3_close(db);
-	redisFree(c);
-	printf("entries=%ld pending=%ld dead_lettered=%ld both=%ld neither=%ld twice=%ld "
-	    "journal_disagrees=%ld\n", entries, pending_only, dlq_only, both, neither, twice,
-	    disagree);
-	return both || neither || twice || disagree ? 1 : 0;
-}
-
 
 /* -------------------------------------------------------------- dlmove */
 
@@ -1048,6 +959,96 @@ do_dlq(int argc, char **argv)
 	    deliveries_wrong || time_wrong || reason_wrong || layout ? 1 : 0;
 }
 
+/* -------------------------------------------------------------- places */
+
+static int
+do_places(int argc, char **argv)
+{
+	redisContext *c;
+	sqlite3 *db;
+	sqlite3_stmt *st, *dl;
+	long entries = 0, pending_only = 0, dlq_only = 0, both = 0, neither = 0, twice = 0,
+	    disagree = 0;
+	const char *stream, *group, *dlq;
+
+	if (argc != 7)
+		die("%s", "usage: places URL DB STREAM GROUP DLQ");
+	stream = argv[4];
+	group = argv[5];
+	dlq = argv[6];
+	c = connect_url(argv[2]);
+	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die("cannot open %s", argv[3]);
+
+	/* The dead-letter stream: how many times each origin ID is there. */
+	const char *av[] = {"XRANGE", dlq, "-", "+"};
+	redisReply *all = cmd(c, 4, av, NULL);
+
+	sqlite3_prepare_v2(db, "SELECT DISTINCT entry_id FROM claimed_messages"
+	    " WHERE stream = ?1 AND grp = ?2", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+	sqlite3_prepare_v2(db, "SELECT dead_letter_id FROM dead_letters WHERE stream = ?1"
+	    " AND grp = ?2 AND entry_id = ?3", -1, &dl, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *pv[] = {"XPENDING", stream, group, id, id, "1"};
+		redisReply *r = cmd(c, 6, pv, NULL);
+		bool pending = r->elements == 1;
+		const char *where = NULL;
+		int in_dlq = 0;
+
+		freeReplyObject(r);
+		for (size_t i = 0; i < all->elements; i++) {
+			struct dl_tail t;
+			/* Where it was pending: the copy's place, or the origin's. */
+			if (dl_tail_read(all->element[i]->element[1], &t) &&
+			    str_is(t.v[t.copy ? 5 : 2], id) && str_is(t.v[t.copy ? 3 : 0], stream) &&
+			    str_is(t.v[t.copy ? 4 : 1], group)) {
+				in_dlq++;
+				where = all->element[i]->element[0]->str;
+			}
+		}
+		entries++;
+		if (in_dlq > 1)
+			twice++;
+		if (pending && in_dlq)
+			both++;
+		else if (pending)
+			pending_only++;
+		else if (in_dlq)
+			dlq_only++;
+		else
+			neither++;
+		/* The journal must say the same: a dead letter exactly when it is one. */
+		sqlite3_reset(dl);
+		sqlite3_bind_text(dl, 1, stream, -1, SQLITE_STATIC);
+		sqlite3_bind_text(dl, 2, group, -1, SQLITE_STATIC);
+		sqlite3_bind_text(dl, 3, id, -1, SQLITE_STATIC);
+		int rows = 0;
+		bool match = false;
+		while (sqlite3_step(dl) == SQLITE_ROW) {
+			rows++;
+			match = where != NULL && strcmp((const char *)sqlite3_column_text(dl, 0), where) == 0;
+		}
+		if ((in_dlq && (rows != 1 || !match)) || (!in_dlq && rows != 0)) {
+			if (disagree < 5)
+				printf("DISAGREE %s: in_dlq=%d journal_rows=%d\n", id, in_dlq, rows);
+			disagree++;
+		}
+	}
+	freeReplyObject(all);
+	sqlite3_finalize(st);
+	sqlite3_finalize(dl);
+	sqlite3_close(db);
+	redisFree(c);
+	printf("entries=%ld pending=%ld dead_lettered=%ld both=%ld neither=%ld twice=%ld "
+	    "journal_disagrees=%ld\n", entries, pending_only, dlq_only, both, neither, twice,
+	    disagree);
+	return both || neither || twice || disagree ? 1 : 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -1071,12 +1072,12 @@ main(int argc, char **argv)
 		return do_worker(argc, argv);
 	if (strcmp(argv[1], "copies") == 0)
 		return do_copies(argc, argv);
-	if (strcmp(argv[1], "places") == 0)
-		return do_places(argc, argv);
 	if (strcmp(argv[1], "dlq") == 0)
 		return do_dlq(argc, argv);
 	if (strcmp(argv[1], "dlmove") == 0)
 		return do_dlmove(argc, argv);
+	if (strcmp(argv[1], "places") == 0)
+		return do_places(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
