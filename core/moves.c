@@ -631,12 +631,53 @@ out:
 
 /* --------------------------------------------------------- dead letters */
 
+#define TAKEN_REASON "a live consumer claimed it before it could be dead-lettered; left alone"
+
+int
+journal_taken(struct pass *p, const char *stream, const char *group, struct entry_id id,
+    const char *owner, bool reconciled, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct logline l;
+	char ids[ENTRY_ID_STRLEN];
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "reason", TAKEN_REASON);
+	if (reconciled)
+		jw_kbool(&w, "reconciled", true);
+	jw_obj_end(&w);
+	ev.kind = "taken";
+	ev.run = p->run;
+	ev.stream = stream;
+	ev.grp = group;
+	ev.has_entry = true;
+	ev.entry = id;
+	ev.consumer = owner;
+	ev.detail = buf_str(&p->dbuf);
+	if (journal_append(p->j, &ev, err) < 0)
+		return -1;
+	entry_id_format(id, ids, sizeof(ids));
+	ll_start(&l, LOG_WARN, "DEAD-LETTER", "skipped");
+	ll_str(&l, "entry", ids);
+	ll_str(&l, "stream", stream);
+	ll_str(&l, "group", group);
+	ll_str(&l, "consumer", owner);
+	ll_str(&l, "reason", TAKEN_REASON);
+	ll_emit(p->lg, &l);
+	return 0;
+}
+
 int
 dead_letter_entries(struct pass *p, const char *stream, const char *group, struct held **es,
     const char **reasons, size_t n, long long *moved, struct xerr *err)
 {
 	char *dlq = dlq_name(p->cfg->dead_letter_stream, stream, group);
 	struct dead_letter *d = xcalloc(CHUNK, sizeof(*d));
+	struct copy_origin *orig = xcalloc(CHUNK, sizeof(*orig));
+	struct copy_origins *origins = NULL;
 	char type[16];
 	int rc = -1;
 
@@ -647,7 +688,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		xerr_set(err, XR_EFAIL, "dead-letter stream '%s' is a %s, not a stream", dlq, type);
 		goto out;
 	}
-	if (pass_flush(p, err) < 0)
+	if (pass_flush(p, err) < 0 || journal_origins_open(p->j, &origins, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i += CHUNK) {
 		size_t m = n - i < CHUNK ? n - i : CHUNK;
@@ -667,6 +708,7 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		jw_kstr(&w, "stream", stream);
 		jw_kstr(&w, "group", group);
 		jw_kstr(&w, "dlq", dlq);
+		jw_kstr(&w, "consumer", p->cfg->consumer);
 		jw_kstr(&w, "after", after_s);
 		jw_key(&w, "entries");
 		jw_arr(&w);
@@ -684,6 +726,13 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			d[k].id = h->e.id;
 			d[k].fv = h->fv;
 			d[k].nfv = h->nfv;
+			/* A copy's dead letter names the entry it is a copy of, too. */
+			copy_origin_free(&orig[k]);
+			if (journal_copy_origin(origins, stream, group, h->e.id, &orig[k], err) < 0)
+				goto out;
+			d[k].origin_stream = orig[k].is_copy ? orig[k].stream : NULL;
+			d[k].origin_group = orig[k].grp;
+			d[k].origin_id = orig[k].id;
 			d[k].consumer = h->e.consumer;
 			d[k].deliveries = h->e.deliveries;
 			d[k].reason = reasons[i + k];
@@ -693,12 +742,17 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0)
 			goto out;
 		failpoint("dead-letter-planned");
-		int mrc = dead_letters_move(p->rc, stream, group, dlq, d, m, err);
+		int mrc = dead_letters_move(p->rc, stream, group, p->cfg->consumer, dlq, d, m, err);
 		failpoint("dead-letter-moved");
 		/* Journal what was done even when part of the chunk was refused. */
 		if (journal_begin(p->j, err) < 0)
 			goto out;
 		for (size_t k = 0; k < m; k++) {
+			if (d[k].owner != NULL && journal_taken(p, stream, group, d[k].id, d[k].owner,
+			    false, err) < 0) {
+				journal_rollback(p->j);
+				goto out;
+			}
 			if (!d[k].done)
 				continue;
 			struct event ev = EVENT_INIT;
@@ -748,9 +802,19 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			ll_str(&l, "reason", reasons[i + k]);
 			ll_emit(p->lg, &l);
 		}
+		for (size_t k = 0; k < m; k++) {
+			free(d[k].owner);
+			d[k].owner = NULL;
+		}
 	}
 	rc = 0;
 out:
+	for (size_t k = 0; k < CHUNK; k++) {
+		free(d[k].owner);
+		copy_origin_free(&orig[k]);
+	}
+	free(orig);
+	journal_origins_close(origins);
 	free(d);
 	free(dlq);
 	return rc;

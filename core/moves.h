@@ -101,9 +101,20 @@ struct event copies_event(struct pass *p, int64_t batch, const char *to,
 int copy_entries(struct pass *p, int64_t batch, struct held_list *l,
     const struct copy_opts *o, struct copy_result *ret, struct xerr *err);
 
-/* Moves the entries of stream/group to the dead-letter stream, each with its reason. */
+/*
+ * Moves the entries of stream/group to the dead-letter stream, each with
+ * its reason.  An entry that a live consumer claimed from the recovery
+ * consumer meanwhile is left with it and journalled as taken.
+ */
 int dead_letter_entries(struct pass *p, const char *stream, const char *group,
     struct held **es, const char **reasons, size_t n, long long *moved, struct xerr *err);
+/*
+ * Journals (inside the caller's transaction) and logs that entry id is
+ * pending on owner, not on the recovery consumer, so xrecover leaves it
+ * alone: a `taken` event.
+ */
+int journal_taken(struct pass *p, const char *stream, const char *group, struct entry_id id,
+    const char *owner, bool reconciled, struct xerr *err);
 
 struct settle_result {
 	long long settled;          /* copies read and acknowledged: originals done */

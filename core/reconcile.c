@@ -281,6 +281,9 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
 	const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(d, "dlq");
 	const cJSON *after = cJSON_GetObjectItemCaseSensitive(d, "after");
+	const cJSON *holder = cJSON_GetObjectItemCaseSensitive(d, "consumer");
+	/* The recovery consumer of the killed run (older intents: this run's). */
+	const char *ours = cJSON_IsString(holder) ? holder->valuestring : p->cfg->consumer;
 
 	if (!cJSON_IsArray(entries) || !cJSON_IsString(dlq) || !cJSON_IsString(after))
 		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed dead-letter record");
@@ -304,9 +307,28 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		if (r == NULL)
 			return -1;
 		pending = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		if (pending) {
+			/*
+			 * The move never happened.  Pending on the recovery consumer:
+			 * still held.  On another: a live consumer claimed it
+			 * meanwhile, and it is that consumer's now.
+			 */
+			const redisReply *o = r->element[0]->type == REDIS_REPLY_ARRAY &&
+			    r->element[0]->elements >= 2 ? r->element[0]->element[1] : NULL;
+			bool known = false;
+			int trc = 0;
+			if (o != NULL && o->type == REDIS_REPLY_STRING && strcmp(o->str, ours) != 0) {
+				trc = journal_entry_event(p->j, "taken", 0, stream, group, id, since,
+				    &known, rx->err);
+				if (trc == 0 && !known)
+					trc = journal_taken(p, stream, group, id, o->str, true, rx->err);
+			}
+			freeReplyObject(r);
+			if (trc < 0)
+				return -1;
+			continue;
+		}
 		freeReplyObject(r);
-		if (pending)
-			continue;       /* the move never happened: it is still held */
 		/* Moved, or acknowledged by someone else: the dead letter says which. */
 		snprintf(start, sizeof(start), "%s", after->valuestring);
 		while (!hit) {
@@ -317,12 +339,11 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 			struct entry_id last = {0, 0};
 			for (size_t i = 0; i < n && !hit; i++) {
 				const redisReply *x = r->element[i];
-				const char *os = reply_str(x->element[1], DLQ_FIELD_STREAM);
-				const char *og = reply_str(x->element[1], DLQ_FIELD_GROUP);
-				const char *oi = reply_str(x->element[1], DLQ_FIELD_ID);
+				const redisReply *os, *og, *oi;
 				entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
-				if (os != NULL && og != NULL && oi != NULL && strcmp(os, stream) == 0 &&
-				    strcmp(og, group) == 0 && strcmp(oi, ids) == 0) {
+				if (dead_letter_source(x->element[1], &os, &og, &oi) &&
+				    strcmp(os->str, stream) == 0 && strcmp(og->str, group) == 0 &&
+				    strcmp(oi->str, ids) == 0) {
 					hit = true;
 					found = last;
 				}

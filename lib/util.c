@@ -374,7 +374,7 @@ failpoint(const char *name)
 	static const char *fp;
 	static size_t fplen;
 	static long at = 1, hits;
-	static bool init;
+	static bool init, stop;
 
 	if (!init) {
 		init = true;
@@ -382,12 +382,15 @@ failpoint(const char *name)
 		if (fp != NULL) {
 			const char *colon = strchr(fp, ':');
 			fplen = colon != NULL ? (size_t)(colon - fp) : strlen(fp);
-			if (colon != NULL)
+			if (colon != NULL && colon[1] >= '0' && colon[1] <= '9')
 				at = atol(colon + 1);
+			stop = colon != NULL && strstr(colon, ":stop") != NULL;
 		}
 	}
 	if (fp == NULL || strlen(name) != fplen || strncmp(fp, name, fplen) != 0)
 		return;
-	if (++hits >= at)
+	if (++hits == at && stop)
+		raise(SIGSTOP);         /* the test acts, then sends SIGCONT */
+	else if (hits >= at && !stop)
 		raise(SIGKILL);
 }

@@ -75,7 +75,10 @@ bool cp_hidden(uint32_t cp);
 /*
  * Crash tests: when $XRECOVER_FAILPOINT is "NAME" or "NAME:N", the Nth
  * (default first) call of failpoint("NAME") kills the process with
- * SIGKILL, as a power cut or an OOM kill would, at an exact spot.
+ * SIGKILL, as a power cut or an OOM kill would, at an exact spot.  With
+ * ":stop" after it ("NAME:stop", "NAME:N:stop") the process stops there
+ * (SIGSTOP) instead, so that a test can act on Redis at that instant and
+ * let it go on with SIGCONT.
  */
 void failpoint(const char *name);
 

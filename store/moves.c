@@ -50,8 +50,8 @@ id_at(sqlite3_stmt *st, int i)
  * rows; a scalar subquery for the copies would avoid that, and measured a
  * tenth slower on every replay.)  The rows of one claim come together, in
  * any order; select_once() reads them as a little history: a later claim
- * means this one is not the latest; dead_lettered, settled and lost say
- * where the entry is; a copy without a settled or copy_removed of the
+ * means this one is not the latest; dead_lettered, settled, lost and taken
+ * (a live consumer has it) say where the entry is; a copy without a settled or copy_removed of the
  * same batch means a copy is in flight.  A claim with nothing after it
  * comes once, with x's and y's columns NULL.
  */
@@ -287,6 +287,190 @@ ancestry_deliveries(struct ancestry *a, const char *stream, struct entry_id id, 
 	return 0;
 }
 
+/*
+ * The entry that the copy stream/id was made of: the copy event whose
+ * (first) copy ID is the greatest at or below id in that stream, as
+ * ancestry_deliveries() finds it; a replay_copy event (journals from
+ * before schema 005) if it is this copy, else this copy among the copies
+ * of a replay_copies event.
+ */
+static const char origin_find_sql[] =
+    "SELECT seq, kind = 'replay_copy', ref_ms, ref_seq, stream, grp, entry_ms, entry_seq"
+    " FROM events WHERE kind IN ('replay_copy', 'replay_copies') AND ref_stream = ?1"
+    " AND (ref_ms, ref_seq) <= (?2, ?3) ORDER BY ref_ms DESC, ref_seq DESC LIMIT 1";
+static const char origin_expand_sql[] =
+    "SELECT json_extract(c.value, '$[4]'), json_extract(c.value, '$[5]'),"
+    "  json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]'),"
+    "  json_extract(c.value, '$[2]'), json_extract(c.value, '$[3]')"
+    " FROM events e, json_each(e.detail, '$.copies') c WHERE e.seq = ?1";
+
+#define ORIGIN_DEPTH 64         /* copies of copies followed back at most */
+
+struct copy_origins {
+	struct ancestry anc;        /* the streams copies went to */
+	sqlite3_stmt *find, *expand;
+	int64_t expanded_seq;       /* the replay_copies event read last: */
+	struct orig_copy {
+		struct entry_id copy, id;
+		size_t stream, grp;     /* offsets in text */
+	} *v;                       /* its copies */
+	size_t n;
+	struct buf text;
+};
+
+int
+journal_origins_open(struct journal *j, struct copy_origins **ret, struct xerr *err)
+{
+	struct copy_origins *o = xcalloc(1, sizeof(*o));
+
+	if (ancestry_open(j, &o->anc, err) < 0) {
+		free(o);
+		return -1;
+	}
+	*ret = o;
+	return 0;
+}
+
+void
+journal_origins_close(struct copy_origins *o)
+{
+	if (o == NULL)
+		return;
+	sqlite3_finalize(o->find);
+	sqlite3_finalize(o->expand);
+	ancestry_close(&o->anc);
+	free(o->v);
+	buf_free(&o->text);
+	free(o);
+}
+
+static size_t
+origins_keep(struct copy_origins *o, const char *s)
+{
+	size_t off = o->text.len;
+
+	buf_adds(&o->text, s != NULL ? s : "");
+	buf_addc(&o->text, '\0');
+	return off;
+}
+
+/* Reads the copies of the replay_copies event seq into o->v. */
+static int
+origins_expand(struct copy_origins *o, int64_t seq, struct xerr *err)
+{
+	int rc;
+
+	if (o->expand == NULL && sqlite3_prepare_v2(journal_db(o->anc.j), origin_expand_sql, -1,
+	    &o->expand, NULL) != SQLITE_OK)
+		return DB_ERR(o->anc.j, err, "reading copies");
+	o->n = 0;
+	o->expanded_seq = seq;
+	buf_reset(&o->text);
+	sqlite3_bind_int64(o->expand, 1, seq);
+	while ((rc = sqlite3_step(o->expand)) == SQLITE_ROW) {
+		o->v = xrealloc(o->v, (o->n + 1) * sizeof(*o->v));
+		o->v[o->n].copy = id_at(o->expand, 0);
+		o->v[o->n].stream = origins_keep(o, text(o->expand, 2));
+		o->v[o->n].grp = origins_keep(o, text(o->expand, 3));
+		o->v[o->n].id = id_at(o->expand, 4);
+		o->n++;
+	}
+	sqlite3_reset(o->expand);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(o->anc.j, err, "reading copies");
+	return 0;
+}
+
+/* One step back: *found when stream/id is a copy, and then what of (s, g, id replaced). */
+static int
+origin_step(struct copy_origins *o, char **s, char **g, struct entry_id *id, bool *found,
+    struct xerr *err)
+{
+	struct journal *j = o->anc.j;
+	bool target = false;
+	int64_t seq = 0;
+	int rc;
+
+	*found = false;
+	/* Only a stream some copy went to can hold one. */
+	for (size_t i = 0; i < o->anc.ntargets && !target; i++)
+		target = strcmp(o->anc.targets[i], *s) == 0;
+	if (!target)
+		return 0;
+	if (o->find == NULL && sqlite3_prepare_v2(journal_db(j), origin_find_sql, -1, &o->find,
+	    NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading copies");
+	sqlite3_bind_text(o->find, 1, *s, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(o->find, 2, (int64_t)id->ms);
+	sqlite3_bind_int64(o->find, 3, (int64_t)id->seq);
+	rc = sqlite3_step(o->find);
+	if (rc == SQLITE_ROW) {
+		seq = sqlite3_column_int64(o->find, 0);
+		/* A replay_copy event is one copy: this one, or none. */
+		if (sqlite3_column_int(o->find, 1) != 0) {
+			if (entry_id_cmp(id_at(o->find, 2), *id) == 0) {
+				free(*s);
+				free(*g);
+				*s = xstrdup(text(o->find, 4));
+				*g = xstrdup(text(o->find, 5));
+				*id = id_at(o->find, 6);
+				*found = true;
+			}
+			seq = 0;
+		}
+	}
+	sqlite3_reset(o->find);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading copies");
+	if (seq == 0)
+		return 0;
+	/* Consecutive dead letters are mostly copies made by one request: read it once. */
+	if (seq != o->expanded_seq && origins_expand(o, seq, err) < 0)
+		return -1;
+	for (size_t i = 0; i < o->n; i++) {
+		if (entry_id_cmp(o->v[i].copy, *id) == 0) {
+			free(*s);
+			free(*g);
+			*s = xstrdup(o->text.data + o->v[i].stream);
+			*g = xstrdup(o->text.data + o->v[i].grp);
+			*id = o->v[i].id;
+			*found = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+journal_copy_origin(struct copy_origins *o, const char *stream, const char *grp,
+    struct entry_id id, struct copy_origin *ret, struct xerr *err)
+{
+	char *s = xstrdup(stream), *g = xstrdup(grp);
+	bool found = true;
+
+	memset(ret, 0, sizeof(*ret));
+	for (int depth = 0; depth < ORIGIN_DEPTH && found; depth++) {
+		if (origin_step(o, &s, &g, &id, &found, err) < 0) {
+			free(s);
+			free(g);
+			return -1;
+		}
+		ret->is_copy = ret->is_copy || found;
+	}
+	ret->stream = s;
+	ret->grp = g;
+	ret->id = id;
+	return 0;
+}
+
+void
+copy_origin_free(struct copy_origin *o)
+{
+	free(o->stream);
+	free(o->grp);
+	memset(o, 0, sizeof(*o));
+}
+
 /* What the later events of one claim say, gathered row by row. */
 struct history {
 	struct journalled e;        /* its strings are in text, until the next claim */
@@ -455,7 +639,8 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 				history_keep(&h, 4, st, 11);
 				h.e.dlq_id = id_at(st, 12);
 			}
-		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0) {
+		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0 ||
+		    strcmp(kind, "taken") == 0) {
 			h.done_seq = xseq > h.done_seq ? xseq : h.done_seq;
 			if (strcmp(kind, "settled") == 0)
 				history_copy(&h, sqlite3_column_int64(st, 10), true);

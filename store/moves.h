@@ -16,7 +16,7 @@
 enum source {
 	SRC_HELD,           /* pending on the recovery consumer in its group */
 	SRC_DLQ,            /* in a dead-letter stream */
-	SRC_NONE,           /* no longer in Redis: acknowledged, settled or lost */
+	SRC_NONE,           /* not held: acknowledged, settled, lost, or taken by a live consumer */
 };
 
 const char *source_name(enum source s);
@@ -35,6 +35,24 @@ struct journalled {
 	struct entry_id dlq_id;
 	bool in_flight;             /* a copy of it is neither settled nor removed */
 };
+
+/*
+ * Where an entry comes from: a copy a replay made (of a copy, ...) is
+ * followed back to the first entry of the chain, which is no copy.
+ */
+struct copy_origin {
+	bool is_copy;               /* the entry asked about is a copy */
+	char *stream, *grp;         /* the first entry: the one asked about if no copy */
+	struct entry_id id;
+};
+struct copy_origins;
+/* Opens the lookup below (it reads which streams copies went to); close it. */
+int journal_origins_open(struct journal *j, struct copy_origins **ret, struct xerr *err);
+void journal_origins_close(struct copy_origins *o);
+/* OUT: *ret, freed with copy_origin_free(). */
+int journal_copy_origin(struct copy_origins *o, const char *stream, const char *grp,
+    struct entry_id id, struct copy_origin *ret, struct xerr *err);
+void copy_origin_free(struct copy_origin *o);
 
 /* Which journalled entries a replay takes. */
 struct entry_ref {

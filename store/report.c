@@ -678,9 +678,24 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 		return xerr_set(err, XR_ENOTHING, "there is no incident %lld (see report --incidents)",
 		    (long long)id);
 
-	/* The timeline, earliest first: one row per kind of thing and run or batch. */
+	/*
+	 * The timeline, earliest first: one row per kind of thing and run or
+	 * batch.  What became of the entries is followed through their copies
+	 * (entry_fates, schema/006_fates.sql): the claims of the chains are
+	 * its nodes.
+	 */
 	tl = report_table(r, "timeline", "Timeline", tk, th, 4);
 	if (table_query(j, tl,
+	    "WITH node(seq, depth) AS (SELECT seq, max(depth) FROM ("
+	    "  SELECT seq, 0 AS depth FROM events"
+	    "   WHERE incident = ?1 AND kind IN ('claim', 'claim_reconciled')"
+	    "  UNION ALL SELECT json_extract(n.value, '$[0]'), n.key"
+	    "   FROM events c JOIN entry_fates f ON f.seq = c.seq, json_each(f.chain) n"
+	    "   WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled') AND n.key > 0"
+	    "   AND EXISTS (SELECT 1 FROM copied y WHERE y.entry_ms = c.entry_ms"
+	    "    AND y.entry_seq = c.entry_seq AND y.stream = c.stream AND y.grp = c.grp"
+	    "    AND y.seq > c.seq)) GROUP BY seq),"
+	    " nc AS (SELECT c.*, node.depth FROM node JOIN events c ON c.seq = node.seq)"
 	    "SELECT at, event, n, detail FROM ("
 	    " SELECT max(CASE WHEN idle_ms IS NOT NULL THEN ts - idle_ms END) AS at,"
 	    "  'consumer last active' AS event, NULL AS n, 'its newest delivery' AS detail, 0 AS o"
@@ -690,44 +705,36 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 	    "  'run ' || run || ', deliveries ' || min(deliveries) || '-' || max(deliveries), 2"
 	    "  FROM events WHERE incident = ?1 AND kind IN ('claim', 'claim_reconciled', 'lost')"
 	    "  GROUP BY run, kind = 'lost'"
+	    " UNION ALL SELECT min(ts), 'copy claimed', count(*), 'run ' || run, 3"
+	    "  FROM nc WHERE depth > 0 GROUP BY run"
 	    " UNION ALL SELECT min(x.ts), CASE x.kind"
-	    "   WHEN 'copy_removed' THEN 'copy rolled back' ELSE x.kind END, count(*),"
-	    "  CASE WHEN x.batch IS NOT NULL THEN 'batch ' || x.batch ELSE 'to ' || x.ref_stream END, 3"
-	    "  FROM events c JOIN events x ON x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
+	    "   WHEN 'copy_removed' THEN 'copy rolled back' WHEN 'taken' THEN 'taken by a consumer'"
+	    "   ELSE x.kind END, count(*),"
+	    "  CASE WHEN x.batch IS NOT NULL THEN 'batch ' || x.batch"
+	    "   WHEN x.ref_stream IS NOT NULL THEN 'to ' || x.ref_stream ELSE 'by ' || x.consumer END, 3"
+	    "  FROM nc c JOIN events x ON x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
 	    "   AND x.stream = c.stream AND x.grp = c.grp AND x.seq > c.seq"
-	    "  WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled')"
-	    "   AND x.kind IN ('settled', 'dead_lettered', 'copy_removed')"
-	    "  GROUP BY x.kind, x.batch, x.ref_stream"
+	    "  WHERE x.kind IN ('settled', 'dead_lettered', 'copy_removed', 'taken')"
+	    "  GROUP BY x.kind, x.batch, x.ref_stream, x.consumer"
 	    " UNION ALL SELECT min(e.ts), 'replayed', count(*), 'batch ' || y.batch, 3"
-	    "  FROM events c JOIN copied y ON y.entry_ms = c.entry_ms AND y.entry_seq = c.entry_seq"
+	    "  FROM nc c JOIN copied y ON y.entry_ms = c.entry_ms AND y.entry_seq = c.entry_seq"
 	    "   AND y.stream = c.stream AND y.grp = c.grp AND y.seq > c.seq"
 	    "  JOIN events e ON e.seq = y.seq"
-	    "  WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled')"
 	    "  GROUP BY y.batch"
 	    " UNION ALL SELECT ts, 'consumer deleted', NULL, 'idle ' || idle_ms || ' ms', 4"
 	    "  FROM events WHERE incident = ?1 AND kind = 'consumer_deleted'"
 	    ") WHERE at IS NOT NULL ORDER BY at, o", 1, &id, 1u << 0, err) < 0)
 		return -1;
 
-	/* Each entry, with what became of it and a look at its payload. */
+	/*
+	 * Each entry, with what became of it (of its last copy) and a look at
+	 * its payload; its deliveries are those at its last copy's claim,
+	 * counting every earlier one.
+	 */
 	t = report_table(r, "entries", "Entries", ek, eh, 6);
 	st = prep(j,
-	    "SELECT c.entry_ms || '-' || c.entry_seq, c.ts, c.run, c.deliveries,"
-	    "  CASE WHEN c.kind = 'lost' THEN 'lost' ELSE coalesce((SELECT"
-	    "   CASE k WHEN 'dead_lettered' THEN 'dead-lettered' WHEN 'settled' THEN 'replayed and read'"
-	    "    WHEN 'replay_copy' THEN 'replayed, copy not read yet' WHEN 'lost' THEN 'lost'"
-	    "    WHEN 'copy_removed' THEN 'held (replay rolled back)' ELSE 'claimed again' END"
-	    "   FROM (SELECT x.seq AS s, x.kind AS k FROM events x"
-	    "    WHERE x.entry_ms = c.entry_ms AND x.entry_seq = c.entry_seq"
-	    "    AND x.stream = c.stream AND x.grp = c.grp AND x.seq > c.seq"
-	    "    AND x.kind IN ('dead_lettered', 'settled', 'lost', 'copy_removed',"
-	    "     'claim', 'claim_reconciled')"
-	    "    UNION ALL SELECT y.seq, 'replay_copy' FROM copied y"
-	    "    WHERE y.entry_ms = c.entry_ms AND y.entry_seq = c.entry_seq"
-	    "    AND y.stream = c.stream AND y.grp = c.grp AND y.seq > c.seq)"
-	    "   ORDER BY s DESC LIMIT 1), 'held') END, c.payload"
-	    " FROM events c WHERE c.incident = ?1 AND c.kind IN ('claim', 'claim_reconciled', 'lost')"
-	    " ORDER BY c.seq LIMIT " "1000", err);
+	    "SELECT entry_ms || '-' || entry_seq, ts, run, deliveries, fate, payload"
+	    " FROM entry_fates WHERE incident = ?1 ORDER BY seq LIMIT " "1000", err);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);

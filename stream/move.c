@@ -96,21 +96,25 @@ copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, stru
 
 /*
  * KEYS[1] the dead-letter stream, KEYS[2] the stream; ARGV[1] the group,
- * then per entry: its ID, the number of items, the items.  Per entry:
- * {id, dlq_id} moved, {id, 0} not pending (left alone), {id, -1, error}
- * (and nothing after it was tried).
+ * ARGV[2] the consumer the entries must be pending on, then per entry:
+ * its ID, the number of items, the items.  Per entry: {id, dlq_id} moved,
+ * {id, 0} not pending, {id, 1, consumer} pending on another consumer (both
+ * left alone), {id, -1, error} (and nothing after it was tried).
  */
 static const char dlq_lua[] =
 "local out = {}\n"
-"local i = 2\n"
+"local i = 3\n"
 "while i <= #ARGV do\n"
 "  local id = ARGV[i]\n"
 "  local n = tonumber(ARGV[i + 1])\n"
 "  local items = {}\n"
 "  for k = 1, n do items[k] = ARGV[i + 1 + k] end\n"
 "  i = i + 2 + n\n"
-"  if #redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1) == 0 then\n"
+"  local p = redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1)\n"
+"  if #p == 0 then\n"
 "    out[#out + 1] = {id, 0}\n"
+"  elseif p[1][2] ~= ARGV[2] then\n"
+"    out[#out + 1] = {id, 1, p[1][2]}\n"
 "  else\n"
 "    local r = redis.pcall('XADD', KEYS[1], '*', unpack(items))\n"
 "    if type(r) == 'table' and r.err then\n"
@@ -122,6 +126,44 @@ static const char dlq_lua[] =
 "  end\n"
 "end\n"
 "return out\n";
+
+static bool
+named(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+bool
+dead_letter_source(const redisReply *f, const redisReply **ret_stream,
+    const redisReply **ret_group, const redisReply **ret_id)
+{
+	static const char *const plain[] = {DLQ_FIELD_STREAM, DLQ_FIELD_GROUP, DLQ_FIELD_ID,
+	    DLQ_FIELD_CONSUMER, DLQ_FIELD_DELIVERIES, DLQ_FIELD_TIME, DLQ_FIELD_REASON};
+	static const char *const copy[] = {DLQ_FIELD_STREAM, DLQ_FIELD_GROUP, DLQ_FIELD_ID,
+	    DLQ_FIELD_COPY_STREAM, DLQ_FIELD_COPY_GROUP, DLQ_FIELD_COPY_ID, DLQ_FIELD_CONSUMER,
+	    DLQ_FIELD_DELIVERIES, DLQ_FIELD_TIME, DLQ_FIELD_REASON};
+	size_t n, k, at;
+	bool is_copy;
+
+	if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0 || f->elements < 14)
+		return false;
+	n = f->elements;
+	/* The seventh pair from the end tells the two apart. */
+	is_copy = named(f->element[n - 14], DLQ_FIELD_COPY_STREAM);
+	k = is_copy ? 10 : 7;
+	if (n < 2 * k)
+		return false;
+	at = n - 2 * k;
+	for (size_t i = 0; i < k; i++)
+		if (!named(f->element[at + 2 * i], is_copy ? copy[i] : plain[i]) ||
+		    f->element[at + 2 * i + 1]->type != REDIS_REPLY_STRING)
+			return false;
+	at += is_copy ? 6 : 0;
+	*ret_stream = f->element[at + 1];
+	*ret_group = f->element[at + 3];
+	*ret_id = f->element[at + 5];
+	return true;
+}
 
 char *
 dlq_name(const char *tmpl, const char *stream, const char *group)
@@ -143,19 +185,19 @@ dlq_name(const char *tmpl, const char *stream, const char *group)
 }
 
 int
-dead_letters_move(struct rconn *rc, const char *stream, const char *group, const char *dlq,
-    struct dead_letter *d, size_t n, struct xerr *err)
+dead_letters_move(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const char *dlq, struct dead_letter *d, size_t n, struct xerr *err)
 {
 	const char **argv;
 	size_t *lens;
-	size_t cap = 6, k = 0;
+	size_t cap = 7, k = 0;
 	char (*num)[32];
 	char now[32];
 	redisReply *r;
 	int rc_ = -1;
 
 	for (size_t i = 0; i < n; i++)
-		cap += d[i].nfv + 16;
+		cap += d[i].nfv + 22;
 	argv = xmalloc(cap * sizeof(*argv));
 	lens = xmalloc(cap * sizeof(*lens));
 	num = xmalloc(n * 4 * sizeof(*num));
@@ -169,21 +211,33 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 	ARGS(dlq);
 	ARGS(stream);
 	ARGS(group);
+	ARGS(owner);
 	for (size_t i = 0; i < n; i++) {
 		char *id = num[4 * i], *cnt = num[4 * i + 1], *dl = num[4 * i + 2];
+		char *oid = num[4 * i + 3];
+		bool copy = d[i].origin_stream != NULL;
 		entry_id_format(d[i].id, id, 32);
-		snprintf(cnt, 32, "%zu", d[i].nfv + 14);
+		entry_id_format(d[i].origin_id, oid, 32);
+		snprintf(cnt, 32, "%zu", d[i].nfv + (copy ? 20 : 14));
 		snprintf(dl, 32, "%lld", d[i].deliveries);
 		ARGS(id);
 		ARGS(cnt);
 		for (size_t f = 0; f < d[i].nfv; f++)
 			ARG(d[i].fv[f].p, d[i].fv[f].n);
 		ARGS(DLQ_FIELD_STREAM);
-		ARGS(stream);
+		ARGS(copy ? d[i].origin_stream : stream);
 		ARGS(DLQ_FIELD_GROUP);
-		ARGS(group);
+		ARGS(copy ? d[i].origin_group : group);
 		ARGS(DLQ_FIELD_ID);
-		ARGS(id);
+		ARGS(copy ? oid : id);
+		if (copy) {
+			ARGS(DLQ_FIELD_COPY_STREAM);
+			ARGS(stream);
+			ARGS(DLQ_FIELD_COPY_GROUP);
+			ARGS(group);
+			ARGS(DLQ_FIELD_COPY_ID);
+			ARGS(id);
+		}
 		ARGS(DLQ_FIELD_CONSUMER);
 		ARGS(d[i].consumer != NULL ? d[i].consumer : "");
 		ARGS(DLQ_FIELD_DELIVERIES);
@@ -193,6 +247,7 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 		ARGS(DLQ_FIELD_REASON);
 		ARGS(d[i].reason != NULL ? d[i].reason : "");
 		d[i].done = d[i].not_pending = false;
+		d[i].owner = NULL;
 	}
 #undef ARG
 #undef ARGS
@@ -213,6 +268,9 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 			d[i].done = entry_id_parse(res->str, res->len, &d[i].dlq_id) == 0;
 		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 0) {
 			d[i].not_pending = true;
+		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 1 &&
+		    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING) {
+			d[i].owner = xstrndup(e->element[2]->str, e->element[2]->len);
 		} else {
 			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", dlq,
 			    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING ?

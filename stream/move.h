@@ -49,10 +49,17 @@ int copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n,
 
 /* ------------------------------------------------------- dead letters */
 
-/* Fields appended to a dead letter, after the entry's own. */
+/*
+ * Fields appended to a dead letter, after the entry's own, in this order.
+ * The origin is the entry as it first was; the dead letter of a copy a
+ * replay made names the copy too (the COPY fields, after the origin's).
+ */
 #define DLQ_FIELD_STREAM "xrecover-origin-stream"
 #define DLQ_FIELD_GROUP "xrecover-origin-group"
 #define DLQ_FIELD_ID "xrecover-origin-id"
+#define DLQ_FIELD_COPY_STREAM "xrecover-copy-stream"
+#define DLQ_FIELD_COPY_GROUP "xrecover-copy-group"
+#define DLQ_FIELD_COPY_ID "xrecover-copy-id"
 #define DLQ_FIELD_CONSUMER "xrecover-origin-consumer"
 #define DLQ_FIELD_DELIVERIES "xrecover-deliveries"
 #define DLQ_FIELD_TIME "xrecover-dead-lettered-at"
@@ -62,20 +69,36 @@ struct dead_letter {
 	struct entry_id id;         /* in stream/group */
 	const struct bytes *fv;
 	size_t nfv;
+	const char *origin_stream;  /* a copy: the entry it is a copy of (else NULL) */
+	const char *origin_group;
+	struct entry_id origin_id;
 	const char *consumer;       /* it was taken from */
 	long long deliveries;
 	const char *reason;
 	bool done;                  /* set: moved and acknowledged */
 	bool not_pending;           /* set: it was not pending any more; nothing done */
+	char *owner;                /* set: pending on this other consumer; nothing done
+	                               (the caller frees it) */
 	struct entry_id dlq_id;     /* set when done */
 };
 
 /*
  * Moves each entry to dlq and acknowledges it in stream/group, atomically
- * per entry.  An entry no longer pending in the group is left alone.
+ * per entry, if it is pending there on consumer owner (the recovery
+ * consumer).  An entry no longer pending, or pending on another consumer
+ * (one that claimed it meanwhile), is left alone.
  */
 int dead_letters_move(struct rconn *rc, const char *stream, const char *group,
-    const char *dlq, struct dead_letter *d, size_t n, struct xerr *err);
+    const char *owner, const char *dlq, struct dead_letter *d, size_t n, struct xerr *err);
+
+/*
+ * Where the entry that dead letter fields f came from was pending: the
+ * copy fields of a copy's, the origin fields of any other.  Read from the
+ * end, where xrecover put them, so that fields of the entry's own with the
+ * same names do not mislead.  Returns false when f is no dead letter.
+ */
+bool dead_letter_source(const redisReply *f, const redisReply **ret_stream,
+    const redisReply **ret_group, const redisReply **ret_id);
 
 /* Expands a dead-letter stream template: {stream} and {group}. */
 char *dlq_name(const char *tmpl, const char *stream, const char *group);

@@ -84,6 +84,163 @@ template() {
 }
 test_case '--dead-letter-stream template; a dead-letter key that is no stream fails safe' template
 
+dead_letter_bytes() {
+	# NUL bytes, invalid UTF-8, repeated and empty fields (--mixed), a 1 MB
+	# value (entry 5) and 1000 fields (entry 9, with "i" and "body": 2004 items)
+	"$XRTEST" fill "$REDIS_URL" db 40 --mixed --size 3 --big 5 --many 9 >/dev/null
+	rcli XGROUP CREATE db g 0 >/dev/null
+	crash_consumer db g 'dead one'
+	t0=$(date +%s%3N)
+	xr -q run -s db --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
+	t1=$(date +%s%3N)
+	assert_eq 40 "$(rcli XLEN db:dlq)"
+	"$XRTEST" dlq "$REDIS_URL" db g db:dlq --consumer 'dead one' --deliveries 1 \
+		--reason '--action dead-letter' --between "$t0" "$t1" >"$TMP"/d || true
+	cat "$TMP"/d
+	assert_grep '^dead_letters=40 same=40 different=0 missing=0 pending=0 twice=0 copies=0 origin_wrong=0 consumer_wrong=0 deliveries_wrong=0 time_wrong=0 reason_wrong=0 bad_layout=0 other=0$' "$TMP"/d
+	# the 1000 fields and the 1 MB value were among them
+	assert_grep '^most_items=2004 longest_value=1048576$' "$TMP"/d
+	# --max-deliveries: the count and the reason say how often it was delivered
+	"$XRTEST" fill "$REDIS_URL" dm 6 --mixed >/dev/null
+	rcli XGROUP CREATE dm g 0 >/dev/null
+	crash_consumer dm g first
+	"$XRTEST" pel "$REDIS_URL" dm g | head -n 3 | cut -d ' ' -f 1 >"$TMP"/ids
+	# shellcheck disable=SC2046 # one argument per ID
+	rcli XCLAIM dm g first 0 $(cat "$TMP"/ids) RETRYCOUNT 4 JUSTID >/dev/null
+	t0=$(date +%s%3N)
+	xr -q run -s dm --claim-idle 0 --no-clean --max-deliveries 3 2>"$TMP"/log
+	t1=$(date +%s%3N)
+	"$XRTEST" dlq "$REDIS_URL" dm g dm:dlq --consumer first --deliveries 4 \
+		--reason 'delivered 4 times, more than --max-deliveries 3' --between "$t0" "$t1" >"$TMP"/d || true
+	cat "$TMP"/d
+	assert_grep '^dead_letters=3 same=3 different=0 missing=0 pending=0 twice=0 copies=0 origin_wrong=0 consumer_wrong=0 deliveries_wrong=0 time_wrong=0 reason_wrong=0 bad_layout=0 other=0$' "$TMP"/d
+	# the three dead letters are those three entries
+	"$XRTEST" pel "$REDIS_URL" dm g | cut -d ' ' -f 1 >"$TMP"/left
+	assert_lines 3 "$TMP"/left
+	assert_eq "" "$(grep -Fx -f "$TMP"/ids "$TMP"/left || true)"
+}
+test_case 'dead letters: every field and value byte for byte and in order (NUL, invalid UTF-8, 1 MB, 1000 fields), origin fields exact' dead_letter_bytes
+
+# wait_stopped PID: until the process stops at a ":stop" failpoint (10 s at most)
+wait_stopped() {
+	n=0
+	while [ $n -lt 200 ]; do
+		[ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
+
+owner_script() {
+	make_stream os g 4
+	crash_consumer os g dead
+	"$XRTEST" pel "$REDIS_URL" os g | cut -d ' ' -f 1 >"$TMP"/ids
+	e1=$(sed -n 1p "$TMP"/ids)
+	e2=$(sed -n 2p "$TMP"/ids)
+	e3=$(sed -n 3p "$TMP"/ids)
+	e4=$(sed -n 4p "$TMP"/ids)
+	# e1 and e2 held by the recovery consumer, then a live consumer claims e2;
+	# e3 was acknowledged; e4 is still on the consumer that read it
+	rcli XCLAIM os g xrecover 0 "$e1" "$e2" JUSTID >/dev/null
+	rcli XCLAIM os g live 0 "$e2" JUSTID >/dev/null
+	rcli XACK os g "$e3" >/dev/null
+	"$XRTEST" dlmove "$REDIS_URL" os g xrecover os:dlq "$e1" "$e2" "$e3" "$e4" >"$TMP"/out
+	cat "$TMP"/out
+	assert_grep "^$e1 moved [0-9]+-[0-9]+\$" "$TMP"/out
+	assert_grep "^$e2 left: pending on live\$" "$TMP"/out
+	assert_grep "^$e3 left: not pending\$" "$TMP"/out
+	assert_grep "^$e4 left: pending on dead\$" "$TMP"/out
+	assert_grep '^moved=1 not_pending=1 other_owner=2$' "$TMP"/out
+	assert_eq 1 "$(rcli XLEN os:dlq)"
+	"$XRTEST" pel "$REDIS_URL" os g >"$TMP"/pel
+	assert_eq "$e2 live 1
+$e4 dead 1" "$(cat "$TMP"/pel)"
+}
+test_case 'the dead-letter script moves an entry only from the recovery consumer: one a live consumer holds is left to it' owner_script
+
+owner_race() {
+	make_stream or g 5
+	crash_consumer or g dead
+	# the run stops after planning the move; a live consumer claims an entry then
+	XRECOVER_FAILPOINT=dead-letter-planned:stop "$XR" -r "$REDIS_URL" --db "$DB" run -s or \
+		--claim-idle 0 --no-clean --action dead-letter >"$TMP"/out 2>"$TMP"/log &
+	pid=$!
+	wait_stopped $pid || { kill -9 $pid; fail "the run did not stop at dead-letter-planned"; }
+	id=$("$XRTEST" pel "$REDIS_URL" or g | sed -n 3p | cut -d ' ' -f 1)
+	rcli XCLAIM or g live 0 "$id" JUSTID >/dev/null
+	kill -CONT $pid
+	wait $pid || fail "the run failed: exit $?"
+	cat "$TMP"/log
+	# it stays pending on the live consumer, and is not a dead letter
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" or g | cut -d ' ' -f 1,2)"
+	assert_eq 4 "$(rcli XLEN or:dlq)"
+	"$XRTEST" dlq "$REDIS_URL" or g or:dlq >"$TMP"/d || true
+	assert_grep '^dead_letters=4 same=4 different=0 missing=0 pending=0 twice=0 ' "$TMP"/d
+	assert_eq 0 "$(sql "select count(*) from dead_letters where entry_id = '$id'")"
+	assert_eq 4 "$(sql "select count(*) from dead_letters where stream = 'or'")"
+	# journalled once as taken, and said so
+	assert_eq "live|0" "$(sql "select consumer, coalesce(json_extract(detail, '\$.reconciled'), 0) from events where kind = 'taken' and stream = 'or' and entry_ms || '-' || entry_seq = '$id'")"
+	assert_grep "\\[DEAD-LETTER\\] skipped entry=$id stream=or group=g consumer=live " "$TMP"/log
+	"$XRTEST" places "$REDIS_URL" "$DB" or g or:dlq >"$TMP"/p || true
+	assert_grep '^entries=5 pending=1 dead_lettered=4 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+	# later runs leave it alone too
+	xr -q run -s or --claim-idle 1h --no-clean --action dead-letter 2>/dev/null
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" or g | cut -d ' ' -f 1,2)"
+	assert_eq 1 "$(sql "select count(*) from events where kind = 'taken' and stream = 'or'")"
+}
+test_case 'a live consumer claims an entry between the plan and the move: not dead-lettered, not acknowledged, still its own' owner_race
+
+owner_reconcile() {
+	make_stream ok g 5
+	crash_consumer ok g dead
+	# killed after planning the move; a live consumer claims an entry; the next run reconciles
+	set +e
+	XRECOVER_FAILPOINT=dead-letter-planned "$XR" -r "$REDIS_URL" --db "$DB" -q run -s ok \
+		--claim-idle 0 --no-clean --action dead-letter >/dev/null 2>&1
+	rc=$?
+	set -e
+	assert_eq 137 "$rc" "exit of the killed run"
+	id=$("$XRTEST" pel "$REDIS_URL" ok g | sed -n 2p | cut -d ' ' -f 1)
+	rcli XCLAIM ok g live 0 "$id" JUSTID >/dev/null
+	xr run -s ok --claim-idle 1h --no-clean --action dead-letter 2>"$TMP"/log
+	cat "$TMP"/log
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" ok g | grep -F "$id" | cut -d ' ' -f 1,2)"
+	assert_eq 0 "$(sql "select count(*) from dead_letters where entry_id = '$id'")"
+	assert_eq "live|1" "$(sql "select consumer, json_extract(detail, '\$.reconciled') from events where kind = 'taken' and stream = 'ok' and entry_ms || '-' || entry_seq = '$id'")"
+	assert_grep "\\[DEAD-LETTER\\] skipped entry=$id stream=ok group=g consumer=live " "$TMP"/log
+	"$XRTEST" places "$REDIS_URL" "$DB" ok g ok:dlq >"$TMP"/p || true
+	assert_grep '^entries=5 pending=[0-9]+ dead_lettered=[0-9]+ both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+	# a run after that leaves it alone and journals nothing more about it
+	xr -q run -s ok --claim-idle 1h --no-clean --action dead-letter 2>/dev/null
+	assert_eq "$id live" "$("$XRTEST" pel "$REDIS_URL" ok g | grep -F "$id" | cut -d ' ' -f 1,2)"
+	assert_eq 1 "$(sql "select count(*) from events where kind = 'taken' and stream = 'ok'")"
+}
+test_case 'killed after planning a move, a live consumer claims an entry: the next run leaves it to that consumer and journals it as taken' owner_reconcile
+
+copy_reconcile() {
+	make_stream cr g 4
+	crash_consumer cr g w1
+	xr -q run -s cr --claim-idle 0 --no-clean --action redeliver
+	# the copies fail too; the run that dead-letters them is killed right after the move
+	crash_consumer cr g w2
+	set +e
+	XRECOVER_FAILPOINT=dead-letter-moved "$XR" -r "$REDIS_URL" --db "$DB" -q run -s cr \
+		--claim-idle 0 --no-clean --max-deliveries 1 >/dev/null 2>&1
+	rc=$?
+	set -e
+	assert_eq 137 "$rc" "exit of the killed run"
+	assert_eq 0 "$(sql "select count(*) from dead_letters where stream = 'cr'")"
+	# the next run finds each move by the copy fields of its dead letter
+	xr -q run -s cr --claim-idle 1h --no-clean 2>/dev/null
+	sql "select entry_id from claimed_messages where stream = 'cr' and from_consumer = 'w2' order by 1" >"$TMP"/copies
+	assert_eq "$(cat "$TMP"/copies)" "$(sql "select entry_id from dead_letters where stream = 'cr' and reconciled = 1 order by 1")"
+	assert_eq 4 "$(sql "select count(*) from dead_letters where stream = 'cr'")"
+	"$XRTEST" dlq "$REDIS_URL" cr g cr:dlq --consumer w2 --deliveries 2 >"$TMP"/d || true
+	assert_grep '^dead_letters=4 same=4 different=0 missing=0 pending=0 twice=0 copies=4 origin_wrong=0 ' "$TMP"/d
+}
+test_case 'a killed run that dead-lettered copies: the next run finds each dead letter by the copy it names' copy_reconcile
+
 replay_dead_letters() {
 	n=$(rcli XLEN dl:dlq)
 	xr replay -s dl --dead-lettered >"$TMP"/out 2>&1

@@ -187,6 +187,55 @@ daily_generated() {
 }
 test_case 'report --daily over a generated journal: runs, the interval, gaps, totals' daily_generated
 
+fate_chain() {
+	DB=$TMP/chain.db
+	make_stream pc g 3
+	crash_consumer pc g w1
+	# redelivered: the copies go back to the stream, w2 reads them and dies too
+	xr -q run -s pc --claim-idle 0 --no-clean --action redeliver
+	crash_consumer pc g w2
+	# claimed again and replayed by hand: w3 reads those copies and dies as well
+	xr -q run -s pc --claim-idle 0 --no-clean
+	xr -q replay --run 2 >/dev/null
+	crash_consumer pc g w3
+	# delivered three times in all: the last copies go to the dead-letter stream
+	xr -q run -s pc --claim-idle 0 --no-clean --max-deliveries 2 2>/dev/null
+	assert_eq 3 "$(rcli XLEN pc:dlq)"
+	assert_eq 0 "$(rcli XPENDING pc g | head -n 1)"
+	assert_eq "3|delivered 3 times, more than --max-deliveries 2" "$(sql "select distinct deliveries || '|' || reason from dead_letters")"
+	i1=$(sql "select incident from incidents where consumer = 'w1'")
+	sql "select entry_id from claimed_messages where from_consumer = 'w1' order by entry_id" >"$TMP"/originals
+	sql "select entry_id from claimed_messages where from_consumer = 'w3' order by entry_id" >"$TMP"/lastcopies
+	# w1's entries: their fate is their last copy's, with all their deliveries
+	xr report --incident "$i1" >"$TMP"/out
+	cat "$TMP"/out
+	while read -r e; do
+		assert_grep "^$e +[0-9T:Z-]+ +1 +3 +dead-lettered +\\{\"i\":\"[0-9]\"\\}\$" "$TMP"/out
+	done <"$TMP"/originals
+	assert_grep '^dead_lettered +3$' "$TMP"/out
+	xr report --incident "$i1" --format json >"$TMP"/j
+	assert_eq "dead-lettered:3 dead-lettered:3 dead-lettered:3" "$(jq_ "$TMP"/j '" ".join(e["fate"] + ":" + str(e["deliveries"]) for e in d["entries"])')"
+	assert_eq "3" "$(jq_ "$TMP"/j 'd["dead_lettered"]')"
+	assert_eq "claimed replayed copy claimed replayed copy claimed dead_lettered" "$(jq_ "$TMP"/j '" ".join(e["event"] for e in d["timeline"] if e["event"] in ("claimed", "replayed", "copy claimed", "dead_lettered"))')"
+	# the copies' own incidents say the same
+	i3=$(sql "select incident from incidents where consumer = 'w3'")
+	xr report --incident "$i3" --format json >"$TMP"/j
+	assert_eq "dead-lettered:3 dead-lettered:3 dead-lettered:3" "$(jq_ "$TMP"/j '" ".join(e["fate"] + ":" + str(e["deliveries"]) for e in d["entries"])')"
+	# each dead letter names the original and the copy it came from
+	"$XRTEST" dlq "$REDIS_URL" pc g pc:dlq --consumer w3 --deliveries 3 \
+		--reason 'delivered 3 times, more than --max-deliveries 2' >"$TMP"/d || true
+	assert_grep '^dead_letters=3 same=3 different=0 missing=0 pending=0 twice=0 copies=3 origin_wrong=0 consumer_wrong=0 deliveries_wrong=0 time_wrong=0 reason_wrong=0 bad_layout=0 other=0$' "$TMP"/d
+	dl_field() {
+		rcli --raw XRANGE pc:dlq - + | awk -v f="$1" 'p { print; p = 0 } $0 == f { p = 1 }' | sort
+	}
+	assert_eq "$(cat "$TMP"/originals)" "$(dl_field xrecover-origin-id)"
+	assert_eq "$(cat "$TMP"/lastcopies)" "$(dl_field xrecover-copy-id)"
+	assert_eq "pc pc pc" "$(dl_field xrecover-origin-stream | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "g g g" "$(dl_field xrecover-copy-group | tr '\n' ' ' | sed 's/ $//')"
+	xr verify >/dev/null
+}
+test_case 'an entry whose copies failed again: its fate is its last copy'"'"'s, dead-lettered, with every delivery; the dead letter names the original and the copy' fate_chain
+
 bad_input() {
 	assert_exit 2 "$XR" --db "$DB" report
 	assert_grep 'say which' "$TMP"/err

@@ -3,8 +3,10 @@
  * (redis-cli cannot send or show NUL bytes and invalid UTF-8 faithfully).
  *
  *   xrtest port                                   a free loopback TCP port
- *   xrtest fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]
- *                                                 XADD N generated entries
+ *   xrtest fill URL STREAM N [--size B] [--mixed] [--big I] [--many I] [--start I]
+ *                                                 XADD N generated entries (entry I
+ *                                                 --big has a 1 MB value, --many has
+ *                                                 1000 fields)
  *   xrtest read URL STREAM GROUP CONSUMER COUNT   XREADGROUP, never XACK
  *   xrtest pel URL STREAM GROUP                   "id owner deliveries" per pending entry
  *   xrtest xdel URL STREAM START COUNT            XDEL entries START..START+COUNT-1 (by position)
@@ -21,6 +23,14 @@
  *                                                 stderr "read=N acked=N" (what XACK acknowledged)
  *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
  *                                                 journalled original's bytes
+ *   xrtest dlmove URL STREAM GROUP OWNER DLQ ID...  xrecover's dead-letter move of these
+ *                                                 entries, expecting them on OWNER: what
+ *                                                 it did with each
+ *   xrtest dlq URL STREAM GROUP DLQ [--consumer C] [--deliveries N] [--reason R]
+ *              [--between MS MS]                  each dead letter of DLQ that came from
+ *                                                 STREAM/GROUP: its fields are the entry's,
+ *                                                 byte for byte and in order, then the
+ *                                                 xrecover-* fields, each saying what it must
  *   xrtest places URL DB STREAM GROUP DLQ         where each journalled entry of the group
  *                                                 is: pending, in the dead-letter stream,
  *                                                 both, neither; and does the journal agree
@@ -44,6 +54,7 @@
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../store/payload.h"
+#include "../stream/move.h"
 #include "../stream/redis.h"
 
 static void
@@ -107,10 +118,17 @@ do_port(void)
 
 /* ---------------------------------------------------------------- fill */
 
-/* The fields of generated entry i, appended to argv/len (pointing into store). */
+/* Items of an entry with many fields (--many): MANY_FIELDS pairs, and a few more. */
+#define MANY_FIELDS 1000
+#define MAX_ITEMS (2 * MANY_FIELDS + 32)
+
+/*
+ * The fields of generated entry i, as (offset, length) pairs into store:
+ * off needs 2 * MAX_ITEMS slots.
+ */
 static void
-gen_entry(long i, size_t size, bool mixed, long big, struct buf *store, size_t *off,
-    size_t *n)
+gen_entry(long i, size_t size, bool mixed, long big, long many, struct buf *store,
+    size_t *off, size_t *n)
 {
 	char num[32];
 	size_t k = 0;
@@ -132,6 +150,16 @@ gen_entry(long i, size_t size, bool mixed, long big, struct buf *store, size_t *
 		ADD("big", 3);
 		ADD(v, mb);
 		free(v);
+	} else if (i == many) {
+		/* Names repeat, values hold NUL, 0xff and every other byte. */
+		for (int f = 0; f < MANY_FIELDS; f++) {
+			char name[32], v[40];
+			int nl = f % 100 == 0 ? snprintf(name, sizeof(name), "dup") :
+			    snprintf(name, sizeof(name), "f%d", f);
+			int vl = snprintf(v, sizeof(v), "%c%d%c\xff", (char)(f % 256), f, 0);
+			ADD(name, (size_t)nl);
+			ADD(v, (size_t)vl);
+		}
 	} else if (mixed) {
 		switch (i % 8) {
 		case 1: {
@@ -196,15 +224,18 @@ static int
 do_fill(int argc, char **argv)
 {
 	redisContext *c;
-	long n, start = 0, big = -1;
+	long n, start = 0, big = -1, many = -1;
 	size_t size = 0;
 	bool mixed = false;
 	struct buf store = BUF_INIT;
-	size_t off[32];
+	size_t *off = xmalloc(2 * MAX_ITEMS * sizeof(*off));
+	const char **av = xmalloc((3 + MAX_ITEMS) * sizeof(*av));
+	size_t *al = xmalloc((3 + MAX_ITEMS) * sizeof(*al));
 	long pending = 0;
 
 	if (argc < 5)
-		die("%s", "usage: fill URL STREAM N [--size B] [--mixed] [--big I] [--start I]");
+		die("%s", "usage: fill URL STREAM N [--size B] [--mixed] [--big I] [--many I] "
+		    "[--start I]");
 	c = connect_url(argv[2]);
 	n = atol(argv[4]);
 	for (int a = 5; a < argc; a++) {
@@ -214,6 +245,8 @@ do_fill(int argc, char **argv)
 			mixed = true;
 		else if (strcmp(argv[a], "--big") == 0 && a + 1 < argc)
 			big = atol(argv[++a]);
+		else if (strcmp(argv[a], "--many") == 0 && a + 1 < argc)
+			many = atol(argv[++a]);
 		else if (strcmp(argv[a], "--start") == 0 && a + 1 < argc)
 			start = atol(argv[++a]);
 		else
@@ -221,10 +254,8 @@ do_fill(int argc, char **argv)
 	}
 	for (long i = start; i < start + n; i++) {
 		size_t nf;
-		const char *av[40];
-		size_t al[40];
 
-		gen_entry(i, size, mixed, big, &store, off, &nf);
+		gen_entry(i, size, mixed, big, many, &store, off, &nf);
 		av[0] = "XADD";
 		al[0] = 4;
 		av[1] = argv[3];
@@ -251,6 +282,9 @@ do_fill(int argc, char **argv)
 	}
 	printf("%ld\n", n);
 	buf_free(&store);
+	free(off);
+	free(av);
+	free(al);
 	redisFree(c);
 	return 0;
 }
@@ -626,6 +660,320 @@ do_copies(int argc, char **argv)
 	return bad || missing ? 1 : 0;
 }
 
+/* -------------------------------------------------------- dead letters */
+
+/* The fields xrecover appends to a dead letter, in order; a copy's has three more. */
+static const char *const dl_plain[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-origin-consumer", "xrecover-deliveries",
+    "xrecover-dead-lettered-at", "xrecover-reason"};
+static const char *const dl_copy[] = {"xrecover-origin-stream", "xrecover-origin-group",
+    "xrecover-origin-id", "xrecover-copy-stream", "xrecover-copy-group", "xrecover-copy-id",
+    "xrecover-origin-consumer", "xrecover-deliveries", "xrecover-dead-lettered-at",
+    "xrecover-reason"};
+
+/* What the tail of a dead letter says, read from its end. */
+struct dl_tail {
+	size_t own;                 /* items of the entry's own fields before the tail */
+	bool copy;
+	const redisReply *v[10];    /* the values, in the order of dl_plain or dl_copy */
+};
+
+static bool
+str_is(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+}
+
+/* Reads the xrecover-* fields from the end of f; false when they are not all there, in order. */
+static bool
+dl_tail_read(const redisReply *f, struct dl_tail *t)
+{
+	size_t n = f->elements;
+
+	memset(t, 0, sizeof(*t));
+	if (n % 2 != 0 || n < 14)
+		return false;
+	/* The seventh pair from the end tells the two layouts apart. */
+	t->copy = str_is(f->element[n - 14], "xrecover-copy-stream");
+	const char *const *names = t->copy ? dl_copy : dl_plain;
+	size_t k = t->copy ? 10 : 7;
+	if (n < 2 * k)
+		return false;
+	t->own = n - 2 * k;
+	for (size_t i = 0; i < k; i++) {
+		if (!str_is(f->element[t->own + 2 * i], names[i]))
+			return false;
+		t->v[i] = f->element[t->own + 2 * i + 1];
+	}
+	return true;
+}
+
+/* -------------------------------------------------------------- dlmove */
+
+static int
+do_dlmove(int argc, char **argv)
+{
+	struct redis_target t;
+	struct xerr err = {0};
+	struct rconn *rc;
+	size_t n;
+	struct dead_letter *d;
+	redisReply **fields;
+	struct bytes **fv;
+	long moved = 0, not_pending = 0, other = 0;
+
+	if (argc < 8)
+		die("%s", "usage: dlmove URL STREAM GROUP OWNER DLQ ID...");
+	if (redis_target_parse(argv[2], &t, &err) < 0 || rconn_open(&t, 5000, 120000, &rc, &err) < 0)
+		die("%s", err.msg);
+	redis_target_free(&t);
+	n = (size_t)(argc - 7);
+	d = xcalloc(n, sizeof(*d));
+	fields = xcalloc(n, sizeof(*fields));
+	fv = xcalloc(n, sizeof(*fv));
+	for (size_t i = 0; i < n; i++) {
+		const char *id = argv[7 + i];
+		const char *av[] = {"XRANGE", argv[3], id, id};
+
+		if (entry_id_parse(id, strlen(id), &d[i].id) < 0)
+			die("not an entry ID: %s", id);
+		fields[i] = cmd(rc->c, 4, av, NULL);
+		if (fields[i]->elements != 1)
+			die("no entry %s", id);
+		const redisReply *f = fields[i]->element[0]->element[1];
+		fv[i] = xcalloc(f->elements + 1, sizeof(**fv));
+		for (size_t k = 0; k < f->elements; k++) {
+			fv[i][k].p = f->element[k]->str;
+			fv[i][k].n = f->element[k]->len;
+		}
+		d[i].fv = fv[i];
+		d[i].nfv = f->elements;
+		d[i].consumer = "xrtest";
+		d[i].deliveries = 1;
+		d[i].reason = "xrtest dlmove";
+	}
+	if (dead_letters_move(rc, argv[3], argv[4], argv[5], argv[6], d, n, &err) < 0)
+		die("%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		char dl[ENTRY_ID_STRLEN];
+		if (d[i].done) {
+			entry_id_format(d[i].dlq_id, dl, sizeof(dl));
+			printf("%s moved %s\n", argv[7 + i], dl);
+			moved++;
+		} else if (d[i].owner != NULL) {
+			printf("%s left: pending on %s\n", argv[7 + i], d[i].owner);
+			other++;
+		} else if (d[i].not_pending) {
+			printf("%s left: not pending\n", argv[7 + i]);
+			not_pending++;
+		}
+		free(d[i].owner);
+		free(fv[i]);
+		freeReplyObject(fields[i]);
+	}
+	printf("moved=%ld not_pending=%ld other_owner=%ld\n", moved, not_pending, other);
+	free(d);
+	free(fv);
+	free(fields);
+	rconn_close(rc);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- dlq */
+
+/* The fields of stream/id, or NULL if it is not there (free the reply it is in). */
+static redisReply *
+entry_fields(redisContext *c, const redisReply *stream, const redisReply *id,
+    const redisReply **ret)
+{
+	const char *av[] = {"XRANGE", stream->str, id->str, id->str};
+	size_t al[] = {6, stream->len, id->len, id->len};
+	redisReply *r = redisCommandArgv(c, 4, av, al);
+
+	if (r == NULL)
+		die("redis: %s", c->errstr);
+	*ret = r->type == REDIS_REPLY_ARRAY && r->elements == 1 ? r->element[0]->element[1] : NULL;
+	return r;
+}
+
+/* Whether the first n items of a are the items of b, byte for byte. */
+static bool
+same_items(const redisReply *a, size_t n, const redisReply *b)
+{
+	if (b->elements != n)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (a->element[k]->len != b->element[k]->len ||
+		    memcmp(a->element[k]->str, b->element[k]->str, a->element[k]->len) != 0)
+			return false;
+	return true;
+}
+
+/* Whether stream/id is pending in group. */
+static bool
+is_pending(redisContext *c, const redisReply *stream, const char *group, const redisReply *id)
+{
+	const char *av[] = {"XPENDING", stream->str, group, id->str, id->str, "1"};
+	size_t al[] = {8, stream->len, strlen(group), id->len, id->len, 1};
+	redisReply *r = redisCommandArgv(c, 6, av, al);
+	bool p;
+
+	if (r == NULL)
+		die("redis: %s", c->errstr);
+	p = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+	freeReplyObject(r);
+	return p;
+}
+
+/* "2026-01-17T10:05:28.123Z" to Unix ms; -1 if it is not exactly that form. */
+static int64_t
+rfc3339_ms(const redisReply *v)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	char sec[32];
+	int64_t ms;
+
+	if (v->len != sizeof(form) - 1)
+		return -1;
+	for (size_t i = 0; i < v->len; i++)
+		if (form[i] == 'd' ? v->str[i] < '0' || v->str[i] > '9' : v->str[i] != form[i])
+			return -1;
+	snprintf(sec, sizeof(sec), "%.19sZ", v->str);
+	if (parse_time(sec, 0, &ms) < 0)
+		return -1;
+	return ms + atoi(v->str + 20);
+}
+
+static void
+report_dl(long *count, const char *what, const redisReply *dlid)
+{
+	if (*count < 5)
+		printf("%s %s\n", what, dlid->str);
+	(*count)++;
+}
+
+static int
+do_dlq(int argc, char **argv)
+{
+	redisContext *c;
+	const char *stream, *group, *dlq, *consumer = NULL, *deliveries = NULL, *reason = NULL;
+	int64_t after = 0, before = 0;
+	long letters = 0, same = 0, different = 0, layout = 0, origin_wrong = 0, missing = 0,
+	    pending = 0, twice = 0, consumer_wrong = 0, deliveries_wrong = 0, reason_wrong = 0,
+	    time_wrong = 0, copies = 0, other = 0;
+	size_t max_items = 0, max_len = 0;
+	char start[64] = "-";
+	char **seen = NULL;
+	size_t nseen = 0;
+
+	if (argc < 6)
+		die("%s", "usage: dlq URL STREAM GROUP DLQ [--consumer C] [--deliveries N] "
+		    "[--reason R] [--between MS MS]");
+	c = connect_url(argv[2]);
+	stream = argv[3];
+	group = argv[4];
+	dlq = argv[5];
+	for (int a = 6; a < argc; a++) {
+		if (strcmp(argv[a], "--consumer") == 0 && a + 1 < argc)
+			consumer = argv[++a];
+		else if (strcmp(argv[a], "--deliveries") == 0 && a + 1 < argc)
+			deliveries = argv[++a];
+		else if (strcmp(argv[a], "--reason") == 0 && a + 1 < argc)
+			reason = argv[++a];
+		else if (strcmp(argv[a], "--between") == 0 && a + 2 < argc) {
+			after = atoll(argv[++a]);
+			before = atoll(argv[++a]);
+		} else
+			die("dlq: unknown option %s", argv[a]);
+	}
+	for (;;) {
+		const char *av[] = {"XRANGE", dlq, start, "+", "COUNT", "100"};
+		redisReply *all = cmd(c, 6, av, NULL);
+		struct entry_id last = {0, 0};
+
+		for (size_t i = 0; i < all->elements; i++) {
+			const redisReply *dlid = all->element[i]->element[0];
+			const redisReply *f = all->element[i]->element[1];
+			struct dl_tail t;
+
+			entry_id_parse(dlid->str, dlid->len, &last);
+			if (!dl_tail_read(f, &t)) {
+				report_dl(&layout, "LAYOUT", dlid);
+				continue;
+			}
+			/* Where the entry was pending: the copy's place, or the origin's. */
+			const redisReply *ps = t.copy ? t.v[3] : t.v[0];
+			const redisReply *pg = t.copy ? t.v[4] : t.v[1];
+			const redisReply *pid = t.copy ? t.v[5] : t.v[2];
+			const redisReply *const *rest = t.copy ? &t.v[6] : &t.v[3];
+			if (!str_is(ps, stream) || !str_is(pg, group)) {
+				other++;
+				continue;
+			}
+			letters++;
+			copies += t.copy;
+			max_items = t.own > max_items ? t.own : max_items;
+			for (size_t k = 0; k < t.own; k++)
+				max_len = f->element[k]->len > max_len ? f->element[k]->len : max_len;
+			/* Each entry once. */
+			bool dup = false;
+			for (size_t k = 0; k < nseen && !dup; k++)
+				dup = strcmp(seen[k], pid->str) == 0;
+			if (dup)
+				report_dl(&twice, "TWICE", dlid);
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = xstrdup(pid->str);
+
+			/* The entry's own fields, byte for byte and in order. */
+			const redisReply *orig;
+			redisReply *r = entry_fields(c, ps, pid, &orig);
+			if (orig == NULL)
+				report_dl(&missing, "MISSING", dlid);
+			else if (same_items(f, t.own, orig))
+				same++;
+			else
+				report_dl(&different, "DIFFERENT", dlid);
+			freeReplyObject(r);
+			if (is_pending(c, ps, group, pid))
+				report_dl(&pending, "PENDING", dlid);
+			/* A copy's dead letter names its original, which has the same fields. */
+			if (t.copy) {
+				r = entry_fields(c, t.v[0], t.v[2], &orig);
+				if (orig == NULL || !same_items(f, t.own, orig) ||
+				    (str_is(t.v[0], ps->str) && str_is(t.v[2], pid->str)))
+					report_dl(&origin_wrong, "ORIGIN", dlid);
+				freeReplyObject(r);
+			}
+			if (consumer != NULL && !str_is(rest[0], consumer))
+				report_dl(&consumer_wrong, "CONSUMER", dlid);
+			if (deliveries != NULL && !str_is(rest[1], deliveries))
+				report_dl(&deliveries_wrong, "DELIVERIES", dlid);
+			int64_t at = rfc3339_ms(rest[2]);
+			if (at < 0 || (before > 0 && (at < after || at > before)))
+				report_dl(&time_wrong, "TIME", dlid);
+			if (reason != NULL && !str_is(rest[3], reason))
+				report_dl(&reason_wrong, "REASON", dlid);
+		}
+		size_t n = all->elements;
+		freeReplyObject(all);
+		if (n < 100)
+			break;
+		entry_id_format(entry_id_next(last), start, sizeof(start));
+	}
+	for (size_t k = 0; k < nseen; k++)
+		free(seen[k]);
+	free(seen);
+	redisFree(c);
+	printf("dead_letters=%ld same=%ld different=%ld missing=%ld pending=%ld twice=%ld "
+	    "copies=%ld origin_wrong=%ld consumer_wrong=%ld deliveries_wrong=%ld "
+	    "time_wrong=%ld reason_wrong=%ld bad_layout=%ld other=%ld\n", letters, same,
+	    different, missing, pending, twice, copies, origin_wrong, consumer_wrong,
+	    deliveries_wrong, time_wrong, reason_wrong, layout, other);
+	printf("most_items=%zu longest_value=%zu\n", max_items, max_len);
+	return different || missing || pending || twice || origin_wrong || consumer_wrong ||
+	    deliveries_wrong || time_wrong || reason_wrong || layout ? 1 : 0;
+}
+
 /* -------------------------------------------------------------- places */
 
 static int
@@ -669,10 +1017,11 @@ do_places(int argc, char **argv)
 
 		freeReplyObject(r);
 		for (size_t i = 0; i < all->elements; i++) {
-			const redisReply *f = all->element[i]->element[1];
-			const char *oi = reply_str(f, "xrecover-origin-id");
-			const char *os = reply_str(f, "xrecover-origin-stream");
-			if (oi != NULL && os != NULL && strcmp(oi, id) == 0 && strcmp(os, stream) == 0) {
+			struct dl_tail t;
+			/* Where it was pending: the copy's place, or the origin's. */
+			if (dl_tail_read(all->element[i]->element[1], &t) &&
+			    str_is(t.v[t.copy ? 5 : 2], id) && str_is(t.v[t.copy ? 3 : 0], stream) &&
+			    str_is(t.v[t.copy ? 4 : 1], group)) {
 				in_dlq++;
 				where = all->element[i]->element[0]->str;
 			}
@@ -810,7 +1159,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|places|kill-at ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -829,6 +1178,10 @@ main(int argc, char **argv)
 		return do_worker(argc, argv);
 	if (strcmp(argv[1], "copies") == 0)
 		return do_copies(argc, argv);
+	if (strcmp(argv[1], "dlq") == 0)
+		return do_dlq(argc, argv);
+	if (strcmp(argv[1], "dlmove") == 0)
+		return do_dlmove(argc, argv);
 	if (strcmp(argv[1], "places") == 0)
 		return do_places(argc, argv);
 	if (strcmp(argv[1], "kill-at") == 0)
