@@ -125,8 +125,8 @@ intent_head(struct pass *p, struct jw *w, const char *kind, const char *stream,
 	jw_obj(w);
 	jw_kint(w, "run", p->run);
 	jw_kstr(w, "kind", kind);
-	jw_kstr(w, "stream", stream);
-	jw_kstr(w, "group", group);
+	intent_kname(w, "stream", stream);
+	intent_kname(w, "group", group);
 }
 
 /* ------------------------------------------------------------- claim */
@@ -141,7 +141,7 @@ write_claim_intent(struct pass *p, const char *stream, const char *group,
 	struct jw w;
 
 	intent_head(p, &w, "claim", stream, group);
-	jw_kstr(&w, "consumer", p->cfg->consumer);
+	intent_kname(&w, "consumer", p->cfg->consumer);
 	jw_kint(&w, "min_idle_ms", p->cfg->claim_idle_ms);
 	jw_key(&w, "entries");
 	jw_arr(&w);
@@ -169,7 +169,7 @@ write_claim_intent(struct pass *p, const char *stream, const char *group,
 	jw_key(&w, "owners");
 	jw_arr(&w);
 	for (size_t o = 0; o < nowners; o++)
-		jw_str(&w, owners[o]);
+		intent_name(&w, owners[o]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return intent_append(p->intents, p->dbuf.data, p->dbuf.len, err);
@@ -464,7 +464,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 			if (!is_zombie(p, &cs[i]))
 				continue;
 			jw_obj(&w);
-			jw_kstr(&w, "name", cs[i].name);
+			intent_kname(&w, "name", cs[i].name);
 			jw_kint(&w, "idle_ms", cs[i].idle_ms);
 			jw_kint(&w, "inactive_ms", cs[i].inactive_ms);
 			jw_obj_end(&w);
@@ -557,6 +557,12 @@ dispose_group(struct pass *p, struct group_result *gr, struct xerr *err)
 
 	if ((!dl_all && !redeliver && c->max_deliveries == 0) || p->dry)
 		return 0;
+	if (pass_unsettled(p, gr->stream, gr->group)) {
+		/* What a killed command did to them is not known yet: leave them be. */
+		log_problem(p, LOG_WARN, gr->stream, gr->group, "intents of a killed command about "
+		    "this group are not reconciled yet; --action and --max-deliveries wait for them");
+		return 0;
+	}
 	sel.run = p->run;
 	sel.after_seq = p->run_seq;
 	sel.streams = streams;
@@ -937,6 +943,31 @@ log_summary(struct pass *p)
 
 /* ----------------------------------------------------------------- run */
 
+/*
+ * Intents of killed commands that stay unreconciled fail the run, as a
+ * failed group does: journalled as an error, and the other groups done.
+ */
+static int
+unreconciled_failed(struct pass *p, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+
+	p->res->errors++;
+	if (p->first_error.msg[0] == '\0')
+		p->first_error = p->rec_error;
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "message", p->rec_error.msg);
+	jw_kint(&w, "unreconciled", p->rec.unreconciled);
+	jw_obj_end(&w);
+	ev.kind = "error";
+	ev.run = p->run;
+	ev.detail = buf_str(&p->dbuf);
+	return pass_append(p, &ev, err);
+}
+
 int
 recover_run(const struct config *cfg, const struct mode *mode, const struct logger *lg,
     volatile sig_atomic_t *stop, struct recover_result *ret, struct xerr *err)
@@ -981,6 +1012,8 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		goto out;
 	}
 	if (!p.dry && reconcile(&p, &werr) < 0)
+		goto finish;
+	if (p.rec.unreconciled > 0 && unreconciled_failed(&p, &werr) < 0)
 		goto finish;
 	ret->reconciled += p.rec.claimed;
 	ret->lost += p.rec.lost;
@@ -1042,6 +1075,8 @@ finish:
 		*err = werr;
 	else if (*stop)
 		xerr_set(err, XR_EFAIL, "interrupted; the run stopped after the page in hand");
+	else if (ret->errors == 1 && p.rec.unreconciled > 0)
+		*err = p.rec_error;
 	else if (ret->errors > 0)
 		xerr_set(err, XR_EFAIL, "%lld of %zu groups failed; first: %s", ret->errors,
 		    ret->ngroups, p.first_error.msg);
@@ -1056,6 +1091,7 @@ out:
 	buf_free(&p.dbuf);
 	ev_batch_free(&p.batch);
 	free(p.fv);
+	pass_unsettled_free(&p);
 	return rc;
 }
 
