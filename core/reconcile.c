@@ -80,6 +80,29 @@ names_free(struct rx *rx)
 	rx->nnames = 0;
 }
 
+/*
+ * After Redis refused an XPENDING of stream (NOGROUP): whether the whole
+ * stream is gone, with everything that was pending in it.  Returns -1,
+ * with the refusal in rx->err, when it is not: only the group is gone,
+ * and the record waits for it.
+ */
+static int
+stream_gone(struct rx *rx, const char *stream, bool *ret)
+{
+	struct xerr terr = {0};
+	char type[16];
+
+	*ret = false;
+	if (rx->err->code != XR_EFAIL)
+		return -1;
+	if (redis_key_type(rx->p->rc, stream, type, &terr) < 0) {
+		*rx->err = terr;
+		return -1;
+	}
+	*ret = strcmp(type, "none") == 0;
+	return *ret ? 0 : -1;
+}
+
 static int
 reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
     const char *group, const char *consumer, struct entry_id id, const char *owner,
@@ -87,7 +110,7 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 {
 	struct pass *p = rx->p;
 	char ids[ENTRY_ID_STRLEN];
-	bool done;
+	bool done, gone = false;
 	redisReply *pend = NULL, *range = NULL;
 	int rc = -1;
 
@@ -97,15 +120,14 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 		return 0;
 	entry_id_format(id, ids, sizeof(ids));
 	pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
-	if (pend == NULL)
+	if (pend == NULL && stream_gone(rx, stream, &gone) < 0)
 		goto out;
-	range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids);
-	if (range == NULL)
+	if (!gone && (range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids)) == NULL)
 		goto out;
-	bool pending = pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
+	bool pending = pend != NULL && pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
 	    pend->element[0]->type == REDIS_REPLY_ARRAY && pend->element[0]->elements >= 2;
 	bool ours = pending && strcmp(pend->element[0]->element[1]->str, consumer) == 0;
-	bool exists = range->type == REDIS_REPLY_ARRAY && range->elements == 1;
+	bool exists = range != NULL && range->type == REDIS_REPLY_ARRAY && range->elements == 1;
 
 	struct event ev = EVENT_INIT;
 	ev.run = p->run;
@@ -134,9 +156,8 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 	} else if (!exists && (ours || !pending)) {
 		char reason[200];
 		struct jw w;
-		snprintf(reason, sizeof(reason),
-		    "deleted from the stream; found gone while reconciling killed run %lld",
-		    (long long)run);
+		snprintf(reason, sizeof(reason), "%s; found gone while reconciling killed run %lld",
+		    gone ? "the stream was deleted" : "deleted from the stream", (long long)run);
 		buf_reset(&p->dbuf);
 		jw_init(&w, &p->dbuf);
 		jw_obj(&w);
@@ -352,10 +373,12 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		entry_id_format(id, ids, sizeof(ids));
 		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
 		    ids, ids);
-		if (r == NULL)
+		bool gone;
+		if (r == NULL && stream_gone(rx, stream, &gone) < 0)
 			return -1;
-		pending = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
-		freeReplyObject(r);
+		pending = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		if (r != NULL)
+			freeReplyObject(r);
 		if (pending)
 			continue;       /* the move never happened: it is still held */
 		/* Moved, or acknowledged by someone else: the dead letter says which. */

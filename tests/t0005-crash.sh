@@ -217,10 +217,25 @@ intent_nogroup() {
 	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ng --claim-idle 0 \
 		--batch 100 --no-clean 2>/dev/null
 	set -e
-	cp "$D.intent" "$TMP"/ng.intent.before
-	[ -s "$TMP"/ng.intent.before ] || fail "the killed run left no intents"
-	# the group is destroyed and created again: until then, reconciling fails
+	# the group is destroyed (and created again later): until then, reconciling fails
 	rcli XGROUP DESTROY ng g >/dev/null
+	# and a stream deleted for good after its run was killed: its entries are lost
+	make_stream ngdel g 300
+	crash_consumer ngdel g dead
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdel --claim-idle 0 \
+		--batch 100 --no-clean 2>/dev/null
+	set -e
+	gone=$(held ngdel)
+	[ "$gone" -gt 0 ] || fail "nothing held in ngdel"
+	rcli DEL ngdel >/dev/null
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdel --claim-idle 0 --no-clean 2>/dev/null || true
+	[ -s "$D.intent" ] || fail "the killed run left no intents"
+	# the intents of the killed runs: every one about ng, none about ngdel
+	cp "$D.intent" "$TMP"/ng.intent.before
+	! grep -q ngdel "$TMP"/ng.intent.before || fail "the deleted stream's intents were kept"
+	grep -q '"stream":"ng"' "$TMP"/ng.intent.before || fail "intents about ng missing"
+	assert_eq "$gone" "$(sql "select count(*) from lost_messages where stream = 'ngdel' and reason like 'the stream was deleted%'" "$D")"
 	make_stream ngok g 5
 	crash_consumer ngok g dead
 	for i in 1 2; do
@@ -231,8 +246,8 @@ intent_nogroup() {
 	done
 	# the other stream was worked on meanwhile
 	assert_eq 5 "$(sql "select count(*) from claimed_messages where stream = 'ngok'" "$D")"
-	assert_eq "failed" "$(sql "select group_concat(distinct status) from runs where run > 1" "$D")"
-	sql "select error from runs where run = 2" "$D" >"$TMP"/e
+	assert_eq "failed" "$(sql "select group_concat(distinct status) from runs where run > 3" "$D")"
+	sql "select error from runs where run = 4" "$D" >"$TMP"/e
 	assert_grep "NOGROUP" "$TMP"/e
 	rcli XGROUP CREATE ng g 0 >/dev/null
 	crash_consumer ng g dead2
