@@ -274,24 +274,14 @@ log_claim_debug(struct pass *p, const char *stream, const char *group,
 	ll_emit(p->lg, &l);
 }
 
-/*
- * Sends every page that may go out now: each is written to the intent
- * file first.  In a dry run the pages are only counted.
- */
+/* Sends every page that may go out now: each is written to the intent file first. */
 static int
-send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, long long *would,
-    struct xerr *err)
+send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, struct xerr *err)
 {
 	const struct pending_entry *plan;
 	size_t n;
 
 	while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
-		if (p->dry) {
-			*would += (long long)n;
-			if (claimer_drop(cl, err) < 0)
-				return -1;
-			continue;
-		}
 		if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
 			return -1;
 		failpoint("claim-planned");
@@ -317,28 +307,35 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	};
 	struct claimer *cl = NULL;
 	struct claim_page page;
-	long long would = 0;
 	int rc = -1;
 
+	if (p->dry) {
+		/* What would be claimed, by the same listing (status counts it the same way). */
+		struct claim_stats st;
+		if (claim_survey(p->rc, gr->stream, gr->group, &o, NULL, NULL, &st, err) < 0)
+			return -1;
+		gr->claimed = (long long)st.planned;
+		log_claim_debug(p, gr->stream, gr->group, &st);
+		rc = 0;
+		goto out;
+	}
 	if (claimer_start(p->rc, gr->stream, gr->group, &o, &cl, err) < 0)
 		return -1;
 	for (;;) {
 		if (*p->stop)
 			claimer_close(cl);
-		if (send_pages(p, cl, gr, &would, err) < 0)
+		if (send_pages(p, cl, gr, err) < 0)
 			goto out;
 		if (!claimer_pending(cl))
 			break;
 		if (claimer_recv(cl, &page, err) < 0)
 			goto out;
 		/* Refill the pipeline before the journal work on this page. */
-		if (send_pages(p, cl, gr, &would, err) < 0)
+		if (send_pages(p, cl, gr, err) < 0)
 			goto out;
 		if (page.n > 0 && journal_page(p, gr->stream, gr->group, &page, gr, err) < 0)
 			goto out;
 	}
-	if (p->dry)
-		gr->claimed = would;
 	log_claim_debug(p, gr->stream, gr->group, claimer_stats(cl));
 	rc = 0;
 out:
