@@ -807,7 +807,11 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 			return -1;
 		}
 		if (strcmp(type, "none") == 0) {
+			/* A typo must not pass for a quiet day: the run ends in a warning. */
+			struct recover_result *r = p->res;
 			log_problem(p, LOG_WARN, stream, NULL, "no such stream; skipped");
+			r->missing = xrealloc(r->missing, (r->nmissing + 1) * sizeof(*r->missing));
+			r->missing[r->nmissing++] = xstrdup(stream);
 			return 0;
 		}
 		if (strcmp(type, "stream") != 0) {
@@ -975,6 +979,13 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
 		jw_kstr(&w, "error", error);
+	if (r->nmissing > 0) {
+		jw_key(&w, "missing");
+		jw_arr(&w);
+		for (size_t i = 0; i < r->nmissing; i++)
+			jw_str(&w, r->missing[i]);
+		jw_arr_end(&w);
+	}
 	/* What each group had pending afterwards: the daily report draws it. */
 	jw_key(&w, "pending");
 	jw_arr(&w);
@@ -1005,7 +1016,8 @@ log_summary(struct pass *p)
 	struct recover_result *r = p->res;
 	struct logline l;
 
-	ll_start(&l, r->errors > 0 ? LOG_WARN : LOG_INFO, "SUMMARY", p->dry ? "DRY-RUN" : NULL);
+	ll_start(&l, r->errors > 0 || r->nmissing > 0 ? LOG_WARN : LOG_INFO, "SUMMARY",
+	    p->dry ? "DRY-RUN" : NULL);
 	if (!p->dry)
 		ll_int(&l, "run", r->run);
 	ll_str(&l, "mode", p->mode->name);
@@ -1018,12 +1030,29 @@ log_summary(struct pass *p)
 		ll_int(&l, "settled", r->settled);
 	if (r->reconciled > 0)
 		ll_int(&l, "reconciled", r->reconciled);
+	if (r->nmissing > 0)
+		ll_int(&l, "missing", (int64_t)r->nmissing);
 	ll_str(&l, "status", r->status);
 	ll_int(&l, "duration_ms", r->duration_ms);
 	ll_emit(p->lg, &l);
 }
 
 /* ----------------------------------------------------------------- run */
+
+/* "no such stream: 'a', 'b'", cut short with "..." when long. */
+static void
+missing_message(const struct recover_result *r, char *out, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, r->nmissing == 1 ? "no such stream: " : "no such streams: ");
+	for (size_t i = 0; i < r->nmissing; i++)
+		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", r->missing[i]);
+	if (b.len >= len && len > 4)
+		memcpy(b.data + len - 4, "...", 4);
+	snprintf(out, len, "%s", buf_str(&b));
+	buf_free(&b);
+}
 
 /*
  * Intents of killed commands that stay unreconciled fail the run, as a
@@ -1125,13 +1154,18 @@ finish:
 		ret->status = "interrupted";
 	} else if (ret->errors > 0) {
 		ret->status = "failed";
+	} else if (ret->nmissing > 0) {
+		ret->status = "warning";
 	} else {
 		ret->status = "ok";
 	}
+	char missing[300] = "";
+	if (ret->nmissing > 0)
+		missing_message(ret, missing, sizeof(missing));
 	ret->duration_ms = mono_ms() - t0;
 	if (!p.dry) {
 		const char *emsg = werr.msg[0] ? werr.msg :
-		    p.first_error.msg[0] ? p.first_error.msg : NULL;
+		    p.first_error.msg[0] ? p.first_error.msg : missing[0] ? missing : NULL;
 		struct xerr eerr = {0};
 
 		if (werr.code == XR_EJOURNAL)
@@ -1162,6 +1196,8 @@ finish:
 	else if (ret->errors > 0)
 		xerr_set(err, XR_EFAIL, "%lld of %zu groups failed; first: %s", ret->errors,
 		    ret->ngroups, p.first_error.msg);
+	else if (ret->nmissing > 0)
+		xerr_set(err, XR_EMISSING, "%s (skipped; the other streams were done)", missing);
 	else
 		rc = 0;
 out:
@@ -1186,5 +1222,8 @@ recover_result_free(struct recover_result *r)
 		free(r->groups[i].error);
 	}
 	free(r->groups);
+	for (size_t i = 0; i < r->nmissing; i++)
+		free(r->missing[i]);
+	free(r->missing);
 	memset(r, 0, sizeof(*r));
 }
