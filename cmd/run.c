@@ -26,7 +26,8 @@ static const struct cmd_option run_options[] = {
 };
 
 static void
-print_json(const struct recover_result *r, const struct mode *m, bool dry)
+print_json(const struct recover_result *r, const struct mode *m, bool dry, const char *error,
+    int code)
 {
 	struct buf b = BUF_INIT;
 	struct jw w;
@@ -84,6 +85,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	out_json_outcome(&w, error, code);
 	jw_obj_end(&w);
 	puts(buf_str(&b));
 	buf_free(&b);
@@ -100,9 +102,13 @@ run_run(struct ctx *c)
 	if (mode_resolve(&c->cfg, &mode, &err) < 0)
 		return fail(c, &err);
 	rc = recover_run(&c->cfg, &mode, c->lg, c->stop, &res, &err);
+	/* Once the run has started, the summary says how it ended, failure or not. */
 	if (c->cfg.json && (rc == 0 || err.code == XR_EFAIL || err.code == XR_EREDIS ||
-	    err.code == XR_EMISSING))
-		print_json(&res, &mode, c->cfg.dry_run);
+	    err.code == XR_EMISSING)) {
+		print_json(&res, &mode, c->cfg.dry_run, err.msg,
+		    rc == 0 ? XR_OK : err.code != 0 ? err.code : XR_EFAIL);
+		c->out.json_done = true;
+	}
 	recover_result_free(&res);
 	return rc < 0 ? fail(c, &err) : XR_OK;
 }
