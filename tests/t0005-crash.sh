@@ -244,6 +244,10 @@ intent_nogroup() {
 		assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run: .*NOGROUP" "$TMP"/err
 		cmp "$TMP"/ng.intent.before "$D.intent" || fail "run $i changed the intents it could not reconcile"
 	done
+	# a replay does not start while what a killed run did is unknown
+	assert_exit 1 "$XR" -r "$REDIS_URL" --db "$D" replay -s ngok
+	assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run" "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from replays" "$D")"
 	# the other stream was worked on meanwhile
 	assert_eq 5 "$(sql "select count(*) from claimed_messages where stream = 'ngok'" "$D")"
 	assert_eq "failed" "$(sql "select group_concat(distinct status) from runs where run > 3" "$D")"
