@@ -362,7 +362,11 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 
 	if (st == NULL)
 		return -1;
-	fails = report_table(r, "failures", "Runs that did not end well", fk, fh, 4);
+	report_table(r, "failures", "Runs that did not end well", fk, fh, 4);
+	gaps = report_table(r, "gaps", "Gaps in the schedule (longer than three intervals)", gk,
+	    gh, 3);
+	/* Adding a table may move them all: the first one's address only now. */
+	fails = gaps - 1;
 	bind_ints(st, 4, (int64_t[]){from, to, day, day + DAY_MS});
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *status = col_text(st, 2), *mode = col_text(st, 4);
@@ -391,9 +395,6 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 		free(starts);
 		return -1;
 	}
-	/* Only now: a table added moves the ones before it (fails is done with). */
-	gaps = report_table(r, "gaps", "Gaps in the schedule (longer than three intervals)", gk,
-	    gh, 3);
 	report_kv_int(r, "runs", (int64_t)n, RC_INT);
 	report_kv_int(r, "runs_ok", nok, RC_INT);
 	report_kv_int(r, "runs_failed", nfail, RC_INT);
