@@ -40,6 +40,9 @@ static const struct cmd_option global_options[] = {
 
 static volatile sig_atomic_t stop_flag;
 
+/* --json was given: failures before a command runs are JSON on stdout too. */
+static bool want_json;
+
 static void
 on_signal(int sig)
 {
@@ -71,8 +74,12 @@ ctx_flag(const struct ctx *c, const char *name)
 int
 fail(struct ctx *c, const struct xerr *err)
 {
+	int code = err->code != 0 ? err->code : XR_EFAIL;
+
 	out_error(c != NULL ? &c->out : NULL, err->msg);
-	return err->code != 0 ? err->code : XR_EFAIL;
+	if (c != NULL ? c->cfg.json : want_json)
+		out_json_failure(c != NULL ? &c->out : NULL, err->msg, code);
+	return code;
 }
 
 static const struct command *
@@ -151,6 +158,8 @@ usage_error(const char *cmd, const char *fmt, const char *what)
 	else
 		fprintf(stderr, "xrecover: %s (see 'xrecover help')\n", out_esc(&e, msg));
 	buf_free(&e);
+	if (want_json)
+		out_json_failure(NULL, msg, XR_EUSAGE);
 	return XR_EUSAGE;
 }
 
@@ -307,6 +316,8 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 	}
 	if (next >= argc) {
 		print_general_help(gp->help ? stdout : stderr);
+		if (!gp->help && want_json)
+			out_json_failure(NULL, "no command given (see 'xrecover help')", XR_EUSAGE);
 		return gp->help ? XR_OK : XR_EUSAGE;
 	}
 	if (strcmp(argv[next], "help") == 0) {
@@ -364,14 +375,11 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 		free((char *)flags[i].spelling);
 	free(flags);
 	scrub_argv(argc, argv);
-	if (rc < 0) {
-		out_error(NULL, err.msg);
-		return err.code;
-	}
+	if (rc < 0)
+		return fail(NULL, &err);
 	if (out_open(&c.out, &c.cfg, &err) < 0) {
 		config_free(&c.cfg);
-		out_error(NULL, err.msg);
-		return err.code;
+		return fail(NULL, &err);
 	}
 	c.args = cargv + first_arg;
 	c.nargs = nargs;
@@ -396,6 +404,8 @@ main(int argc, char **argv)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		want_json = want_json || strcmp(argv[i], "--json") == 0;
 	rc = dispatch(argc, argv, &gp, &cp);
 	parsed_free(&gp);
 	parsed_free(&cp);

@@ -138,6 +138,33 @@ out_error(struct out *o, const char *msg)
 	}
 }
 
+void
+out_json_outcome(struct jw *w, const char *msg, int code)
+{
+	jw_kstr(w, "error", code != XR_OK ? msg : NULL);
+	jw_kint(w, "exit_code", code);
+}
+
+void
+out_json_failure(struct out *o, const char *msg, int code)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+
+	if (o != NULL && o->json_done)
+		return;
+	jw_init(&w, &b);
+	jw_obj(&w);
+	jw_kstr(&w, "status", "failed");
+	out_json_outcome(&w, msg, code);
+	jw_obj_end(&w);
+	puts(buf_str(&b));
+	fflush(stdout);
+	buf_free(&b);
+	if (o != NULL)
+		o->json_done = true;
+}
+
 /* ------------------------------------------------------------- tables */
 
 void

@@ -19,6 +19,7 @@ struct out {
 	bool quiet;
 	int verbose;
 	bool json;
+	bool json_done;             /* the command printed its JSON object on stdout */
 	struct logger lg;
 };
 
@@ -27,6 +28,14 @@ int out_open(struct out *o, const struct config *c, struct xerr *err);
 void out_close(struct out *o);
 /* "xrecover: msg" on stderr, and an [ERROR] line in the log file. */
 void out_error(struct out *o, const char *msg);
+/*
+ * With --json, a failure is one object on stdout:
+ * {"status":"failed","error":msg,"exit_code":code}.  Nothing when o says the
+ * command printed its own object already (which then says the same).
+ */
+void out_json_failure(struct out *o, const char *msg, int code);
+/* The "error" and "exit_code" members a command's own JSON object ends with. */
+void out_json_outcome(struct jw *w, const char *msg, int code);
 /* Appends s to b in logfmt form: bare if it can be, else quoted and escaped. */
 void logfmt_value(struct buf *b, const char *s);
 /*

@@ -44,13 +44,14 @@ parse_message(const char *s, struct entry_ref *ret, struct xerr *err)
 }
 
 static void
-print_json(const struct replay_result *r, bool dry)
+print_json(const struct replay_result *r, bool dry, const char *error, int code)
 {
 	struct buf b = BUF_INIT;
 	struct jw w;
 
 	jw_init(&w, &b);
 	jw_obj(&w);
+	jw_kstr(&w, "status", code == XR_OK ? "ok" : "failed");
 	if (r->batch > 0)
 		jw_kint(&w, "batch", r->batch);
 	else
@@ -77,6 +78,7 @@ print_json(const struct replay_result *r, bool dry)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	out_json_outcome(&w, error, code);
 	jw_obj_end(&w);
 	puts(buf_str(&b));
 	buf_free(&b);
@@ -223,7 +225,10 @@ replay_run(struct ctx *c)
 
 	int r = replay(&c->cfg, c->lg, c->stop, &req, &res, &err);
 	if (c->cfg.json && (r == 0 || res.batch > 0)) {
-		print_json(&res, req.dry_run);
+		/* A batch that began says how it ended, failure or not. */
+		print_json(&res, req.dry_run, err.msg, r == 0 ? XR_OK : err.code != 0 ? err.code :
+		    XR_EFAIL);
+		c->out.json_done = true;
 	} else if (r == 0 && req.dry_run) {
 		struct table t;
 		table_init(&t, dry_cols, sizeof(dry_cols) / sizeof(dry_cols[0]));

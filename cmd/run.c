@@ -26,7 +26,8 @@ static const struct cmd_option run_options[] = {
 };
 
 static void
-print_json(const struct recover_result *r, const struct mode *m, bool dry)
+print_json(const struct recover_result *r, const struct mode *m, bool dry, const char *error,
+    int code)
 {
 	struct buf b = BUF_INIT;
 	struct jw w;
@@ -48,6 +49,11 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 	jw_kint(&w, "redelivered", r->redelivered);
 	jw_kint(&w, "settled", r->settled);
 	jw_kint(&w, "errors", r->errors);
+	jw_key(&w, "missing");
+	jw_arr(&w);
+	for (size_t i = 0; i < r->nmissing; i++)
+		jw_str(&w, r->missing[i]);
+	jw_arr_end(&w);
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
 	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);
@@ -79,6 +85,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	out_json_outcome(&w, error, code);
 	jw_obj_end(&w);
 	puts(buf_str(&b));
 	buf_free(&b);
@@ -95,8 +102,13 @@ run_run(struct ctx *c)
 	if (mode_resolve(&c->cfg, &mode, &err) < 0)
 		return fail(c, &err);
 	rc = recover_run(&c->cfg, &mode, c->lg, c->stop, &res, &err);
-	if (c->cfg.json && (rc == 0 || err.code == XR_EFAIL || err.code == XR_EREDIS))
-		print_json(&res, &mode, c->cfg.dry_run);
+	/* Once the run has started, the summary says how it ended, failure or not. */
+	if (c->cfg.json && (rc == 0 || err.code == XR_EFAIL || err.code == XR_EREDIS ||
+	    err.code == XR_EMISSING)) {
+		print_json(&res, &mode, c->cfg.dry_run, err.msg,
+		    rc == 0 ? XR_OK : err.code != 0 ? err.code : XR_EFAIL);
+		c->out.json_done = true;
+	}
 	recover_result_free(&res);
 	return rc < 0 ? fail(c, &err) : XR_OK;
 }

@@ -56,9 +56,11 @@ verify_run(struct ctx *c)
 				jw_kstr(&w, "head_given_seq", NULL);
 		}
 		jw_kstr(&w, "message", line);
+		out_json_outcome(&w, line, r.status != CHAIN_WHOLE ? XR_EBROKEN : XR_OK);
 		jw_obj_end(&w);
 		puts(buf_str(&b));
 		buf_free(&b);
+		c->out.json_done = true;
 	}
 	if (r.status != CHAIN_WHOLE) {
 		xerr_set(&err, XR_EBROKEN, "%s", line);

@@ -408,7 +408,7 @@ chunk_intent(struct copier *cp, const struct chunk *ch, struct xerr *err)
 	jw_kint(&w, "run", p->run);
 	jw_kstr(&w, "kind", "copy");
 	jw_kint(&w, "batch", cp->batch);
-	jw_kstr(&w, "to", ch->t->name);
+	intent_kname(&w, "to", ch->t->name);
 	jw_kstr(&w, "first", first);
 	jw_key(&w, "entries");
 	jw_arr(&w);
@@ -418,8 +418,8 @@ chunk_intent(struct copier *cp, const struct chunk *ch, struct xerr *err)
 
 		entry_id_format(h->e.id, id, sizeof(id));
 		jw_arr(&w);
-		jw_str(&w, h->e.stream);
-		jw_str(&w, h->e.grp);
+		intent_name(&w, h->e.stream);
+		intent_name(&w, h->e.grp);
 		jw_str(&w, id);
 		jw_arr_end(&w);
 	}
@@ -705,10 +705,10 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		jw_obj(&w);
 		jw_kint(&w, "run", p->run);
 		jw_kstr(&w, "kind", "dead-letter");
-		jw_kstr(&w, "stream", stream);
-		jw_kstr(&w, "group", group);
-		jw_kstr(&w, "dlq", dlq);
-		jw_kstr(&w, "consumer", p->cfg->consumer);
+		intent_kname(&w, "stream", stream);
+		intent_kname(&w, "group", group);
+		intent_kname(&w, "dlq", dlq);
+		intent_kname(&w, "consumer", p->cfg->consumer);
 		jw_kstr(&w, "after", after_s);
 		jw_key(&w, "entries");
 		jw_arr(&w);
@@ -719,7 +719,10 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			entry_id_format(h->e.id, id, sizeof(id));
 			jw_arr(&w);
 			jw_str(&w, id);
-			jw_str(&w, h->e.consumer);
+			if (h->e.consumer != NULL)
+				intent_name(&w, h->e.consumer);
+			else
+				jw_null(&w);
 			jw_int(&w, h->e.deliveries);
 			jw_str(&w, reasons[i + k]);
 			jw_arr_end(&w);
@@ -1111,7 +1114,7 @@ rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *
 			jw_kint(&w, "run", p->run);
 			jw_kstr(&w, "kind", "rollback");
 			jw_kint(&w, "batch", batch);
-			jw_kstr(&w, "to", l.v[i].to);
+			intent_kname(&w, "to", l.v[i].to);
 			jw_key(&w, "copies");
 			jw_arr(&w);
 			for (size_t k = 0; k < m; k++) {
@@ -1121,8 +1124,8 @@ rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *
 				entry_id_format(c->id, oid, sizeof(oid));
 				jw_arr(&w);
 				jw_str(&w, cid);
-				jw_str(&w, c->stream);
-				jw_str(&w, c->grp);
+				intent_name(&w, c->stream);
+				intent_name(&w, c->grp);
 				jw_str(&w, oid);
 				jw_arr_end(&w);
 			}

@@ -49,7 +49,14 @@ struct pass {
 	/* What reconcile() found that killed commands had done. */
 	struct {
 		long long claimed, lost, deleted, copies, dead_lettered, removed;
+		long long unreconciled;     /* records left in the intent file for later */
 	} rec;
+	struct xerr rec_error;      /* why the first of those could not be reconciled */
+	/* The groups those records are about: no move touches their entries. */
+	struct group_ref {
+		char *stream, *group;
+	} *unsettled;
+	size_t nunsettled;
 };
 
 /* Waits until the writer has committed all it was given; the journal is idle after. */
@@ -70,9 +77,17 @@ int pass_journal_zombie(struct pass *p, const char *stream, const char *group,
 
 /*
  * Journals, exactly once, what killed runs did in Redis but did not
- * journal, from the intent file; closes those runs as "crashed".
+ * journal, from the intent file; closes those runs as "crashed".  A
+ * record that Redis refuses now (NOGROUP, NOPERM...) stays in the file:
+ * p->rec.unreconciled counts them, p->rec_error says why, p->unsettled
+ * names their groups, and 0 is returned.  Redis gone or the journal
+ * unwritable returns -1; what was not reconciled stays in the file.
  */
 int reconcile(struct pass *p, struct xerr *err);
+/* Whether an unreconciled intent is about stream/group (see above). */
+bool pass_unsettled(const struct pass *p, const char *stream, const char *group);
+/* Frees p->unsettled. */
+void pass_unsettled_free(struct pass *p);
 
 /*
  * After a run that ended without leaving intents (a power cut can take the

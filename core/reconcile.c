@@ -13,6 +13,11 @@
  *
  * and for each consumer it set out to delete, whether it still exists.
  * Then every run without a run_end gets one with status "crashed".
+ *
+ * Each record is reconciled in a transaction of its own and then taken
+ * out of the intent file.  A record that cannot be reconciled now (Redis
+ * answers an error such as NOGROUP, or goes away) stays in the file for
+ * the next command, whatever this one does after.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -27,11 +32,76 @@
 static const char *const claimed_kinds[] = {"claim", "claim_reconciled", "lost", NULL};
 static const char *const held_kinds[] = {"claim", "claim_reconciled", NULL};
 
-struct rx {
-	struct pass *p;
-	struct xerr *err;
+struct counts {
 	long long claimed, lost, deleted, kept, copies, dead_lettered, removed;
 };
+
+struct rx {
+	struct pass *p;
+	struct xerr *err;           /* the record in hand's */
+	struct xerr *out;           /* reconcile()'s, for an error that ends it */
+	struct counts n;            /* what the records reconciled so far did */
+	char **names;               /* names of the record in hand, decoded */
+	size_t nnames;
+	long long unreconciled;     /* records left in the file for later */
+};
+
+/*
+ * A name from the intent file (intent_name()): a string, or
+ * {"base64":"..."} for one that is not UTF-8.  NULL if it is neither.  A
+ * decoded name lives until names_free().
+ */
+static const char *
+name_of(struct rx *rx, const cJSON *v)
+{
+	const cJSON *b;
+	struct buf d = BUF_INIT;
+
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	b = cJSON_GetObjectItemCaseSensitive(v, "base64");
+	if (!cJSON_IsString(b) || base64_decode(b->valuestring, strlen(b->valuestring), &d) < 0 ||
+	    d.data == NULL) {
+		buf_free(&d);
+		return NULL;
+	}
+	rx->names = xrealloc(rx->names, (rx->nnames + 1) * sizeof(*rx->names));
+	rx->names[rx->nnames++] = d.data;       /* the buffer's memory, now the list's */
+	return d.data;
+}
+
+static void
+names_free(struct rx *rx)
+{
+	for (size_t i = 0; i < rx->nnames; i++)
+		free(rx->names[i]);
+	free(rx->names);
+	rx->names = NULL;
+	rx->nnames = 0;
+}
+
+/*
+ * After Redis refused an XPENDING of stream (NOGROUP): whether the whole
+ * stream is gone, with everything that was pending in it.  Returns -1,
+ * with the refusal in rx->err, when it is not: only the group is gone,
+ * and the record waits for it.
+ */
+static int
+stream_gone(struct rx *rx, const char *stream, bool *ret)
+{
+	struct xerr terr = {0};
+	char type[16];
+
+	*ret = false;
+	if (rx->err->code != XR_EFAIL)
+		return -1;
+	if (redis_key_type(rx->p->rc, stream, type, &terr) < 0) {
+		*rx->err = terr;
+		return -1;
+	}
+	*ret = strcmp(type, "none") == 0;
+	return *ret ? 0 : -1;
+}
 
 static int
 reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
@@ -40,7 +110,7 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 {
 	struct pass *p = rx->p;
 	char ids[ENTRY_ID_STRLEN];
-	bool done;
+	bool done, gone = false;
 	redisReply *pend = NULL, *range = NULL;
 	int rc = -1;
 
@@ -50,15 +120,14 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 		return 0;
 	entry_id_format(id, ids, sizeof(ids));
 	pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
-	if (pend == NULL)
+	if (pend == NULL && stream_gone(rx, stream, &gone) < 0)
 		goto out;
-	range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids);
-	if (range == NULL)
+	if (!gone && (range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids)) == NULL)
 		goto out;
-	bool pending = pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
+	bool pending = pend != NULL && pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
 	    pend->element[0]->type == REDIS_REPLY_ARRAY && pend->element[0]->elements >= 2;
 	bool ours = pending && strcmp(pend->element[0]->element[1]->str, consumer) == 0;
-	bool exists = range->type == REDIS_REPLY_ARRAY && range->elements == 1;
+	bool exists = range != NULL && range->type == REDIS_REPLY_ARRAY && range->elements == 1;
 
 	struct event ev = EVENT_INIT;
 	ev.run = p->run;
@@ -83,13 +152,12 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 		ev.detail = buf_str(&p->dbuf);
 		if (journal_append(p->j, &ev, rx->err) < 0)
 			goto out;
-		rx->claimed++;
+		rx->n.claimed++;
 	} else if (!exists && (ours || !pending)) {
 		char reason[200];
 		struct jw w;
-		snprintf(reason, sizeof(reason),
-		    "deleted from the stream; found gone while reconciling killed run %lld",
-		    (long long)run);
+		snprintf(reason, sizeof(reason), "%s; found gone while reconciling killed run %lld",
+		    gone ? "the stream was deleted" : "deleted from the stream", (long long)run);
 		buf_reset(&p->dbuf);
 		jw_init(&w, &p->dbuf);
 		jw_obj(&w);
@@ -100,7 +168,7 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 		ev.detail = buf_str(&p->dbuf);
 		if (journal_append(p->j, &ev, rx->err) < 0)
 			goto out;
-		rx->lost++;
+		rx->n.lost++;
 		pass_log_lost(p, stream, group, id, owner, idle, deliveries, reason);
 	}
 	rc = 0;
@@ -118,11 +186,11 @@ reconcile_claim(struct rx *rx, const cJSON *d, int64_t run, int64_t since,
 {
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries");
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(d, "owners");
-	const cJSON *consumer = cJSON_GetObjectItemCaseSensitive(d, "consumer");
+	const char *consumer = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "consumer"));
 	const cJSON *e;
 
-	if (!cJSON_IsArray(entries) || !cJSON_IsString(consumer))
-		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed claim record");
+	if (!cJSON_IsArray(entries) || consumer == NULL)
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed claim record");
 	cJSON_ArrayForEach(e, entries) {
 		const cJSON *f0 = cJSON_GetArrayItem(e, 0), *f1 = cJSON_GetArrayItem(e, 1);
 		const cJSON *f2 = cJSON_GetArrayItem(e, 2), *f3 = cJSON_GetArrayItem(e, 3);
@@ -133,10 +201,9 @@ reconcile_claim(struct rx *rx, const cJSON *d, int64_t run, int64_t since,
 		    entry_id_parse(f0->valuestring, strlen(f0->valuestring), &id) < 0)
 			continue;
 		if (cJSON_IsNumber(f1)) {
-			const cJSON *o = cJSON_GetArrayItem(owners, f1->valueint);
-			owner = cJSON_IsString(o) ? o->valuestring : NULL;
+			owner = name_of(rx, cJSON_GetArrayItem(owners, f1->valueint));
 		}
-		if (reconcile_entry(rx, run, since, stream, group, consumer->valuestring, id,
+		if (reconcile_entry(rx, run, since, stream, group, consumer, id,
 		    owner, cJSON_IsNumber(f2) ? (int64_t)f2->valuedouble : -1,
 		    cJSON_IsNumber(f3) ? (int64_t)f3->valuedouble : -1) < 0)
 			return -1;
@@ -156,7 +223,7 @@ reconcile_delete(struct rx *rx, const cJSON *d, int64_t since, const char *strea
 	int rc = -1;
 
 	if (!cJSON_IsArray(cands))
-		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed delete record");
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed delete record");
 	if (redis_consumers(p->rc, stream, group, &cs, &ncs, &gerr) < 0) {
 		if (gerr.code != XR_EFAIL) {
 			*rx->err = gerr;
@@ -165,30 +232,29 @@ reconcile_delete(struct rx *rx, const cJSON *d, int64_t since, const char *strea
 		/* The group itself is gone (NOGROUP): every candidate went with it. */
 	}
 	cJSON_ArrayForEach(c, cands) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const char *name = name_of(rx, cJSON_GetObjectItemCaseSensitive(c, "name"));
 		const cJSON *idle = cJSON_GetObjectItemCaseSensitive(c, "idle_ms");
 		struct zombie_result z = {0};
 		bool exists = false, done;
 
-		if (!cJSON_IsString(name))
+		if (name == NULL)
 			continue;
-		if (journal_consumer_has(p->j, stream, group, name->valuestring, since, &done,
-		    rx->err) < 0)
+		if (journal_consumer_has(p->j, stream, group, name, since, &done, rx->err) < 0)
 			goto out;
 		if (done)
 			continue;
 		for (size_t i = 0; i < ncs; i++)
-			exists = exists || strcmp(cs[i].name, name->valuestring) == 0;
-		z.name = name->valuestring;
+			exists = exists || strcmp(cs[i].name, name) == 0;
+		z.name = (char *)name;      /* only read */
 		z.outcome = exists ? ZOMBIE_KEPT_ACTIVE : ZOMBIE_DELETED;
 		z.idle_ms = cJSON_IsNumber(idle) ? (long long)idle->valuedouble : -1;
 		z.inactive_ms = -1;
 		if (pass_journal_zombie(p, stream, group, &z, true, rx->err) < 0)
 			goto out;
 		if (exists)
-			rx->kept++;
+			rx->n.kept++;
 		else
-			rx->deleted++;
+			rx->n.deleted++;
 	}
 	rc = 0;
 out:
@@ -196,7 +262,13 @@ out:
 	return rc;
 }
 
-/* The three strings of an intent entry array, and its ID parsed. */
+/* Item i of an intent entry array: a name, a plain string, an ID. */
+static const char *
+item_name(struct rx *rx, const cJSON *a, int i)
+{
+	return name_of(rx, cJSON_GetArrayItem(a, i));
+}
+
 static const char *
 item_str(const cJSON *a, int i)
 {
@@ -222,9 +294,9 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 
 	if (!cJSON_IsArray(entries) || to == NULL || !cJSON_IsString(first) ||
 	    entry_id_parse(first->valuestring, strlen(first->valuestring), &next) < 0)
-		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed copy record");
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed copy record");
 	cJSON_ArrayForEach(e, entries) {
-		const char *stream = item_str(e, 0), *grp = item_str(e, 1);
+		const char *stream = item_name(rx, e, 0), *grp = item_name(rx, e, 1);
 		struct entry_id id, copy = next;
 		bool done;
 
@@ -265,7 +337,7 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 				held_free(&l);
 				return -1;
 			}
-			rx->copies++;
+			rx->n.copies++;
 		}
 		held_free(&l);
 	}
@@ -279,16 +351,16 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 {
 	struct pass *p = rx->p;
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
-	const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(d, "dlq");
+	const char *dlq = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "dlq"));
 	const cJSON *after = cJSON_GetObjectItemCaseSensitive(d, "after");
 	const cJSON *holder = cJSON_GetObjectItemCaseSensitive(d, "consumer");
 	/* The recovery consumer of the killed run (older intents: this run's). */
-	const char *ours = cJSON_IsString(holder) ? holder->valuestring : p->cfg->consumer;
+	const char *ours = holder != NULL ? name_of(rx, holder) : p->cfg->consumer;
 
-	if (!cJSON_IsArray(entries) || !cJSON_IsString(dlq) || !cJSON_IsString(after))
-		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed dead-letter record");
+	if (!cJSON_IsArray(entries) || dlq == NULL || ours == NULL || !cJSON_IsString(after))
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed dead-letter record");
 	cJSON_ArrayForEach(e, entries) {
-		const char *consumer = item_str(e, 1), *reason = item_str(e, 3);
+		const char *consumer = item_name(rx, e, 1), *reason = item_str(e, 3);
 		const cJSON *dl = cJSON_GetArrayItem(e, 2);
 		struct entry_id id, found = {0, 0};
 		char ids[ENTRY_ID_STRLEN], start[ENTRY_ID_STRLEN];
@@ -304,9 +376,10 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		entry_id_format(id, ids, sizeof(ids));
 		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
 		    ids, ids);
-		if (r == NULL)
+		bool gone;
+		if (r == NULL && stream_gone(rx, stream, &gone) < 0)
 			return -1;
-		pending = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		pending = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
 		if (pending) {
 			/*
 			 * The move never happened.  Pending on the recovery consumer:
@@ -328,11 +401,12 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 				return -1;
 			continue;
 		}
-		freeReplyObject(r);
+		if (r != NULL)
+			freeReplyObject(r);
 		/* Moved, or acknowledged by someone else: the dead letter says which. */
 		snprintf(start, sizeof(start), "%s", after->valuestring);
 		while (!hit) {
-			r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq->valuestring, start);
+			r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq, start);
 			if (r == NULL)
 				return -1;
 			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
@@ -371,13 +445,13 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		ev.entry = id;
 		ev.consumer = consumer;
 		ev.deliveries = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1;
-		ev.ref_stream = dlq->valuestring;
+		ev.ref_stream = dlq;
 		ev.has_ref = true;
 		ev.ref = found;
 		ev.detail = buf_str(&p->dbuf);
 		if (journal_append(p->j, &ev, rx->err) < 0)
 			return -1;
-		rx->dead_lettered++;
+		rx->n.dead_lettered++;
 	}
 	return 0;
 }
@@ -390,9 +464,9 @@ reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 	const cJSON *copies = cJSON_GetObjectItemCaseSensitive(d, "copies"), *e;
 
 	if (!cJSON_IsArray(copies) || to == NULL)
-		return xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed rollback record");
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed rollback record");
 	cJSON_ArrayForEach(e, copies) {
-		const char *stream = item_str(e, 1), *grp = item_str(e, 2);
+		const char *stream = item_name(rx, e, 1), *grp = item_name(rx, e, 2);
 		struct entry_id copy, id;
 		char cs[ENTRY_ID_STRLEN];
 		bool done;
@@ -421,9 +495,75 @@ reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 		struct event ev = copy_event(p, "copy_removed", batch, &c, "{\"reconciled\":true}");
 		if (journal_append(p->j, &ev, rx->err) < 0)
 			return -1;
-		rx->removed++;
+		rx->n.removed++;
 	}
 	return 0;
+}
+
+/* Whether an error ends reconciling (Redis gone, journal unwritable), or only the record. */
+static bool
+fatal(const struct xerr *e)
+{
+	return e->code == XR_EREDIS || e->code == XR_EJOURNAL;
+}
+
+/* Remembers that the entries of stream/group are touched by an unreconciled record. */
+static void
+hold_back(struct pass *p, const char *stream, const char *group, const char *why)
+{
+	if (stream == NULL || group == NULL)
+		return;
+	for (size_t i = 0; i < p->nunsettled; i++)
+		if (strcmp(p->unsettled[i].stream, stream) == 0 &&
+		    strcmp(p->unsettled[i].group, group) == 0)
+			return;
+	p->unsettled = xrealloc(p->unsettled, (p->nunsettled + 1) * sizeof(*p->unsettled));
+	p->unsettled[p->nunsettled].stream = xstrdup(stream);
+	p->unsettled[p->nunsettled].group = xstrdup(group);
+	p->nunsettled++;
+	/* One line per group, however many of its records stay. */
+	struct logline l;
+	ll_start(&l, LOG_ERROR, "RECONCILE", NULL);
+	ll_str(&l, "stream", stream);
+	ll_str(&l, "group", group);
+	ll_str(&l, "error", why);
+	ll_str(&l, "intents", "kept for the next run");
+	ll_emit(p->lg, &l);
+}
+
+/* A record that stays in the intent file: said once per group, and why. */
+static void
+keep_record(struct rx *rx, const cJSON *d, const char *k, int64_t run, int64_t batch,
+    const char *stream, const char *group, const struct xerr *why)
+{
+	struct pass *p = rx->p;
+	const cJSON *e;
+
+	if (rx->unreconciled++ == 0) {
+		char who[64];
+		if (run > 0)
+			snprintf(who, sizeof(who), "killed run %lld", (long long)run);
+		else
+			snprintf(who, sizeof(who), "a killed command");
+		if (stream != NULL && group != NULL)
+			xerr_set(&p->rec_error, XR_EFAIL, "intents of %s about stream '%s' group '%s' "
+			    "are kept for the next run: %s", who, stream, group, why->msg);
+		else if (batch > 0)
+			xerr_set(&p->rec_error, XR_EFAIL, "intents of %s about replay batch %lld are "
+			    "kept for the next run: %s", who, (long long)batch, why->msg);
+		else
+			xerr_set(&p->rec_error, XR_EFAIL, "intents of %s are kept for the next run: %s",
+			    who, why->msg);
+	}
+	if (strcmp(k, "copy") == 0 || strcmp(k, "rollback") == 0) {
+		const cJSON *list = cJSON_GetObjectItemCaseSensitive(d,
+		    strcmp(k, "copy") == 0 ? "entries" : "copies");
+		int at = strcmp(k, "copy") == 0 ? 0 : 1;
+		cJSON_ArrayForEach(e, list)
+			hold_back(p, item_name(rx, e, at), item_name(rx, e, at + 1), why->msg);
+	} else {
+		hold_back(p, stream, group, why->msg);
+	}
 }
 
 static int
@@ -434,47 +574,65 @@ reconcile_record(void *ctx, const char *line)
 	cJSON *d = cJSON_Parse(line);
 	const cJSON *run = cJSON_GetObjectItemCaseSensitive(d, "run");
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(d, "kind");
-	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(d, "stream");
-	const cJSON *group = cJSON_GetObjectItemCaseSensitive(d, "group");
+	const char *stream = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "stream"));
+	const char *group = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "group"));
+	const cJSON *batch = cJSON_GetObjectItemCaseSensitive(d, "batch");
+	const char *to = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "to"));
+	const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+	bool moves = strcmp(k, "copy") == 0 || strcmp(k, "rollback") == 0;
+	int64_t runno = cJSON_IsNumber(run) ? (int64_t)run->valuedouble : 0;
+	int64_t batchno = cJSON_IsNumber(batch) ? (int64_t)batch->valuedouble : 0;
+	struct counts before = rx->n;
+	struct xerr rerr = {0};
 	int64_t since = 0;
 	int rc = -1;
 
-	const cJSON *batch = cJSON_GetObjectItemCaseSensitive(d, "batch");
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(d, "to");
-	const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
-	bool moves = strcmp(k, "copy") == 0 || strcmp(k, "rollback") == 0;
-
-	if (!cJSON_IsNumber(run) || (!moves && (!cJSON_IsString(stream) ||
-	    !cJSON_IsString(group))) || (moves && !cJSON_IsNumber(batch))) {
-		xerr_set(rx->err, XR_EJOURNAL, "intent file: malformed record");
-		goto out;
+	rx->err = &rerr;
+	if (!cJSON_IsNumber(run) || (!moves && (stream == NULL || group == NULL)) ||
+	    (moves && !cJSON_IsNumber(batch))) {
+		xerr_set(&rerr, XR_EFAIL, "intent file: malformed record");
+		goto keep;
 	}
-	if (journal_run_start_seq(p->j, (int64_t)run->valuedouble, &since, rx->err) < 0)
-		goto out;
-	if (journal_begin(p->j, rx->err) < 0)
-		goto out;
+	if (journal_run_start_seq(p->j, runno, &since, &rerr) < 0)
+		goto failed;
+	if (journal_begin(p->j, &rerr) < 0)
+		goto failed;
 	if (strcmp(k, "claim") == 0)
-		rc = reconcile_claim(rx, d, (int64_t)run->valuedouble, since, stream->valuestring,
-		    group->valuestring);
+		rc = reconcile_claim(rx, d, runno, since, stream, group);
 	else if (strcmp(k, "delete") == 0)
-		rc = reconcile_delete(rx, d, since, stream->valuestring, group->valuestring);
+		rc = reconcile_delete(rx, d, since, stream, group);
 	else if (strcmp(k, "copy") == 0)
-		rc = reconcile_copy(rx, d, (int64_t)batch->valuedouble,
-		    cJSON_IsString(to) ? to->valuestring : NULL);
+		rc = reconcile_copy(rx, d, batchno, to);
 	else if (strcmp(k, "dead-letter") == 0)
-		rc = reconcile_dead_letter(rx, d, since, stream->valuestring, group->valuestring);
+		rc = reconcile_dead_letter(rx, d, since, stream, group);
 	else if (strcmp(k, "rollback") == 0)
-		rc = reconcile_rollback(rx, d, (int64_t)batch->valuedouble,
-		    cJSON_IsString(to) ? to->valuestring : NULL);
+		rc = reconcile_rollback(rx, d, batchno, to);
 	else
 		rc = 0;
 	if (rc < 0) {
 		journal_rollback(p->j);
+		rx->n = before;         /* nothing of it was journalled */
+		goto failed;
+	}
+	if (journal_commit(p->j, &rerr) < 0) {
+		rx->n = before;
+		goto failed;
+	}
+	rc = INTENT_DONE;
+	goto out;
+failed:
+	if (fatal(&rerr)) {
+		*rx->out = rerr;
+		rc = -1;
 		goto out;
 	}
-	rc = journal_commit(p->j, rx->err);
+keep:
+	keep_record(rx, d, k, runno, batchno, stream, group, &rerr);
+	rc = INTENT_KEEP;
 out:
+	names_free(rx);
 	cJSON_Delete(d);
+	rx->err = NULL;
 	return rc;
 }
 
@@ -489,16 +647,23 @@ count_copy(void *ctx, const struct copy_row *c)
 int
 reconcile(struct pass *p, struct xerr *err)
 {
-	struct rx rx = {p, err, 0, 0, 0, 0, 0, 0, 0};
+	struct rx rx = {0};
 	int64_t *runs = NULL;
 	size_t n = 0;
 	int pending;
 	int rc = -1;
 
+	rx.p = p;
+	rx.out = err;
 	if (intent_pending(p->intents, &pending, err) < 0)
 		return -1;
-	if (pending && intent_each(p->intents, reconcile_record, &rx, err) < 0)
+	if (pending && intent_each(p->intents, reconcile_record, &rx, err) < 0) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		xerr_set(err, err->code, "%s (while reconciling what a killed command left; the "
+		    "intents not reconciled yet are kept for the next run)", msg);
 		return -1;
+	}
 
 	/* Replays that a kill cut short end here, with what they did copy. */
 	int64_t *batches = NULL;
@@ -550,26 +715,27 @@ reconcile(struct pass *p, struct xerr *err)
 		ll_start(&l, LOG_WARN, "RECONCILE", NULL);
 		ll_int(&l, "crashed_runs", (int64_t)crashed);
 		ll_int(&l, "crashed_replays", (int64_t)nb);
-		ll_int(&l, "claimed", rx.claimed);
-		ll_int(&l, "lost", rx.lost);
-		ll_int(&l, "deleted", rx.deleted);
-		ll_int(&l, "kept", rx.kept);
-		ll_int(&l, "copies", rx.copies);
-		ll_int(&l, "dead_lettered", rx.dead_lettered);
-		ll_int(&l, "removed", rx.removed);
+		ll_int(&l, "claimed", rx.n.claimed);
+		ll_int(&l, "lost", rx.n.lost);
+		ll_int(&l, "deleted", rx.n.deleted);
+		ll_int(&l, "kept", rx.n.kept);
+		ll_int(&l, "copies", rx.n.copies);
+		ll_int(&l, "dead_lettered", rx.n.dead_lettered);
+		ll_int(&l, "removed", rx.n.removed);
+		if (rx.unreconciled > 0)
+			ll_int(&l, "unreconciled", rx.unreconciled);
 		ll_emit(p->lg, &l);
 	}
 	/* Crashed runs that left no intents: look at what is held, group by group. */
 	p->sweep = !pending && crashed > 0;
-	p->rec.claimed += rx.claimed;
-	p->rec.lost += rx.lost;
-	p->rec.deleted += rx.deleted;
-	p->rec.copies += rx.copies;
-	p->rec.dead_lettered += rx.dead_lettered;
-	p->rec.removed += rx.removed;
-	/* Everything is journalled now; the old intents are done with. */
-	if (pending && intent_clear(p->intents, err) < 0)
-		goto out;
+	p->rec.claimed += rx.n.claimed;
+	p->rec.lost += rx.n.lost;
+	p->rec.deleted += rx.n.deleted;
+	p->rec.copies += rx.n.copies;
+	p->rec.dead_lettered += rx.n.dead_lettered;
+	p->rec.removed += rx.n.removed;
+	/* What was reconciled left the intent file; what was not stays in it. */
+	p->rec.unreconciled += rx.unreconciled;
 	rc = 0;
 out:
 	free(runs);
@@ -661,4 +827,26 @@ out:
 	if (rc < 0)
 		journal_rollback(p->j);
 	return rc;
+}
+
+bool
+pass_unsettled(const struct pass *p, const char *stream, const char *group)
+{
+	for (size_t i = 0; i < p->nunsettled; i++)
+		if (strcmp(p->unsettled[i].stream, stream) == 0 &&
+		    strcmp(p->unsettled[i].group, group) == 0)
+			return true;
+	return false;
+}
+
+void
+pass_unsettled_free(struct pass *p)
+{
+	for (size_t i = 0; i < p->nunsettled; i++) {
+		free(p->unsettled[i].stream);
+		free(p->unsettled[i].group);
+	}
+	free(p->unsettled);
+	p->unsettled = NULL;
+	p->nunsettled = 0;
 }

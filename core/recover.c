@@ -125,8 +125,8 @@ intent_head(struct pass *p, struct jw *w, const char *kind, const char *stream,
 	jw_obj(w);
 	jw_kint(w, "run", p->run);
 	jw_kstr(w, "kind", kind);
-	jw_kstr(w, "stream", stream);
-	jw_kstr(w, "group", group);
+	intent_kname(w, "stream", stream);
+	intent_kname(w, "group", group);
 }
 
 /* ------------------------------------------------------------- claim */
@@ -141,7 +141,7 @@ write_claim_intent(struct pass *p, const char *stream, const char *group,
 	struct jw w;
 
 	intent_head(p, &w, "claim", stream, group);
-	jw_kstr(&w, "consumer", p->cfg->consumer);
+	intent_kname(&w, "consumer", p->cfg->consumer);
 	jw_kint(&w, "min_idle_ms", p->cfg->claim_idle_ms);
 	jw_key(&w, "entries");
 	jw_arr(&w);
@@ -169,7 +169,7 @@ write_claim_intent(struct pass *p, const char *stream, const char *group,
 	jw_key(&w, "owners");
 	jw_arr(&w);
 	for (size_t o = 0; o < nowners; o++)
-		jw_str(&w, owners[o]);
+		intent_name(&w, owners[o]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return intent_append(p->intents, p->dbuf.data, p->dbuf.len, err);
@@ -274,24 +274,14 @@ log_claim_debug(struct pass *p, const char *stream, const char *group,
 	ll_emit(p->lg, &l);
 }
 
-/*
- * Sends every page that may go out now: each is written to the intent
- * file first.  In a dry run the pages are only counted.
- */
+/* Sends every page that may go out now: each is written to the intent file first. */
 static int
-send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, long long *would,
-    struct xerr *err)
+send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, struct xerr *err)
 {
 	const struct pending_entry *plan;
 	size_t n;
 
 	while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
-		if (p->dry) {
-			*would += (long long)n;
-			if (claimer_drop(cl, err) < 0)
-				return -1;
-			continue;
-		}
 		if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
 			return -1;
 		failpoint("claim-planned");
@@ -317,28 +307,35 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	};
 	struct claimer *cl = NULL;
 	struct claim_page page;
-	long long would = 0;
 	int rc = -1;
 
+	if (p->dry) {
+		/* What would be claimed, by the same listing (status counts it the same way). */
+		struct claim_stats st;
+		if (claim_survey(p->rc, gr->stream, gr->group, &o, NULL, NULL, &st, err) < 0)
+			return -1;
+		gr->claimed = (long long)st.planned;
+		log_claim_debug(p, gr->stream, gr->group, &st);
+		rc = 0;
+		goto out;
+	}
 	if (claimer_start(p->rc, gr->stream, gr->group, &o, &cl, err) < 0)
 		return -1;
 	for (;;) {
 		if (*p->stop)
 			claimer_close(cl);
-		if (send_pages(p, cl, gr, &would, err) < 0)
+		if (send_pages(p, cl, gr, err) < 0)
 			goto out;
 		if (!claimer_pending(cl))
 			break;
 		if (claimer_recv(cl, &page, err) < 0)
 			goto out;
 		/* Refill the pipeline before the journal work on this page. */
-		if (send_pages(p, cl, gr, &would, err) < 0)
+		if (send_pages(p, cl, gr, err) < 0)
 			goto out;
 		if (page.n > 0 && journal_page(p, gr->stream, gr->group, &page, gr, err) < 0)
 			goto out;
 	}
-	if (p->dry)
-		gr->claimed = would;
 	log_claim_debug(p, gr->stream, gr->group, claimer_stats(cl));
 	rc = 0;
 out:
@@ -464,7 +461,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 			if (!is_zombie(p, &cs[i]))
 				continue;
 			jw_obj(&w);
-			jw_kstr(&w, "name", cs[i].name);
+			intent_kname(&w, "name", cs[i].name);
 			jw_kint(&w, "idle_ms", cs[i].idle_ms);
 			jw_kint(&w, "inactive_ms", cs[i].inactive_ms);
 			jw_obj_end(&w);
@@ -533,11 +530,96 @@ add_group(struct pass *p, const char *stream, const char *group)
 
 /* ------------------------------------------------------------ dispose */
 
+static int
+cmp_held(const void *a, const void *b)
+{
+	return entry_id_cmp(((const struct held *)a)->e.id, ((const struct held *)b)->e.id);
+}
+
+static int
+cmp_pending_id(const void *a, const void *b)
+{
+	return entry_id_cmp(((const struct pending_id *)a)->id, ((const struct pending_id *)b)->id);
+}
+
 /*
- * What becomes of the entries this run claimed in a group: with
- * --max-deliveries, those delivered more often go to the dead-letter
- * stream; with --action dead-letter, all of them; with --action
- * redeliver, the rest are copied back into their stream at once.
+ * The entries of a group that the recovery consumer holds (Redis says) and
+ * the journal knows, in two lists: those this run claimed, read as one
+ * range of the journal, and those that earlier runs claimed (killed or
+ * failed runs, runs with another --action), looked up one by one.  When
+ * only --max-deliveries applies (all false), an earlier entry is looked up
+ * only if it may be over the limit: Redis counted more deliveries, or it
+ * may be a copy, whose originals' deliveries count too.  Entries with a
+ * copy in flight are left out (held_load).
+ */
+static int
+held_of_group(struct pass *p, struct group_result *gr, bool all, struct held_list *mine,
+    struct held_list *earlier, struct xerr *err)
+{
+	char *streams[] = {gr->stream, NULL}, *groups[] = {gr->group, NULL};
+	struct selection sel = {0};
+	struct pending_id *hv = NULL;
+	size_t nh = 0, nlook = 0;
+	bool *covered = NULL, copies_here = false;
+	int rc = -1;
+
+	memset(mine, 0, sizeof(*mine));
+	memset(earlier, 0, sizeof(*earlier));
+	if (redis_pending_ids(p->rc, gr->stream, gr->group, p->cfg->consumer, &hv, &nh, err) < 0)
+		return -1;
+	if (nh == 0)
+		return 0;
+	sel.streams = streams;
+	sel.groups = groups;
+	sel.run = p->run;
+	sel.after_seq = p->run_seq;
+	if (pass_flush(p, err) < 0 || held_load(p, &sel, mine, err) < 0)
+		goto out;
+	covered = xcalloc(nh, sizeof(*covered));
+	for (size_t i = 0; i < mine->n; i++) {
+		struct pending_id key = {mine->v[i].e.id, 0};
+		struct pending_id *f = bsearch(&key, hv, nh, sizeof(*hv), cmp_pending_id);
+		if (f != NULL)
+			covered[f - hv] = true;
+		else
+			mine->v[i].e.source = SRC_NONE;     /* not held any more */
+	}
+	if (!all && journal_copy_target(p->j, gr->stream, &copies_here, err) < 0)
+		goto out;
+	memset(&sel, 0, sizeof(sel));
+	sel.streams = streams;
+	sel.groups = groups;
+	sel.messages = xcalloc(nh, sizeof(*sel.messages));
+	for (size_t i = 0; i < nh; i++) {
+		if (covered[i] || (!all && !copies_here && hv[i].deliveries <= p->cfg->max_deliveries))
+			continue;
+		sel.messages[nlook].stream = gr->stream;
+		sel.messages[nlook].id = hv[i].id;
+		nlook++;
+	}
+	sel.nmessages = nlook;
+	if (nlook > 0 && held_load(p, &sel, earlier, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(sel.messages);
+	free(covered);
+	free(hv);
+	if (rc < 0) {
+		held_free(mine);
+		held_free(earlier);
+	}
+	return rc;
+}
+
+/*
+ * What becomes of the entries the recovery consumer holds in a group and
+ * the journal knows (claimed by this run, or by an earlier one that was
+ * killed, failed, or had another --action): with --max-deliveries, those
+ * delivered more often go to the dead-letter stream; with --action
+ * dead-letter, all of them; with --action redeliver, the rest are copied
+ * back into their stream at once.  Entries with a copy in flight (not yet
+ * settled or rolled back) are left alone: they were redelivered already.
  */
 static int
 dispose_group(struct pass *p, struct group_result *gr, struct xerr *err)
@@ -545,44 +627,47 @@ dispose_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	const struct config *c = p->cfg;
 	bool dl_all = strcmp(c->action, "dead-letter") == 0;
 	bool redeliver = strcmp(c->action, "redeliver") == 0;
-	char *streams[] = {gr->stream, NULL}, *groups[] = {gr->group, NULL};
-	struct selection sel = {0};
-	struct held_list l = {0};
+	struct held_list lists[2];
 	struct held **dl = NULL;
 	const char **why = NULL;
 	char (*reasons)[96] = NULL;
 	struct held_list copies = {0};
-	size_t ndl = 0;
+	size_t ndl = 0, n;
 	int rc = -1;
 
 	if ((!dl_all && !redeliver && c->max_deliveries == 0) || p->dry)
 		return 0;
-	sel.run = p->run;
-	sel.after_seq = p->run_seq;
-	sel.streams = streams;
-	sel.groups = groups;
-	if (pass_flush(p, err) < 0 || held_load(p, &sel, &l, err) < 0)
+	if (pass_unsettled(p, gr->stream, gr->group)) {
+		/* What a killed command did to them is not known yet: leave them be. */
+		log_problem(p, LOG_WARN, gr->stream, gr->group, "intents of a killed command about "
+		    "this group are not reconciled yet; --action and --max-deliveries wait for them");
+		return 0;
+	}
+	if (held_of_group(p, gr, dl_all || redeliver, &lists[0], &lists[1], err) < 0)
 		return -1;
-	dl = xcalloc(l.n + 1, sizeof(*dl));
-	why = xcalloc(l.n + 1, sizeof(*why));
-	reasons = xcalloc(l.n + 1, sizeof(*reasons));
-	copies.v = xcalloc(l.n + 1, sizeof(*copies.v));
-	for (size_t i = 0; i < l.n; i++) {
-		struct held *h = &l.v[i];
+	n = lists[0].n + lists[1].n;
+	dl = xcalloc(n + 1, sizeof(*dl));
+	why = xcalloc(n + 1, sizeof(*why));
+	reasons = xcalloc(n + 1, sizeof(*reasons));
+	copies.v = xcalloc(n + 1, sizeof(*copies.v));
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < lists[k].n; i++) {
+			struct held *h = &lists[k].v[i];
 
-		if (h->e.source != SRC_HELD)
-			continue;
-		if (c->max_deliveries > 0 && h->e.deliveries > c->max_deliveries) {
-			snprintf(reasons[ndl], sizeof(reasons[ndl]),
-			    "delivered %lld times, more than --max-deliveries %lld",
-			    (long long)h->e.deliveries, c->max_deliveries);
-			why[ndl] = reasons[ndl];
-			dl[ndl++] = h;
-		} else if (dl_all) {
-			why[ndl] = "--action dead-letter";
-			dl[ndl++] = h;
-		} else if (redeliver) {
-			copies.v[copies.n++] = *h;      /* a view: l owns the bytes */
+			if (h->e.source != SRC_HELD)
+				continue;
+			if (c->max_deliveries > 0 && h->e.deliveries > c->max_deliveries) {
+				snprintf(reasons[ndl], sizeof(reasons[ndl]),
+				    "delivered %lld times, more than --max-deliveries %lld",
+				    (long long)h->e.deliveries, c->max_deliveries);
+				why[ndl] = reasons[ndl];
+				dl[ndl++] = h;
+			} else if (dl_all) {
+				why[ndl] = "--action dead-letter";
+				dl[ndl++] = h;
+			} else if (redeliver) {
+				copies.v[copies.n++] = *h;      /* a view: the lists own the bytes */
+			}
 		}
 	}
 	if (ndl > 0 && dead_letter_entries(p, gr->stream, gr->group, dl, why, ndl,
@@ -590,6 +675,8 @@ dispose_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		goto out;
 	if (copies.n > 0 && !*p->stop) {
 		struct copy_opts o = {NULL, 0, NULL, NULL};
+		/* Copied in the order of the originals, whichever run claimed them. */
+		qsort(copies.v, copies.n, sizeof(*copies.v), cmp_held);
 		struct copy_result cr = {0};
 		struct buf sj = BUF_INIT;
 		struct jw w;
@@ -627,7 +714,8 @@ out:
 	free(dl);
 	free(why);
 	free(reasons);
-	held_free(&l);
+	held_free(&lists[0]);
+	held_free(&lists[1]);
 	return rc;
 }
 
@@ -719,7 +807,11 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 			return -1;
 		}
 		if (strcmp(type, "none") == 0) {
+			/* A typo must not pass for a quiet day: the run ends in a warning. */
+			struct recover_result *r = p->res;
 			log_problem(p, LOG_WARN, stream, NULL, "no such stream; skipped");
+			r->missing = xrealloc(r->missing, (r->nmissing + 1) * sizeof(*r->missing));
+			r->missing[r->nmissing++] = xstrdup(stream);
 			return 0;
 		}
 		if (strcmp(type, "stream") != 0) {
@@ -887,6 +979,13 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
 		jw_kstr(&w, "error", error);
+	if (r->nmissing > 0) {
+		jw_key(&w, "missing");
+		jw_arr(&w);
+		for (size_t i = 0; i < r->nmissing; i++)
+			jw_str(&w, r->missing[i]);
+		jw_arr_end(&w);
+	}
 	/* What each group had pending afterwards: the daily report draws it. */
 	jw_key(&w, "pending");
 	jw_arr(&w);
@@ -917,7 +1016,8 @@ log_summary(struct pass *p)
 	struct recover_result *r = p->res;
 	struct logline l;
 
-	ll_start(&l, r->errors > 0 ? LOG_WARN : LOG_INFO, "SUMMARY", p->dry ? "DRY-RUN" : NULL);
+	ll_start(&l, r->errors > 0 || r->nmissing > 0 ? LOG_WARN : LOG_INFO, "SUMMARY",
+	    p->dry ? "DRY-RUN" : NULL);
 	if (!p->dry)
 		ll_int(&l, "run", r->run);
 	ll_str(&l, "mode", p->mode->name);
@@ -930,12 +1030,54 @@ log_summary(struct pass *p)
 		ll_int(&l, "settled", r->settled);
 	if (r->reconciled > 0)
 		ll_int(&l, "reconciled", r->reconciled);
+	if (r->nmissing > 0)
+		ll_int(&l, "missing", (int64_t)r->nmissing);
 	ll_str(&l, "status", r->status);
 	ll_int(&l, "duration_ms", r->duration_ms);
 	ll_emit(p->lg, &l);
 }
 
 /* ----------------------------------------------------------------- run */
+
+/* "no such stream: 'a', 'b'", cut short with "..." when long. */
+static void
+missing_message(const struct recover_result *r, char *out, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, r->nmissing == 1 ? "no such stream: " : "no such streams: ");
+	for (size_t i = 0; i < r->nmissing; i++)
+		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", r->missing[i]);
+	if (b.len >= len && len > 4)
+		memcpy(b.data + len - 4, "...", 4);
+	snprintf(out, len, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+/*
+ * Intents of killed commands that stay unreconciled fail the run, as a
+ * failed group does: journalled as an error, and the other groups done.
+ */
+static int
+unreconciled_failed(struct pass *p, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+
+	p->res->errors++;
+	if (p->first_error.msg[0] == '\0')
+		p->first_error = p->rec_error;
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "message", p->rec_error.msg);
+	jw_kint(&w, "unreconciled", p->rec.unreconciled);
+	jw_obj_end(&w);
+	ev.kind = "error";
+	ev.run = p->run;
+	ev.detail = buf_str(&p->dbuf);
+	return pass_append(p, &ev, err);
+}
 
 int
 recover_run(const struct config *cfg, const struct mode *mode, const struct logger *lg,
@@ -982,6 +1124,8 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	}
 	if (!p.dry && reconcile(&p, &werr) < 0)
 		goto finish;
+	if (p.rec.unreconciled > 0 && unreconciled_failed(&p, &werr) < 0)
+		goto finish;
 	ret->reconciled += p.rec.claimed;
 	ret->lost += p.rec.lost;
 	ret->deleted += p.rec.deleted;
@@ -1010,13 +1154,18 @@ finish:
 		ret->status = "interrupted";
 	} else if (ret->errors > 0) {
 		ret->status = "failed";
+	} else if (ret->nmissing > 0) {
+		ret->status = "warning";
 	} else {
 		ret->status = "ok";
 	}
+	char missing[300] = "";
+	if (ret->nmissing > 0)
+		missing_message(ret, missing, sizeof(missing));
 	ret->duration_ms = mono_ms() - t0;
 	if (!p.dry) {
 		const char *emsg = werr.msg[0] ? werr.msg :
-		    p.first_error.msg[0] ? p.first_error.msg : NULL;
+		    p.first_error.msg[0] ? p.first_error.msg : missing[0] ? missing : NULL;
 		struct xerr eerr = {0};
 
 		if (werr.code == XR_EJOURNAL)
@@ -1042,9 +1191,13 @@ finish:
 		*err = werr;
 	else if (*stop)
 		xerr_set(err, XR_EFAIL, "interrupted; the run stopped after the page in hand");
+	else if (ret->errors == 1 && p.rec.unreconciled > 0)
+		*err = p.rec_error;
 	else if (ret->errors > 0)
 		xerr_set(err, XR_EFAIL, "%lld of %zu groups failed; first: %s", ret->errors,
 		    ret->ngroups, p.first_error.msg);
+	else if (ret->nmissing > 0)
+		xerr_set(err, XR_EMISSING, "%s (skipped; the other streams were done)", missing);
 	else
 		rc = 0;
 out:
@@ -1056,6 +1209,7 @@ out:
 	buf_free(&p.dbuf);
 	ev_batch_free(&p.batch);
 	free(p.fv);
+	pass_unsettled_free(&p);
 	return rc;
 }
 
@@ -1068,5 +1222,8 @@ recover_result_free(struct recover_result *r)
 		free(r->groups[i].error);
 	}
 	free(r->groups);
+	for (size_t i = 0; i < r->nmissing; i++)
+		free(r->missing[i]);
+	free(r->missing);
 	memset(r, 0, sizeof(*r));
 }

@@ -36,7 +36,7 @@ struct group_result {
 
 struct recover_result {
 	int64_t run;                /* 0 for a dry run */
-	const char *status;         /* ok, failed, interrupted */
+	const char *status;         /* ok, warning (streams missing), failed, interrupted */
 	int64_t started_ms;
 	int64_t duration_ms;
 	long long claimed, reconciled, lost, deleted, errors;
@@ -45,13 +45,16 @@ struct recover_result {
 	int64_t head_seq;
 	struct group_result *groups;
 	size_t ngroups;
+	char **missing;             /* streams named (--stream, config) that do not exist */
+	size_t nmissing;
 };
 
 /*
  * Runs one pass.  stop, when it becomes non-zero (a signal), ends the pass
  * after the page in hand.  Returns 0 when everything went well; otherwise
  * -1 with err set (XR_EUSAGE before anything started, XR_EJOURNAL,
- * XR_ELOCKED, XR_EREDIS, or XR_EFAIL when a group failed).  *ret is filled
+ * XR_ELOCKED, XR_EREDIS, XR_EFAIL when a group failed, or XR_EMISSING
+ * when all went well but a named stream does not exist).  *ret is filled
  * in either case; free it with recover_result_free().
  */
 int recover_run(const struct config *cfg, const struct mode *mode,

@@ -35,6 +35,11 @@ session_open(struct pass *p, const struct config *cfg, const struct logger *lg,
 		goto out;
 	if (!dry && reconcile(p, err) < 0)
 		goto out;
+	/* A move could touch what a killed command may have moved: not until it is known. */
+	if (p->rec.unreconciled > 0) {
+		*err = p->rec_error;
+		goto out;
+	}
 	rc = 0;
 out:
 	redis_target_free(&t);
@@ -56,6 +61,7 @@ session_close(struct pass *p, bool ok, struct xerr *err)
 	buf_free(&p->dbuf);
 	ev_batch_free(&p->batch);
 	free(p->fv);
+	pass_unsettled_free(p);
 	return rc;
 }
 

@@ -33,6 +33,32 @@ warn(const struct logger *lg, const char *stream, const char *msg)
 	ll_emit(lg, &l);
 }
 
+/* Claimable entries counted per owner, as claim_survey() finds them. */
+struct owners {
+	const struct consumer_info *cs;
+	size_t n, last;
+	long long *claimable;
+};
+
+static void
+count_owner(void *ctx, const struct pending_entry *e)
+{
+	struct owners *o = ctx;
+
+	/* Entries of one owner come in runs: try the last one first. */
+	if (o->last < o->n && strcmp(o->cs[o->last].name, e->owner) == 0) {
+		o->claimable[o->last]++;
+		return;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		if (strcmp(o->cs[i].name, e->owner) == 0) {
+			o->claimable[i]++;
+			o->last = i;
+			return;
+		}
+	}
+}
+
 static int
 gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
     const struct group_info *gi, struct status *st, struct xerr *err)
@@ -41,10 +67,28 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 	size_t ncs = 0;
 	struct pending_summary ps;
 	struct status_group *g;
+	struct claim_opts co = {
+		.consumer = cfg->consumer,
+		.min_idle_ms = cfg->claim_idle_ms,
+		.batch = (int)cfg->batch,
+		.exclude = cfg->exclude,
+	};
+	struct claim_stats cst;
+	struct owners own = {0};
 
 	if (redis_pending_summary(rc, stream, gi->name, &ps, err) < 0 ||
 	    redis_consumers(rc, stream, gi->name, &cs, &ncs, err) < 0)
 		return -1;
+	/* STALE is what run would claim: the same listing, entry by entry. */
+	own.cs = cs;
+	own.n = ncs;
+	own.claimable = xcalloc(ncs + 1, sizeof(*own.claimable));
+	if (ps.count > 0 && claim_survey(rc, stream, gi->name, &co, count_owner, &own, &cst,
+	    err) < 0) {
+		free(own.claimable);
+		consumer_info_free(cs, ncs);
+		return -1;
+	}
 	st->groups = xrealloc(st->groups, (st->ngroups + 1) * sizeof(*st->groups));
 	g = &st->groups[st->ngroups++];
 	memset(g, 0, sizeof(*g));
@@ -61,6 +105,7 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 		entry_id_format(ps.oldest, g->oldest_id, sizeof(g->oldest_id));
 	}
 	snprintf(g->last_delivered, sizeof(g->last_delivered), "%s", gi->last_delivered);
+	g->stale = ps.count > 0 ? (long long)cst.planned : 0;
 
 	st->consumers = xrealloc(st->consumers, (st->nconsumers + ncs) * sizeof(*st->consumers));
 	for (size_t i = 0; i < ncs; i++) {
@@ -79,15 +124,15 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 			g->held = cs[i].pending;
 		} else if (consumer_excluded(cs[i].name, cfg->exclude)) {
 			c->state = CS_EXCLUDED;
-		} else if (cs[i].pending > 0 && cs[i].idle_ms >= cfg->claim_idle_ms) {
+		} else if (own.claimable[i] > 0) {
 			c->state = CS_STALE;
-			g->stale += cs[i].pending;
 		} else if (cs[i].pending == 0 && quiet >= cfg->zombie_idle_ms) {
 			c->state = CS_ZOMBIE;
 		} else {
 			c->state = CS_ACTIVE;
 		}
 	}
+	free(own.claimable);
 	consumer_info_free(cs, ncs);
 	return 0;
 }

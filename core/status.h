@@ -19,13 +19,13 @@ struct status_group {
 	int64_t oldest_age_ms;      /* age of the oldest pending entry; -1: none */
 	char oldest_id[48];
 	long long held;             /* pending on the recovery consumer */
-	long long stale;            /* pending on consumers idle >= claim_idle */
+	long long stale;            /* what run would claim now (claim_survey()) */
 	char last_delivered[48];
 };
 
 enum consumer_state {
 	CS_ACTIVE,
-	CS_STALE,                   /* owns entries and idle >= claim_idle: a run claims them */
+	CS_STALE,                   /* owns entries a run would claim */
 	CS_ZOMBIE,                  /* nothing pending, quiet >= zombie_idle: a run deletes it */
 	CS_RECOVERY,                /* the recovery consumer */
 	CS_EXCLUDED,                /* matches --exclude-consumer */

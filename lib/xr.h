@@ -23,6 +23,7 @@ enum xr_exit {
 	XR_ELOCKED = 5,     /* another xrecover holds the journal's lock */
 	XR_ENOTHING = 6,    /* nothing matched, or nothing left to do */
 	XR_EBROKEN = 7,     /* the journal's hash chain is broken (verify) */
+	XR_EMISSING = 8,    /* run: a stream it was told to work on does not exist */
 };
 
 struct exit_code_doc {

@@ -8,12 +8,23 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/util.h"
 #include "intent.h"
+#include "payload.h"
 
 struct intent_log {
 	int fd;
 	char *path;
+	off_t kept;                 /* the first bytes, earlier commands' records */
 };
+
+static off_t
+file_size(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 ? sb.st_size : 0;
+}
 
 int
 intent_open(const char *journal_path, struct intent_log **ret, struct xerr *err)
@@ -30,6 +41,7 @@ intent_open(const char *journal_path, struct intent_log **ret, struct xerr *err)
 		free(l);
 		return -1;
 	}
+	l->kept = file_size(l->fd);
 	*ret = l;
 	return 0;
 }
@@ -69,15 +81,59 @@ intent_append(struct intent_log *l, const char *line, size_t len, struct xerr *e
 	return 0;
 }
 
+/* Replaces the file's content with the n bytes at p: a new file, renamed over it. */
+static int
+intent_replace(struct intent_log *l, const char *p, size_t n, struct xerr *err)
+{
+	char *tmp = xmalloc(strlen(l->path) + 8);
+	size_t off = 0;
+	int fd;
+
+	sprintf(tmp, "%s.new", l->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	while (off < n) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, l->path) < 0)
+		goto fail;
+	fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	close(l->fd);
+	l->fd = fd;
+	free(tmp);
+	return 0;
+fail:
+	xerr_set(err, XR_EJOURNAL, "cannot rewrite intent file '%s': %s", l->path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
 int
 intent_each(struct intent_log *l, int (*fn)(void *ctx, const char *line), void *ctx,
     struct xerr *err)
 {
-	struct buf all = BUF_INIT;
+	struct buf all = BUF_INIT, keep = BUF_INIT;
 	char chunk[65536];
 	ssize_t n;
 	off_t pos = 0;
 	int rc = 0;
+	bool dropped = false;
 
 	while ((n = pread(l->fd, chunk, sizeof(chunk), pos)) > 0) {
 		buf_add(&all, chunk, (size_t)n);
@@ -89,16 +145,36 @@ intent_each(struct intent_log *l, int (*fn)(void *ctx, const char *line), void *
 		    strerror(errno));
 	}
 	char *p = all.data, *end = all.data + all.len;
-	while (p != NULL && p < end && rc == 0) {
+	while (p != NULL && p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;          /* cut short by a kill: never acted on */
+		if (nl == NULL) {
+			dropped = true;     /* cut short by a kill: never acted on */
+			break;
+		}
 		*nl = '\0';
-		if (nl > p)
-			rc = fn(ctx, p);
+		int r = INTENT_DONE;
+		if (nl > p && rc == 0)
+			r = fn(ctx, p);
+		if (r < 0)
+			rc = -1;            /* this one and the rest stay */
+		if (nl > p && (rc < 0 || r == INTENT_KEEP)) {
+			buf_add(&keep, p, (size_t)(nl - p));
+			buf_addc(&keep, '\n');
+		} else {
+			dropped = true;
+		}
 		p = nl + 1;
 	}
 	buf_free(&all);
+	if (dropped) {
+		struct xerr werr;
+		if (intent_replace(l, keep.data, keep.len, &werr) < 0 && rc == 0) {
+			*err = werr;
+			rc = -1;
+		}
+	}
+	l->kept = file_size(l->fd);
+	buf_free(&keep);
 	return rc;
 }
 
@@ -117,8 +193,32 @@ intent_pending(struct intent_log *l, int *ret, struct xerr *err)
 int
 intent_clear(struct intent_log *l, struct xerr *err)
 {
-	if (ftruncate(l->fd, 0) < 0)
+	if (ftruncate(l->fd, l->kept) < 0)
 		return xerr_set(err, XR_EJOURNAL, "cannot empty intent file '%s': %s", l->path,
 		    strerror(errno));
 	return 0;
+}
+
+void
+intent_name(struct jw *w, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (utf8_valid(name, n)) {
+		jw_strn(w, name, n);
+		return;
+	}
+	struct buf b = BUF_INIT;
+	base64_encode(name, n, &b);
+	jw_obj(w);
+	jw_kstr(w, "base64", buf_str(&b));
+	jw_obj_end(w);
+	buf_free(&b);
+}
+
+void
+intent_kname(struct jw *w, const char *key, const char *name)
+{
+	jw_key(w, key);
+	intent_name(w, name);
 }

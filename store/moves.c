@@ -667,6 +667,39 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 	return 0;
 }
 
+/* Messages in (stream, ID) order; equal ones in the order given. */
+static int
+cmp_message(const void *a, const void *b, void *arg)
+{
+	const struct entry_ref *m = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(m[x].stream, m[y].stream);
+
+	if (c == 0)
+		c = entry_id_cmp(m[x].id, m[y].id);
+	return c != 0 ? c : x < y ? -1 : x > y;
+}
+
+/* dup[i]: message i was asked for before (sorting, not comparing each pair). */
+static bool *
+message_dups(const struct selection *sel)
+{
+	size_t n = sel->nmessages;
+	size_t *order = xcalloc(n + 1, sizeof(*order));
+	bool *dup = xcalloc(n + 1, sizeof(*dup));
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_message, sel->messages);
+	for (size_t i = 1; i < n; i++) {
+		const struct entry_ref *a = &sel->messages[order[i - 1]];
+		const struct entry_ref *b = &sel->messages[order[i]];
+		dup[order[i]] = strcmp(a->stream, b->stream) == 0 && entry_id_cmp(a->id, b->id) == 0;
+	}
+	free(order);
+	return dup;
+}
+
 int
 journal_select(struct journal *j, const struct selection *sel, journalled_fn fn, void *ctx,
     struct xerr *err)
@@ -683,15 +716,12 @@ journal_select(struct journal *j, const struct selection *sel, journalled_fn fn,
 		return -1;
 	}
 	if (sel->messages != NULL) {
-		for (size_t i = 0; i < sel->nmessages && rc == 0; i++) {
-			bool dup = false;
-			for (size_t k = 0; k < i && !dup; k++)
-				dup = strcmp(sel->messages[k].stream, sel->messages[i].stream) == 0 &&
-				    entry_id_cmp(sel->messages[k].id, sel->messages[i].id) == 0;
-			if (!dup)
+		bool *dup = message_dups(sel);
+		for (size_t i = 0; i < sel->nmessages && rc == 0; i++)
+			if (!dup[i])
 				rc = select_once(j, st, sel, &anc, &sel->messages[i], fn, ctx, 0,
 				    NULL, NULL, err);
-		}
+		free(dup);
 	} else {
 		rc = select_once(j, st, sel, &anc, NULL, fn, ctx, 0, NULL, NULL, err);
 	}
@@ -935,6 +965,25 @@ int
 journal_unclosed_batches(struct journal *j, int64_t **ret, size_t *ret_n, struct xerr *err)
 {
 	return batches_without(j, "batch_closed", ret, ret_n, err);
+}
+
+int
+journal_copy_target(struct journal *j, const char *stream, bool *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j),
+	    "SELECT 1 FROM events WHERE kind IN ('replay_copy', 'replay_copies')"
+	    " AND ref_stream = ?1 LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading copies");
+	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading copies");
+	return 0;
 }
 
 int

@@ -135,6 +135,9 @@ int journal_unclosed_batches(struct journal *j, int64_t **ret, size_t *ret_n,
 int journal_unended_batches(struct journal *j, int64_t **ret, size_t *ret_n,
     struct xerr *err);
 
+/* Whether a replay ever copied anything into stream (so its entries may be copies). */
+int journal_copy_target(struct journal *j, const char *stream, bool *ret, struct xerr *err);
+
 /* Whether the journal has the copy batch made of stream/grp/id. */
 int journal_copy_made(struct journal *j, int64_t batch, const char *stream, const char *grp,
     struct entry_id id, bool *ret, struct xerr *err);

@@ -356,7 +356,7 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 	    " WHERE s.seq BETWEEN ?1 AND ?2 AND s.ts >= ?3 AND s.ts < ?4 AND s.kind = 'run_start'"
 	    " ORDER BY s.seq", err);
 	struct rtable *fails, *gaps;
-	int64_t *starts = NULL, nok = 0, nfail = 0, nlive = 0, ntest = 0;
+	int64_t *starts = NULL, nok = 0, nfail = 0, nwarn = 0, nlive = 0, ntest = 0;
 	size_t n = 0;
 	int rc;
 
@@ -381,7 +381,9 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 			nok++;
 			continue;
 		}
-		if (strcmp(status, "running") != 0)
+		if (strcmp(status, "warning") == 0)
+			nwarn++;        /* done, but told to work on a stream that does not exist */
+		else if (strcmp(status, "running") != 0)
 			nfail++;
 		size_t row = rtable_row(fails);
 		rtable_int(fails, row, 0, sqlite3_column_int64(st, 0), RC_INT);
@@ -396,6 +398,7 @@ daily_runs(struct journal *j, int64_t day, int64_t from, int64_t to, struct repo
 	report_kv_int(r, "runs", (int64_t)n, RC_INT);
 	report_kv_int(r, "runs_ok", nok, RC_INT);
 	report_kv_int(r, "runs_failed", nfail, RC_INT);
+	report_kv_int(r, "runs_warning", nwarn, RC_INT);
 	report_kv_str(r, "mode", nlive > 0 && ntest > 0 ? "LIVE and TEST" : nlive > 0 ? "LIVE" :
 	    n > 0 ? "TEST" : "-");
 	/* The interval is the usual one between runs: the median gap. */

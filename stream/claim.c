@@ -230,6 +230,18 @@ consumer_excluded(const char *name, char *const *exclude)
 	return false;
 }
 
+enum claim_verdict
+claim_verdict(const struct claim_opts *o, const struct pending_entry *e)
+{
+	if (strcmp(e->owner, o->consumer) == 0)
+		return CLAIM_HELD;
+	if (consumer_excluded(e->owner, o->exclude))
+		return CLAIM_EXCLUDED;
+	if (e->idle_ms < o->min_idle_ms)
+		return CLAIM_YOUNG;
+	return CLAIM_YES;
+}
+
 static void
 plan_free(struct plan *p)
 {
@@ -335,17 +347,18 @@ take_listing(struct claimer *cl, const redisReply *l, struct xerr *err)
 			    cl->stream, cl->group);
 		if (i + 1 == l->elements)
 			cl->next = entry_id_next(pe.id);
-		if (strcmp(pe.owner, cl->o.consumer) == 0) {
+		switch (claim_verdict(&cl->o, &pe)) {
+		case CLAIM_HELD:
 			cl->stats.held++;
 			continue;
-		}
-		if (consumer_excluded(pe.owner, cl->o.exclude)) {
+		case CLAIM_EXCLUDED:
 			cl->stats.excluded++;
 			continue;
-		}
-		if (pe.idle_ms < cl->o.min_idle_ms) {
+		case CLAIM_YOUNG:
 			cl->stats.young++;
 			continue;
+		case CLAIM_YES:
+			break;
 		}
 		if (p == NULL) {
 			p = &cl->ring[cl->tail % RING];
@@ -724,4 +737,36 @@ claimer_free(struct claimer *cl)
 	free(cl->page);
 	free(cl->pre);
 	free(cl);
+}
+
+int
+claim_survey(struct rconn *rc, const char *stream, const char *group,
+    const struct claim_opts *opts, void (*fn)(void *ctx, const struct pending_entry *e),
+    void *ctx, struct claim_stats *ret, struct xerr *err)
+{
+	struct claimer *cl;
+	struct claim_page page;
+	const struct pending_entry *plan;
+	size_t n;
+	int rc_ = -1;
+
+	if (claimer_start(rc, stream, group, opts, &cl, err) < 0)
+		return -1;
+	for (;;) {
+		while ((plan = claimer_plan(cl, &n)) != NULL) {
+			for (size_t i = 0; fn != NULL && i < n; i++)
+				fn(ctx, &plan[i]);
+			if (claimer_drop(cl, err) < 0)
+				goto out;
+		}
+		if (!claimer_pending(cl))
+			break;
+		if (claimer_recv(cl, &page, err) < 0)
+			goto out;
+	}
+	*ret = cl->stats;
+	rc_ = 0;
+out:
+	claimer_free(cl);
+	return rc_;
 }

@@ -113,4 +113,28 @@ void claimer_free(struct claimer *cl);
 /* True when name matches one of the exclude globs. */
 bool consumer_excluded(const char *name, char *const *exclude);
 
+/*
+ * What a drain claims, entry by entry: an entry pending on any consumer but
+ * the recovery consumer and the excluded ones, idle at least min_idle_ms.
+ * The one definition, for `run` and for `status`.
+ */
+enum claim_verdict {
+	CLAIM_YES,
+	CLAIM_HELD,                 /* the recovery consumer's already */
+	CLAIM_EXCLUDED,             /* on an excluded consumer */
+	CLAIM_YOUNG,                /* idle less than min_idle_ms */
+};
+enum claim_verdict claim_verdict(const struct claim_opts *o, const struct pending_entry *e);
+
+/*
+ * What a drain of stream/group would claim now, without claiming: the
+ * claimer's own listing, page by page, each page dropped instead of sent
+ * (what `run --dry-run` and `status` count).  fn, unless NULL, sees each
+ * entry that would be claimed.  OUT: *ret, the listing's counts (planned:
+ * the entries that would be claimed).
+ */
+int claim_survey(struct rconn *rc, const char *stream, const char *group,
+    const struct claim_opts *opts, void (*fn)(void *ctx, const struct pending_entry *e),
+    void *ctx, struct claim_stats *ret, struct xerr *err);
+
 #endif

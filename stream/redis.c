@@ -781,6 +781,48 @@ redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
 }
 
 int
+redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
+    const char *consumer, struct pending_id **ret, size_t *ret_n, struct xerr *err)
+{
+	char start[ENTRY_ID_STRLEN] = "-";
+	struct pending_id *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		redisReply *r = rconn_cmd(rc, err, "XPENDING %s %s %s + 1000 %s", stream, group,
+		    start, consumer);
+		size_t k;
+
+		if (r == NULL) {
+			free(v);
+			return -1;
+		}
+		k = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		for (size_t i = 0; i < k; i++) {
+			const redisReply *e = r->element[i];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+			    e->element[0]->type != REDIS_REPLY_STRING ||
+			    e->element[3]->type != REDIS_REPLY_INTEGER)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].deliveries = e->element[3]->integer;
+			if (entry_id_parse(e->element[0]->str, e->element[0]->len, &v[n].id) == 0)
+				n++;
+		}
+		freeReplyObject(r);
+		if (k < 1000 || n == 0)
+			break;
+		entry_id_format(entry_id_next(v[n - 1].id), start, sizeof(start));
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
 redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err)
 {
 	redisReply *r = rconn_cmd(rc, err, "XLEN %s", stream);

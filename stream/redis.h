@@ -141,6 +141,19 @@ struct pending_summary {
 int redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
     struct pending_summary *ret, struct xerr *err);
 
+/* An entry pending on a consumer, and how often it was delivered. */
+struct pending_id {
+	struct entry_id id;
+	long long deliveries;
+};
+
+/*
+ * The entries pending on consumer in stream/group, in ID order (XPENDING
+ * ... consumer, a page of 1000 at a time).  OUT: *ret (free()), *ret_n.
+ */
+int redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
+    const char *consumer, struct pending_id **ret, size_t *ret_n, struct xerr *err);
+
 /* Stream length (XLEN). */
 int redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err);
 

@@ -682,4 +682,76 @@ test_case 'global options after run; run --json is valid JSON' '
 	assert_eq 1 "$(runs_in $D)"
 '
 
+# ------------------------------------------------------- failures as JSON
+
+# json_fails CODE STATUS WHAT COMMAND...: COMMAND exits CODE and prints on stdout
+# one JSON object, nothing else, whose status is STATUS, whose error says WHAT,
+# and whose exit_code is CODE
+json_fails() {
+	_code=$1 _status=$2 _what=$3
+	shift 3
+	assert_exit "$_code" "$@"
+	python3 - "$TMP"/out "$_code" "$_status" "$_what" <<-'EOF' || fail "stdout of '$*' is not its failure as one JSON object"
+	import json, sys
+	path, code, status, what = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+	d = json.loads(open(path).read())
+	assert isinstance(d, dict), d
+	assert d.get("exit_code") == code, ("exit_code", d)
+	assert d.get("status") == status, ("status", d)
+	assert isinstance(d.get("error"), str) and what in d["error"], ("error", d)
+	EOF
+}
+
+test_case 'every --json failure is one JSON object on stdout: status, error, exit_code' '
+	cd $TMP && mkdir -p json-fail && cd json-fail
+	D=$TMP/json-fail.db
+	# usage errors, before any command runs
+	json_fails 2 failed "no command" "$XR" --json
+	json_fails 2 failed "unknown command ${Q}frobnicate${Q}" "$XR" --json frobnicate
+	json_fails 2 failed "unknown option ${Q}--bogus${Q}" "$XR" run --bogus --json
+	json_fails 2 failed "${Q}--batch${Q} needs a value" "$XR" --json run --batch
+	json_fails 2 failed "unexpected argument ${Q}extra${Q}" "$XR" --json run extra
+	json_fails 2 failed "bad duration" "$XR" --json run -s x --claim-idle 5parsecs
+	printf "{\"batch\": }\n" >$TMP/json-fail-cfg.json
+	json_fails 2 failed "json-fail-cfg.json" "$XR" -c $TMP/json-fail-cfg.json --json status
+	# run: before it starts, and after (the summary, with the reason)
+	json_fails 2 failed "no streams selected" xrd $D --json run
+	json_fails 4 failed "/nonexistent/" "$XR" -r "$REDIS_URL" --db /nonexistent/dir/j.db --json run -s x
+	json_fails 3 failed "127.0.0.1:1" "$XR" -r $BADPORT --db $D --json run -s x
+	rcli SET json-fail-str 1 >/dev/null
+	json_fails 1 failed "is a string, not a stream" xrd $D --json run -s json-fail-str
+	python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"run\"] == 2 and d[\"groups\"][0][\"error\"], d" <$TMP/out
+	json_fails 8 warning "no such stream: ${Q}json-fail-none${Q}" xrd $D --json run -s json-fail-none
+	# status
+	json_fails 3 failed "127.0.0.1:1" "$XR" -r $BADPORT --json status
+	# replay and rollback
+	json_fails 2 failed "say what to replay" xrd $D --json replay
+	json_fails 6 failed "no journalled entry matches" xrd $D --json replay --run 99
+	json_fails 6 failed "no replay batch 99" xrd $D --json rollback 99
+	json_fails 2 failed "not a replay batch number" xrd $D --json rollback abc
+	# a replay whose connection to Redis is cut after its first copy: the batch, and why
+	fixture json-rp
+	xrd $D -q run -s json-rp --claim-idle 0 --no-clean
+	"$XRTEST" cut "$REDIS_URL" XADD 30 >$TMP/json-cut.out &
+	cutter=$!
+	i=0
+	while ! grep -q ready $TMP/json-cut.out 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	json_fails 3 failed "redis at 127.0.0.1:" xrd $D --json replay -s json-rp --rate 5
+	wait $cutter
+	python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"batch\"] >= 1 and d[\"copied\"] < 5, d" <$TMP/out
+	# report
+	json_fails 2 failed "say which" xrd $D --json report
+	json_fails 6 failed "no incident 99" xrd $D --json report --incident 99
+	json_fails 4 failed "none.db" "$XR" --db $TMP/none.db --json report --daily
+	# verify: a journal that cannot be read, and one that was changed
+	json_fails 4 failed "none.db" "$XR" --db $TMP/none.db --json verify
+	cp $D $TMP/json-fail-t.db
+	sqlite3 $TMP/json-fail-t.db "DROP TRIGGER events_append_only_update; DROP TRIGGER events_hash_once;
+		UPDATE events SET ts = ts + 1 WHERE seq = 2"
+	json_fails 7 changed "journal broken at event 2" "$XR" --db $TMP/json-fail-t.db --json verify
+	# without --json, stdout stays empty
+	assert_exit 6 xrd $D rollback 99
+	assert_lines 0 $TMP/out
+'
+
 test_done

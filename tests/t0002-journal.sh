@@ -144,7 +144,8 @@ readonly_existing() {
 	make_stream ro2 g 5
 	crash_consumer ro2 g dead
 	dir=$(mktemp -d /tmp/xr-ro.XXXXXX)
-	"$XR" -r "$REDIS_URL" --db "$dir"/journal.db run -s nosuch 2>/dev/null
+	# (a run of a stream that does not exist: it makes the journal, and exits 8)
+	assert_exit 8 "$XR" -r "$REDIS_URL" --db "$dir"/journal.db run -s nosuch
 	rm -f "$dir"/journal.db-wal "$dir"/journal.db-shm
 	chmod 644 "$dir"/journal.db
 	"$XRTEST" pel "$REDIS_URL" ro2 g >"$TMP"/before

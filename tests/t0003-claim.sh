@@ -190,7 +190,7 @@ bad_streams() {
 	make_stream ok1 g 3
 	crash_consumer ok1 g d
 	rcli SET notastream 1 >/dev/null
-	assert_exit 0 xr run -s nosuch -s ok1 --claim-idle 0
+	assert_exit 8 xr run -s nosuch -s ok1 --claim-idle 0
 	assert_grep '\[WARN\] stream=nosuch warning="no such stream; skipped"' "$TMP"/err
 	make_stream ok2 g 3
 	crash_consumer ok2 g d
@@ -199,7 +199,7 @@ bad_streams() {
 	assert_eq 3 "$(claimed ok2)"
 	assert_eq "failed|1" "$(sql "select status, (select count(*) from events e where e.kind = 'error' and e.run = runs.run) from runs order by run desc limit 1")"
 }
-test_case 'a missing stream is a warning; a key that is no stream fails the run, the rest is still done' bad_streams
+test_case 'a missing stream ends the run in a warning; a key that is no stream fails it; the rest is still done' bad_streams
 
 log_lines() {
 	make_stream "my stream" g 2
@@ -240,5 +240,52 @@ json_out() {
 	EOF
 }
 test_case 'run --json reports the run and each group' json_out
+
+missing_streams() {
+	D=$TMP/ms.db
+	make_stream here g 3
+	crash_consumer here g d
+	xm() { "$XR" -r "$REDIS_URL" --db "$D" "$@"; }
+	# a typo: the run does the rest, and says so where an operator looks
+	assert_exit 8 xm run -s here -s hree --claim-idle 0
+	cat "$TMP"/err
+	assert_grep '\[WARN\] stream=hree warning="no such stream; skipped"' "$TMP"/err
+	assert_grep '\[SUMMARY\] run=1 mode=TEST claimed=3 .* missing=1 status=warning duration_ms=' "$TMP"/err
+	assert_grep "^xrecover: no such stream: 'hree' \(skipped; the other streams were done\)$" "$TMP"/err
+	assert_eq 3 "$(sql "select count(*) from claimed_messages where stream = 'here'" "$D")"
+	assert_eq "warning|no such stream: 'hree'" "$(sql "select status, error from runs where run = 1" "$D")"
+	assert_eq '["hree"]' "$(sql "select json_extract(detail, '$.missing') from events where kind = 'run_end' and run = 1" "$D")"
+	# the same from the config's streams, and in the JSON summary
+	printf '{"streams": ["here", "gone1", "gone2"]}\n' >"$TMP"/ms.json
+	assert_exit 8 xm -c "$TMP"/ms.json --json run --claim-idle 0
+	python3 - "$TMP"/out <<-'EOF'
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	assert r["status"] == "warning" and r["missing"] == ["gone1", "gone2"], r
+	EOF
+	assert_grep "no such streams: 'gone1', 'gone2'" "$TMP"/err
+	# --dry-run says it too
+	assert_exit 8 xm run --dry-run -s hree --claim-idle 0
+	assert_grep 'missing=1 status=warning' "$TMP"/err
+	# no typo: ok again
+	assert_exit 0 xm run -s here --claim-idle 0
+	assert_eq "warning warning ok" "$(sql "select status from runs order by run" "$D" | tr '\n' ' ' | sed 's/ $//')"
+	# the daily report counts the runs with a warning and names what was missing
+	day=$(date -u +%Y-%m-%d)
+	xm report --daily --date "$day" --format json >"$TMP"/day.json
+	python3 - "$TMP"/day.json <<-'EOF'
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	assert r["runs"] == 3 and r["runs_ok"] == 1 and r["runs_warning"] == 2 and r["runs_failed"] == 0, r
+	rows = [(x["run"], x["status"], x["error"]) for x in r["failures"]]
+	assert rows == [(1, "warning", "no such stream: 'hree'"),
+	    (2, "warning", "no such streams: 'gone1', 'gone2'")], rows
+	EOF
+	xm report --daily --date "$day" >"$TMP"/day.txt
+	cat "$TMP"/day.txt
+	assert_grep "warning +no such stream: 'hree'" "$TMP"/day.txt
+	assert_grep "runs_warning +2" "$TMP"/day.txt
+}
+test_case 'a stream that does not exist: exit 8, status=warning in the summary, the journal and the daily report' missing_streams
 
 test_done

@@ -179,4 +179,139 @@ two_runs() {
 }
 test_case 'two concurrent runs on one journal: the second waits for the first' two_runs
 
+# ------------------------------------------------ intents kept until reconciled
+
+# from_counts DB STREAM: "reconciled-from-dead other" counts of claim rows of STREAM
+from_counts() {
+	sql "select sum(kind = 'claim_reconciled' and consumer = 'dead'), sum(not (kind = 'claim_reconciled' and consumer = 'dead'))
+		from events where kind in ('claim', 'claim_reconciled') and hex(stream) = hex(cast('$2' as blob))" "$1"
+}
+
+intent_ff_name() {
+	D=$TMP/ff.db
+	# a stream name that is not UTF-8 (byte 0xff), and a group name with a quote
+	s=$(printf 'ff\377s')
+	make_stream "$s" g 500
+	crash_consumer "$s" g dead
+	make_stream ffother g 10
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s "$s" --claim-idle 0 \
+		--batch 100 --no-clean 2>/dev/null
+	rc=$?
+	set -e
+	[ $rc -eq 137 ] || fail "not killed: exit $rc"
+	[ -s "$D.intent" ] || fail "the killed run left no intents"
+	# the next run reconciles the stream by its exact name; then a run of
+	# another stream, then the stream again: every held entry journalled once
+	set +e
+	"$XR" -r "$REDIS_URL" --db "$D" run -s "$s" --claim-idle 0 --no-clean 2>"$TMP"/log
+	rc=$?
+	set -e
+	cat "$TMP"/log
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ffother --claim-idle 0 --no-clean
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s "$s" --claim-idle 0 --no-clean
+	"$XRTEST" verify "$REDIS_URL" "$D" "$s" g >"$TMP"/v || true
+	cat "$TMP"/v
+	assert_grep '^checked=500 mismatched=0 gone=0 duplicated=0 held=500 unjournalled=0$' "$TMP"/v
+	assert_eq 0 $rc "exit code of the run after the kill"
+	assert_grep '\[RECONCILE\] crashed_runs=1 .* claimed=200 ' "$TMP"/log
+	# the 200 claims the killed run sent are reconciled from the intents, with
+	# their owner; the other 300 claimed by the next run
+	assert_eq "200|300" "$(from_counts "$D" "$s")" "reconciled from dead | claimed"
+	assert_eq "crashed ok ok ok" "$(sql "select status from runs order by run" "$D" | tr '\n' ' ' | sed 's/ $//')"
+	[ ! -s "$D.intent" ] || fail "intents left after clean runs"
+}
+test_case 'a killed run on a stream whose name is not UTF-8: reconciled by its exact name' intent_ff_name
+
+intent_nogroup() {
+	D=$TMP/ng.db
+	make_stream ng g 300
+	crash_consumer ng g dead
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ng --claim-idle 0 \
+		--batch 100 --no-clean 2>/dev/null
+	set -e
+	# the group is destroyed (and created again later): until then, reconciling fails
+	rcli XGROUP DESTROY ng g >/dev/null
+	# and a stream deleted for good after its run was killed: its entries are lost
+	make_stream ngdel g 300
+	crash_consumer ngdel g dead
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdel --claim-idle 0 \
+		--batch 100 --no-clean 2>/dev/null
+	set -e
+	gone=$(held ngdel)
+	[ "$gone" -gt 0 ] || fail "nothing held in ngdel"
+	rcli DEL ngdel >/dev/null
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdel --claim-idle 0 --no-clean 2>/dev/null || true
+	[ -s "$D.intent" ] || fail "the killed run left no intents"
+	# the intents of the killed runs: every one about ng, none about ngdel
+	cp "$D.intent" "$TMP"/ng.intent.before
+	! grep -q ngdel "$TMP"/ng.intent.before || fail "the deleted stream's intents were kept"
+	grep -q '"stream":"ng"' "$TMP"/ng.intent.before || fail "intents about ng missing"
+	assert_eq "$gone" "$(sql "select count(*) from lost_messages where stream = 'ngdel' and reason like 'the stream was deleted%'" "$D")"
+	make_stream ngok g 5
+	crash_consumer ngok g dead
+	for i in 1 2; do
+		assert_exit 1 "$XR" -r "$REDIS_URL" --db "$D" run -s ng -s ngok --claim-idle 0 --no-clean
+		cat "$TMP"/err
+		assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run: .*NOGROUP" "$TMP"/err
+		cmp "$TMP"/ng.intent.before "$D.intent" || fail "run $i changed the intents it could not reconcile"
+	done
+	# a replay does not start while what a killed run did is unknown
+	assert_exit 1 "$XR" -r "$REDIS_URL" --db "$D" replay -s ngok
+	assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run" "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from replays" "$D")"
+	# the other stream was worked on meanwhile
+	assert_eq 5 "$(sql "select count(*) from claimed_messages where stream = 'ngok'" "$D")"
+	assert_eq "failed" "$(sql "select group_concat(distinct status) from runs where run > 3" "$D")"
+	sql "select error from runs where run = 4" "$D" >"$TMP"/e
+	assert_grep "NOGROUP" "$TMP"/e
+	rcli XGROUP CREATE ng g 0 >/dev/null
+	crash_consumer ng g dead2
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s ng --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	"$XRTEST" verify "$REDIS_URL" "$D" ng g >"$TMP"/v || true
+	assert_grep '^checked=300 mismatched=0 gone=0 duplicated=0 held=300 unjournalled=0$' "$TMP"/v
+}
+test_case 'a reconcile that fails (NOGROUP) keeps the intents, exits 1, and a later run reconciles them' intent_nogroup
+
+intent_cut() {
+	D=$TMP/cut.db
+	make_stream cut g 5000
+	crash_consumer cut g dead
+	set +e
+	XRECOVER_FAILPOINT=claim-sent:30 "$XR" -r "$REDIS_URL" --db "$D" -q run -s cut --claim-idle 0 \
+		--batch 100 --no-clean 2>/dev/null
+	set -e
+	h=$(held cut)
+	j=$(sql "select count(*) from claimed_messages" "$D")
+	echo "killed with $h held, $j journalled"
+	[ $((h - j)) -ge 300 ] || fail "too few held and not journalled: $h held, $j journalled"
+	# Redis goes away (the connection is cut) in the middle of reconciling: at
+	# the 250th entry looked up, in the third page's intent
+	"$XRTEST" cut "$REDIS_URL" XRANGE 30 250 >"$TMP"/cut.out &
+	cutter=$!
+	i=0
+	while ! grep -q ready "$TMP"/cut.out 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	assert_exit 3 "$XR" -r "$REDIS_URL" --db "$D" run -s cut --claim-idle 0 --no-clean
+	wait $cutter || fail "the connection was not cut"
+	cat "$TMP"/cut.out "$TMP"/err
+	assert_grep "^cut .* at XRANGE: killed" "$TMP"/cut.out
+	assert_grep "intents not reconciled yet are kept for the next run" "$TMP"/err
+	[ -s "$D.intent" ] || fail "the intents were dropped"
+	n=$(sql "select count(*) from events where kind = 'claim_reconciled'" "$D")
+	echo "reconciled before the cut: $n"
+	if [ "$n" -eq 0 ] || [ "$n" -ge $((h - j)) ]; then fail "the cut did not come in the middle"; fi
+	# what is left is reconciled by the next run, each entry once, with its owner
+	"$XR" -r "$REDIS_URL" --db "$D" run -s cut --claim-idle 0 --no-clean 2>"$TMP"/log
+	cat "$TMP"/log
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	"$XRTEST" verify "$REDIS_URL" "$D" cut g >"$TMP"/v || true
+	assert_grep '^checked=5000 mismatched=0 gone=0 duplicated=0 held=5000 unjournalled=0$' "$TMP"/v
+	assert_eq "$((h - j))" "$(sql "select count(*) from events where kind = 'claim_reconciled' and consumer = 'dead'" "$D")" "reconciled"
+	assert_eq 0 "$(sql "select count(*) from events where kind = 'claim_reconciled' and consumer is not 'dead'" "$D")" "reconciled without their owner"
+}
+test_case 'Redis lost in the middle of reconciling: the intents stay, the next run reconciles the rest' intent_cut
+
 test_done

@@ -336,7 +336,8 @@ test_case 'ACL user with the minimal command set: run (claim and clean), --match
 	crash_consumer acl2 g dead
 	assert_exit 0 "$XR" -r $U --db "$DB" run --match "acl*" --claim-idle 0
 	assert_eq 7 "$(sql "select count(*) from claimed_messages")" "claims"
-	assert_exit 0 "$XR" -r $U/3 --db "$DB" run -s acl1 --claim-idle 0
+	# database 3 has no acl1: the run works there, and says the stream is missing
+	assert_exit 8 "$XR" -r $U/3 --db "$DB" run -s acl1 --claim-idle 0
 	assert_exit 0 "$XR" -r $U --db "$DB" status -s acl1
 	assert_grep "xrecover +recovery +5" $TMP/out
 '

@@ -72,4 +72,60 @@ selection() {
 }
 test_case 'status takes the same selection as run' selection
 
+# stale_vs_dry T: status --json's STALE per group, and what run --dry-run --json
+# would claim per group, with the same thresholds, as "stream/group=N ..." lines
+stale_vs_dry() {
+	xr --json status -s st1 -s st2 --claim-idle "$1" --exclude-consumer 'keep-*' >"$TMP"/st.json
+	xr --json run --dry-run -s st1 -s st2 --claim-idle "$1" --exclude-consumer 'keep-*' \
+		--no-clean >"$TMP"/dry.json 2>/dev/null
+	python3 - "$TMP"/st.json "$TMP"/dry.json <<-'EOF'
+	import json, sys
+	st = json.load(open(sys.argv[1]))
+	dry = json.load(open(sys.argv[2]))
+	a = {x["stream"] + "/" + x["group"]: x["stale"] for x in st["groups"]}
+	b = {x["stream"] + "/" + x["group"]: x["claimed"] for x in dry["groups"]}
+	assert dry["dry_run"] is True, dry
+	assert a == b, ("status", a, "run --dry-run", b)
+	print(" ".join("%s=%d" % (k, a[k]) for k in sorted(a)))
+	EOF
+}
+
+stale_same() {
+	"$XRTEST" fill "$REDIS_URL" st1 30 >/dev/null
+	"$XRTEST" fill "$REDIS_URL" st2 10 >/dev/null
+	rcli XGROUP CREATE st1 g1 0 >/dev/null
+	rcli XGROUP CREATE st1 g2 0 >/dev/null
+	rcli XGROUP CREATE st2 g1 0 >/dev/null
+	crash_consumer st1 g1 old 5
+	crash_consumer st1 g1 keep-1 3
+	crash_consumer st1 g2 live 4
+	crash_consumer st2 g1 dead 6
+	# the recovery consumer holds some: never counted as stale
+	xr -q run -s st2 --claim-idle 0 --no-clean
+	crash_consumer st2 g1 other 4
+	sleep 4
+	crash_consumer st1 g1 mid 6
+	crash_consumer st1 g2 live 1
+	sleep 4
+	# live reads again: it is active, but its first five entries are old
+	crash_consumer st1 g2 live 1
+	# now: old's, keep-1's, live's first four and other's entries idle 8s;
+	# mid's and live's fifth 4s; live's sixth 0s; the recovery consumer's held
+	stale_vs_dry 6s >"$TMP"/6s
+	stale_vs_dry 2s >"$TMP"/2s
+	stale_vs_dry 0 >"$TMP"/0
+	stale_vs_dry 1h >"$TMP"/1h
+	cat "$TMP"/6s "$TMP"/2s "$TMP"/0 "$TMP"/1h
+	assert_eq "st1/g1=5 st1/g2=4 st2/g1=4" "$(cat "$TMP"/6s)" "at 6s"
+	assert_eq "st1/g1=11 st1/g2=5 st2/g1=4" "$(cat "$TMP"/2s)" "at 2s"
+	assert_eq "st1/g1=11 st1/g2=6 st2/g1=4" "$(cat "$TMP"/0)" "at 0"
+	assert_eq "st1/g1=0 st1/g2=0 st2/g1=0" "$(cat "$TMP"/1h)" "at 1h"
+	# a consumer whose entries run would claim is stale, however recently it read
+	assert_exit 0 xr status -s st1 --claim-idle 2s --exclude-consumer 'keep-*'
+	cat "$TMP"/out
+	assert_grep '^st1 +g2 +live +stale +6 ' "$TMP"/out
+	assert_grep '^st1 +g1 +keep-1 +excluded +3 ' "$TMP"/out
+}
+test_case 'STALE is what run --dry-run would claim: same thresholds, same entries' stale_same
+
 test_done

@@ -428,4 +428,65 @@ legacy_copies() {
 }
 test_case 'a journal from before replay_copies: its copies are in the views, in flight, rolled back, counted' legacy_copies
 
+# ---------------------------------- --action redeliver on entries held earlier
+
+# one_copy STREAM N DB: N originals, each with exactly one copy, each read once
+one_copy() {
+	assert_eq "$2|$2" "$(sql "select count(*), count(distinct entry_id) from replayed_messages where stream = '$1'" "$3")" "copies of $1"
+	assert_eq $(($2 * 2)) "$(rcli XLEN "$1")" "XLEN $1"
+	"$XRTEST" worker "$REDIS_URL" "$1" g live 1 >"$TMP"/read
+	assert_lines "$2" "$TMP"/read
+	sort -n "$TMP"/read | uniq >"$TMP"/once
+	assert_lines "$2" "$TMP"/once
+}
+
+redeliver_held() {
+	D=$TMP/rh.db
+	# entries held by a run with --action hold
+	make_stream rh g 40
+	crash_consumer rh g dead
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s rh --claim-idle 0 --no-clean
+	# a redeliver run killed after its claims were journalled, before any copy
+	make_stream rk g 1000
+	crash_consumer rk g dead
+	set +e
+	XRECOVER_FAILPOINT=batch-committed:1 "$XR" -r "$REDIS_URL" --db "$D" -q run -s rk \
+		--claim-idle 0 --no-clean --action redeliver --batch 100 2>/dev/null
+	rc=$?
+	set -e
+	[ $rc -eq 137 ] || fail "rk: not killed: exit $rc"
+	j=$(sql "select count(*) from claimed_messages where stream = 'rk'" "$D")
+	[ "$j" -gt 0 ] || fail "no claim journalled before the kill"
+	assert_eq 1000 "$(rcli XLEN rk)"
+	# a redeliver run killed after its first request of copies (250) was sent
+	make_stream rc g 1000
+	crash_consumer rc g dead
+	set +e
+	XRECOVER_FAILPOINT=copy-sent:1 "$XR" -r "$REDIS_URL" --db "$D" -q run -s rc \
+		--claim-idle 0 --no-clean --action redeliver 2>/dev/null
+	rc=$?
+	set -e
+	[ $rc -eq 137 ] || fail "rc: not killed: exit $rc"
+	made=$(($(rcli XLEN rc) - 1000))
+	echo "killed with $j claims journalled (rk), $made copies made (rc)"
+	if [ "$made" -le 0 ] || [ "$made" -ge 1000 ]; then fail "rc: killed with $made copies made"; fi
+	# the next redeliver run copies every held entry that has no copy yet: each once
+	"$XR" -r "$REDIS_URL" --db "$D" run -s rk -s rc -s rh --claim-idle 0 --no-clean \
+		--action redeliver 2>"$TMP"/log
+	cat "$TMP"/log
+	assert_grep '\[RECONCILE\] .* copies='"$made"' ' "$TMP"/log
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s rk -s rc -s rh --claim-idle 0 --no-clean --action redeliver
+	one_copy rk 1000 "$D"
+	one_copy rc 1000 "$D"
+	one_copy rh 40 "$D"
+	# once read and acknowledged, every original is settled, once
+	"$XR" -r "$REDIS_URL" --db "$D" run -s rk -s rc -s rh --claim-idle 0 --no-clean \
+		--action redeliver 2>"$TMP"/log
+	assert_grep 'settled=2040' "$TMP"/log
+	for s in rk rc rh; do
+		assert_eq 0 "$(rcli XPENDING $s g | head -n 1)" "$s pending"
+	done
+}
+test_case '--action redeliver copies the entries a killed run or a hold run left held: one copy each' redeliver_held
+
 test_done

@@ -349,4 +349,59 @@ fp_dead_letter_moved() {
 }
 test_case 'killed after a dead-letter move, before journalling it: the next run journals each of its dead letters once' fp_dead_letter_moved
 
+# ------------------------------------ --action on entries held by earlier runs
+
+dispose_held() {
+	D=$TMP/dh.db
+	make_stream dkj g 1000
+	crash_consumer dkj g dead
+	# a dead-letter run killed after its claims were journalled, before it moved them
+	set +e
+	XRECOVER_FAILPOINT=batch-committed:1 "$XR" -r "$REDIS_URL" --db "$D" -q run -s dkj \
+		--claim-idle 0 --no-clean --action dead-letter --batch 100 2>/dev/null
+	rc=$?
+	set -e
+	[ $rc -eq 137 ] || fail "not killed: exit $rc"
+	j=$(sql "select count(*) from claimed_messages where stream = 'dkj'" "$D")
+	echo "killed with $j claims journalled"
+	[ "$j" -gt 0 ] || fail "no claim journalled before the kill"
+	assert_eq 0 "$(rcli XLEN dkj:dlq)"
+	# entries held by a run with --action hold
+	make_stream dkh g 30
+	crash_consumer dkh g dead
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s dkh --claim-idle 0 --no-clean
+	assert_eq 30 "$(rcli XPENDING dkh g - + 100 xrecover | grep -c '^xrecover$')"
+	# the next dead-letter run moves every held entry, once
+	"$XR" -r "$REDIS_URL" --db "$D" run -s dkj -s dkh --claim-idle 0 --no-clean \
+		--action dead-letter 2>"$TMP"/log
+	cat "$TMP"/log
+	for s in dkj dkh; do
+		"$XRTEST" places "$REDIS_URL" "$D" $s g $s:dlq >"$TMP"/p || true
+		cat "$TMP"/p
+		n=1000
+		[ $s = dkh ] && n=30
+		assert_grep "^entries=$n pending=0 dead_lettered=$n both=0 neither=0 twice=0 journal_disagrees=0\$" "$TMP"/p
+		assert_eq $n "$(rcli XLEN $s:dlq)" "$s:dlq"
+		assert_eq 0 "$(rcli XPENDING $s g | head -n 1)" "$s pending"
+	done
+	# a further run finds nothing left to move
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s dkj -s dkh --claim-idle 0 --no-clean --action dead-letter
+	assert_eq 1000 "$(rcli XLEN dkj:dlq)"
+	assert_eq 1030 "$(sql "select count(*) from dead_letters" "$D")"
+	# held by a run without --max-deliveries: the next run with it moves the over-delivered
+	make_stream dkm g 8
+	crash_consumer dkm g first 8
+	ids=$(rcli --raw XRANGE dkm - + COUNT 3 | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')
+	# shellcheck disable=SC2086 # $ids: one argument per ID
+	rcli XCLAIM dkm g first 0 $ids RETRYCOUNT 5 JUSTID >/dev/null
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s dkm --claim-idle 0 --no-clean
+	assert_eq 0 "$(rcli XLEN dkm:dlq)"
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s dkm --claim-idle 0 --no-clean --max-deliveries 4
+	assert_eq 3 "$(rcli XLEN dkm:dlq)"
+	assert_eq 5 "$(rcli XPENDING dkm g - + 10 xrecover | grep -c '^xrecover$')"
+	"$XRTEST" places "$REDIS_URL" "$D" dkm g dkm:dlq >"$TMP"/p
+	assert_grep '^entries=8 pending=5 dead_lettered=3 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
+}
+test_case '--action dead-letter and --max-deliveries move the entries a killed run or a hold run left held, once' dispose_held
+
 test_done

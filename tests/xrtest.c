@@ -39,6 +39,10 @@
  *                                                 SIGKILL PID DELAY_US after KEY has N entries
  *                                                 (or CONSUMER holds N); exits 1 if PID ended
  *                                                 first or 30 s passed (and kills it then)
+ *   xrtest cut URL COMMAND SECONDS [N]            MONITOR; print "ready"; at the Nth (default
+ *                                                 first) COMMAND another client sends, kill
+ *                                                 that client's connection (as if Redis went
+ *                                                 away)
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -1153,13 +1157,58 @@ do_kill_at(int argc, char **argv)
 	if (!reached)
 		printf("not reached: %lld of %lld\n", v, want);
 	return reached ? 0 : 1;
+/* ----------------------------------------------------------------- cut */
+
+static int
+do_cut(int argc, char **argv)
+{
+	redisContext *c, *k;
+	redisReply *r;
+	char want[64];
+	struct timeval tv;
+	long seen = 0, nth = argc > 5 ? atol(argv[5]) : 1;
+
+	if (argc != 5 && argc != 6)
+		die("%s", "usage: cut URL COMMAND SECONDS [N]");
+	c = connect_url(argv[2]);
+	k = connect_url(argv[2]);
+	tv.tv_sec = atol(argv[4]);
+	tv.tv_usec = 0;
+	redisSetTimeout(c, tv);
+	snprintf(want, sizeof(want), "] \"%s\"", argv[3]);
+	r = redisCommand(c, "MONITOR");
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		die("%s", "MONITOR refused");
+	freeReplyObject(r);
+	printf("ready\n");
+	fflush(stdout);
+	while (redisGetReply(c, (void **)&r) == REDIS_OK) {
+		/* 1700000000.123456 [0 127.0.0.1:54321] "XRANGE" "s" ... */
+		const char *hit = r->type == REDIS_REPLY_STATUS ? strstr(r->str, want) : NULL;
+		const char *sp = hit != NULL && ++seen >= nth ? strchr(r->str, '[') : NULL;
+		if (sp != NULL && (sp = strchr(sp, ' ')) != NULL) {
+			char addr[128];
+			snprintf(addr, sizeof(addr), "%.*s", (int)(hit - sp - 1), sp + 1);
+			redisReply *x = redisCommand(k, "CLIENT KILL ADDR %s", addr);
+			printf("cut %s at %s: %s\n", addr, argv[3],
+			    x != NULL && x->type != REDIS_REPLY_ERROR ? "killed" : "not killed");
+			freeReplyObject(x);
+			freeReplyObject(r);
+			redisFree(c);
+			redisFree(k);
+			return 0;
+		}
+		freeReplyObject(r);
+	}
+	die("%s", "no such command seen before the time ran out");
+	return 1;
 }
 
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at|cut ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1186,6 +1235,8 @@ main(int argc, char **argv)
 		return do_places(argc, argv);
 	if (strcmp(argv[1], "kill-at") == 0)
 		return do_kill_at(argc, argv);
+	if (strcmp(argv[1], "cut") == 0)
+		return do_cut(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
