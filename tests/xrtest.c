@@ -1157,6 +1157,8 @@ do_kill_at(int argc, char **argv)
 	if (!reached)
 		printf("not reached: %lld of %lld\n", v, want);
 	return reached ? 0 : 1;
+}
+
 /* ----------------------------------------------------------------- cut */
 
 static int
