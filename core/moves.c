@@ -631,6 +631,35 @@ out:
 
 /* --------------------------------------------------------- dead letters */
 
+int
+journal_dead_lettered(struct pass *p, const char *stream, const char *group,
+    struct entry_id id, const struct dead_letter_ref *r, bool reconciled, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "reason", r->reason);
+	if (reconciled)
+		jw_kbool(&w, "reconciled", true);
+	jw_obj_end(&w);
+	ev.kind = "dead_lettered";
+	ev.run = p->run;
+	ev.stream = stream;
+	ev.grp = group;
+	ev.has_entry = true;
+	ev.entry = id;
+	ev.consumer = r->consumer;
+	ev.deliveries = r->deliveries;
+	ev.ref_stream = r->dlq;
+	ev.has_ref = true;
+	ev.ref = r->dlq_id;
+	ev.detail = buf_str(&p->dbuf);
+	return journal_append(p->j, &ev, err);
+}
+
 #define TAKEN_REASON "a live consumer claimed it before it could be dead-lettered; left alone"
 
 int
@@ -758,25 +787,9 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 			}
 			if (!d[k].done)
 				continue;
-			struct event ev = EVENT_INIT;
-			buf_reset(&p->dbuf);
-			jw_init(&w, &p->dbuf);
-			jw_obj(&w);
-			jw_kstr(&w, "reason", reasons[i + k]);
-			jw_obj_end(&w);
-			ev.kind = "dead_lettered";
-			ev.run = p->run;
-			ev.stream = stream;
-			ev.grp = group;
-			ev.has_entry = true;
-			ev.entry = d[k].id;
-			ev.consumer = d[k].consumer;
-			ev.deliveries = d[k].deliveries;
-			ev.ref_stream = dlq;
-			ev.has_ref = true;
-			ev.ref = d[k].dlq_id;
-			ev.detail = buf_str(&p->dbuf);
-			if (journal_append(p->j, &ev, err) < 0) {
+			struct dead_letter_ref ref = {d[k].consumer, d[k].deliveries, dlq, d[k].dlq_id,
+			    reasons[i + k]};
+			if (journal_dead_lettered(p, stream, group, d[k].id, &ref, false, err) < 0) {
 				journal_rollback(p->j);
 				goto out;
 			}

@@ -115,6 +115,20 @@ int dead_letter_entries(struct pass *p, const char *stream, const char *group,
  */
 int journal_taken(struct pass *p, const char *stream, const char *group, struct entry_id id,
     const char *owner, bool reconciled, struct xerr *err);
+/* Where an entry went to the dead-letter stream, and why. */
+struct dead_letter_ref {
+	const char *consumer;       /* who held it */
+	int64_t deliveries;         /* -1: unknown */
+	const char *dlq;            /* the dead-letter stream */
+	struct entry_id dlq_id;     /* the dead letter's ID there */
+	const char *reason;
+};
+/*
+ * Journals (inside the caller's transaction) that entry id of stream/group
+ * went to the dead-letter stream as r says: a `dead_lettered` event.
+ */
+int journal_dead_lettered(struct pass *p, const char *stream, const char *group,
+    struct entry_id id, const struct dead_letter_ref *r, bool reconciled, struct xerr *err);
 
 struct settle_result {
 	long long settled;          /* copies read and acknowledged: originals done */

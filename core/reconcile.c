@@ -429,27 +429,9 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 		}
 		if (!hit)
 			continue;
-		struct event ev = EVENT_INIT;
-		struct jw w;
-		buf_reset(&p->dbuf);
-		jw_init(&w, &p->dbuf);
-		jw_obj(&w);
-		jw_kstr(&w, "reason", reason);
-		jw_kbool(&w, "reconciled", true);
-		jw_obj_end(&w);
-		ev.kind = "dead_lettered";
-		ev.run = p->run;
-		ev.stream = stream;
-		ev.grp = group;
-		ev.has_entry = true;
-		ev.entry = id;
-		ev.consumer = consumer;
-		ev.deliveries = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1;
-		ev.ref_stream = dlq;
-		ev.has_ref = true;
-		ev.ref = found;
-		ev.detail = buf_str(&p->dbuf);
-		if (journal_append(p->j, &ev, rx->err) < 0)
+		struct dead_letter_ref ref = {consumer,
+		    cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1, dlq, found, reason};
+		if (journal_dead_lettered(p, stream, group, id, &ref, true, rx->err) < 0)
 			return -1;
 		rx->n.dead_lettered++;
 	}
