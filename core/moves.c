@@ -660,11 +660,19 @@ journal_dead_lettered(struct pass *p, const char *stream, const char *group,
 	return journal_append(p->j, &ev, err);
 }
 
-#define TAKEN_REASON "a live consumer claimed it before it could be dead-lettered; left alone"
+/* The log line's tag and the reason, by what xrecover was about to do. */
+static const struct {
+	const char *tag, *reason;
+} taken_why[] = {
+	[TAKEN_DEAD_LETTER] = {"DEAD-LETTER",
+	    "a live consumer claimed it before it could be dead-lettered; left alone"},
+	[TAKEN_SETTLE] = {"SETTLE",
+	    "a live consumer claimed it while its copy was in flight; left alone"},
+};
 
 int
-journal_taken(struct pass *p, const char *stream, const char *group, struct entry_id id,
-    const char *owner, bool reconciled, struct xerr *err)
+journal_taken(struct pass *p, enum taken_at at, const char *stream, const char *group,
+    struct entry_id id, const char *owner, bool reconciled, struct xerr *err)
 {
 	struct event ev = EVENT_INIT;
 	struct logline l;
@@ -674,7 +682,7 @@ journal_taken(struct pass *p, const char *stream, const char *group, struct entr
 	buf_reset(&p->dbuf);
 	jw_init(&w, &p->dbuf);
 	jw_obj(&w);
-	jw_kstr(&w, "reason", TAKEN_REASON);
+	jw_kstr(&w, "reason", taken_why[at].reason);
 	if (reconciled)
 		jw_kbool(&w, "reconciled", true);
 	jw_obj_end(&w);
@@ -689,12 +697,12 @@ journal_taken(struct pass *p, const char *stream, const char *group, struct entr
 	if (journal_append(p->j, &ev, err) < 0)
 		return -1;
 	entry_id_format(id, ids, sizeof(ids));
-	ll_start(&l, LOG_WARN, "DEAD-LETTER", "skipped");
+	ll_start(&l, LOG_WARN, taken_why[at].tag, "skipped");
 	ll_str(&l, "entry", ids);
 	ll_str(&l, "stream", stream);
 	ll_str(&l, "group", group);
 	ll_str(&l, "consumer", owner);
-	ll_str(&l, "reason", TAKEN_REASON);
+	ll_str(&l, "reason", taken_why[at].reason);
 	ll_emit(p->lg, &l);
 	return 0;
 }
@@ -780,8 +788,8 @@ dead_letter_entries(struct pass *p, const char *stream, const char *group, struc
 		if (journal_begin(p->j, err) < 0)
 			goto out;
 		for (size_t k = 0; k < m; k++) {
-			if (d[k].owner != NULL && journal_taken(p, stream, group, d[k].id, d[k].owner,
-			    false, err) < 0) {
+			if (d[k].owner != NULL && journal_taken(p, TAKEN_DEAD_LETTER, stream, group,
+			    d[k].id, d[k].owner, false, err) < 0) {
 				journal_rollback(p->j);
 				goto out;
 			}
@@ -970,6 +978,34 @@ listed(char *const *v, const char *s)
 	return false;
 }
 
+/*
+ * Journals copy c as settled and, when its original is pending on owner (a
+ * live consumer, not the recovery consumer), the original as taken by it:
+ * in one transaction.
+ */
+static int
+journal_settled(struct pass *p, const struct copy_row *c, const char *owner,
+    struct xerr *err)
+{
+	struct jw w;
+	struct event ev;
+
+	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
+		return -1;
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "source", source_name(c->source));
+	jw_obj_end(&w);
+	ev = copy_event(p, "settled", c->batch, c, buf_str(&p->dbuf));
+	if (journal_append(p->j, &ev, err) < 0 || (owner != NULL &&
+	    journal_taken(p, TAKEN_SETTLE, c->stream, c->grp, c->id, owner, false, err) < 0)) {
+		journal_rollback(p->j);
+		return -1;
+	}
+	return journal_commit(p->j, err);
+}
+
 /* One pass over the open copies. */
 static int
 settle_once(struct pass *p, char *const *streams, struct settle_result *ret, struct xerr *err)
@@ -995,6 +1031,7 @@ settle_once(struct pass *p, char *const *streams, struct settle_result *ret, str
 			struct copy_row *c = &l.v[k];
 			bool same = strcmp(c->to, c->stream) == 0;
 			bool consumed, read, exists;
+			char *owner = NULL;
 
 			if (!listed(streams, c->stream))
 				continue;
@@ -1007,9 +1044,13 @@ settle_once(struct pass *p, char *const *streams, struct settle_result *ret, str
 				ret->open++;
 				continue;
 			}
-			/* The copy did its work: the original is done with. */
-			if (c->source == SRC_HELD &&
-			    ack_entries(p->rc, c->stream, c->grp, &c->id, 1, err) < 0) {
+			/*
+			 * The copy did its work: the original is done with.  A held
+			 * one that a live consumer claimed meanwhile is that
+			 * consumer's: left to it, and journalled as taken.
+			 */
+			if (c->source == SRC_HELD && ack_held(p->rc, c->stream, c->grp,
+			    p->cfg->consumer, &c->id, 1, &owner, err) < 0) {
 				read_state_free(&rs);
 				goto out;
 			}
@@ -1018,14 +1059,11 @@ settle_once(struct pass *p, char *const *streams, struct settle_result *ret, str
 				read_state_free(&rs);
 				goto out;
 			}
-			struct jw w;
-			buf_reset(&p->dbuf);
-			jw_init(&w, &p->dbuf);
-			jw_obj(&w);
-			jw_kstr(&w, "source", source_name(c->source));
-			jw_obj_end(&w);
-			struct event ev = copy_event(p, "settled", c->batch, c, buf_str(&p->dbuf));
-			if (pass_append(p, &ev, err) < 0) {
+			int jrc = journal_settled(p, c, owner, err);
+			if (jrc == 0 && owner != NULL)
+				ret->taken++;
+			free(owner);
+			if (jrc < 0) {
 				read_state_free(&rs);
 				goto out;
 			}

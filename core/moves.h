@@ -108,13 +108,18 @@ int copy_entries(struct pass *p, int64_t batch, struct held_list *l,
  */
 int dead_letter_entries(struct pass *p, const char *stream, const char *group,
     struct held **es, const char **reasons, size_t n, long long *moved, struct xerr *err);
+/* What xrecover was about to do with an entry a live consumer took. */
+enum taken_at {
+	TAKEN_DEAD_LETTER,          /* move it to the dead-letter stream */
+	TAKEN_SETTLE,               /* acknowledge it, its copy read and acknowledged */
+};
 /*
  * Journals (inside the caller's transaction) and logs that entry id is
  * pending on owner, not on the recovery consumer, so xrecover leaves it
  * alone: a `taken` event.
  */
-int journal_taken(struct pass *p, const char *stream, const char *group, struct entry_id id,
-    const char *owner, bool reconciled, struct xerr *err);
+int journal_taken(struct pass *p, enum taken_at at, const char *stream, const char *group,
+    struct entry_id id, const char *owner, bool reconciled, struct xerr *err);
 /* Where an entry went to the dead-letter stream, and why. */
 struct dead_letter_ref {
 	const char *consumer;       /* who held it */
@@ -132,6 +137,7 @@ int journal_dead_lettered(struct pass *p, const char *stream, const char *group,
 
 struct settle_result {
 	long long settled;          /* copies read and acknowledged: originals done */
+	long long taken;            /* of those, held originals left to a live consumer */
 	long long open;             /* copies still in flight */
 	long long closed;           /* batches with nothing left in flight */
 };

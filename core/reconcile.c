@@ -394,7 +394,8 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 				trc = journal_entry_event(p->j, "taken", 0, stream, group, id, since,
 				    &known, rx->err);
 				if (trc == 0 && !known)
-					trc = journal_taken(p, stream, group, id, o->str, true, rx->err);
+					trc = journal_taken(p, TAKEN_DEAD_LETTER, stream, group, id, o->str,
+					    true, rx->err);
 			}
 			freeReplyObject(r);
 			if (trc < 0)

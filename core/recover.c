@@ -871,6 +871,8 @@ work(struct pass *p, struct xerr *err)
 				struct logline l;
 				ll_start(&l, LOG_INFO, "SETTLE", NULL);
 				ll_int(&l, "settled", sr.settled);
+				if (sr.taken > 0)
+					ll_int(&l, "taken", sr.taken);
 				ll_int(&l, "in_flight", sr.open);
 				ll_int(&l, "batches_closed", sr.closed);
 				ll_emit(p->lg, &l);

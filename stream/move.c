@@ -95,13 +95,53 @@ copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, stru
 /* ------------------------------------------------------- dead letters */
 
 /*
+ * The owner check of the scripts below, made in the script so that nobody
+ * claims the entry between the check and what follows.  not_ours(key,
+ * group, id, consumer) is nil when id is pending in key/group on consumer;
+ * else the answer that leaves id alone: {id, 0} not pending, {id, 1,
+ * other} pending on another consumer (read by not_ours_answer()).
+ */
+#define NOT_OURS_LUA \
+"local function not_ours(key, group, id, consumer)\n" \
+"  local p = redis.call('XPENDING', key, group, id, id, 1)\n" \
+"  if #p == 0 then return {id, 0} end\n" \
+"  if p[1][2] ~= consumer then return {id, 1, p[1][2]} end\n" \
+"  return nil\n" \
+"end\n"
+
+/*
+ * Reads an answer of not_ours(): sets *ret_not_pending, or *ret_owner (the
+ * caller frees it), and returns true; false for any other answer.
+ */
+static bool
+not_ours_answer(const redisReply *e, bool *ret_not_pending, char **ret_owner)
+{
+	const redisReply *res;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+		return false;
+	res = e->element[1];
+	if (res->type != REDIS_REPLY_INTEGER)
+		return false;
+	if (res->integer == 0) {
+		*ret_not_pending = true;
+		return true;
+	}
+	if (res->integer == 1 && e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING) {
+		*ret_owner = xstrndup(e->element[2]->str, e->element[2]->len);
+		return true;
+	}
+	return false;
+}
+
+/*
  * KEYS[1] the dead-letter stream, KEYS[2] the stream; ARGV[1] the group,
  * ARGV[2] the consumer the entries must be pending on, then per entry:
  * its ID, the number of items, the items.  Per entry: {id, dlq_id} moved,
  * {id, 0} not pending, {id, 1, consumer} pending on another consumer (both
  * left alone), {id, -1, error} (and nothing after it was tried).
  */
-static const char dlq_lua[] =
+static const char dlq_lua[] = NOT_OURS_LUA
 "local out = {}\n"
 "local i = 3\n"
 "while i <= #ARGV do\n"
@@ -110,11 +150,9 @@ static const char dlq_lua[] =
 "  local items = {}\n"
 "  for k = 1, n do items[k] = ARGV[i + 1 + k] end\n"
 "  i = i + 2 + n\n"
-"  local p = redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1)\n"
-"  if #p == 0 then\n"
-"    out[#out + 1] = {id, 0}\n"
-"  elseif p[1][2] ~= ARGV[2] then\n"
-"    out[#out + 1] = {id, 1, p[1][2]}\n"
+"  local a = not_ours(KEYS[2], ARGV[1], id, ARGV[2])\n"
+"  if a then\n"
+"    out[#out + 1] = a\n"
 "  else\n"
 "    local r = redis.pcall('XADD', KEYS[1], '*', unpack(items))\n"
 "    if type(r) == 'table' and r.err then\n"
@@ -261,16 +299,12 @@ dead_letters_move(struct rconn *rc, const char *stream, const char *group, const
 	rc_ = 0;
 	for (size_t i = 0; i < r->elements && i < n; i++) {
 		const redisReply *e = r->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+		    not_ours_answer(e, &d[i].not_pending, &d[i].owner))
 			continue;
 		const redisReply *res = e->element[1];
 		if (res->type == REDIS_REPLY_STRING) {
 			d[i].done = entry_id_parse(res->str, res->len, &d[i].dlq_id) == 0;
-		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 0) {
-			d[i].not_pending = true;
-		} else if (res->type == REDIS_REPLY_INTEGER && res->integer == 1 &&
-		    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING) {
-			d[i].owner = xstrndup(e->element[2]->str, e->element[2]->len);
 		} else {
 			rc_ = xerr_set(err, XR_EFAIL, "redis: XADD %s: %s", dlq,
 			    e->elements > 2 && e->element[2]->type == REDIS_REPLY_STRING ?
@@ -413,11 +447,53 @@ id_command(struct rconn *rc, const char *cmd, const char *stream, const char *gr
 	return 0;
 }
 
+/*
+ * KEYS[1] the stream; ARGV[1] the group, ARGV[2] the consumer the entries
+ * must be pending on, then the IDs.  Per ID: {id, 2} acknowledged, else
+ * not_ours()'s answer (left alone).  No such group (or stream): none is
+ * pending, as XACK would have it.
+ */
+static const char ack_lua[] = NOT_OURS_LUA
+"local out = {}\n"
+"local g = redis.pcall('XPENDING', KEYS[1], ARGV[1])\n"
+"local none = type(g) == 'table' and g.err ~= nil\n"
+"for i = 3, #ARGV do\n"
+"  local id = ARGV[i]\n"
+"  local a = none and {id, 0} or not_ours(KEYS[1], ARGV[1], id, ARGV[2])\n"
+"  if not a then\n"
+"    redis.call('XACK', KEYS[1], ARGV[1], id)\n"
+"    a = {id, 2}\n"
+"  end\n"
+"  out[#out + 1] = a\n"
+"end\n"
+"return out\n";
+
 int
-ack_entries(struct rconn *rc, const char *stream, const char *group,
-    const struct entry_id *ids, size_t n, struct xerr *err)
+ack_held(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const struct entry_id *ids, size_t n, char **ret_owner, struct xerr *err)
 {
-	return id_command(rc, "XACK", stream, group, ids, n, err);
+	for (size_t i = 0; i < n; i++)
+		ret_owner[i] = NULL;
+	for (size_t i = 0; i < n; i += 500) {
+		size_t m = n - i < 500 ? n - i : 500;
+		const char *head[] = {"EVAL", ack_lua, "1", stream, group, owner};
+		redisReply *r = ids_command(rc, head, 6, ids + i, m, err);
+
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
+			xerr_set(err, XR_EFAIL, "redis: acknowledging in %s: %s", stream,
+			    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			freeReplyObject(r);
+			return -1;
+		}
+		for (size_t j = 0; j < m; j++) {
+			bool not_pending = false;
+			not_ours_answer(r->element[j], &not_pending, &ret_owner[i + j]);
+		}
+		freeReplyObject(r);
+	}
+	return 0;
 }
 
 int

@@ -11,6 +11,10 @@
  * from, to the dead-letter stream and acknowledges it in its group, in one
  * Lua script per chunk: never both places, never neither.
  *
+ * Settling acknowledges an original only while it is pending on the
+ * recovery consumer, checked in the same Lua script: one that a live
+ * consumer claimed meanwhile is left to it.
+ *
  * Rollback removes a copy only if no group has read it, checked and done
  * in one Lua script, so a consumer reading at that instant keeps it.
  */
@@ -126,9 +130,16 @@ int copy_consumed(struct rconn *rc, const char *stream, const struct read_state 
     const char *group, struct entry_id id, bool *ret_consumed, bool *ret_read,
     bool *ret_exists, struct xerr *err);
 
-/* XACK stream group ids...; XDEL stream ids... (idempotent). */
-int ack_entries(struct rconn *rc, const char *stream, const char *group,
-    const struct entry_id *ids, size_t n, struct xerr *err);
+/*
+ * Acknowledges each of ids in stream/group that is pending there on
+ * consumer owner (the recovery consumer), checked and acknowledged in one
+ * Lua script per request: nobody claims it in between.  ret_owner[i] is
+ * the consumer ids[i] is pending on when that is another one, left alone
+ * (the caller frees it); NULL when acknowledged or not pending at all.
+ */
+int ack_held(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const struct entry_id *ids, size_t n, char **ret_owner, struct xerr *err);
+/* XDEL stream ids... (idempotent). */
 int del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids,
     size_t n, struct xerr *err);
 

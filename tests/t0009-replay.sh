@@ -48,6 +48,47 @@ settle_after_read() {
 }
 test_case 'a later run settles copies once read and acknowledged: the originals are acknowledged' settle_after_read
 
+settle_taken() {
+	held_setup sk 10
+	xr -q replay -s sk
+	b=$(last_batch)
+	# a live consumer reads and acknowledges every copy
+	"$XRTEST" worker "$REDIS_URL" sk g reader 1 2>"$TMP"/acks >/dev/null
+	assert_grep '^read=10 acked=10$' "$TMP"/acks
+	# before the next run, an operator claims two originals from the recovery consumer
+	a=$("$XRTEST" pel "$REDIS_URL" sk g | sed -n 3p | cut -d ' ' -f 1)
+	c=$("$XRTEST" pel "$REDIS_URL" sk g | sed -n 8p | cut -d ' ' -f 1)
+	rcli XCLAIM sk g live 0 "$a" "$c" >/dev/null
+	# and someone acknowledges a third: not pending any more, it settles as before
+	e=$("$XRTEST" pel "$REDIS_URL" sk g | sed -n 5p | cut -d ' ' -f 1)
+	assert_eq 1 "$(rcli XACK sk g "$e")"
+	"$XRTEST" pel "$REDIS_URL" sk g | grep ' live ' >"$TMP"/live
+	assert_lines 2 "$TMP"/live
+	assert_eq "$a live 2" "$(head -n 1 "$TMP"/live)"
+	xr run -s sk --claim-idle 1h --no-clean 2>"$TMP"/log
+	cat "$TMP"/log
+	# the two stay pending on live, delivery counts unchanged; the other seven are acknowledged
+	"$XRTEST" pel "$REDIS_URL" sk g >"$TMP"/pel
+	cmp "$TMP"/live "$TMP"/pel || fail "the pending list is not the two entries live holds: $(cat "$TMP"/pel)"
+	assert_grep '\[SETTLE\] settled=10 taken=2 in_flight=0 batches_closed=1' "$TMP"/log
+	assert_grep "\\[SETTLE\\] skipped entry=$a stream=sk group=g consumer=live " "$TMP"/log
+	assert_grep "\\[SETTLE\\] skipped entry=$c stream=sk group=g consumer=live " "$TMP"/log
+	# journalled as taken by live, once each; every copy settled, the batch too
+	sql "select entry_ms || '-' || entry_seq, consumer from events where kind = 'taken' and stream = 'sk' order by seq" >"$TMP"/taken
+	assert_eq "$a|live
+$c|live" "$(cat "$TMP"/taken)"
+	assert_eq "settled|10|10" "$(sql "select status, copied, settled from replays where batch = $b")"
+	assert_eq "taken by a live consumer|2" "$(sql "select fate, count(*) from entry_fates where stream = 'sk' and fate <> 'replayed and read' group by fate")"
+	# a further run changes nothing
+	n=$(sql "select count(*) from events where kind in ('settled', 'taken', 'claim', 'batch_closed')")
+	xr run -s sk --claim-idle 1h --no-clean 2>"$TMP"/log2
+	assert_no_grep '\[SETTLE\]' "$TMP"/log2
+	"$XRTEST" pel "$REDIS_URL" sk g >"$TMP"/pel2
+	cmp "$TMP"/live "$TMP"/pel2 || fail "a further run changed the pending list"
+	assert_eq "$n" "$(sql "select count(*) from events where kind in ('settled', 'taken', 'claim', 'batch_closed')")"
+}
+test_case 'settling leaves an original a live consumer claimed while its copy was in flight to it, journalled as taken once' settle_taken
+
 big_pages() {
 	# 300 entries of 64 KiB: the selection is read in pages of about 8 MiB
 	held_setup bp 300 "--size 65536"
