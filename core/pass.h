@@ -14,7 +14,7 @@
 #include "../lib/log.h"
 #include "../store/intent.h"
 #include "../store/journal.h"
-#include "../store/payload.h"
+#include "../lib/payload.h"
 #include "../store/writer.h"
 #include "../stream/redis.h"
 #include "../stream/zombie.h"
