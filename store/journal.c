@@ -99,12 +99,6 @@ journal_errmsg(struct journal *j)
 }
 
 int
-journal_version(const struct journal *j)
-{
-	return j->version;
-}
-
-int
 journal_schema_version(void)
 {
 	return migrations[migrations_n - 1].version;
