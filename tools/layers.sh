@@ -31,8 +31,6 @@ build=${2:-build/rel}
 KNOWN="
 # main.c holds the command table and the helpers every command calls
 cycles: cmd/main <-> cmd/replay <-> cmd/report <-> cmd/rollback <-> cmd/run <-> cmd/status <-> cmd/verify
-# the pass's own functions are in recover.c (pass_append, pass_flush, ...)
-cycles: core/moves <-> core/reconcile <-> core/recover
 # the journal opens the chain and the incidents, which read the journal
 cycles: store/chain <-> store/incident <-> store/journal
 "
