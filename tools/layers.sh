@@ -29,8 +29,6 @@ build=${2:-build/rel}
 # prints it (without the details in brackets).  Remove a line when its
 # violation is gone.
 KNOWN="
-# main.c holds the command table and the helpers every command calls
-cycles: cmd/main <-> cmd/replay <-> cmd/report <-> cmd/rollback <-> cmd/run <-> cmd/status <-> cmd/verify
 # the journal opens the chain and the incidents, which read the journal
 cycles: store/chain <-> store/incident <-> store/journal
 "
