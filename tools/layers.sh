@@ -36,8 +36,8 @@ cycles: store/incident <-> store/journal
 
 LAYERS="lib stream store notify core cmd"
 
-# The edges "FROM TO" of the rule's graph, one per line, from unit to unit
-# (for includes, from file to header file).
+# "FILE HEADER" for every #include "..." of the layers' files, the header's
+# path resolved from the tree's top.
 include_edges() {
 	for d in $LAYERS; do
 		[ -d "$d" ] || continue
