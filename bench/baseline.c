@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "../store/journal.h"
-#include "../store/payload.h"
+#include "../lib/payload.h"
 #include "../stream/redis.h"
 
 static double

@@ -2,7 +2,8 @@
  * command.h: a command is an entry in a table.  cmd/main.c holds the table,
  * parses the global options and each command's own, checks the number of
  * arguments, loads the configuration, and calls run().  help is generated
- * from the entries.
+ * from the entries.  cmd/command.c has what the commands call on their
+ * context.
  */
 #ifndef XR_COMMAND_H
 #define XR_COMMAND_H
@@ -73,7 +74,10 @@ const char *ctx_opt(const struct ctx *c, const char *name);
 /* Whether the switch name was given. */
 bool ctx_flag(const struct ctx *c, const char *name);
 
-/* Prints "xrecover: msg" and returns err->code, for `return fail(...)`. */
+/*
+ * Prints "xrecover: msg" (with --json, the failure object on stdout) and
+ * returns err->code (XR_EFAIL if 0), for `return fail(...)`.
+ */
 int fail(struct ctx *c, const struct xerr *err);
 
 #endif

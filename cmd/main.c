@@ -51,34 +51,18 @@ on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
-const char *
-ctx_opt(const struct ctx *c, const char *name)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < c->nopts; i++)
-		if (strcmp(c->opts[i].name, name) == 0)
-			v = c->opts[i].value;
-	return v;
-}
-
-bool
-ctx_flag(const struct ctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->nopts; i++)
-		if (strcmp(c->opts[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-int
-fail(struct ctx *c, const struct xerr *err)
+/*
+ * "xrecover: msg", and with --json the failure object, before a command has
+ * its context (its configuration or log file failed).
+ */
+static int
+fail_early(const struct xerr *err)
 {
 	int code = err->code != 0 ? err->code : XR_EFAIL;
 
-	out_error(c != NULL ? &c->out : NULL, err->msg);
-	if (c != NULL ? c->cfg.json : want_json)
-		out_json_failure(c != NULL ? &c->out : NULL, err->msg, code);
+	out_error(NULL, err->msg);
+	if (want_json)
+		out_json_failure(NULL, err->msg, code);
 	return code;
 }
 
@@ -376,10 +360,10 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 	free(flags);
 	scrub_argv(argc, argv);
 	if (rc < 0)
-		return fail(NULL, &err);
+		return fail_early(&err);
 	if (out_open(&c.out, &c.cfg, &err) < 0) {
 		config_free(&c.cfg);
-		return fail(NULL, &err);
+		return fail_early(&err);
 	}
 	c.args = cargv + first_arg;
 	c.nargs = nargs;

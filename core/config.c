@@ -77,12 +77,6 @@ find_setting(const char *key)
 	return NULL;
 }
 
-bool
-config_has_key(const char *key)
-{
-	return find_setting(key) != NULL;
-}
-
 const char *
 config_default_db(void)
 {

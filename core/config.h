@@ -105,7 +105,4 @@ int config_redis_open(const struct config *c, const struct redis_target *t,
 /* The default journal path: $XRECOVER_DB is handled by config_load. */
 const char *config_default_db(void);
 
-/* Whether key names a setting (for cmd/ to check its own table). */
-bool config_has_key(const char *key);
-
 #endif

@@ -1,6 +1,7 @@
 /*
- * pass.h: the state of one recovery pass, shared by recover.c (the pass)
- * and reconcile.c (finishing what a killed run left).  Private to core/.
+ * pass.h: the state of one recovery pass, shared by recover.c (the pass),
+ * reconcile.c (finishing what a killed run left) and moves.c (copies and
+ * dead letters), and the functions they share (pass.c).  Private to core/.
  */
 #ifndef XR_PASS_H
 #define XR_PASS_H
@@ -12,9 +13,9 @@
 #include "../lib/buf.h"
 #include "../lib/json.h"
 #include "../lib/log.h"
+#include "../lib/payload.h"
 #include "../store/intent.h"
 #include "../store/journal.h"
-#include "../store/payload.h"
 #include "../store/writer.h"
 #include "../stream/redis.h"
 #include "../stream/zombie.h"
@@ -66,6 +67,8 @@ int pass_append(struct pass *p, const struct event *ev, struct xerr *err);
 
 /* Who runs this command: "host", "user" and "pid" members of an object. */
 void pass_who(struct jw *w);
+/* Points p->fv at an entry's fields (a reply [field, value, ...]); p owns p->fv. */
+void pass_fields(struct pass *p, const redisReply *f);
 /* Encodes an entry's fields (a reply [field, value, ...]) into p->pbuf. */
 void pass_encode_payload(struct pass *p, const redisReply *f);
 void pass_log_lost(struct pass *p, const char *stream, const char *group,

@@ -2,8 +2,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "../store/chain.h"
 #include "../store/journal.h"
+#include "../store/verify.h"
 #include "report.h"
 #include "verify.h"
 

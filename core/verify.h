@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "../store/chain.h"
+#include "../store/verify.h"
 #include "config.h"
 
 /*

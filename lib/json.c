@@ -1,6 +1,5 @@
 /* json.c: the streaming JSON writer. */
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 #include "json.h"
@@ -140,16 +139,6 @@ jw_int(struct jw *w, int64_t v)
 	while (n > 0)
 		w->b->data[w->b->len++] = tmp[--n];
 	w->b->data[w->b->len] = '\0';
-}
-
-void
-jw_num(struct jw *w, double v)
-{
-	sep(w);
-	if (isfinite(v))
-		buf_printf(w->b, "%.17g", v);
-	else
-		buf_adds(w->b, "null");
 }
 
 void

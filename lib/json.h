@@ -31,7 +31,6 @@ void jw_key(struct jw *w, const char *k);
 void jw_str(struct jw *w, const char *s);       /* NULL writes null */
 void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_int(struct jw *w, int64_t v);
-void jw_num(struct jw *w, double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 void jw_raw(struct jw *w, const char *json);    /* an already-encoded value */

@@ -32,8 +32,6 @@
 #define CHAIN_BASE_COLS 17          /* seq .. ref_seq: always hashed */
 #define CHAIN_COLS 18               /* and incident: hashed when not NULL */
 
-struct journal;
-
 enum cval_type { CV_NULL, CV_INT, CV_TEXT };
 
 /* One column's value, as it is stored. */
@@ -61,60 +59,36 @@ void chain_hex(const unsigned char h[CHAIN_HASH_LEN], char out[CHAIN_HEX_LEN]);
 int chain_unhex(const char *s, unsigned char out[CHAIN_HASH_LEN]);
 
 /*
+ * The rest is for store/, on the journal's SQLite handle; path names the
+ * journal in error messages.
+ */
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* "SELECT seq, ts, ..., incident, hash FROM events" and the rest. */
+#define BASE_COLS \
+	"seq, ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms, deliveries," \
+	" payload, detail, batch, ref_stream, ref_ms, ref_seq"
+#define ROW_COLS BASE_COLS ", incident, hash"
+/* Before migration 004 there is no incident column: it is NULL. */
+#define ROW_COLS_V3 BASE_COLS ", NULL, hash"
+
+/* A row of ROW_COLS as values, pointing into st: valid until its next step. */
+void row_values(struct sqlite3_stmt *st, struct cval v[CHAIN_COLS]);
+/* The stored hash of the row, in st (NULL when it has none or it is not 32 bytes). */
+const unsigned char *row_hash(struct sqlite3_stmt *st);
+/* The stored hash and seq of the last event before seq (zero hash, 0 when none). */
+int hash_before(struct sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN],
+    int64_t *ret_seq);
+
+/* The newest event's hash and seq (seq 0 and zero hash for an empty journal). */
+int chain_head(struct sqlite3 *db, const char *path, unsigned char ret[CHAIN_HASH_LEN],
+    int64_t *ret_seq, struct xerr *err);
+
+/*
  * Gives every event that has no hash yet its hash, in journal order (the
  * migration that brought the chain to older journals).
  */
-int chain_backfill(struct journal *j, struct xerr *err);
-
-enum chain_break {
-	CHAIN_WHOLE,
-	CHAIN_CHANGED,              /* its content is not what was hashed */
-	CHAIN_DELETED,              /* events before it are missing */
-	CHAIN_INSERTED,             /* it is not linked to the event before it */
-	CHAIN_REORDERED,            /* it was hashed at another place */
-	CHAIN_UNHASHED,             /* it has no hash */
-	CHAIN_HEAD_MISSING,         /* the head asked for is not in the journal */
-	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
-};
-
-struct chain_report {
-	enum chain_break status;
-	int64_t events;             /* events checked */
-	int64_t head_seq;           /* the newest event */
-	unsigned char head[CHAIN_HASH_LEN];
-	int64_t bad_seq;            /* the first bad event */
-	int64_t missing_from, missing_to;  /* CHAIN_DELETED: seqs that are gone */
-	int64_t belongs_at;         /* CHAIN_REORDERED: where it was hashed */
-	char what[160];             /* the bad event: kind, stream, group, entry */
-	int64_t head_at;            /* --head: the seq that has it */
-	int64_t index_missing;      /* CHAIN_INDEX: copies the copied table lacks */
-	int64_t index_extra;        /* and rows of it no event made */
-};
-
-typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);
-
-/*
- * Walks the chain of the journal at path (opened read-only, in two
- * threads) and names the first bad event.  With want_head, also proves
- * that the event whose hash is want_head is still in the chain, and once
- * the chain is whole, that the copied table indexes exactly the copies the
- * events made (schema/005_copies.sql).  Returns 0
- * whatever it found (see ret->status), -1 when the journal cannot be read.
- */
-int chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,
-    void *progress_ctx, struct chain_report *ret, struct xerr *err);
-
-/*
- * The same for the events with seq in [from, to] (to 0: to the end), each
- * checked against the stored hash of the event before it; ret->head is
- * then the hash of the last event of the range.
- */
-int chain_verify_range(const char *path, int64_t from, int64_t to,
-    const unsigned char *want_head, chain_progress_fn progress, void *progress_ctx,
-    struct chain_report *ret, struct xerr *err);
-
-/* The newest event's hash and seq (seq 0 and zero hash for an empty journal). */
-int chain_head(struct journal *j, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq,
-    struct xerr *err);
+int chain_backfill(struct sqlite3 *db, const char *path, struct xerr *err);
 
 #endif

@@ -10,7 +10,7 @@
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "intent.h"
-#include "payload.h"
+#include "../lib/payload.h"
 
 struct intent_log {
 	int fd;

@@ -99,12 +99,6 @@ journal_errmsg(struct journal *j)
 }
 
 int
-journal_version(const struct journal *j)
-{
-	return j->version;
-}
-
-int
 journal_schema_version(void)
 {
 	return migrations[migrations_n - 1].version;
@@ -149,7 +143,7 @@ static int
 migration_code(struct journal *j, int version, struct xerr *err)
 {
 	if (version == 3)
-		return chain_backfill(j, err);
+		return chain_backfill(j->db, j->path, err);
 	return 0;
 }
 
@@ -683,7 +677,7 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 	size_t ng = 0;
 
 	/* Outside a transaction another writer may come between: read it each time. */
-	if ((!j->head_known || !j->in_tx) && chain_head(j, j->head, &j->head_seq, err) < 0)
+	if ((!j->head_known || !j->in_tx) && chain_head(j->db, j->path, j->head, &j->head_seq, err) < 0)
 		return -1;
 	j->head_known = true;
 	if (j->incidents == NULL)
@@ -749,7 +743,7 @@ journal_head(struct journal *j, char hex[CHAIN_HEX_LEN], int64_t *ret_seq, struc
 {
 	unsigned char h[CHAIN_HASH_LEN];
 
-	if (chain_head(j, h, ret_seq, err) < 0)
+	if (chain_head(j->db, j->path, h, ret_seq, err) < 0)
 		return -1;
 	chain_hex(h, hex);
 	return 0;

@@ -32,8 +32,6 @@ int journal_open(const char *path, enum journal_access access,
     struct journal **ret, struct xerr *err);
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
-/* The schema version of the open journal (PRAGMA user_version). */
-int journal_version(const struct journal *j);
 /* The SQLite handle, for the other journal queries of store/ (moves.c). */
 struct sqlite3 *journal_db(struct journal *j);
 const char *journal_errmsg(struct journal *j);

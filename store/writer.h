@@ -15,7 +15,7 @@
 
 #include "../lib/buf.h"
 #include "journal.h"
-#include "payload.h"
+#include "../lib/payload.h"
 
 struct ev_rec;
 

@@ -697,12 +697,6 @@ claimer_pending(const struct claimer *cl)
 	return cl->ex_n > 0;
 }
 
-bool
-claimer_done(const struct claimer *cl)
-{
-	return cl->ex_n == 0 && cl->tail == cl->ready && cl->listed_all;
-}
-
 void
 claimer_close(struct claimer *cl)
 {

@@ -102,8 +102,6 @@ int claimer_recv(struct claimer *cl, struct claim_page *ret, struct xerr *err);
 
 /* True while answers are outstanding: call claimer_recv(). */
 bool claimer_pending(const struct claimer *cl);
-/* True when everything is listed, claimed and answered. */
-bool claimer_done(const struct claimer *cl);
 /* Lists no further: what is in flight is still to be received. */
 void claimer_close(struct claimer *cl);
 const struct claim_stats *claimer_stats(const struct claimer *cl);

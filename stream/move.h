@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../store/payload.h"
+#include "../lib/payload.h"
 #include "redis.h"
 
 /* ------------------------------------------------------------- copies */

@@ -821,15 +821,3 @@ redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
 	*ret_n = n;
 	return 0;
 }
-
-int
-redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err)
-{
-	redisReply *r = rconn_cmd(rc, err, "XLEN %s", stream);
-
-	if (r == NULL)
-		return -1;
-	*ret = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
-	return 0;
-}

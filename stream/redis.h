@@ -154,7 +154,4 @@ struct pending_id {
 int redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
     const char *consumer, struct pending_id **ret, size_t *ret_n, struct xerr *err);
 
-/* Stream length (XLEN). */
-int redis_xlen(struct rconn *rc, const char *stream, long long *ret, struct xerr *err);
-
 #endif

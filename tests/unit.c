@@ -11,7 +11,7 @@
 #include "../lib/buf.h"
 #include "../lib/json.h"
 #include "../lib/util.h"
-#include "../store/payload.h"
+#include "../lib/payload.h"
 #include "../stream/redis.h"
 
 static int n_test, n_failed;

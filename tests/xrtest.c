@@ -57,7 +57,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
-#include "../store/payload.h"
+#include "../lib/payload.h"
 #include "../stream/move.h"
 #include "../stream/redis.h"
 

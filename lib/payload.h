@@ -1,5 +1,6 @@
 /*
- * payload.h: the journal's lossless text form of a stream entry's fields.
+ * payload.h: the lossless text form of a stream entry's fields, and the
+ * fields themselves (struct bytes), for stream/ and store/ alike.
  *
  * A stream entry is a list of field/value pairs of arbitrary bytes, in
  * order, where a field may repeat.  The journal keeps it as JSON text so
@@ -18,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "../lib/buf.h"
+#include "buf.h"
 
 struct bytes {
 	const char *p;

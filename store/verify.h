@@ -1,0 +1,60 @@
+/*
+ * verify.h: walking the hash chain of a journal file (chain.h) to name its
+ * first bad event, and proving a head is still in it.
+ */
+#ifndef XR_STORE_VERIFY_H
+#define XR_STORE_VERIFY_H
+
+#include <stdint.h>
+
+#include "../lib/xr.h"
+#include "chain.h"
+
+enum chain_break {
+	CHAIN_WHOLE,
+	CHAIN_CHANGED,              /* its content is not what was hashed */
+	CHAIN_DELETED,              /* events before it are missing */
+	CHAIN_INSERTED,             /* it is not linked to the event before it */
+	CHAIN_REORDERED,            /* it was hashed at another place */
+	CHAIN_UNHASHED,             /* it has no hash */
+	CHAIN_HEAD_MISSING,         /* the head asked for is not in the journal */
+	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
+};
+
+struct chain_report {
+	enum chain_break status;
+	int64_t events;             /* events checked */
+	int64_t head_seq;           /* the newest event */
+	unsigned char head[CHAIN_HASH_LEN];
+	int64_t bad_seq;            /* the first bad event */
+	int64_t missing_from, missing_to;  /* CHAIN_DELETED: seqs that are gone */
+	int64_t belongs_at;         /* CHAIN_REORDERED: where it was hashed */
+	char what[160];             /* the bad event: kind, stream, group, entry */
+	int64_t head_at;            /* --head: the seq that has it */
+	int64_t index_missing;      /* CHAIN_INDEX: copies the copied table lacks */
+	int64_t index_extra;        /* and rows of it no event made */
+};
+
+typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+/*
+ * Walks the chain of the journal at path (opened read-only, in two
+ * threads) and names the first bad event.  With want_head, also proves
+ * that the event whose hash is want_head is still in the chain, and once
+ * the chain is whole, that the copied table indexes exactly the copies the
+ * events made (schema/005_copies.sql).  Returns 0
+ * whatever it found (see ret->status), -1 when the journal cannot be read.
+ */
+int chain_verify(const char *path, const unsigned char *want_head, chain_progress_fn progress,
+    void *progress_ctx, struct chain_report *ret, struct xerr *err);
+
+/*
+ * The same for the events with seq in [from, to] (to 0: to the end), each
+ * checked against the stored hash of the event before it; ret->head is
+ * then the hash of the last event of the range.
+ */
+int chain_verify_range(const char *path, int64_t from, int64_t to,
+    const unsigned char *want_head, chain_progress_fn progress, void *progress_ctx,
+    struct chain_report *ret, struct xerr *err);
+
+#endif
