@@ -10,6 +10,7 @@
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "../stream/claim.h"
+#include "incident.h"
 #include "moves.h"
 #include "pass.h"
 #include "select.h"
@@ -1010,8 +1011,10 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 
 	/* Guarantee 3: the journal is proven writable before Redis is touched. */
 	if (!p.dry) {
-		if (journal_open(cfg->db_path, JOURNAL_WRITE, &p.j, err) < 0 ||
-		    journal_lock(p.j, cfg->lock_timeout_ms, err) < 0 ||
+		if (journal_open(cfg->db_path, JOURNAL_WRITE, &p.j, err) < 0)
+			goto out;
+		incident_policy_set(p.j);
+		if (journal_lock(p.j, cfg->lock_timeout_ms, err) < 0 ||
 		    intent_open(cfg->db_path, &p.intents, err) < 0 ||
 		    run_start(&p, err) < 0)
 			goto out;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/util.h"
+#include "incident.h"
 #include "moves.h"
 #include "replay.h"
 
@@ -28,6 +29,7 @@ session_open(struct pass *p, const struct config *cfg, const struct logger *lg,
 		return -1;
 	if (journal_open(cfg->db_path, dry ? JOURNAL_READ : JOURNAL_WRITE, &p->j, err) < 0)
 		goto out;
+	incident_policy_set(p->j);
 	if (!dry && (journal_lock(p->j, cfg->lock_timeout_ms, err) < 0 ||
 	    intent_open(cfg->db_path, &p->intents, err) < 0))
 		goto out;

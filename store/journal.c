@@ -16,7 +16,6 @@
 #include "../lib/buf.h"
 #include "../lib/json.h"
 #include "chain.h"
-#include "incident.h"
 #include "journal.h"
 #include "migrations.h"
 
@@ -71,7 +70,8 @@ struct journal {
 	int64_t head_seq;
 	sqlite3_stmt *st[ST_COUNT];
 	struct chain_hasher *hasher;    /* made at the first append */
-	struct incidents *incidents;    /* open incidents seen, made at the first append */
+	const struct journal_incidents *inc;    /* who decides incidents; NULL: none */
+	void *inc_ctx;
 	struct buf detail;              /* a replay_copies event's detail, being made */
 };
 
@@ -336,7 +336,8 @@ journal_close(struct journal *j)
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	chain_hasher_free(j->hasher);
-	incidents_free(j->incidents);
+	if (j->inc != NULL)
+		j->inc->done(j->inc_ctx);
 	buf_free(&j->detail);
 	free(j->path);
 	free(j);
@@ -450,7 +451,8 @@ journal_rollback(struct journal *j)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	j->in_tx = false;
 	j->head_known = false;
-	incidents_forget(j->incidents);     /* its incident_opened events are gone */
+	if (j->inc != NULL)
+		j->inc->forget(j->inc_ctx);     /* its incident_opened events are gone */
 	end_durable(j);
 }
 
@@ -680,16 +682,14 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 	if ((!j->head_known || !j->in_tx) && chain_head(j->db, j->path, j->head, &j->head_seq, err) < 0)
 		return -1;
 	j->head_known = true;
-	if (j->incidents == NULL)
-		j->incidents = incidents_new();
 	for (size_t i = 0; i < n; i++) {
 		struct event e = ev[i];
-		int64_t id;
-		bool open;
+		int64_t id = 0;
+		bool open = false;
 
 		if (e.ts == 0)
 			e.ts = now_ms();
-		if (incidents_lookup(j->incidents, j, &e, &id, &open, err) < 0)
+		if (j->inc != NULL && j->inc->assign(j->inc_ctx, j, &e, &id, &open, err) < 0)
 			return -1;
 		if (open) {
 			/* A new incident: its opening event comes first, and names it. */
@@ -704,11 +704,12 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 				return -1;
 			ng = 0;
 			id = j->head_seq;
-			incidents_opened(j->incidents, &e, id);
+			j->inc->opened(j->inc_ctx, &e, id);
 		}
 		if (id != 0)
 			e.incident = id;
-		incidents_appended(j->incidents, &e);
+		if (j->inc != NULL)
+			j->inc->appended(j->inc_ctx, &e);
 		if (e.ncopies > 0) {
 			/* On its own, after those before it, and its copies indexed. */
 			e.detail = copies_detail(j, &e);
@@ -726,6 +727,15 @@ journal_append_many(struct journal *j, const struct event *ev, size_t n, struct 
 		}
 	}
 	return insert_rows(j, group, ng, err);
+}
+
+void
+journal_set_incidents(struct journal *j, const struct journal_incidents *ops, void *ctx)
+{
+	if (j->inc != NULL)
+		j->inc->done(j->inc_ctx);
+	j->inc = ops;
+	j->inc_ctx = ctx;
 }
 
 int

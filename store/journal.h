@@ -92,7 +92,7 @@ struct event {
 	const char *ref_stream;     /* the other place (a copy, a dead letter) */
 	bool has_ref;
 	struct entry_id ref;
-	int64_t incident;           /* 0: found by the journal (store/incident.h) */
+	int64_t incident;           /* 0: decided at the append (journal_set_incidents) */
 	/*
 	 * A replay_copies event: its copies.  The journal writes them into
 	 * the detail as "copies" (after the members detail already has, if
@@ -115,6 +115,34 @@ int journal_append_many(struct journal *j, const struct event *ev, size_t n,
     struct xerr *err);
 /* Appends ev in the open transaction and commits; rolls back if either fails. */
 int journal_append_commit(struct journal *j, const struct event *ev, struct xerr *err);
+
+/*
+ * Who decides which incident each appended event belongs to (the policy is
+ * core/incident.h's).  The journal asks for each event, in order, inside
+ * the append (on the writer's thread too), before the event is hashed.
+ */
+struct journal_incidents {
+	/*
+	 * The incident ev belongs to.  *ret_id 0: none.  *ret_open: a new one:
+	 * the journal appends its incident_opened event first, then calls
+	 * opened() with that event's seq.  After a failure nothing is appended.
+	 */
+	int (*assign)(void *ctx, struct journal *j, const struct event *ev, int64_t *ret_id,
+	    bool *ret_open, struct xerr *err);
+	void (*opened)(void *ctx, const struct event *ev, int64_t id);
+	/* ev, with its incident set, was appended. */
+	void (*appended)(void *ctx, const struct event *ev);
+	/* The transaction was rolled back: its incident_opened events are gone. */
+	void (*forget)(void *ctx);
+	/* Frees ctx (at journal_close()). */
+	void (*done)(void *ctx);
+};
+
+/*
+ * Sets who decides.  The journal owns ctx from then on and frees it with
+ * ops->done.  Without it, events keep the incident they carry.
+ */
+void journal_set_incidents(struct journal *j, const struct journal_incidents *ops, void *ctx);
 
 /* The newest event's hash as 64 hex digits, and its seq (0 when empty). */
 int journal_head(struct journal *j, char hex[65], int64_t *ret_seq, struct xerr *err);

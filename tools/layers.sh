@@ -29,9 +29,6 @@ build=${2:-build/rel}
 # prints it (without the details in brackets).  Remove a line when its
 # violation is gone.
 KNOWN="
-# incident assignment runs inside the journal's append path and reads the
-# journal: it belongs above the journal
-cycles: store/incident <-> store/journal
 "
 
 LAYERS="lib stream store notify core cmd"
