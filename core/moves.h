@@ -4,6 +4,12 @@
  * settled once its copy is read and acknowledged, or rolled back.  Every
  * step is written to the intent file before Redis sees it and journalled
  * after (store/intent.h, core/reconcile.c).  Private to core/.
+ *
+ * One file for each thing done to an entry, each saying at its top what
+ * it guarantees and journals: held.c selects what is held, copy.c copies
+ * it (replay batches), deadletter.c moves it to the dead-letter stream,
+ * settle.c settles copies that did their work, rollback.c takes copies
+ * back.
  */
 #ifndef XR_CORE_MOVES_H
 #define XR_CORE_MOVES_H
@@ -14,6 +20,8 @@
 #include "../store/moves.h"
 #include "pass.h"
 #include "replay.h"
+
+#define CHUNK 250               /* copies or moves per request */
 
 /* A journalled entry held in memory, with its bytes, for a move. */
 struct held {
@@ -52,6 +60,25 @@ int held_each(struct journal *j, const struct selection *sel, size_t chunk,
     int (*fn)(void *ctx, struct held_list *l), void *ctx, size_t *ret_skipped,
     struct xerr *err);
 void held_free(struct held_list *l);
+
+/* Copy rows kept in memory (they own their strings). */
+struct copy_list {
+	struct copy_row *v;
+	size_t n, cap;
+	struct buf text;
+	size_t (*off)[4];           /* stream, grp, to, dlq_stream */
+};
+
+/*
+ * A journal_*_copies callback (ctx: a struct copy_list, zeroed at first)
+ * that keeps each row; then copies_fix makes the rows' strings point into
+ * the list, and copies_free frees it.
+ */
+int keep_copy(void *ctx, const struct copy_row *c);
+void copies_fix(struct copy_list *l);
+void copies_free(struct copy_list *l);
+/* qsort order of copy rows: by target stream, then by the copy's ID. */
+int cmp_copy_target(const void *a, const void *b);
 
 typedef void (*progress_fn)(void *ctx, size_t done, size_t total);
 

@@ -1,7 +1,8 @@
 /*
  * pass.h: the state of one recovery pass, shared by recover.c (the pass),
- * reconcile.c (finishing what a killed run left) and moves.c (copies and
- * dead letters), and the functions they share (pass.c).  Private to core/.
+ * reconcile.c (finishing what a killed run left) and the moves (moves.h:
+ * held.c, copy.c, deadletter.c, settle.c, rollback.c), and the functions
+ * they share (pass.c).  Private to core/.
  */
 #ifndef XR_PASS_H
 #define XR_PASS_H

@@ -196,6 +196,24 @@ rollback_half() {
 }
 test_case 'rollback after half of the copies were read removes the other half and lists the read ones' rollback_half
 
+rollback_gone() {
+	held_setup rg 50
+	xr replay -s rg >/dev/null 2>&1
+	b=$(last_batch)
+	assert_eq 100 "$(rcli XLEN rg)"
+	# someone deletes ten of the copies (the newest entries) before the rollback
+	rcli XREVRANGE rg + - COUNT 10 | grep -E '^[0-9]+-[0-9]+$' >"$TMP"/deleted
+	assert_lines 10 "$TMP"/deleted
+	# shellcheck disable=SC2046 # one ID a word
+	rcli XDEL rg $(cat "$TMP"/deleted) >/dev/null
+	xr rollback "$b" >"$TMP"/out 2>&1
+	assert_grep "^rolled back batch $b: removed 40 unread copies \(10 more were already gone\)$" "$TMP"/out
+	assert_eq 50 "$(rcli XLEN rg)"
+	assert_eq "50|0" "$(sql "select removed, already_read from rollbacks where batch = $b")"
+	assert_eq "10|50" "$(sql "select count(json_extract(detail, '\$.gone')), count(*) from events where kind = 'copy_removed' and batch = $b")"
+}
+test_case 'rollback of copies someone deleted meanwhile journals them as gone and counts them' rollback_gone
+
 rate() {
 	held_setup rate 500
 	start=$(date +%s%N)

@@ -5,7 +5,7 @@
 #
 # A file may use its own layer and the layers below it; stream/, store/ and
 # notify/ sit side by side and never use each other.  A "unit" is a .c file
-# with its .h (core/moves.c and core/moves.h are core/moves).
+# with its .h (core/pass.c and core/pass.h are core/pass).
 #
 # RULE is one of
 #   includes        no #include "..." of a header of a layer above or beside
