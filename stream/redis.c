@@ -169,156 +169,159 @@ redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err)
 	return redis_target_parse_login(url, false, ret, err);
 }
 
+/* The path and the ?db=N of a unix:// URL, p just after the scheme. */
+static int
+parse_unix(const char *url, const char *p, bool password_elsewhere, struct redis_target *t,
+    struct xerr *err)
+{
+	const char *end = url + strlen(url);
+	const char *q = strchr(p, '?');
+	const char *pend = userinfo_limit(url, url + 4);
+
+	t->unix_socket = true;
+	if (parse_userinfo(&p, pend, password_elsewhere, t, err) < 0)
+		return -1;
+	const char *slash = memchr(p, '/', (size_t)(pend - p));
+	if (slash == NULL)
+		return bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
+	if (p != slash)
+		return bad_url(err, "unexpected text before the socket path (use unix:///path.sock)");
+	if (pend - slash <= 1)
+		return bad_url(err, "missing socket path");
+	t->path = pct_decode(slash, (size_t)(pend - slash));
+	if (t->path == NULL)
+		return bad_url(err, "bad %%-escape in the socket path");
+	if (q == NULL)
+		return 0;
+	for (const char *a = q + 1; a < end;) {
+		const char *amp = strchr(a, '&');
+		const char *aend = amp != NULL ? amp : end;
+		if (aend - a > 3 && strncmp(a, "db=", 3) == 0) {
+			if (parse_db(a + 3, (size_t)(aend - a - 3), "db", t, err) < 0)
+				return -1;
+		} else {
+			const char *eq = memchr(a, '=', (size_t)(aend - a));
+			size_t klen = (size_t)((eq != NULL ? eq : aend) - a);
+			return bad_url(err, "unknown parameter '%.*s' (only db=N)",
+			    (int)(klen < 40 ? klen : 40), a);
+		}
+		a = aend + (amp != NULL);
+	}
+	return 0;
+}
+
+/* The host of a redis:// URL, p to hend; sets *ret_port to where a port starts, or NULL. */
+static int
+parse_host(const char *p, const char *hend, struct redis_target *t, const char **ret_port,
+    struct xerr *err)
+{
+	*ret_port = NULL;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(hend - p));
+		if (rb == NULL)
+			return bad_url(err, "unclosed '[' in the host");
+		t->host = xstrndup(p + 1, (size_t)(rb - p - 1));
+		if (rb + 1 < hend) {
+			if (rb[1] != ':')
+				return bad_url(err, "unexpected '%.*s' after the host",
+				    (int)(hend - rb - 1), rb + 1);
+			*ret_port = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(hend - p));
+		const char *h_end = colon != NULL ? colon : hend;
+		t->host = xstrndup(p, (size_t)(h_end - p));
+		if (colon != NULL)
+			*ret_port = colon + 1;
+	}
+	if (t->host[0] == '\0')
+		return bad_url(err, "missing host");
+	for (const char *h = t->host; *h; h++) {
+		if (!isalnum((unsigned char)*h) && strchr("-._:%", *h) == NULL)
+			return bad_url(err, "host '%s' has a bad character '%c'", t->host, *h);
+	}
+	return 0;
+}
+
+/* The port of a redis:// URL, from portstart to hend. */
+static int
+parse_port(const char *portstart, const char *hend, struct redis_target *t, struct xerr *err)
+{
+	char tmp[16];
+	long long v;
+	size_t n = (size_t)(hend - portstart);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return bad_url(err, "port '%.*s' is not a number between 1 and 65535",
+		    (int)(n < 20 ? n : 20), portstart);
+	memcpy(tmp, portstart, n);
+	tmp[n] = '\0';
+	if (parse_int(tmp, 1, 65535, &v) < 0)
+		return bad_url(err, "port '%s' is not a number between 1 and 65535", tmp);
+	t->port = (int)v;
+	return 0;
+}
+
+/* The rest of a redis:// URL, p just after the scheme. */
+static int
+parse_tcp(const char *url, const char *p, bool password_elsewhere, struct redis_target *t,
+    struct xerr *err)
+{
+	const char *end = url + strlen(url), *portstart;
+
+	if (parse_userinfo(&p, userinfo_limit(url, url + 5), password_elsewhere, t, err) < 0)
+		return -1;
+	const char *hend = strchr(p, '/');
+	if (hend == NULL)
+		hend = end;
+	if (memchr(p, '?', (size_t)(end - p)) != NULL)
+		return bad_url(err, "query parameters are not supported in redis:// URLs");
+	if (parse_host(p, hend, t, &portstart, err) < 0)
+		return -1;
+	if (portstart != NULL && parse_port(portstart, hend, t, err) < 0)
+		return -1;
+	if (hend < end) {
+		const char *d = hend + 1;
+		size_t n = (size_t)(end - d);
+		if (n > 0 && parse_db(d, n, "database", t, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 redis_target_parse_login(const char *url, bool password_elsewhere, struct redis_target *ret,
     struct xerr *err)
 {
 	struct redis_target t = {0};
-	const char *p, *end;
+	int rc;
 
 	if (url == NULL || *url == '\0')
 		return bad_url(err, "empty");
-	end = url + strlen(url);
 	t.port = 6379;
-
 	if (strncmp(url, "unix://", 7) == 0) {
-		t.unix_socket = true;
-		p = url + 7;
-		const char *q = strchr(p, '?');
-		const char *pend = userinfo_limit(url, url + 4);
-		if (parse_userinfo(&p, pend, password_elsewhere, &t, err) < 0)
-			goto fail;
-		const char *slash = memchr(p, '/', (size_t)(pend - p));
-		if (slash == NULL) {
-			bad_url(err, "unix socket path must be absolute (unix:///path.sock)");
-			goto fail;
-		}
-		if (p != slash) {
-			bad_url(err, "unexpected text before the socket path (use unix:///path.sock)");
-			goto fail;
-		}
-		if (pend - slash <= 1) {
-			bad_url(err, "missing socket path");
-			goto fail;
-		}
-		t.path = pct_decode(slash, (size_t)(pend - slash));
-		if (t.path == NULL) {
-			bad_url(err, "bad %%-escape in the socket path");
-			goto fail;
-		}
-		if (q != NULL) {
-			const char *a = q + 1;
-			while (a < end) {
-				const char *amp = strchr(a, '&');
-				const char *aend = amp != NULL ? amp : end;
-				if (aend - a > 3 && strncmp(a, "db=", 3) == 0) {
-					if (parse_db(a + 3, (size_t)(aend - a - 3), "db", &t, err) < 0)
-						goto fail;
-				} else {
-					const char *eq = memchr(a, '=', (size_t)(aend - a));
-					size_t klen = (size_t)((eq != NULL ? eq : aend) - a);
-					bad_url(err, "unknown parameter '%.*s' (only db=N)",
-					    (int)(klen < 40 ? klen : 40), a);
-					goto fail;
-				}
-				a = aend + (amp != NULL);
-			}
-		}
-		if (t.password != NULL)
-			t.password_from = "the URL";
-		*ret = t;
-		return 0;
-	}
-
-	if (strncmp(url, "rediss://", 9) == 0) {
-		bad_url(err, "TLS (rediss://) is not supported by this build's hiredis 0.14; "
+		rc = parse_unix(url, url + 7, password_elsewhere, &t, err);
+	} else if (strncmp(url, "rediss://", 9) == 0) {
+		rc = bad_url(err, "TLS (rediss://) is not supported by this build's hiredis 0.14; "
 		    "use a local TLS proxy such as stunnel, or a unix socket");
-		goto fail;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		rc = parse_tcp(url, url + 8, password_elsewhere, &t, err);
+	} else {
 		const char *sep = strstr(url, "://");
 		if (sep != NULL && sep - url < 20)
-			bad_url(err, "unknown scheme '%.*s' (use redis:// or unix://)",
+			rc = bad_url(err, "unknown scheme '%.*s' (use redis:// or unix://)",
 			    (int)(sep - url), url);
 		else
-			bad_url(err, "must start with redis:// or unix://");
-		goto fail;
+			rc = bad_url(err, "must start with redis:// or unix://");
 	}
-	p = url + 8;
-	if (parse_userinfo(&p, userinfo_limit(url, url + 5), password_elsewhere,
-	    &t, err) < 0)
-		goto fail;
-	const char *hend = strchr(p, '/');
-	if (hend == NULL)
-		hend = end;
-	if (memchr(p, '?', (size_t)(end - p)) != NULL) {
-		bad_url(err, "query parameters are not supported in redis:// URLs");
-		goto fail;
-	}
-
-	const char *portstart = NULL;
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(hend - p));
-		if (rb == NULL) {
-			bad_url(err, "unclosed '[' in the host");
-			goto fail;
-		}
-		t.host = xstrndup(p + 1, (size_t)(rb - p - 1));
-		if (rb + 1 < hend) {
-			if (rb[1] != ':') {
-				bad_url(err, "unexpected '%.*s' after the host",
-				    (int)(hend - rb - 1), rb + 1);
-				goto fail;
-			}
-			portstart = rb + 2;
-		}
-	} else {
-		const char *colon = memchr(p, ':', (size_t)(hend - p));
-		const char *h_end = colon != NULL ? colon : hend;
-		t.host = xstrndup(p, (size_t)(h_end - p));
-		if (colon != NULL)
-			portstart = colon + 1;
-	}
-	if (t.host[0] == '\0') {
-		bad_url(err, "missing host");
-		goto fail;
-	}
-	for (const char *h = t.host; *h; h++) {
-		if (!isalnum((unsigned char)*h) && strchr("-._:%", *h) == NULL) {
-			bad_url(err, "host '%s' has a bad character '%c'", t.host, *h);
-			goto fail;
-		}
-	}
-	if (portstart != NULL) {
-		char tmp[16];
-		long long v;
-		size_t n = (size_t)(hend - portstart);
-		if (n == 0 || n >= sizeof(tmp)) {
-			bad_url(err, "port '%.*s' is not a number between 1 and 65535",
-			    (int)(n < 20 ? n : 20), portstart);
-			goto fail;
-		}
-		memcpy(tmp, portstart, n);
-		tmp[n] = '\0';
-		if (parse_int(tmp, 1, 65535, &v) < 0) {
-			bad_url(err, "port '%s' is not a number between 1 and 65535", tmp);
-			goto fail;
-		}
-		t.port = (int)v;
-	}
-	if (hend < end) {
-		const char *d = hend + 1;
-		size_t n = (size_t)(end - d);
-		if (n > 0 && parse_db(d, n, "database", &t, err) < 0)
-			goto fail;
+	if (rc < 0) {
+		redis_target_free(&t);
+		return -1;
 	}
 	if (t.password != NULL)
 		t.password_from = "the URL";
 	*ret = t;
 	return 0;
-fail:
-	redis_target_free(&t);
-	return -1;
 }
 
 void
