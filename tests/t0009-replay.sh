@@ -437,13 +437,14 @@ time.sleep(600)' "$TMP"/pinned.db >"$TMP"/reader </dev/null 2>&1 &
 	wait $reader 2>/dev/null || true
 	echo "$made copies made before the kill; WAL $((wal / 1024)) KiB, $((pinned / 1024)) KiB when pinned"
 	# The WAL is merged as the replay goes: far less than all its writes
-	[ "$wal" -lt $((pinned / 2)) ] || fail "WAL of $wal bytes, $pinned when pinned"
+	# typically a quarter to a third; a WAL that is never merged is as large as the pinned one
+	[ "$wal" -lt $((pinned * 2 / 3)) ] || fail "WAL of $wal bytes, $pinned when pinned"
 	# the next run journals the copies the killed replay made, and the chain is whole
 	"$XR" -r "$REDIS_URL" --db "$w" -q run -s wb --claim-idle 1h --no-clean
 	assert_eq "$made" "$(sql "select count(*) from replayed_messages" "$w")"
 	"$XR" -r "$REDIS_URL" --db "$w" -q verify >/dev/null || fail "verify: exit $?"
 }
-test_case 'a replay merges its WAL as it goes: killed after 300,000 copies, its WAL is under half of what it is when a reader pins it' wal_bounded
+test_case 'a replay merges its WAL as it goes: killed after 300,000 copies, its WAL is under two thirds of what it is when a reader pins it' wal_bounded
 
 legacy_copies() {
 	# a journal from before replay_copies (schema 4), with one copy journalled
