@@ -110,10 +110,15 @@ parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt
 static int
 write_file(const char *path, const struct buf *b, struct xerr *err)
 {
-	char *tmp = xmalloc(strlen(path) + 8);
+	size_t len = strlen(path);
+	char *tmp = xmalloc(len + 8);
 	int fd, rc = -1;
 
-	sprintf(tmp, "%s.XXXXXX", path);
+	/* mkostemp's template: path, a dot, six X that it replaces */
+	memcpy(tmp, path, len);
+	tmp[len] = '.';
+	memset(tmp + len + 1, 'X', 6);
+	tmp[len + 7] = '\0';
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));

@@ -20,9 +20,13 @@
 
 /* --------------------------------------------------------- dead letters */
 
-int
-journal_dead_lettered(struct pass *p, const char *stream, const char *group,
-    struct entry_id id, const struct dead_letter_ref *r, bool reconciled, struct xerr *err)
+/*
+ * An event about entry id of stream/group held by consumer, its detail
+ * {"reason": why[, "reconciled": true]} in p->dbuf (valid until its next use).
+ */
+static struct event
+entry_event(struct pass *p, const char *kind, const char *stream, const char *group,
+    struct entry_id id, const char *consumer, const char *why, bool reconciled)
 {
 	struct event ev = EVENT_INIT;
 	struct jw w;
@@ -30,22 +34,32 @@ journal_dead_lettered(struct pass *p, const char *stream, const char *group,
 	buf_reset(&p->dbuf);
 	jw_init(&w, &p->dbuf);
 	jw_obj(&w);
-	jw_kstr(&w, "reason", r->reason);
+	jw_kstr(&w, "reason", why);
 	if (reconciled)
 		jw_kbool(&w, "reconciled", true);
 	jw_obj_end(&w);
-	ev.kind = "dead_lettered";
+	ev.kind = kind;
 	ev.run = p->run;
 	ev.stream = stream;
 	ev.grp = group;
 	ev.has_entry = true;
 	ev.entry = id;
-	ev.consumer = r->consumer;
+	ev.consumer = consumer;
+	ev.detail = buf_str(&p->dbuf);
+	return ev;
+}
+
+int
+journal_dead_lettered(struct pass *p, const char *stream, const char *group,
+    struct entry_id id, const struct dead_letter_ref *r, bool reconciled, struct xerr *err)
+{
+	struct event ev = entry_event(p, "dead_lettered", stream, group, id, r->consumer,
+	    r->reason, reconciled);
+
 	ev.deliveries = r->deliveries;
 	ev.ref_stream = r->dlq;
 	ev.has_ref = true;
 	ev.ref = r->dlq_id;
-	ev.detail = buf_str(&p->dbuf);
 	return journal_append(p->j, &ev, err);
 }
 
@@ -63,26 +77,11 @@ int
 journal_taken(struct pass *p, enum taken_at at, const char *stream, const char *group,
     struct entry_id id, const char *owner, bool reconciled, struct xerr *err)
 {
-	struct event ev = EVENT_INIT;
+	struct event ev = entry_event(p, "taken", stream, group, id, owner, taken_why[at].reason,
+	    reconciled);
 	struct logline l;
 	char ids[ENTRY_ID_STRLEN];
-	struct jw w;
 
-	buf_reset(&p->dbuf);
-	jw_init(&w, &p->dbuf);
-	jw_obj(&w);
-	jw_kstr(&w, "reason", taken_why[at].reason);
-	if (reconciled)
-		jw_kbool(&w, "reconciled", true);
-	jw_obj_end(&w);
-	ev.kind = "taken";
-	ev.run = p->run;
-	ev.stream = stream;
-	ev.grp = group;
-	ev.has_entry = true;
-	ev.entry = id;
-	ev.consumer = owner;
-	ev.detail = buf_str(&p->dbuf);
 	if (journal_append(p->j, &ev, err) < 0)
 		return -1;
 	entry_id_format(id, ids, sizeof(ids));

@@ -20,7 +20,7 @@ scripts=$(cd "$TOP" && { ls .ci/run tests/*.sh tools/*.sh bench/*.sh; \
 	ls deploy/*.sh 2>/dev/null || true; })
 
 lint_one() {
-	cd "$TOP"
+	cd "$TOP" || return
 	shellcheck -s "$(shell_of "$1")" -x "$1"
 }
 for f in $scripts; do
