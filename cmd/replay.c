@@ -98,6 +98,192 @@ static const struct column dry_cols[] = {
 	{"COPY TO", "to", COL_STR},
 };
 
+/* A list option as a JSON array of strings. */
+static void
+json_names(struct jw *w, const char *key, char *const *names)
+{
+	jw_key(w, key);
+	jw_arr(w);
+	for (char *const *s = names; *s != NULL; s++)
+		jw_str(w, *s);
+	jw_arr_end(w);
+}
+
+/* --message (repeatable) into req->sel, and into the selection's JSON. */
+static int
+parse_messages(struct ctx *c, struct replay_request *req, struct jw *w, struct xerr *err)
+{
+	struct selection *s = &req->sel;
+
+	for (size_t i = 0; i < c->nopts; i++) {
+		if (strcmp(c->opts[i].name, "message") != 0)
+			continue;
+		s->messages = xrealloc(s->messages, (s->nmessages + 1) * sizeof(*s->messages));
+		if (parse_message(c->opts[i].value, &s->messages[s->nmessages], err) < 0)
+			return -1;
+		s->nmessages++;
+	}
+	if (s->nmessages == 0)
+		return 0;
+	jw_key(w, "messages");
+	jw_arr(w);
+	for (size_t i = 0; i < c->nopts; i++)
+		if (strcmp(c->opts[i].name, "message") == 0)
+			jw_str(w, c->opts[i].value);
+	jw_arr_end(w);
+	return 0;
+}
+
+/* --run or --incident N: a positive number. */
+static int
+parse_number(struct ctx *c, const char *name, const char *what, int64_t *ret, struct jw *w,
+    struct xerr *err)
+{
+	const char *v = ctx_opt(c, name);
+	long long n;
+
+	if (v == NULL)
+		return 0;
+	if (parse_int(v, 1, INT64_MAX, &n) < 0)
+		return xerr_set(err, XR_EUSAGE, "--%s: '%s' is not %s", name, v, what);
+	*ret = n;
+	jw_kint(w, name, n);
+	return 1;
+}
+
+/* --since or --until. */
+static int
+parse_when(struct ctx *c, const char *name, int64_t *ret, struct jw *w, struct xerr *err)
+{
+	const char *v = ctx_opt(c, name);
+
+	if (v == NULL)
+		return 0;
+	if (parse_time(v, now_ms(), ret) < 0)
+		return xerr_set(err, XR_EUSAGE, "--%s: '%s' is not a time (use 2026-01-17T10:05:28Z, "
+		    "2026-01-17, or a duration ago such as 2h)", name, v);
+	jw_kstr(w, name, v);
+	return 1;
+}
+
+/*
+ * What to replay, from the options, into req->sel, and the same as JSON
+ * into sel (journalled with the batch).  At least one criterion is needed.
+ */
+static int
+parse_selection(struct ctx *c, struct replay_request *req, struct buf *sel, struct xerr *err)
+{
+	struct selection *s = &req->sel;
+	struct jw w;
+	int k, found = 0;
+
+	jw_init(&w, sel);
+	jw_obj(&w);
+	if (parse_messages(c, req, &w, err) < 0)
+		return -1;
+	found += s->nmessages > 0;
+	if ((k = parse_number(c, "run", "a run number", &s->run, &w, err)) < 0)
+		return -1;
+	found += k;
+	if ((k = parse_number(c, "incident", "an incident ID", &s->incident, &w, err)) < 0)
+		return -1;
+	found += k;
+	if ((k = parse_when(c, "since", &s->since_ms, &w, err)) < 0)
+		return -1;
+	found += k;
+	if ((k = parse_when(c, "until", &s->until_ms, &w, err)) < 0)
+		return -1;
+	found += k;
+	if (c->cfg.streams[0] != NULL) {
+		s->streams = c->cfg.streams;
+		json_names(&w, "streams", c->cfg.streams);
+		found++;
+	}
+	if (c->cfg.groups[0] != NULL) {
+		s->groups = c->cfg.groups;
+		json_names(&w, "groups", c->cfg.groups);
+	}
+	if (ctx_flag(c, "dead-lettered")) {
+		s->dead_lettered = true;
+		jw_kbool(&w, "dead_lettered", true);
+		found++;
+	}
+	jw_obj_end(&w);
+	if (found == 0)
+		return xerr_set(err, XR_EUSAGE, "say what to replay: --run, --message, "
+		    "--since/--until, --stream or --dead-lettered");
+	req->selection_json = buf_str(sel);
+	return 0;
+}
+
+/* Where the copies go and how fast: --to, --rate. */
+static int
+parse_target(struct ctx *c, struct replay_request *req, struct xerr *err)
+{
+	const char *v;
+
+	req->to = ctx_opt(c, "to");
+	if (req->to != NULL && req->to[0] == '\0')
+		return xerr_set(err, XR_EUSAGE, "--to: a stream name must not be empty");
+	if ((v = ctx_opt(c, "rate")) != NULL) {
+		char *end;
+		req->rate = strtod(v, &end);
+		/* Written so that NaN fails it too. */
+		if (*end != '\0' || !(req->rate >= 0.001 && req->rate <= 1e9))
+			return xerr_set(err, XR_EUSAGE, "--rate: '%s' is not a number of copies per "
+			    "second from 0.001 to 1000000000", v);
+	}
+	return 0;
+}
+
+/* A dry run: the entries it would copy, and how many. */
+static void
+print_dry(const struct replay_result *res)
+{
+	struct table t;
+
+	table_init(&t, dry_cols, sizeof(dry_cols) / sizeof(dry_cols[0]));
+	for (size_t i = 0; i < res->nentries; i++) {
+		char id[ENTRY_ID_STRLEN];
+		size_t row = table_row(&t);
+		entry_id_format(res->entries[i].id, id, sizeof(id));
+		table_str(&t, row, 0, res->entries[i].stream);
+		table_str(&t, row, 1, res->entries[i].group);
+		table_str(&t, row, 2, id);
+		table_str(&t, row, 3, res->entries[i].source);
+		table_str(&t, row, 4, res->entries[i].to);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	printf("would copy %zu entries", res->selected);
+	if (res->skipped_in_flight > 0)
+		printf("; %zu skipped: a copy of each is already in flight", res->skipped_in_flight);
+	printf("\n");
+}
+
+/* A batch that began: what it copied (text and log line), ended well or not. */
+static void
+print_batch(struct ctx *c, const struct replay_request *req, const struct replay_result *res,
+    bool ok, bool text)
+{
+	struct logline l;
+
+	if (text) {
+		printf("replay batch %lld: copied %zu of %zu entries", (long long)res->batch,
+		    res->copied, res->selected);
+		if (res->skipped_in_flight > 0)
+			printf(" (%zu skipped: a copy already in flight)", res->skipped_in_flight);
+		printf("\nundo with: xrecover rollback %lld\n", (long long)res->batch);
+	}
+	ll_start(&l, ok ? LOG_INFO : LOG_WARN, "REPLAY", NULL);
+	ll_int(&l, "batch", res->batch);
+	ll_int(&l, "copied", (int64_t)res->copied);
+	ll_int(&l, "selected", (int64_t)res->selected);
+	ll_int(&l, "skipped_in_flight", (int64_t)res->skipped_in_flight);
+	ll_str(&l, "to", req->to != NULL ? req->to : "(own stream)");
+	ll_emit(c->lg, &l);
+}
+
 static int
 replay_run(struct ctx *c)
 {
@@ -106,116 +292,12 @@ replay_run(struct ctx *c)
 	struct xerr err = {0};
 	struct progress pr;
 	struct buf sel = BUF_INIT;
-	struct jw w;
-	const char *v;
-	long long n;
-	int rc = XR_OK;
-	bool criterion = false;
+	int r, rc = XR_OK;
+	bool json;
 
-	jw_init(&w, &sel);
-	jw_obj(&w);
-	for (size_t i = 0; i < c->nopts; i++) {
-		const struct cmd_arg *a = &c->opts[i];
-
-		if (strcmp(a->name, "message") == 0) {
-			req.sel.messages = xrealloc(req.sel.messages,
-			    (req.sel.nmessages + 1) * sizeof(*req.sel.messages));
-			if (parse_message(a->value, &req.sel.messages[req.sel.nmessages], &err) < 0) {
-				rc = fail(c, &err);
-				goto out;
-			}
-			req.sel.nmessages++;
-			criterion = true;
-		}
-	}
-	if (req.sel.nmessages > 0) {
-		jw_key(&w, "messages");
-		jw_arr(&w);
-		for (size_t i = 0; i < c->nopts; i++)
-			if (strcmp(c->opts[i].name, "message") == 0)
-				jw_str(&w, c->opts[i].value);
-		jw_arr_end(&w);
-	}
-	if ((v = ctx_opt(c, "run")) != NULL) {
-		if (parse_int(v, 1, INT64_MAX, &n) < 0) {
-			xerr_set(&err, XR_EUSAGE, "--run: '%s' is not a run number", v);
-			rc = fail(c, &err);
-			goto out;
-		}
-		req.sel.run = n;
-		jw_kint(&w, "run", n);
-		criterion = true;
-	}
-	if ((v = ctx_opt(c, "incident")) != NULL) {
-		if (parse_int(v, 1, INT64_MAX, &n) < 0) {
-			xerr_set(&err, XR_EUSAGE, "--incident: '%s' is not an incident ID", v);
-			rc = fail(c, &err);
-			goto out;
-		}
-		req.sel.incident = n;
-		jw_kint(&w, "incident", n);
-		criterion = true;
-	}
-	const char *tnames[2] = {"since", "until"};
-	int64_t *tvals[2] = {&req.sel.since_ms, &req.sel.until_ms};
-	for (int k = 0; k < 2; k++) {
-		if ((v = ctx_opt(c, tnames[k])) == NULL)
-			continue;
-		if (parse_time(v, now_ms(), tvals[k]) < 0) {
-			xerr_set(&err, XR_EUSAGE, "--%s: '%s' is not a time (use 2026-01-17T10:05:28Z, "
-			    "2026-01-17, or a duration ago such as 2h)", tnames[k], v);
-			rc = fail(c, &err);
-			goto out;
-		}
-		jw_kstr(&w, tnames[k], v);
-		criterion = true;
-	}
-	if (c->cfg.streams[0] != NULL) {
-		req.sel.streams = c->cfg.streams;
-		jw_key(&w, "streams");
-		jw_arr(&w);
-		for (char **s = c->cfg.streams; *s != NULL; s++)
-			jw_str(&w, *s);
-		jw_arr_end(&w);
-		criterion = true;
-	}
-	if (c->cfg.groups[0] != NULL) {
-		req.sel.groups = c->cfg.groups;
-		jw_key(&w, "groups");
-		jw_arr(&w);
-		for (char **s = c->cfg.groups; *s != NULL; s++)
-			jw_str(&w, *s);
-		jw_arr_end(&w);
-	}
-	if (ctx_flag(c, "dead-lettered")) {
-		req.sel.dead_lettered = true;
-		jw_kbool(&w, "dead_lettered", true);
-		criterion = true;
-	}
-	jw_obj_end(&w);
-	if (!criterion) {
-		xerr_set(&err, XR_EUSAGE, "say what to replay: --run, --message, --since/--until, "
-		    "--stream or --dead-lettered");
+	if (parse_selection(c, &req, &sel, &err) < 0 || parse_target(c, &req, &err) < 0) {
 		rc = fail(c, &err);
 		goto out;
-	}
-	req.selection_json = buf_str(&sel);
-	req.to = ctx_opt(c, "to");
-	if (req.to != NULL && req.to[0] == '\0') {
-		xerr_set(&err, XR_EUSAGE, "--to: a stream name must not be empty");
-		rc = fail(c, &err);
-		goto out;
-	}
-	if ((v = ctx_opt(c, "rate")) != NULL) {
-		char *end;
-		req.rate = strtod(v, &end);
-		/* Written so that NaN fails it too. */
-		if (*end != '\0' || !(req.rate >= 0.001 && req.rate <= 1e9)) {
-			xerr_set(&err, XR_EUSAGE, "--rate: '%s' is not a number of copies per second "
-			    "from 0.001 to 1000000000", v);
-			rc = fail(c, &err);
-			goto out;
-		}
 	}
 	req.dry_run = c->cfg.dry_run;
 	req.want_entries = c->cfg.json || req.dry_run;
@@ -223,48 +305,18 @@ replay_run(struct ctx *c)
 	req.progress = pr.on ? draw : NULL;
 	req.progress_ctx = &pr;
 
-	int r = replay(&c->cfg, c->lg, c->stop, &req, &res, &err);
-	if (c->cfg.json && (r == 0 || res.batch > 0)) {
-		/* A batch that began says how it ended, failure or not. */
+	r = replay(&c->cfg, c->lg, c->stop, &req, &res, &err);
+	/* A batch that began says how it ended, failure or not. */
+	json = c->cfg.json && (r == 0 || res.batch > 0);
+	if (json) {
 		print_json(&res, req.dry_run, err.msg, r == 0 ? XR_OK : err.code != 0 ? err.code :
 		    XR_EFAIL);
 		c->out.json_done = true;
 	} else if (r == 0 && req.dry_run) {
-		struct table t;
-		table_init(&t, dry_cols, sizeof(dry_cols) / sizeof(dry_cols[0]));
-		for (size_t i = 0; i < res.nentries; i++) {
-			char id[ENTRY_ID_STRLEN];
-			size_t row = table_row(&t);
-			entry_id_format(res.entries[i].id, id, sizeof(id));
-			table_str(&t, row, 0, res.entries[i].stream);
-			table_str(&t, row, 1, res.entries[i].group);
-			table_str(&t, row, 2, id);
-			table_str(&t, row, 3, res.entries[i].source);
-			table_str(&t, row, 4, res.entries[i].to);
-		}
-		table_print(&t, stdout);
-		table_free(&t);
-		printf("would copy %zu entries", res.selected);
-		if (res.skipped_in_flight > 0)
-			printf("; %zu skipped: a copy of each is already in flight", res.skipped_in_flight);
-		printf("\n");
-	} else if (res.batch > 0) {
-		printf("replay batch %lld: copied %zu of %zu entries", (long long)res.batch,
-		    res.copied, res.selected);
-		if (res.skipped_in_flight > 0)
-			printf(" (%zu skipped: a copy already in flight)", res.skipped_in_flight);
-		printf("\nundo with: xrecover rollback %lld\n", (long long)res.batch);
+		print_dry(&res);
 	}
-	if (res.batch > 0) {
-		struct logline l;
-		ll_start(&l, r == 0 ? LOG_INFO : LOG_WARN, "REPLAY", NULL);
-		ll_int(&l, "batch", res.batch);
-		ll_int(&l, "copied", (int64_t)res.copied);
-		ll_int(&l, "selected", (int64_t)res.selected);
-		ll_int(&l, "skipped_in_flight", (int64_t)res.skipped_in_flight);
-		ll_str(&l, "to", req.to != NULL ? req.to : "(own stream)");
-		ll_emit(c->lg, &l);
-	}
+	if (res.batch > 0)
+		print_batch(c, &req, &res, r == 0, !json);
 	replay_result_free(&res);
 	if (r < 0)
 		rc = fail(c, &err);

@@ -106,3 +106,55 @@ pass_journal_zombie(struct pass *p, const char *stream, const char *group,
 	ev.detail = buf_str(&p->dbuf);
 	return journal_append(p->j, &ev, err);
 }
+
+/* An [ERROR] or [WARN] line about a stream and group (either may be NULL). */
+void
+pass_log_problem(struct pass *p, enum log_level level, const char *stream, const char *group,
+    const char *msg)
+{
+	struct logline l;
+
+	ll_start(&l, level, level == LOG_ERROR ? "ERROR" : "WARN", NULL);
+	if (stream != NULL)
+		ll_str(&l, "stream", stream);
+	if (group != NULL)
+		ll_str(&l, "group", group);
+	ll_str(&l, level == LOG_ERROR ? "error" : "warning", msg);
+	ll_emit(p->lg, &l);
+}
+
+/* Starts an intent record: {"run":N,"kind":K,"stream":S,"group":G, ... */
+void
+pass_intent_head(struct pass *p, struct jw *w, const char *kind, const char *stream,
+    const char *group)
+{
+	buf_reset(&p->dbuf);
+	jw_init(w, &p->dbuf);
+	jw_obj(w);
+	jw_kint(w, "run", p->run);
+	jw_kstr(w, "kind", kind);
+	intent_kname(w, "stream", stream);
+	intent_kname(w, "group", group);
+}
+
+bool
+pass_unsettled(const struct pass *p, const char *stream, const char *group)
+{
+	for (size_t i = 0; i < p->nunsettled; i++)
+		if (strcmp(p->unsettled[i].stream, stream) == 0 &&
+		    strcmp(p->unsettled[i].group, group) == 0)
+			return true;
+	return false;
+}
+
+void
+pass_unsettled_free(struct pass *p)
+{
+	for (size_t i = 0; i < p->nunsettled; i++) {
+		free(p->unsettled[i].stream);
+		free(p->unsettled[i].group);
+	}
+	free(p->unsettled);
+	p->unsettled = NULL;
+	p->nunsettled = 0;
+}

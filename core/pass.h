@@ -1,8 +1,9 @@
 /*
  * pass.h: the state of one recovery pass, shared by recover.c (the pass),
- * reconcile.c (finishing what a killed run left) and the moves (moves.h:
- * held.c, copy.c, deadletter.c, settle.c, rollback.c), and the functions
- * they share (pass.c).  Private to core/.
+ * its steps on a group (claim.c, dispose.c, clean.c), reconcile.c
+ * (finishing what a killed run left) and the moves (moves.h: held.c,
+ * copy.c, deadletter.c, settle.c, rollback.c), and the functions they
+ * share (pass.c).  Private to core/.
  */
 #ifndef XR_PASS_H
 #define XR_PASS_H
@@ -66,6 +67,12 @@ int pass_flush(struct pass *p, struct xerr *err);
 /* Appends one event and commits it (after what the writer holds). */
 int pass_append(struct pass *p, const struct event *ev, struct xerr *err);
 
+/* An [ERROR] or [WARN] line about a stream and group (either may be NULL). */
+void pass_log_problem(struct pass *p, enum log_level level, const char *stream,
+    const char *group, const char *msg);
+/* Starts an intent record in p->dbuf: {"run":N,"kind":K,"stream":S,"group":G, ... */
+void pass_intent_head(struct pass *p, struct jw *w, const char *kind, const char *stream,
+    const char *group);
 /* Who runs this command: "host", "user" and "pid" members of an object. */
 void pass_who(struct jw *w);
 /* Points p->fv at an entry's fields (a reply [field, value, ...]); p owns p->fv. */
@@ -78,6 +85,21 @@ void pass_log_lost(struct pass *p, const char *stream, const char *group,
 /* Appends a consumer_deleted or consumer_kept event (inside a transaction). */
 int pass_journal_zombie(struct pass *p, const char *stream, const char *group,
     const struct zombie_result *z, bool reconciled, struct xerr *err);
+
+/*
+ * The steps of a pass on one group, in order; each returns -1 with err set
+ * when it failed (the pass goes on with the next group unless Redis or the
+ * journal is gone), and adds what it did to gr.
+ *
+ * claim_group (claim.c): claims the group's stale entries into the
+ * recovery consumer and journals them.
+ * dispose_group (dispose.c): dead-letters or redelivers what the recovery
+ * consumer holds, as --action and --max-deliveries say.
+ * clean_group (clean.c): deletes consumers that own nothing and are quiet.
+ */
+int claim_group(struct pass *p, struct group_result *gr, struct xerr *err);
+int dispose_group(struct pass *p, struct group_result *gr, struct xerr *err);
+int clean_group(struct pass *p, struct group_result *gr, struct xerr *err);
 
 /*
  * Journals, exactly once, what killed runs did in Redis but did not

@@ -545,24 +545,15 @@ exec_error(struct claimer *cl, const redisReply *r, const char *what, struct xer
 	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 }
 
-/* Reads the answer to the oldest claim in flight into a page. */
+/*
+ * Reads a transaction's answers: MULTI's +OK and one +QUEUED per command,
+ * then EXEC's array, which *ret points to (in the claimer's arena).
+ */
 static int
-recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
+read_exec(struct claimer *cl, size_t queued, redisReply **ret, struct xerr *err)
 {
-	struct plan *p = &cl->ring[cl->sent % RING];
-	size_t queued = 1 + 1 + (size_t)p->xclaims;     /* MULTI, XPENDING, XCLAIMs */
 	redisReply *r = NULL;
-	int rc = -1;
 
-	/* The plan leaves the ring either way; the page below may point into it. */
-	plan_free(&cl->done);
-	cl->done = *p;
-	memset(p, 0, sizeof(*p));
-	cl->sent++;
-	p = &cl->done;
-	cl->cur = NULL;
-
-	/* MULTI's +OK and one +QUEUED per command, then EXEC's array. */
 	for (size_t i = 0; i < queued; i++) {
 		if (get_reply(cl, &r) != REDIS_OK)
 			return io_error(cl, err);
@@ -583,10 +574,14 @@ recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 	cl->cur_arena = 1 - cl->cur_arena;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != queued - 1)
 		return exec_error(cl, r, "EXEC", err);
+	*ret = r;
+	return 0;
+}
 
-	const redisReply *pre = r->element[0];
-	if (pre->type != REDIS_REPLY_ARRAY)
-		return exec_error(cl, pre, "XPENDING", err);
+/* Points each planned entry that an XCLAIM answered at its fields. */
+static int
+match_claimed(struct claimer *cl, struct plan *p, const redisReply *r, struct xerr *err)
+{
 	for (int x = 0; x < p->xclaims; x++) {
 		const redisReply *xr = r->element[1 + x];
 		size_t hint = 0;
@@ -611,9 +606,21 @@ recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 			}
 		}
 	}
+	return 0;
+}
+
+/*
+ * The page: each planned entry claimed (with what the pre-check XPENDING
+ * said of it just before), lost (pending and idle, yet not claimed:
+ * deleted), or raced (another consumer took it or acknowledged it).
+ */
+static void
+build_page(struct claimer *cl, const struct plan *p, const redisReply *pre,
+    struct claim_page *ret)
+{
+	size_t npre = 0, k = 0;
 
 	/* The pre-check, parsed once; sorted by ID like the page. */
-	size_t npre = 0;
 	if (cl->pre_cap < pre->elements) {
 		cl->pre_cap = pre->elements;
 		cl->pre = xrealloc(cl->pre, cl->pre_cap * sizeof(*cl->pre));
@@ -621,13 +628,11 @@ recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 	for (size_t i = 0; i < pre->elements; i++)
 		if (parse_pending(pre->element[i], &cl->pre[npre]) == 0)
 			npre++;
-
 	if (cl->page_cap < p->n) {
 		cl->page_cap = p->n;
 		cl->page = xrealloc(cl->page, cl->page_cap * sizeof(*cl->page));
 	}
 	struct claim_page page = {cl->page, 0, 0};
-	size_t k = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pending_entry *now = NULL;
 
@@ -658,8 +663,32 @@ recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
 	cl->stats.raced += page.raced;
 	cl->stats.pages++;
 	*ret = page;
-	rc = 0;
-	return rc;
+}
+
+/* Reads the answer to the oldest claim in flight into a page. */
+static int
+recv_claim(struct claimer *cl, struct claim_page *ret, struct xerr *err)
+{
+	struct plan *p = &cl->ring[cl->sent % RING];
+	size_t queued = 1 + 1 + (size_t)p->xclaims;     /* MULTI, XPENDING, XCLAIMs */
+	redisReply *r = NULL;
+
+	/* The plan leaves the ring either way; the page below may point into it. */
+	plan_free(&cl->done);
+	cl->done = *p;
+	memset(p, 0, sizeof(*p));
+	cl->sent++;
+	p = &cl->done;
+	cl->cur = NULL;
+
+	if (read_exec(cl, queued, &r, err) < 0)
+		return -1;
+	if (r->element[0]->type != REDIS_REPLY_ARRAY)
+		return exec_error(cl, r->element[0], "XPENDING", err);
+	if (match_claimed(cl, p, r, err) < 0)
+		return -1;
+	build_page(cl, p, r->element[0], ret);
+	return 0;
 }
 
 int

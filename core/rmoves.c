@@ -1,0 +1,215 @@
+/*
+ * rmoves.c: reconciliation of the moves a killed command planned (copies
+ * of a replay or redeliver, dead-letter moves, a rollback's removals):
+ * each is journalled exactly once if it happened, from what Redis holds
+ * now.  Called by reconcile.c for each such record of the intent file.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/json.h"
+#include "../stream/move.h"
+#include "moves.h"
+#include "record.h"
+
+/* A copy a killed command planned: journal it if it exists and is the entry's. */
+int
+reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
+{
+	struct pass *p = rx->p;
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+	const cJSON *first = cJSON_GetObjectItemCaseSensitive(d, "first");
+	struct entry_id next;
+
+	if (!cJSON_IsArray(entries) || to == NULL || !cJSON_IsString(first) ||
+	    entry_id_parse(first->valuestring, strlen(first->valuestring), &next) < 0)
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed copy record");
+	cJSON_ArrayForEach(e, entries) {
+		const char *stream = item_name(rx, e, 0), *grp = item_name(rx, e, 1);
+		struct entry_id id, copy = next;
+		bool done;
+
+		/* The copies' IDs follow one another, as they were planned. */
+		next = entry_id_next(next);
+		if (stream == NULL || grp == NULL || !item_id(e, 2, &id))
+			continue;
+		if (journal_copy_made(p->j, batch, stream, grp, id, &done, rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		char cs[ENTRY_ID_STRLEN];
+		entry_id_format(copy, cs, sizeof(cs));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", to, cs, cs);
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
+			freeReplyObject(r);
+			continue;       /* never made */
+		}
+		/* It is this entry's copy only if the bytes are the journal's. */
+		pass_encode_payload(p, r->element[0]->element[1]);
+		freeReplyObject(r);
+		char *streams[] = {(char *)grp, NULL};
+		struct entry_ref ref = {(char *)stream, id};
+		struct selection sel = {0};
+		struct held_list l = {0};
+		sel.messages = &ref;
+		sel.nmessages = 1;
+		sel.groups = streams;
+		if (held_load(p, &sel, &l, rx->err) < 0)
+			return -1;
+		if (l.n == 1 && l.v[0].e.payload_len == p->pbuf.len &&
+		    memcmp(l.v[0].e.payload, p->pbuf.data, p->pbuf.len) == 0) {
+			struct copy_item item = copy_item_of(&l.v[0], copy);
+			struct event ev = copies_event(p, batch, to, &item, 1, true);
+			if (journal_append(p->j, &ev, rx->err) < 0) {
+				held_free(&l);
+				return -1;
+			}
+			rx->n.copies++;
+		}
+		held_free(&l);
+	}
+	return 0;
+}
+
+/* Dead-letter moves a killed run planned: find each in the dead-letter stream. */
+int
+reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
+    const char *group)
+{
+	struct pass *p = rx->p;
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+	const char *dlq = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "dlq"));
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(d, "after");
+	const cJSON *holder = cJSON_GetObjectItemCaseSensitive(d, "consumer");
+	/* The recovery consumer of the killed run (older intents: this run's). */
+	const char *ours = holder != NULL ? name_of(rx, holder) : p->cfg->consumer;
+
+	if (!cJSON_IsArray(entries) || dlq == NULL || ours == NULL || !cJSON_IsString(after))
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed dead-letter record");
+	cJSON_ArrayForEach(e, entries) {
+		const char *consumer = item_name(rx, e, 1), *reason = item_str(e, 3);
+		const cJSON *dl = cJSON_GetArrayItem(e, 2);
+		struct entry_id id, found = {0, 0};
+		char ids[ENTRY_ID_STRLEN], start[ENTRY_ID_STRLEN];
+		bool done, pending, hit = false;
+
+		if (!item_id(e, 0, &id))
+			continue;
+		if (journal_entry_event(p->j, "dead_lettered", 0, stream, group, id, since, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		entry_id_format(id, ids, sizeof(ids));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
+		    ids, ids);
+		bool gone;
+		if (r == NULL && stream_gone(rx, stream, &gone) < 0)
+			return -1;
+		pending = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+		if (pending) {
+			/*
+			 * The move never happened.  Pending on the recovery consumer:
+			 * still held.  On another: a live consumer claimed it
+			 * meanwhile, and it is that consumer's now.
+			 */
+			const redisReply *o = r->element[0]->type == REDIS_REPLY_ARRAY &&
+			    r->element[0]->elements >= 2 ? r->element[0]->element[1] : NULL;
+			bool known = false;
+			int trc = 0;
+			if (o != NULL && o->type == REDIS_REPLY_STRING && strcmp(o->str, ours) != 0) {
+				trc = journal_entry_event(p->j, "taken", 0, stream, group, id, since,
+				    &known, rx->err);
+				if (trc == 0 && !known)
+					trc = journal_taken(p, TAKEN_DEAD_LETTER, stream, group, id, o->str,
+					    true, rx->err);
+			}
+			freeReplyObject(r);
+			if (trc < 0)
+				return -1;
+			continue;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+		/* Moved, or acknowledged by someone else: the dead letter says which. */
+		snprintf(start, sizeof(start), "%s", after->valuestring);
+		while (!hit) {
+			r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq, start);
+			if (r == NULL)
+				return -1;
+			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+			struct entry_id last = {0, 0};
+			for (size_t i = 0; i < n && !hit; i++) {
+				const redisReply *x = r->element[i];
+				const redisReply *os, *og, *oi;
+				entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
+				if (dead_letter_source(x->element[1], &os, &og, &oi) &&
+				    strcmp(os->str, stream) == 0 && strcmp(og->str, group) == 0 &&
+				    strcmp(oi->str, ids) == 0) {
+					hit = true;
+					found = last;
+				}
+			}
+			freeReplyObject(r);
+			if (n < 1000)
+				break;
+			entry_id_format(entry_id_next(last), start, sizeof(start));
+		}
+		if (!hit)
+			continue;
+		struct dead_letter_ref ref = {consumer,
+		    cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1, dlq, found, reason};
+		if (journal_dead_lettered(p, stream, group, id, &ref, true, rx->err) < 0)
+			return -1;
+		rx->n.dead_lettered++;
+	}
+	return 0;
+}
+
+/* Copies a killed rollback set out to remove: journal those that are gone. */
+int
+reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
+{
+	struct pass *p = rx->p;
+	const cJSON *copies = cJSON_GetObjectItemCaseSensitive(d, "copies"), *e;
+
+	if (!cJSON_IsArray(copies) || to == NULL)
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed rollback record");
+	cJSON_ArrayForEach(e, copies) {
+		const char *stream = item_name(rx, e, 1), *grp = item_name(rx, e, 2);
+		struct entry_id copy, id;
+		char cs[ENTRY_ID_STRLEN];
+		bool done;
+
+		if (stream == NULL || grp == NULL || !item_id(e, 0, &copy) || !item_id(e, 3, &id))
+			continue;
+		if (journal_entry_event(p->j, "copy_removed", batch, stream, grp, id, 0, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		entry_id_format(copy, cs, sizeof(cs));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", to, cs, cs);
+		if (r == NULL)
+			return -1;
+		bool exists = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+		freeReplyObject(r);
+		if (exists)
+			continue;
+		struct copy_row c = {0};
+		c.stream = stream;
+		c.grp = grp;
+		c.id = id;
+		c.to = to;
+		c.copy = copy;
+		struct event ev = copy_event(p, "copy_removed", batch, &c, "{\"reconciled\":true}");
+		if (journal_append(p->j, &ev, rx->err) < 0)
+			return -1;
+		rx->n.removed++;
+	}
+	return 0;
+}
