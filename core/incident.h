@@ -19,7 +19,7 @@
 
 struct journal;
 
-/* Makes j's appends decide incidents as above, until journal_close(j). */
+/* Makes j's appends decide incidents as above, until journal_close(j); j keeps no state of ours. */
 void incident_policy_set(struct journal *j);
 
 #endif

@@ -13,8 +13,9 @@
 #include "../lib/xr.h"
 #include "config.h"
 
+/* ret is self-contained: nothing to free. */
 struct mode {
-	const char *name;       /* "TEST" or "LIVE" */
+	const char *name;       /* "TEST" or "LIVE", a static string */
 	char why[512];          /* the rule that decided, for the journal */
 };
 

@@ -47,7 +47,7 @@ struct status {
 	size_t nconsumers;
 };
 
-/* Reads Redis only.  Warnings (missing streams) go to lg.  OUT: *ret. */
+/* Reads Redis only.  Warnings (missing streams) go to lg.  OUT: *ret, free with status_free(). */
 int status_gather(const struct config *cfg, const struct logger *lg,
     struct status *ret, struct xerr *err);
 void status_free(struct status *s);

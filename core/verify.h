@@ -21,7 +21,7 @@ int verify_journal(const struct config *cfg, const char *head_hex, chain_progres
 
 /* "whole", "changed", "deleted", "inserted", "reordered", "unhashed", "head missing" */
 const char *verify_status_name(enum chain_break s);
-/* One line saying what was found. */
+/* One line saying what was found, into out (n bytes, cut short if need be). */
 void verify_explain(const struct chain_report *r, char *out, size_t n);
 
 #endif

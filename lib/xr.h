@@ -1,6 +1,20 @@
 /*
  * xr.h: what every part of xrecover shares: the exit codes and the error
  * record that libraries fill in and only cmd/ prints.
+ *
+ * Who owns what, everywhere unless a header says otherwise:
+ * - A result a function fills in through a pointer named ret (or ret_*)
+ *   is the caller's, and is freed with the *_free() function named beside
+ *   the declaration (struct replay_result: replay_result_free()).  It is
+ *   filled in even on failure when the header says so, and then freed the
+ *   same way.
+ * - A returned const char * is not the caller's: a static string, or one
+ *   that lives as long as the object it was asked of.  A returned char *
+ *   is the caller's, to free().
+ * - Arguments are borrowed for the call; a function that keeps one
+ *   (a callback's ctx, a journal handed to a writer thread) says so.
+ * - On failure, functions return -1 (or NULL) and fill in the struct xerr
+ *   if one is given; nothing is left half-allocated for the caller.
  */
 #ifndef XR_H
 #define XR_H

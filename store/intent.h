@@ -49,7 +49,8 @@ enum { INTENT_DONE = 0, INTENT_KEEP = 1 };
  * or -1 to stop (with err set): that record and the ones after it stay,
  * and intent_each returns -1.  Then the records dealt with are taken out
  * of the file (a new file renamed over it: a kill leaves the old or the
- * new one), and the records that stay belong to earlier commands.
+ * new one), and the records that stay belong to earlier commands.  line
+ * is the file's, valid only during the call.
  */
 int intent_each(struct intent_log *l, int (*fn)(void *ctx, const char *line),
     void *ctx, struct xerr *err);

@@ -21,6 +21,7 @@ enum chain_break {
 	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
 };
 
+/* Self-contained (fixed arrays only): nothing to free. */
 struct chain_report {
 	enum chain_break status;
 	int64_t events;             /* events checked */
