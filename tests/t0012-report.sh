@@ -106,7 +106,7 @@ daily_today() {
 	xr verify --head "$(jq_ "$TMP"/j 'd["head"]')" >/dev/null
 	assert_eq "o g" "$(jq_ "$TMP"/j 'd["groups"][0]["stream"] + " " + d["groups"][0]["group"]')"
 	xr report --daily --date "$day" --format csv -o "$TMP"/day.csv
-	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents,alerts_sent,alerts_failed" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
+	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
 	assert_grep "^$day,o,g,$n," "$TMP"/day.csv
 	xr report --daily --date "$day" --format html -o "$TMP"/day.html
 	assert_grep '<svg ' "$TMP"/day.html
