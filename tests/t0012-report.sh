@@ -246,7 +246,7 @@ bad_input() {
 	assert_grep "is not text, md, json, csv or html" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --incident x1
 	assert_exit 2 "$XR" --db "$DB" report --daily --notify
-	assert_grep 'notify: no webhooks' "$TMP"/err
+	assert_grep "unknown option '--notify'" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily -o /nonexistent/dir/r.txt
 	assert_exit 4 "$XR" --db "$TMP"/none.db report --daily
 	assert_lines 1 "$TMP"/err
