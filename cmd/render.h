@@ -1,12 +1,12 @@
 /*
- * render.h: a report (store/report.h) as text, Markdown, JSON, CSV or a
+ * render.h: a report (core/rmodel.h) as text, Markdown, JSON, CSV or a
  * self-contained HTML page with its charts drawn as inline SVG.
  */
 #ifndef XR_RENDER_H
 #define XR_RENDER_H
 
 #include "../lib/buf.h"
-#include "../store/report.h"
+#include "../core/rmodel.h"
 
 enum render_format { RENDER_TEXT, RENDER_MD, RENDER_JSON, RENDER_CSV, RENDER_HTML };
 

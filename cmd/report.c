@@ -26,7 +26,6 @@ static const struct cmd_option report_options[] = {
 	{"run", 0, NULL, "N", "one run"},
 	{"format", 0, NULL, "FORMAT", "text (default), md, json, csv or html"},
 	{"output", 'o', NULL, "FILE", "write the report to FILE instead of standard output"},
-	{"notify", 0, NULL, NULL, "also post a summary to the webhooks"},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
@@ -93,9 +92,6 @@ parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt
 	*fmt = c->cfg.json ? RENDER_JSON : RENDER_TEXT;
 	if ((v = ctx_opt(c, "format")) != NULL && render_format_parse(v, fmt) < 0)
 		return usage(c, "--format: '%s' is not text, md, json, csv or html", v);
-	if (ctx_flag(c, "notify"))
-		return usage(c, "--notify: no webhooks to post to: alerting is not part of this "
-		    "version%s", "");
 	return 0;
 }
 

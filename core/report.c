@@ -1,51 +1,316 @@
-/* report.c: `xrecover report` (see report.h). */
-#include <sqlite3.h>
+/*
+ * report.c: `xrecover report` (see report.h): each report's model (titles,
+ * tables, charts, summary) built from the rows the journal's queries
+ * return (store/report.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../lib/buf.h"
+#include "../lib/util.h"
 #include "../store/journal.h"
+#include "../store/report.h"
 #include "../store/verify.h"
 #include "report.h"
 #include "verify.h"
 
-#define DAY_MS (24LL * 3600 * 1000)
+#define HOUR_MS 3600000LL
+#define DAY_MS (24 * HOUR_MS)
+#define ENTRIES_SHOWN 1000
 
-/* The first and last event of [start, end) within [from, to] (0, 0 when none). */
-static int
-span(struct journal *j, int64_t from, int64_t to, int64_t start, int64_t end, int64_t *first,
-    int64_t *last, struct xerr *err)
+/* ----------------------------------------------------------- rows to cells */
+
+/* A cell from a value: NULL, an integer (as type), or text. */
+static void
+cell_from(struct rtable *t, size_t row, size_t col, const struct rval *v, enum rcell_type type)
 {
-	sqlite3_stmt *st;
+	switch (v->type) {
+	case RV_NULL:
+		break;
+	case RV_INT:
+		rtable_int(t, row, col, v->i, type);
+		break;
+	case RV_TEXT:
+		rtable_str(t, row, col, v->s);
+		break;
+	}
+}
+
+/*
+ * Adds a row to t per row of rs, column by column (a column whose bit is
+ * set in times holds a time), when the query that filled rs succeeded (rc
+ * is 0).  Frees rs; returns rc.
+ */
+static int
+table_rows(struct rtable *t, int rc, struct rows *rs, unsigned times)
+{
+	for (size_t i = 0; rc == 0 && i < rs->nrows; i++) {
+		size_t row = rtable_row(t);
+		for (size_t c = 0; c < t->ncols; c++)
+			cell_from(t, row, c, rows_at(rs, i, c), times >> c & 1 ? RC_TIME : RC_INT);
+	}
+	rows_free(rs);
+	return rc;
+}
+
+/* Row i of rs as summary keys, named by keys[] or by the columns; NULLs too when keep_null. */
+static void
+summary_rows(struct report *r, const struct rows *rs, size_t i, size_t ncols,
+    const char *const *keys, bool keep_null)
+{
+	for (size_t c = 0; c < ncols; c++) {
+		const struct rval *v = rows_at(rs, i, c);
+		const char *key = keys != NULL ? keys[c] : rs->names[c];
+
+		if (v->type == RV_INT)
+			report_kv_int(r, key, v->i, strcmp(key, "duration_ms") == 0 ? RC_MS : RC_INT);
+		else if (v->type == RV_TEXT || keep_null)
+			report_kv_str(r, key, v->s);
+	}
+}
+
+/* ------------------------------------------------------------------ daily */
+
+/* Runs that did not end well into fails; how many ran, and how, into the summary. */
+static void
+runs_counted(struct report *r, struct rtable *fails, const struct rows *rs)
+{
+	int64_t nok = 0, nfail = 0, nwarn = 0, nlive = 0, ntest = 0;
+
+	for (size_t i = 0; i < rs->nrows; i++) {
+		const char *status = rows_text(rs, i, 2), *mode = rows_text(rs, i, 4);
+
+		if (mode != NULL && strcmp(mode, "LIVE") == 0)
+			nlive++;
+		else
+			ntest++;
+		if (strcmp(status, "ok") == 0) {
+			nok++;
+			continue;
+		}
+		if (strcmp(status, "warning") == 0)
+			nwarn++;        /* done, but told to work on a stream that does not exist */
+		else if (strcmp(status, "running") != 0)
+			nfail++;
+		size_t row = rtable_row(fails);
+		rtable_int(fails, row, 0, rows_int(rs, i, 0), RC_INT);
+		rtable_int(fails, row, 1, rows_int(rs, i, 1), RC_TIME);
+		rtable_str(fails, row, 2, status);
+		rtable_str(fails, row, 3, rows_text(rs, i, 3));
+	}
+	report_kv_int(r, "runs", (int64_t)rs->nrows, RC_INT);
+	report_kv_int(r, "runs_ok", nok, RC_INT);
+	report_kv_int(r, "runs_failed", nfail, RC_INT);
+	report_kv_int(r, "runs_warning", nwarn, RC_INT);
+	report_kv_str(r, "mode", nlive > 0 && ntest > 0 ? "LIVE and TEST" : nlive > 0 ? "LIVE" :
+	    rs->nrows > 0 ? "TEST" : "-");
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The usual interval between the runs started at column 1 of rs: the median gap (0: too few). */
+static int64_t
+usual_interval(const struct rows *rs)
+{
+	size_t n = rs->nrows;
+	int64_t *d, interval;
+
+	if (n < 3)
+		return 0;
+	d = xcalloc(n - 1, sizeof(*d));
+	for (size_t i = 1; i < n; i++)
+		d[i - 1] = rows_int(rs, i, 1) - rows_int(rs, i - 1, 1);
+	qsort(d, n - 1, sizeof(*d), cmp_i64);
+	interval = d[(n - 1) / 2];
+	free(d);
+	return interval;
+}
+
+static void
+gap_row(struct rtable *gaps, int64_t a, int64_t b)
+{
+	size_t row = rtable_row(gaps);
+
+	rtable_int(gaps, row, 0, a, RC_TIME);
+	rtable_int(gaps, row, 1, b, RC_TIME);
+	rtable_int(gaps, row, 2, b - a, RC_MS);
+}
+
+/*
+ * The gaps in the day's schedule longer than three intervals, from
+ * midnight to the first run and from the last to midnight too; a day
+ * without runs is one gap.
+ */
+static void
+schedule_gaps(struct rtable *gaps, const struct rows *rs, int64_t day, int64_t interval)
+{
+	size_t n = rs->nrows;
+
+	if (interval <= 0) {
+		if (n == 0)
+			gap_row(gaps, day, day + DAY_MS);
+		return;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		int64_t a = i == 0 ? day : rows_int(rs, i - 1, 1);
+		int64_t b = i == n ? day + DAY_MS : rows_int(rs, i, 1);
+		if (i == n && b > now_ms())
+			b = now_ms();     /* today: up to now */
+		if (b - a > 3 * interval)
+			gap_row(gaps, a, b);
+	}
+}
+
+/* Runs: counts, failures, modes, and the gaps in the schedule. */
+static int
+daily_runs(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
+{
+	static const char *const fk[] = {"run", "started_at", "status", "error"};
+	static const char *const fh[] = {"RUN", "STARTED", "STATUS", "ERROR"};
+	static const char *const gk[] = {"from", "to", "length_ms"};
+	static const char *const gh[] = {"FROM", "TO", "LENGTH"};
+	struct rtable *fails, *gaps;
+	struct rows rs;
+	int64_t interval;
+
+	report_table(r, "failures", "Runs that did not end well", fk, fh, 4);
+	report_table(r, "gaps", "Gaps in the schedule (longer than three intervals)", gk, gh, 3);
+	/* Adding a table may move them all: their addresses only now. */
+	fails = &r->tables[r->ntables - 2];
+	gaps = &r->tables[r->ntables - 1];
+	if (rq_day_runs(j, sp, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	runs_counted(r, fails, &rs);
+	interval = usual_interval(&rs);
+	if (interval > 0)
+		report_kv_int(r, "interval", interval, RC_MS);
+	else
+		report_kv_str(r, "interval", NULL);     /* too few runs to tell */
+	schedule_gaps(gaps, &rs, sp->start, interval);
+	report_kv_int(r, "schedule_gaps", (int64_t)gaps->nrows, RC_INT);
+	rows_free(&rs);
+	return 0;
+}
+
+/* Per stream and group: what was done; the day's totals in the summary. */
+static int
+daily_groups(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
+{
+	static const char *const keys[] = {"stream", "group", "claimed", "reconciled", "lost",
+	    "deleted", "dead_lettered", "replayed", "settled", "rolled_back", "incidents"};
+	static const char *const heads[] = {"STREAM", "GROUP", "CLAIMED", "RECONCILED", "LOST",
+	    "DELETED", "DEAD-LETTERED", "REPLAYED", "SETTLED", "ROLLED-BACK", "INCIDENTS"};
+	static const char *const totals[] = {"claimed", "reconciled", "lost", "deleted",
+	    "dead_lettered", "replayed", "settled", "rolled_back", "incidents_opened"};
+	struct rtable *t = report_table(r, "groups", "Per stream and group", keys, heads, 11);
+	struct rows rs;
+	int64_t sum[9] = {0};
+
+	if (rq_day_groups(j, sp, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	for (size_t i = 0; i < rs.nrows; i++) {
+		size_t row = rtable_row(t);
+		rtable_str(t, row, 0, rows_text(&rs, i, 0));
+		rtable_str(t, row, 1, rows_text(&rs, i, 1));
+		for (size_t k = 0; k < 9; k++) {
+			int64_t v = rows_int(&rs, i, 2 + k);
+			rtable_int(t, row, 2 + k, v, RC_INT);
+			sum[k] += v;
+		}
+	}
+	rows_free(&rs);
+	for (int k = 0; k < 9; k++)
+		report_kv_int(r, totals[k], sum[k], RC_INT);
+	free(r->csv_table);
+	r->csv_table = xstrdup("groups");
+	return 0;
+}
+
+/* Incidents opened, replays and rollbacks of the day. */
+static int
+daily_lists(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
+{
+	static const char *const ik[] = {"incident", "stream", "group", "consumer", "opened_at",
+	    "claimed", "lost", "deleted_at"};
+	static const char *const ih[] = {"INCIDENT", "STREAM", "GROUP", "CONSUMER", "OPENED",
+	    "CLAIMED", "LOST", "DELETED"};
+	static const char *const rk[] = {"batch", "started_at", "user", "target", "copied",
+	    "settled", "removed", "status"};
+	static const char *const rh[] = {"BATCH", "STARTED", "USER", "TARGET", "COPIED",
+	    "SETTLED", "REMOVED", "STATUS"};
+	static const char *const bk[] = {"batch", "rolled_back_at", "removed", "already_read"};
+	static const char *const bh[] = {"BATCH", "ROLLED BACK", "REMOVED", "ALREADY READ"};
+	struct rtable *t;
+	struct rows rs;
+
+	t = report_table(r, "incidents", "Incidents opened", ik, ih, 8);
+	if (table_rows(t, rq_day_incidents(j, sp, &rs, err), &rs, 1u << 4) < 0)
+		return -1;
+	t = report_table(r, "replays", "Replays started", rk, rh, 8);
+	if (table_rows(t, rq_day_replays(j, sp, &rs, err), &rs, 0) < 0)
+		return -1;
+	report_kv_int(r, "replay_batches", (int64_t)t->nrows, RC_INT);
+	t = report_table(r, "rollbacks", "Rollbacks", bk, bh, 4);
+	if (table_rows(t, rq_day_rollbacks(j, sp, &rs, err), &rs, 1u << 1) < 0)
+		return -1;
+	report_kv_int(r, "rollback_batches", (int64_t)t->nrows, RC_INT);
+	return 0;
+}
+
+/* Claims per hour per stream, and what each group had pending after each run. */
+static int
+daily_charts(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
+{
+	struct rchart *c;
+	struct rows rs;
 	int rc;
 
-	*first = *last = 0;
-	if (sqlite3_prepare_v2(journal_db(j), "SELECT min(seq), max(seq) FROM events"
-	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4", -1, &st, NULL) != SQLITE_OK)
-		return xerr_set(err, XR_EJOURNAL, "journal '%s': %s", journal_path(j),
-		    journal_errmsg(j));
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, start);
-	sqlite3_bind_int64(st, 4, end);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*first = sqlite3_column_int64(st, 0);
-		*last = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return 0;
+	c = report_chart(r, "claims_per_hour", "Claims per hour, by stream", true, sp->start,
+	    sp->end);
+	if ((rc = rq_day_claims_per_hour(j, sp, &rs, err)) == 0)
+		for (size_t i = 0; i < rs.nrows; i++)
+			series_add(chart_series(c, rows_text(&rs, i, 0)),
+			    sp->start + rows_int(&rs, i, 1) * HOUR_MS, rows_int(&rs, i, 2));
+	rows_free(&rs);
+	if (rc < 0)
+		return -1;
+	c = report_chart(r, "pending", "Pending entries after each run, by stream/group", false,
+	    sp->start, sp->end);
+	if ((rc = rq_day_pending(j, sp, &rs, err)) == 0)
+		for (size_t i = 0; i < rs.nrows; i++)
+			series_add(chart_series(c, rows_text(&rs, i, 1)), rows_int(&rs, i, 0),
+			    rows_int(&rs, i, 2));
+	rows_free(&rs);
+	return rc;
 }
 
 /* The chain over the day's events, and the head at the end of the day. */
 static int
-daily_verify(const struct config *cfg, struct journal *j, int64_t day, int64_t from, int64_t to,
+daily_verify(const struct config *cfg, struct journal *j, const struct rspan *sp,
     struct report *r, struct xerr *err)
 {
 	struct chain_report cr;
+	struct rows rs;
 	int64_t first, last;
 	char line[512], head[CHAIN_HEX_LEN];
 
-	if (span(j, from, to, day, day + DAY_MS, &first, &last, err) < 0)
+	if (rq_day_events(j, sp, &rs, err) < 0) {
+		rows_free(&rs);
 		return -1;
+	}
+	first = rs.nrows > 0 ? rows_int(&rs, 0, 0) : 0;
+	last = rs.nrows > 0 ? rows_int(&rs, 0, 1) : 0;
+	rows_free(&rs);
 	if (first == 0) {
 		report_kv_str(r, "verify", "no events that day");
 		return 0;
@@ -62,6 +327,196 @@ daily_verify(const struct config *cfg, struct journal *j, int64_t day, int64_t f
 	return 0;
 }
 
+/* The day [day, day + 1 day): runs, groups, lists, charts, and the chain over it. */
+static int
+daily(const struct config *cfg, struct journal *j, int64_t day, struct report *r,
+    struct xerr *err)
+{
+	struct rspan sp = {.start = day, .end = day + DAY_MS};
+	char date[32];
+
+	if (journal_time_range(j, sp.start, sp.end, &sp.from, &sp.to, err) < 0)
+		return -1;
+	format_utc(day, false, date, sizeof(date));
+	date[10] = '\0';
+	r->kind = xstrdup("daily");
+	r->title = xstrdup("xrecover daily report");
+	report_kv_str(r, "date", date);
+	if (daily_runs(j, &sp, r, err) < 0 || daily_groups(j, &sp, r, err) < 0 ||
+	    daily_lists(j, &sp, r, err) < 0 || daily_charts(j, &sp, r, err) < 0 ||
+	    daily_verify(cfg, j, &sp, r, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* -------------------------------------------------------------- incidents */
+
+static const char *const inc_keys[] = {"incident", "stream", "group", "consumer", "opened_at",
+    "last_seen_at", "runs", "claimed", "lost", "dead_lettered", "replayed", "settled",
+    "deleted_at"};
+static const char *const inc_heads[] = {"INCIDENT", "STREAM", "GROUP", "CONSUMER", "OPENED",
+    "LAST SEEN", "RUNS", "CLAIMED", "LOST", "DEAD-LETTERED", "REPLAYED", "SETTLED", "DELETED"};
+
+/* The incidents opened in [since, until) (0: open-ended). */
+static int
+incidents(struct journal *j, int64_t since, int64_t until, struct report *r, struct xerr *err)
+{
+	int64_t from = 1, to = INT64_MAX;
+	struct rtable *t;
+	struct rows rs;
+
+	r->kind = xstrdup("incidents");
+	r->title = xstrdup("xrecover incidents");
+	if ((since != 0 || until != 0) && journal_time_range(j, since, until != 0 ? until :
+	    INT64_MAX / 2, &from, &to, err) < 0)
+		return -1;
+	t = report_table(r, "incidents", "Incidents", inc_keys, inc_heads, 13);
+	if (table_rows(t, rq_incidents(j, from, to, since, until, &rs, err), &rs, 0) < 0)
+		return -1;
+	report_kv_int(r, "count", (int64_t)t->nrows, RC_INT);
+	r->csv_table = xstrdup("incidents");
+	return 0;
+}
+
+/* The title and the summary of incident id.  XR_ENOTHING when there is none. */
+static int
+incident_summary(struct journal *j, int64_t id, struct report *r, struct xerr *err)
+{
+	struct rows rs;
+	char title[256];
+
+	if (rq_incident(j, id, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	if (rs.nrows == 0) {
+		rows_free(&rs);
+		return xerr_set(err, XR_ENOTHING, "there is no incident %lld (see report --incidents)",
+		    (long long)id);
+	}
+	snprintf(title, sizeof(title), "xrecover incident %lld: consumer %s of %s/%s",
+	    (long long)id, rows_text(&rs, 0, 3), rows_text(&rs, 0, 1), rows_text(&rs, 0, 2));
+	r->title = xstrdup(title);
+	summary_rows(r, &rs, 0, 13, inc_keys, true);
+	rows_free(&rs);
+	return 0;
+}
+
+/* A payload, cut to about n bytes for a preview. */
+static void
+preview(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+
+	if (len <= n) {
+		snprintf(out, outlen, "%s", s != NULL ? s : "");
+		return;
+	}
+	/* Do not cut a UTF-8 sequence in two. */
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(out, outlen, "%.*s...", (int)n, s);
+}
+
+/*
+ * Each entry, with what became of it (of its last copy) and a look at its
+ * payload; its deliveries are those at its last copy's claim, counting
+ * every earlier one.
+ */
+static int
+incident_entries(struct journal *j, int64_t id, struct report *r, struct xerr *err)
+{
+	static const char *const ek[] = {"entry_id", "claimed_at", "run", "deliveries", "fate",
+	    "payload"};
+	static const char *const eh[] = {"ENTRY", "CLAIMED", "RUN", "DELIVERIES", "FATE",
+	    "PAYLOAD"};
+	struct rtable *t = report_table(r, "entries", "Entries", ek, eh, 6);
+	struct rows rs;
+	char buf[160];
+
+	if (rq_incident_entry_fates(j, id, ENTRIES_SHOWN, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	for (size_t i = 0; i < rs.nrows; i++) {
+		size_t row = rtable_row(t);
+		for (size_t c = 0; c < 5; c++)
+			cell_from(t, row, c, rows_at(&rs, i, c), c == 1 ? RC_TIME : RC_INT);
+		preview(rows_text(&rs, i, 5), 60, buf, sizeof(buf));
+		rtable_str(t, row, 5, rows_at(&rs, i, 5)->type != RV_NULL ? buf : NULL);
+	}
+	rows_free(&rs);
+	return 0;
+}
+
+/* One incident: its summary, its timeline earliest first, and its entries' fates. */
+static int
+incident(struct journal *j, int64_t id, struct report *r, struct xerr *err)
+{
+	static const char *const tk[] = {"at", "event", "count", "detail"};
+	static const char *const th[] = {"AT", "EVENT", "COUNT", "DETAIL"};
+	const struct rcell *claimed;
+	struct rtable *t;
+	struct rows rs;
+
+	r->kind = xstrdup("incident");
+	if (incident_summary(j, id, r, err) < 0)
+		return -1;
+	t = report_table(r, "timeline", "Timeline", tk, th, 4);
+	if (table_rows(t, rq_incident_timeline(j, id, &rs, err), &rs, 1u << 0) < 0 ||
+	    incident_entries(j, id, r, err) < 0)
+		return -1;
+	claimed = report_kv(r, "claimed");
+	if (claimed != NULL && claimed->i > ENTRIES_SHOWN)
+		report_kv_str(r, "entries_shown", "the first 1000");
+	r->csv_table = xstrdup("entries");
+	return 0;
+}
+
+/* -------------------------------------------------------------------- run */
+
+/* One run: its summary, and per stream and group what it did, and its errors. */
+static int
+run(struct journal *j, int64_t id, struct report *r, struct xerr *err)
+{
+	static const char *const gk[] = {"stream", "group", "claimed", "reconciled", "lost",
+	    "deleted", "dead_lettered", "redelivered", "settled", "incidents"};
+	static const char *const gh[] = {"STREAM", "GROUP", "CLAIMED", "RECONCILED", "LOST",
+	    "DELETED", "DEAD-LETTERED", "REDELIVERED", "SETTLED", "INCIDENTS"};
+	static const char *const ek[] = {"stream", "group", "error"};
+	static const char *const eh[] = {"STREAM", "GROUP", "ERROR"};
+	struct rtable *t;
+	struct rows rs;
+	int64_t s_seq = 0, e_seq = INT64_MAX;
+	char title[64];
+
+	r->kind = xstrdup("run");
+	snprintf(title, sizeof(title), "xrecover run %lld", (long long)id);
+	r->title = xstrdup(title);
+	if (rq_run(j, id, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	if (rs.nrows > 0) {
+		/* the run's columns, then where its events lie: from its start to its end */
+		summary_rows(r, &rs, 0, rs.ncols - 2, NULL, false);
+		s_seq = rows_int(&rs, 0, rs.ncols - 2);
+		if (rows_at(&rs, 0, rs.ncols - 1)->type != RV_NULL)
+			e_seq = rows_int(&rs, 0, rs.ncols - 1);
+	}
+	rows_free(&rs);
+	if (s_seq == 0)
+		return xerr_set(err, XR_ENOTHING, "there is no run %lld in the journal", (long long)id);
+	t = report_table(r, "groups", "Per stream and group", gk, gh, 10);
+	if (table_rows(t, rq_run_groups(j, id, s_seq, e_seq, &rs, err), &rs, 0) < 0)
+		return -1;
+	t = report_table(r, "errors", "Errors", ek, eh, 3);
+	if (table_rows(t, rq_run_errors(j, id, s_seq, e_seq, &rs, err), &rs, 0) < 0)
+		return -1;
+	r->csv_table = xstrdup("groups");
+	return 0;
+}
+
 int
 report_build(const struct config *cfg, const struct report_request *req, struct report *ret,
     struct xerr *err)
@@ -73,22 +528,17 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 	if (journal_open(cfg->db_path, JOURNAL_READ, &j, err) < 0)
 		return -1;
 	switch (req->what) {
-	case REPORT_DAILY: {
-		int64_t from, to;
-		if (journal_time_range(j, req->day_ms, req->day_ms + DAY_MS, &from, &to, err) == 0 &&
-		    report_daily_fill(j, req->day_ms, from, to, ret, err) == 0 &&
-		    daily_verify(cfg, j, req->day_ms, from, to, ret, err) == 0)
-			rc = 0;
+	case REPORT_DAILY:
+		rc = daily(cfg, j, req->day_ms, ret, err);
 		break;
-	}
 	case REPORT_INCIDENTS:
-		rc = report_incidents_fill(j, req->since, req->until, ret, err);
+		rc = incidents(j, req->since, req->until, ret, err);
 		break;
 	case REPORT_INCIDENT:
-		rc = report_incident_fill(j, req->id, ret, err);
+		rc = incident(j, req->id, ret, err);
 		break;
 	case REPORT_RUN:
-		rc = report_run_fill(j, req->id, ret, err);
+		rc = run(j, req->id, ret, err);
 		break;
 	}
 	journal_close(j);

@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "../store/report.h"
 #include "config.h"
+#include "rmodel.h"
 
 enum report_what { REPORT_DAILY, REPORT_INCIDENTS, REPORT_INCIDENT, REPORT_RUN };
 
@@ -20,8 +20,9 @@ struct report_request {
 };
 
 /*
- * Builds the report.  The daily report also verifies the day's events
- * against the hash chain and gives the head at the end of the day.
+ * Builds the report into ret, which the caller frees with report_free
+ * whether it succeeded or not.  The daily report also verifies the day's
+ * events against the hash chain and gives the head at the end of the day.
  * Errors: XR_EJOURNAL, XR_ENOTHING (no such incident or run).
  */
 int report_build(const struct config *cfg, const struct report_request *req,

@@ -1,17 +1,16 @@
 /*
- * report.h: reports read from the journal: the daily compliance report,
- * incidents, one incident's timeline, one run.
+ * report.h: the reports' queries.  Each is a named question the journal
+ * answers with plain rows (struct rows); core/report.c builds the reports
+ * (titles, tables, charts: core/rmodel.h) from them.  The columns of each
+ * query are listed at its declaration, in order.
  *
- * A report is data, not text: a summary (key/value), tables and charts,
- * which cmd/ renders as text, Markdown, JSON, CSV or HTML.  Every query
- * reads only the span of the journal it needs: a day is found as a range
- * of seq by binary search on the events' times (events are appended in
- * time order), an incident through its index.
+ * Every query reads only the span of the journal it needs: a day is found
+ * as a range of seq by binary search on the events' times (events are
+ * appended in time order), an incident through its index.
  */
 #ifndef XR_REPORT_H
 #define XR_REPORT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,77 +18,117 @@
 
 struct journal;
 
-enum rcell_type { RC_NULL, RC_STR, RC_INT, RC_TIME, RC_MS };
+enum rval_type { RV_NULL, RV_INT, RV_TEXT };
 
-struct rcell {
-	enum rcell_type type;   /* RC_TIME: Unix ms shown as UTC; RC_MS: a duration */
-	int64_t i;
-	char *s;
+/* One value: an integer, or text (any other SQLite value, as its text). */
+struct rval {
+	enum rval_type type;
+	int64_t i;              /* RV_INT: the value; RV_TEXT: SQLite's integer reading of s */
+	char *s;                /* RV_TEXT only */
 };
 
-struct rtable {
-	char *name;             /* JSON key, CSV file part: "groups" */
-	char *title;            /* "Per stream and group" */
-	size_t ncols;
-	char **keys;            /* JSON keys / CSV header */
-	char **heads;           /* text headers */
-	struct rcell *cells;    /* nrows * ncols */
-	size_t nrows, cap;
+/* The rows a query returned.  Everything in it is its own; rows_free frees it. */
+struct rows {
+	size_t ncols, nrows, cap;
+	char **names;           /* the columns' names */
+	struct rval *v;         /* nrows * ncols, row by row */
 };
 
-/* A chart: series of (x, y) points over [x0, x1); bars or a line. */
-struct rseries {
-	char *name;
-	size_t n;
-	int64_t *x, *y;
+void rows_free(struct rows *rs);
+/* The value at (row, col); it belongs to rs. */
+const struct rval *rows_at(const struct rows *rs, size_t row, size_t col);
+/* The integer at (row, col): 0 for NULL. */
+int64_t rows_int(const struct rows *rs, size_t row, size_t col);
+/* The text at (row, col), or NULL when it is NULL or an integer; it belongs to rs. */
+const char *rows_text(const struct rows *rs, size_t row, size_t col);
+
+/*
+ * A span of events: seq in [from, to] (found with journal_time_range) and
+ * time in [start, end).
+ */
+struct rspan {
+	int64_t from, to;
+	int64_t start, end;
 };
 
-struct rchart {
-	char *name;
-	char *title;
-	bool bars;              /* one bar per x (hours), stacked by series; else lines */
-	int64_t x0, x1;         /* Unix ms */
-	size_t nseries;
-	struct rseries *s;
-};
+/*
+ * Every query below fills ret (which the caller frees with rows_free,
+ * whatever it returns) and returns 0, or -1 with XR_EJOURNAL.
+ */
 
-struct report {
-	char *kind;             /* "daily", "incidents", "incident", "run" */
-	char *title;
-	struct rtable summary;  /* two columns: key, value */
-	struct rtable *tables;
-	size_t ntables;
-	struct rchart *charts;
-	size_t ncharts;
-	char *csv_table;        /* the table CSV renders */
-};
-
-void report_free(struct report *r);
-
-/* Builders (for store/report.c and core/report.c). */
-struct rtable *report_table(struct report *r, const char *name, const char *title,
-    const char *const *keys, const char *const *heads, size_t ncols);
-size_t rtable_row(struct rtable *t);
-void rtable_str(struct rtable *t, size_t row, size_t col, const char *s);
-void rtable_int(struct rtable *t, size_t row, size_t col, int64_t v, enum rcell_type type);
-void report_kv_str(struct report *r, const char *key, const char *value);
-void report_kv_int(struct report *r, const char *key, int64_t v, enum rcell_type type);
-/* The value of a summary key, or NULL. */
-const struct rcell *report_kv(const struct report *r, const char *key);
-
-/* The events of [start_ms, end_ms): the seq range that holds them (0, -1 when none). */
+/* The events of [start_ms, end_ms): the seq range that holds them (1, 0 when none). */
 int journal_time_range(struct journal *j, int64_t start_ms, int64_t end_ms, int64_t *ret_from,
     int64_t *ret_to, struct xerr *err);
 
-/* The day [day_ms, day_ms + 1 day) from the events in [from, to]. */
-int report_daily_fill(struct journal *j, int64_t day_ms, int64_t from, int64_t to,
-    struct report *r, struct xerr *err);
-/* Incidents opened in [since, until) (0: open-ended). */
-int report_incidents_fill(struct journal *j, int64_t since, int64_t until, struct report *r,
+/* --- a day: sp is the day */
+
+/* One row: first, last: the first and last event's seq (NULL, NULL when none). */
+int rq_day_events(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+/* The runs started: run, started_at, status ('running' while it has not ended), error, mode. */
+int rq_day_runs(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+/*
+ * Per stream and group: stream, grp, then the counts claimed, reconciled,
+ * lost, deleted, dead_lettered, replayed, settled, rolled_back,
+ * incidents_opened.
+ */
+int rq_day_groups(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+/* The incidents opened: incident, stream, grp, consumer, opened_ms, claimed, lost, deleted_at. */
+int rq_day_incidents(struct journal *j, const struct rspan *sp, struct rows *ret,
     struct xerr *err);
-/* One incident's timeline.  XR_ENOTHING when there is no such incident. */
-int report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xerr *err);
-/* One run.  XR_ENOTHING when there is no such run. */
-int report_run_fill(struct journal *j, int64_t run, struct report *r, struct xerr *err);
+/* The replays started: batch, started_at, user, target, copied, settled, removed, status. */
+int rq_day_replays(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+/* The rollbacks: batch, ts, removed, already_read. */
+int rq_day_rollbacks(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+/* Claims per stream and hour: stream, hour (from sp->start), claims; by stream and hour. */
+int rq_day_claims_per_hour(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+/* After each run that ended: ts, "stream/group", pending; by seq. */
+int rq_day_pending(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+
+/* --- incidents */
+
+/*
+ * The incidents with ID in [from, to] opened in [since, until) (0: open):
+ * incident, stream, grp, consumer, opened_at, last_seen_at, runs, claimed,
+ * lost, dead_lettered, replayed, settled, deleted_at.  rq_incident: the
+ * same columns, one row or none.
+ */
+int rq_incidents(struct journal *j, int64_t from, int64_t to, int64_t since, int64_t until,
+    struct rows *ret, struct xerr *err);
+int rq_incident(struct journal *j, int64_t id, struct rows *ret, struct xerr *err);
+/*
+ * An incident's timeline, earliest first: at, event, count, detail.  One
+ * row per kind of thing and run or batch, following the entries through
+ * their copies.
+ */
+int rq_incident_timeline(struct journal *j, int64_t id, struct rows *ret, struct xerr *err);
+/*
+ * What became of each entry of an incident (its first limit, by claim):
+ * entry_id, claimed_at, run, deliveries, fate, payload.  The fate and the
+ * deliveries are those of its last copy.
+ */
+int rq_incident_entry_fates(struct journal *j, int64_t id, int64_t limit, struct rows *ret,
+    struct xerr *err);
+
+/* --- a run */
+
+/*
+ * One row or none: run, started_at, ended_at, duration_ms, mode,
+ * mode_reason, status, claimed, reconciled, deleted, lost, dead_lettered,
+ * redelivered, settled, groups, error, host, user, pid, version, options,
+ * then the seq of its run_start and of its run_end (NULL while it runs).
+ */
+int rq_run(struct journal *j, int64_t run, struct rows *ret, struct xerr *err);
+/*
+ * Per stream and group of the run whose events lie in seq [from, to]:
+ * stream, grp, claimed, reconciled, lost, deleted, dead_lettered,
+ * redelivered, settled, incidents.
+ */
+int rq_run_groups(struct journal *j, int64_t run, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err);
+/* Its errors: stream, grp, error. */
+int rq_run_errors(struct journal *j, int64_t run, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err);
 
 #endif

@@ -65,6 +65,11 @@ incident_report() {
 	assert_eq "5 run 1, deliveries 1-1" "$(jq_ "$TMP"/j '" ".join(str(e[k]) for e in d["timeline"] if e["event"] == "claimed" for k in ("count", "detail"))')"
 	assert_eq "1" "$(jq_ "$TMP"/j 'len(set(e["at"] for e in d["timeline"] if e["event"] in ("replayed", "settled")) - set()) >= 1 and sorted(e["at"] for e in d["timeline"]) == [e["at"] for e in d["timeline"]]' | sed 's/True/1/')"
 	assert_grep ' claimed +5 +run 1, deliveries 1-1$' "$TMP"/out
+	# times are times, in the timeline and for each entry
+	iso='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
+	jq_ "$TMP"/j '"\n".join([e["at"] for e in d["timeline"]] + [e["claimed_at"] for e in d["entries"]])' >"$TMP"/times
+	assert_lines 11 "$TMP"/times
+	assert_eq 11 "$(grep -cE "$iso" "$TMP"/times)" "times in the timeline and the entries"
 	# each entry: its fate and its payload
 	assert_eq 5 "$(grep -c 'replayed and read  {"i":"[0-9]*"}$' "$TMP"/out)"
 	xr report --incident "$i2" --format json >"$TMP"/j
@@ -90,6 +95,10 @@ run_report() {
 	xr report --run 1 --format md >"$TMP"/md
 	assert_grep '^\*\*xrecover run 1\*\*$' "$TMP"/md
 	assert_grep '^\| o \| g \| 10 \|' "$TMP"/md
+	# the run's duration reads as one, its start as a time
+	xr report --run 1 >"$TMP"/out
+	assert_grep '^duration_ms +[0-9]+ms$' "$TMP"/out
+	assert_grep '^started_at +[0-9-]+T[0-9:.]+Z$' "$TMP"/out
 	assert_exit 6 "$XR" --db "$DB" report --run 999
 }
 test_case 'report --run: one run, as JSON and Markdown' run_report
@@ -105,8 +114,10 @@ daily_today() {
 	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" "$(jq_ "$TMP"/j 'd["head"]')"
 	xr verify --head "$(jq_ "$TMP"/j 'd["head"]')" >/dev/null
 	assert_eq "o g" "$(jq_ "$TMP"/j 'd["groups"][0]["stream"] + " " + d["groups"][0]["group"]')"
+	# no alert counts until there is alerting
+	assert_eq "[]" "$(jq_ "$TMP"/j '[k for k in list(d) + list(d["groups"][0]) if "alert" in k]')"
 	xr report --daily --date "$day" --format csv -o "$TMP"/day.csv
-	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents,alerts_sent,alerts_failed" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
+	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
 	assert_grep "^$day,o,g,$n," "$TMP"/day.csv
 	xr report --daily --date "$day" --format html -o "$TMP"/day.html
 	assert_grep '<svg ' "$TMP"/day.html
@@ -246,7 +257,7 @@ bad_input() {
 	assert_grep "is not text, md, json, csv or html" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --incident x1
 	assert_exit 2 "$XR" --db "$DB" report --daily --notify
-	assert_grep 'notify: no webhooks' "$TMP"/err
+	assert_grep "unknown option '--notify'" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily -o /nonexistent/dir/r.txt
 	assert_exit 4 "$XR" --db "$TMP"/none.db report --daily
 	assert_lines 1 "$TMP"/err
