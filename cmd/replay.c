@@ -29,20 +29,6 @@ static const struct cmd_option replay_options[] = {
 };
 
 
-/* --message STREAM/ID: the stream is everything before the last '/'. */
-static int
-parse_message(const char *s, struct entry_ref *ret, struct xerr *err)
-{
-	const char *slash = strrchr(s, '/');
-
-	if (slash == NULL || slash == s ||
-	    entry_id_parse(slash + 1, strlen(slash + 1), &ret->id) < 0)
-		return xerr_set(err, XR_EUSAGE, "--message '%s': expected STREAM/ID, for example "
-		    "orders/1700000000000-0", s);
-	ret->stream = xstrndup(s, (size_t)(slash - s));
-	return 0;
-}
-
 static void
 print_json(const struct replay_result *r, bool dry, const char *error, int code)
 {
@@ -120,7 +106,9 @@ replay_run(struct ctx *c)
 		if (strcmp(a->name, "message") == 0) {
 			req.sel.messages = xrealloc(req.sel.messages,
 			    (req.sel.nmessages + 1) * sizeof(*req.sel.messages));
-			if (parse_message(a->value, &req.sel.messages[req.sel.nmessages], &err) < 0) {
+			if (parse_stream_id("--message", a->value,
+			    &req.sel.messages[req.sel.nmessages].stream,
+			    &req.sel.messages[req.sel.nmessages].id, &err) < 0) {
 				rc = fail(c, &err);
 				goto out;
 			}
