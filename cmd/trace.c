@@ -153,7 +153,7 @@ node_pending(struct buf *b, const struct trace_node *nd)
 	for (size_t k = 0; k < nd->npending; k++) {
 		char age[32];
 		format_age(nd->pending[k].idle_ms, age, sizeof(age));
-		buf_printf(b, "%s%s on %s, delivered %lld times, idle %s", k > 0 ? "; " : "",
+		buf_printf(b, "%s%s on %s, deliveries %lld, idle %s", k > 0 ? "; " : "",
 		    nd->pending[k].group, nd->pending[k].consumer, nd->pending[k].deliveries, age);
 	}
 }
