@@ -537,12 +537,12 @@ trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
 	return 0;
 }
 
-/* The originals of the claims a field search found, each once. */
+/* The originals of the claims a field search found, in the order found. */
 struct found {
 	struct journal *j;
 	struct copy_origins *o;
 	struct copy_origin *v;
-	size_t n;
+	size_t n, cap;
 	struct xerr *err;
 };
 
@@ -550,19 +550,66 @@ static int
 on_found(void *ctx, const struct trace_row *r)
 {
 	struct found *f = ctx;
-	struct copy_origin org;
 
-	if (journal_copy_origin(f->o, r->stream, r->grp, r->id, &org, f->err) < 0)
-		return -1;
-	for (size_t i = 0; i < f->n; i++) {
-		if (entry_id_cmp(f->v[i].id, org.id) == 0 && strcmp(f->v[i].stream, org.stream) == 0) {
-			copy_origin_free(&org);
-			return 0;
-		}
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		f->v = xrealloc(f->v, f->cap * sizeof(*f->v));
 	}
-	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
-	f->v[f->n++] = org;
+	if (journal_copy_origin(f->o, r->stream, r->grp, r->id, &f->v[f->n], f->err) < 0)
+		return -1;
+	f->n++;
 	return 0;
+}
+
+/* By message, then first found first (qsort is not stable: the index decides). */
+static int
+cmp_origin(const void *a, const void *b)
+{
+	const struct copy_origin *x = *(struct copy_origin *const *)a;
+	const struct copy_origin *y = *(struct copy_origin *const *)b;
+	int c = strcmp(x->stream, y->stream);
+
+	if (c == 0)
+		c = entry_id_cmp(x->id, y->id);
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+	const struct copy_origin *x = *(struct copy_origin *const *)a;
+	const struct copy_origin *y = *(struct copy_origin *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Keeps the first of each message, in the order found; returns how many. */
+static size_t
+found_unique(struct found *f)
+{
+	struct copy_origin **p = xcalloc(f->n + 1, sizeof(*p));
+	struct copy_origin *v;
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		p[i] = &f->v[i];
+	qsort(p, f->n, sizeof(*p), cmp_origin);
+	for (size_t i = 0; i < f->n; i++) {
+		if (k > 0 && strcmp(p[k - 1]->stream, p[i]->stream) == 0 &&
+		    entry_id_cmp(p[k - 1]->id, p[i]->id) == 0)
+			copy_origin_free(p[i]);
+		else
+			p[k++] = p[i];
+	}
+	qsort(p, k, sizeof(*p), cmp_ptr);
+	v = xcalloc(k + 1, sizeof(*v));
+	for (size_t i = 0; i < k; i++)
+		v[i] = *p[i];
+	free(p);
+	free(f->v);
+	f->v = v;
+	f->n = f->cap = k;
+	return k;
 }
 
 int
@@ -581,7 +628,7 @@ trace_field(const struct config *cfg, const char *name, const char *value, size_
 	if (journal_origins_open(f.j, &f.o, err) < 0 ||
 	    trace_find_field(f.j, name, value, on_found, &f, err) < 0)
 		goto out;
-	if (f.n == 0) {
+	if (found_unique(&f) == 0) {
 		xerr_set(err, XR_ENOTHING, "no claimed entry has a field %s equal to %s", name, value);
 		goto out;
 	}
