@@ -107,7 +107,7 @@ step_detail(struct buf *b, const struct trace *t, const struct trace_step *s)
 		if (s->reason != NULL)
 			buf_printf(b, ": %s", s->reason);
 	} else if (strcmp(k, "settled") == 0) {
-		buf_printf(b, "its copy %s was read and acknowledged, batch %lld",
+		buf_printf(b, "its copy %s was consumed (read, pending nowhere), batch %lld",
 		    entry_name(&n, t, s->other), (long long)s->batch);
 	} else if (strcmp(k, "taken") == 0) {
 		buf_printf(b, "by %s, a live consumer: left to it", s->consumer != NULL ?

@@ -81,9 +81,9 @@ chain() {
 	copied o/$E billing to o/$C1, batch 1
 	claimed o/$C1 billing from w2, deliveries 1, run 2, incident $(sql "select incident from events where kind = 'claim' and consumer = 'w2'")
 	dead-lettered o/$C1 billing to o:dlq/$D, deliveries 2: --action dead-letter
-	settled o/$E billing its copy o/$C1 was read and acknowledged, batch 1
+	settled o/$E billing its copy o/$C1 was consumed (read, pending nowhere), batch 1
 	copied o/$C1 billing to o/$C2, batch 2, from its dead letter
-	settled o/$C1 billing its copy o/$C2 was read and acknowledged, batch 2
+	settled o/$C1 billing its copy o/$C2 was consumed (read, pending nowhere), batch 2
 	EOF
 	diff "$TMP"/want "$TMP"/lines || fail "the story differs"
 	assert_grep '^message o/'"$E"'$' "$TMP"/text
@@ -173,7 +173,7 @@ no_redis() {
 	assert_exit 3 "$XR" -r "redis://127.0.0.1:$port" --db "$DB" trace "o:dlq/$D"
 	cat "$TMP"/out "$TMP"/err
 	assert_grep "^message o/$E\$" "$TMP"/out
-	assert_grep "settled +o/$C1 +billing +its copy o/$C2 was read" "$TMP"/out
+	assert_grep "settled +o/$C1 +billing +its copy o/$C2 was consumed" "$TMP"/out
 	assert_grep "^billing +replayed and read +2 +o/$C1\$" "$TMP"/out
 	assert_grep "^Redis could not be asked: .*127.0.0.1:$port" "$TMP"/out
 	assert_grep "^o/$C2 +copy of o/$C1, batch 2 +- +-\$" "$TMP"/out
