@@ -1,10 +1,12 @@
 /* report.c: `xrecover report` (see report.h). */
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../store/journal.h"
 #include "../store/verify.h"
 #include "report.h"
+#include "trace.h"
 #include "verify.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -62,6 +64,32 @@ daily_verify(const struct config *cfg, struct journal *j, int64_t day, int64_t f
 	return 0;
 }
 
+/* Each entry's fate and deliveries: those of its chain of copies (trace.h). */
+static int
+incident_fates(struct journal *j, int64_t id, struct report *r, struct xerr *err)
+{
+	struct rtable *t = NULL;
+	int64_t *seqs;
+	size_t n;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].name, "entries") == 0)
+			t = &r->tables[i];
+	if (t == NULL || report_incident_seqs(j, id, &seqs, &n, err) < 0)
+		return t == NULL ? 0 : -1;
+	for (size_t i = 0; i < n && i < t->nrows && rc == 0; i++) {
+		struct chain_fate f;
+		if ((rc = chain_fate(j, seqs[i], &f, err)) < 0)
+			break;
+		rtable_int(t, i, 3, f.deliveries, RC_INT);
+		rtable_str(t, i, 4, f.fate);
+		chain_fate_free(&f);
+	}
+	free(seqs);
+	return rc;
+}
+
 int
 report_build(const struct config *cfg, const struct report_request *req, struct report *ret,
     struct xerr *err)
@@ -85,7 +113,9 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 		rc = report_incidents_fill(j, req->since, req->until, ret, err);
 		break;
 	case REPORT_INCIDENT:
-		rc = report_incident_fill(j, req->id, ret, err);
+		if (report_incident_fill(j, req->id, ret, err) == 0 &&
+		    incident_fates(j, req->id, ret, err) == 0)
+			rc = 0;
 		break;
 	case REPORT_RUN:
 		rc = report_run_fill(j, req->id, ret, err);

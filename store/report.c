@@ -642,6 +642,28 @@ preview(const char *s, size_t n, char *out, size_t outlen)
 }
 
 #define ENTRIES_SHOWN 1000
+/* An incident's entries: its claims and losses, the first 1000. */
+#define INCIDENT_ENTRIES " FROM events WHERE incident = ?1" \
+	" AND kind IN ('claim', 'claim_reconciled', 'lost') ORDER BY seq LIMIT 1000"
+
+int
+report_incident_seqs(struct journal *j, int64_t id, int64_t **ret, size_t *ret_n,
+    struct xerr *err)
+{
+	sqlite3_stmt *st = prep(j, "SELECT seq" INCIDENT_ENTRIES, err);
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ret = xrealloc(*ret, (*ret_n + 1) * sizeof(**ret));
+		(*ret)[(*ret_n)++] = sqlite3_column_int64(st, 0);
+	}
+	return done(j, st, rc, err);
+}
 
 int
 report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xerr *err)
@@ -730,14 +752,13 @@ report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xer
 		return -1;
 
 	/*
-	 * Each entry, with what became of it (of its last copy) and a look at
-	 * its payload; its deliveries are those at its last copy's claim,
-	 * counting every earlier one.
+	 * Each entry, with a look at its payload; what became of it (of its
+	 * last copy) and its deliveries are the caller's to fill in, from the
+	 * claims report_incident_seqs() gives.
 	 */
 	t = report_table(r, "entries", "Entries", ek, eh, 6);
-	st = prep(j,
-	    "SELECT entry_ms || '-' || entry_seq, ts, run, deliveries, fate, payload"
-	    " FROM entry_fates WHERE incident = ?1 ORDER BY seq LIMIT " "1000", err);
+	st = prep(j, "SELECT entry_ms || '-' || entry_seq, ts, run, NULL, NULL, payload"
+	    INCIDENT_ENTRIES, err);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);

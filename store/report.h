@@ -89,6 +89,13 @@ int report_incidents_fill(struct journal *j, int64_t since, int64_t until, struc
     struct xerr *err);
 /* One incident's timeline.  XR_ENOTHING when there is no such incident. */
 int report_incident_fill(struct journal *j, int64_t id, struct report *r, struct xerr *err);
+/*
+ * The journal positions of the claims (or losses) behind its "entries"
+ * rows, in the same order; the caller fills in their fate and deliveries.
+ * OUT: *ret (free()).
+ */
+int report_incident_seqs(struct journal *j, int64_t id, int64_t **ret, size_t *ret_n,
+    struct xerr *err);
 /* One run.  XR_ENOTHING when there is no such run. */
 int report_run_fill(struct journal *j, int64_t run, struct report *r, struct xerr *err);
 

@@ -117,6 +117,13 @@ chain() {
 	assert_eq "True 0 None" "$(jq_ "$TMP"/out '(d["messages"][0]["redis_asked"], d["exit_code"], d["error"])' | tr -d '(),')"
 	assert_eq "original:True copy:True dead_letter:False copy:True" "$(jq_ "$TMP"/out '" ".join(e["is"] + ":" + str(e["in_stream"]) for e in d["messages"][0]["entries"])')"
 	assert_eq '{"order_id": "1067", "item": "book"}' "$(jq_ "$TMP"/out 'json.dumps(d["messages"][0]["payload"])')"
+	# the incident report gives each entry the same fate, and so does entry_fates
+	for c in w1 w2; do
+		inc=$(sql "select incident from events where kind = 'claim' and consumer = '$c'")
+		xr report --incident "$inc" --format json >"$TMP"/inc
+		assert_eq "replayed and read:2" "$(jq_ "$TMP"/inc '" ".join(e["fate"] + ":" + str(e["deliveries"]) for e in d["entries"])')"
+		assert_eq "replayed and read|2" "$(sql "select fate || '|' || deliveries from entry_fates where incident = $inc")"
+	done
 	# the other group never had it: the story is billing's alone
 	assert_no_grep shipping "$TMP"/text
 	xr verify >/dev/null
