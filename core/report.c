@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../store/journal.h"
+#include "../store/trace.h"
 #include "../store/verify.h"
 #include "report.h"
 #include "trace.h"
@@ -69,6 +70,7 @@ static int
 incident_fates(struct journal *j, int64_t id, struct report *r, struct xerr *err)
 {
 	struct rtable *t = NULL;
+	struct trace_reader *tr;
 	int64_t *seqs;
 	size_t n;
 	int rc = 0;
@@ -76,16 +78,23 @@ incident_fates(struct journal *j, int64_t id, struct report *r, struct xerr *err
 	for (size_t i = 0; i < r->ntables; i++)
 		if (strcmp(r->tables[i].name, "entries") == 0)
 			t = &r->tables[i];
-	if (t == NULL || report_incident_seqs(j, id, &seqs, &n, err) < 0)
-		return t == NULL ? 0 : -1;
+	if (t == NULL)
+		return 0;
+	if (report_incident_seqs(j, id, &seqs, &n, err) < 0)
+		return -1;
+	if (trace_reader_open(j, &tr, err) < 0) {
+		free(seqs);
+		return -1;
+	}
 	for (size_t i = 0; i < n && i < t->nrows && rc == 0; i++) {
 		struct chain_fate f;
-		if ((rc = chain_fate(j, seqs[i], &f, err)) < 0)
+		if ((rc = chain_fate(tr, seqs[i], &f, err)) < 0)
 			break;
 		rtable_int(t, i, 3, f.deliveries, RC_INT);
 		rtable_str(t, i, 4, f.fate);
 		chain_fate_free(&f);
 	}
+	trace_reader_close(tr);
 	free(seqs);
 	return rc;
 }

@@ -95,7 +95,7 @@ fate_words(const char *kind)
 }
 
 int
-chain_fate(struct journal *j, int64_t seq, struct chain_fate *ret, struct xerr *err)
+chain_fate(struct trace_reader *r, int64_t seq, struct chain_fate *ret, struct xerr *err)
 {
 	struct claim_row n = {0}, next = {0};
 	struct copy_kept y = {0};
@@ -104,7 +104,7 @@ chain_fate(struct journal *j, int64_t seq, struct chain_fate *ret, struct xerr *
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
-	if (trace_event_at(j, seq, keep_row, &n, err) < 0)
+	if (trace_event_at(r, seq, keep_row, &n, err) < 0)
 		goto out;
 	if (!n.found) {
 		xerr_set(err, XR_ENOTHING, "there is no event %lld in the journal", (long long)seq);
@@ -113,12 +113,12 @@ chain_fate(struct journal *j, int64_t seq, struct chain_fate *ret, struct xerr *
 	/* From each claim, the latest copy of it since; from that copy, its latest claim. */
 	for (int depth = 0; strcmp(n.kind, "lost") != 0 && depth < CHAIN_DEPTH; depth++) {
 		y.found = false;
-		if (trace_entry_copies(j, n.stream, n.grp, n.id, n.seq, keep_copy, &y, err) < 0)
+		if (trace_entry_copies(r, n.stream, n.grp, n.id, n.seq, keep_copy, &y, err) < 0)
 			goto out;
 		if (!y.found)
 			break;
 		next.found = false;
-		if (trace_latest_claim(j, y.to, strcmp(y.to, n.stream) == 0 ? n.grp : NULL, y.copy,
+		if (trace_latest_claim(r, y.to, strcmp(y.to, n.stream) == 0 ? n.grp : NULL, y.copy,
 		    y.seq, keep_row, &next, err) < 0)
 			goto out;
 		if (!next.found)
@@ -131,13 +131,13 @@ chain_fate(struct journal *j, int64_t seq, struct chain_fate *ret, struct xerr *
 	/* The chain's last claim is the one asked about: is it itself a copy? */
 	if (copy_deliveries < 0) {
 		y.found = false;
-		if (trace_copy_made(j, n.stream, n.id, keep_copy, &y, err) < 0)
+		if (trace_copy_made(r, n.stream, n.id, keep_copy, &y, err) < 0)
 			goto out;
 		copy_deliveries = y.found ? y.deliveries : 0;
 	}
 	if (strcmp(n.kind, "lost") == 0)
 		kind = "lost";
-	else if (trace_last_outcome(j, n.stream, n.grp, n.id, n.seq, &kind, err) < 0)
+	else if (trace_last_outcome(r, n.stream, n.grp, n.id, n.seq, &kind, err) < 0)
 		goto out;
 	ret->last_seq = n.seq;
 	ret->stream = n.stream;
@@ -165,7 +165,7 @@ chain_fate_free(struct chain_fate *f)
 /* --------------------------------------------------------------- story */
 
 struct builder {
-	struct journal *j;
+	struct trace_reader *r;
 	struct trace *t;
 	size_t node;                /* the node being read */
 	int64_t *batches;           /* the batches its copies are in */
@@ -307,11 +307,11 @@ copy_in_batch(const struct trace *t, int64_t batch)
 
 /* Every event about the message whose original is stream/id. */
 static int
-story(struct journal *j, const char *stream, struct entry_id id, struct trace *t,
+story(struct trace_reader *r, const char *stream, struct entry_id id, struct trace *t,
     struct xerr *err)
 {
 	static const char *const rollback_kinds[] = {"rollback", NULL};
-	struct builder b = {.j = j, .t = t};
+	struct builder b = {.r = r, .t = t};
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
@@ -324,8 +324,8 @@ story(struct journal *j, const char *stream, struct entry_id id, struct trace *t
 		if (n->dead_letter)
 			continue;
 		s = xstrdup(n->stream);
-		if (trace_entry_events(j, s, n->id, on_event, &b, err) < 0 ||
-		    trace_entry_copies(j, s, NULL, t->nodes[b.node].id, 0, on_copy, &b, err) < 0) {
+		if (trace_entry_events(r, s, n->id, on_event, &b, err) < 0 ||
+		    trace_entry_copies(r, s, NULL, t->nodes[b.node].id, 0, on_copy, &b, err) < 0) {
 			free(s);
 			goto out;
 		}
@@ -333,7 +333,7 @@ story(struct journal *j, const char *stream, struct entry_id id, struct trace *t
 	}
 	for (size_t i = 0; i < b.nbatches; i++) {
 		b.node = copy_in_batch(t, b.batches[i]);
-		if (trace_batch_events(j, b.batches[i], rollback_kinds, on_rollback, &b, err) < 0)
+		if (trace_batch_events(r, b.batches[i], rollback_kinds, on_rollback, &b, err) < 0)
 			goto out;
 	}
 	/* settled and copy_removed name the copy. */
@@ -355,7 +355,7 @@ out:
 
 /* The fate of each group the original was claimed or lost in: its latest claim there. */
 static int
-fates(struct journal *j, struct trace *t, struct xerr *err)
+fates(struct trace_reader *r, struct trace *t, struct xerr *err)
 {
 	for (size_t i = t->nsteps; i-- > 0;) {
 		const struct trace_step *s = &t->steps[i];
@@ -370,7 +370,7 @@ fates(struct journal *j, struct trace *t, struct xerr *err)
 			seen = strcmp(t->fates[k].grp, s->grp) == 0;
 		if (seen)
 			continue;
-		if (chain_fate(j, s->seq, &cf, err) < 0)
+		if (chain_fate(r, s->seq, &cf, err) < 0)
 			return -1;
 		t->fates = xrealloc(t->fates, (t->nfates + 1) * sizeof(*t->fates));
 		f = &t->fates[t->nfates++];
@@ -395,14 +395,14 @@ fates(struct journal *j, struct trace *t, struct xerr *err)
 
 /* The original of stream/id: through a dead letter, then back through copies. */
 static int
-original(struct journal *j, const char *stream, struct entry_id id, struct copy_origin *ret,
+original(struct journal *j, struct trace_reader *r, const char *stream, struct entry_id id, struct copy_origin *ret,
     struct xerr *err)
 {
 	struct claim_row dl = {0};
 	struct copy_origins *o = NULL;
 	int rc = -1;
 
-	if (trace_dead_letter(j, stream, id, keep_row, &dl, err) < 0)
+	if (trace_dead_letter(r, stream, id, keep_row, &dl, err) < 0)
 		return -1;
 	if (dl.found) {
 		stream = dl.stream;
@@ -417,18 +417,18 @@ original(struct journal *j, const char *stream, struct entry_id id, struct copy_
 }
 
 static int
-trace_build(struct journal *j, const char *stream, struct entry_id id, struct trace *ret,
+trace_build(struct journal *j, struct trace_reader *r, const char *stream, struct entry_id id, struct trace *ret,
     struct xerr *err)
 {
 	struct copy_origin org;
 	char ids[ENTRY_ID_STRLEN];
 	int rc;
 
-	if (original(j, stream, id, &org, err) < 0)
+	if (original(j, r, stream, id, &org, err) < 0)
 		return -1;
-	rc = story(j, org.stream, org.id, ret, err);
+	rc = story(r, org.stream, org.id, ret, err);
 	copy_origin_free(&org);
-	if (rc < 0 || fates(j, ret, err) < 0) {
+	if (rc < 0 || fates(r, ret, err) < 0) {
 		trace_free(ret);
 		return -1;
 	}
@@ -524,12 +524,16 @@ trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
     struct trace *ret, struct xerr *err)
 {
 	struct journal *j;
+	struct trace_reader *r = NULL;
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
 	if (journal_open(cfg->db_path, JOURNAL_READ, &j, err) < 0)
 		return -1;
-	rc = trace_build(j, stream, id, ret, err);
+	rc = trace_reader_open(j, &r, err);
+	if (rc == 0)
+		rc = trace_build(j, r, stream, id, ret, err);
+	trace_reader_close(r);
 	journal_close(j);
 	if (rc < 0)
 		return -1;
@@ -540,6 +544,7 @@ trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
 /* The originals of the claims a field search found, in the order found. */
 struct found {
 	struct journal *j;
+	struct trace_reader *r;
 	struct copy_origins *o;
 	struct copy_origin *v;
 	size_t n, cap;
@@ -625,8 +630,8 @@ trace_field(const struct config *cfg, const char *name, const char *value, size_
 	*ret_n = *ret_matched = 0;
 	if (journal_open(cfg->db_path, JOURNAL_READ, &f.j, err) < 0)
 		return -1;
-	if (journal_origins_open(f.j, &f.o, err) < 0 ||
-	    trace_find_field(f.j, name, value, on_found, &f, err) < 0)
+	if (trace_reader_open(f.j, &f.r, err) < 0 || journal_origins_open(f.j, &f.o, err) < 0 ||
+	    trace_find_field(f.r, name, value, on_found, &f, err) < 0)
 		goto out;
 	if (found_unique(&f) == 0) {
 		xerr_set(err, XR_ENOTHING, "no claimed entry has a field %s equal to %s", name, value);
@@ -634,11 +639,12 @@ trace_field(const struct config *cfg, const char *name, const char *value, size_
 	}
 	t = xcalloc(f.n < max ? f.n : max, sizeof(*t));
 	for (; n < f.n && n < max; n++)
-		if (trace_build(f.j, f.v[n].stream, f.v[n].id, &t[n], err) < 0)
+		if (trace_build(f.j, f.r, f.v[n].stream, f.v[n].id, &t[n], err) < 0)
 			goto out;
 	rc = 0;
 out:
 	journal_origins_close(f.o);
+	trace_reader_close(f.r);
 	journal_close(f.j);
 	for (size_t i = 0; i < f.n; i++)
 		copy_origin_free(&f.v[i]);

@@ -86,7 +86,8 @@ struct trace {
  * claim, and so on.  The fate is what happened last to the chain's last
  * claim: held, dead-lettered, replayed and read, replayed, copy not read
  * yet, held (replay rolled back), taken by a live consumer, claimed again,
- * lost.  deliveries counts those of every entry of the chain.
+ * lost.  deliveries counts those of every entry of the chain.  r is a
+ * store/trace.h reader of the journal.
  */
 struct chain_fate {
 	int64_t last_seq;
@@ -95,7 +96,8 @@ struct chain_fate {
 	const char *fate;           /* static */
 	int64_t deliveries;
 };
-int chain_fate(struct journal *j, int64_t seq, struct chain_fate *ret, struct xerr *err);
+struct trace_reader;
+int chain_fate(struct trace_reader *r, int64_t seq, struct chain_fate *ret, struct xerr *err);
 void chain_fate_free(struct chain_fate *f);
 
 /*

@@ -48,21 +48,52 @@ bind_id(sqlite3_stmt *st, int i, struct entry_id id)
 	sqlite3_bind_int64(st, i + 1, (int64_t)id.seq);
 }
 
-static sqlite3_stmt *
-prep(struct journal *j, const char *sql, struct xerr *err)
-{
-	sqlite3_stmt *st;
+/* Each query, prepared once per reader (a report asks them a thousand times). */
+enum query {
+	Q_EVENTS, Q_BATCH, Q_COPIED, Q_COPY_AT, Q_COPY_TO, Q_COPY_EVENT, Q_DEAD_LETTER,
+	Q_EVENT_AT, Q_LATEST_CLAIM, Q_OUTCOME, Q_FIELD, Q_COUNT
+};
 
-	if (sqlite3_prepare_v2(journal_db(j), sql, -1, &st, NULL) != SQLITE_OK) {
-		DB_ERR(j, err, "tracing an entry");
-		return NULL;
-	}
-	return st;
+struct trace_reader {
+	struct journal *j;
+	sqlite3_stmt *st[Q_COUNT];
+};
+
+int
+trace_reader_open(struct journal *j, struct trace_reader **ret, struct xerr *err)
+{
+	(void)err;
+	*ret = xcalloc(1, sizeof(**ret));
+	(*ret)->j = j;
+	return 0;
 }
 
-/* Steps st (bound) and calls fn with each row as an event; finalizes st. */
+void
+trace_reader_close(struct trace_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(r->st[i]);
+	free(r);
+}
+
+/* Query q, prepared from sql the first time, its bindings cleared. */
+static sqlite3_stmt *
+prep(struct trace_reader *r, enum query q, const char *sql, struct xerr *err)
+{
+	if (r->st[q] == NULL &&
+	    sqlite3_prepare_v2(journal_db(r->j), sql, -1, &r->st[q], NULL) != SQLITE_OK) {
+		DB_ERR(r->j, err, "tracing an entry");
+		return NULL;
+	}
+	sqlite3_clear_bindings(r->st[q]);
+	return r->st[q];
+}
+
+/* Steps st (bound) and calls fn with each row as an event; resets st. */
 static int
-each_row(struct journal *j, sqlite3_stmt *st, trace_row_fn fn, void *ctx, struct xerr *err)
+each_row(struct trace_reader *tr, sqlite3_stmt *st, trace_row_fn fn, void *ctx, struct xerr *err)
 {
 	int rc;
 
@@ -89,18 +120,18 @@ each_row(struct journal *j, sqlite3_stmt *st, trace_row_fn fn, void *ctx, struct
 			.host = text(st, 20),
 		};
 		if (fn(ctx, &r) < 0) {
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			return -1;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return DB_ERR(j, err, "tracing an entry");
+		return DB_ERR(tr->j, err, "tracing an entry");
 	return 0;
 }
 
 static int
-each_copy(struct journal *j, sqlite3_stmt *st, trace_copy_fn fn, void *ctx, struct xerr *err)
+each_copy(struct trace_reader *tr, sqlite3_stmt *st, trace_copy_fn fn, void *ctx, struct xerr *err)
 {
 	int rc;
 
@@ -123,21 +154,21 @@ each_copy(struct journal *j, sqlite3_stmt *st, trace_copy_fn fn, void *ctx, stru
 			.pos = sqlite3_column_int64(st, 17),
 		};
 		if (fn(ctx, &c) < 0) {
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			return -1;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return DB_ERR(j, err, "tracing an entry");
+		return DB_ERR(tr->j, err, "tracing an entry");
 	return 0;
 }
 
 int
-trace_entry_events(struct journal *j, const char *stream, struct entry_id id,
+trace_entry_events(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_row_fn fn, void *ctx, struct xerr *err)
 {
-	sqlite3_stmt *st = prep(j, "SELECT " ROW_COLS " FROM events"
+	sqlite3_stmt *st = prep(r, Q_EVENTS, "SELECT " ROW_COLS " FROM events"
 	    " WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3"
 	    " AND kind NOT IN ('replay_copy', 'incident_opened') ORDER BY seq", err);
 
@@ -145,35 +176,65 @@ trace_entry_events(struct journal *j, const char *stream, struct entry_id id,
 		return -1;
 	bind_id(st, 1, id);
 	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
-	return each_row(j, st, fn, ctx, err);
+	return each_row(r, st, fn, ctx, err);
 }
 
 int
-trace_batch_events(struct journal *j, int64_t batch, const char *const *kinds,
+trace_batch_events(struct trace_reader *r, int64_t batch, const char *const *kinds,
     trace_row_fn fn, void *ctx, struct xerr *err)
 {
 	for (; *kinds != NULL; kinds++) {
-		sqlite3_stmt *st = prep(j, "SELECT " ROW_COLS " FROM events"
+		sqlite3_stmt *st = prep(r, Q_BATCH, "SELECT " ROW_COLS " FROM events"
 		    " WHERE batch = ?1 AND kind = ?2 ORDER BY seq", err);
 		if (st == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, batch);
 		sqlite3_bind_text(st, 2, *kinds, -1, SQLITE_STATIC);
-		if (each_row(j, st, fn, ctx, err) < 0)
+		if (each_row(r, st, fn, ctx, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * The copies of event seq: the one at pos, or (to not NULL) the one whose
+ * copy is to/copy.  copy_events is read with seq given, so that SQLite
+ * reads that event alone (a join or a subquery would have it expand every
+ * replay_copies event of the journal first).
+ */
+static int
+copy_at(struct trace_reader *r, int64_t seq, int64_t pos, const char *to, struct entry_id copy,
+    trace_copy_fn fn, void *ctx, struct xerr *err)
+{
+	sqlite3_stmt *st = to == NULL ?
+	    prep(r, Q_COPY_AT, "SELECT " COPY_COLS " FROM copy_events WHERE seq = ?1 AND pos = ?2",
+	    err) :
+	    prep(r, Q_COPY_TO, "SELECT " COPY_COLS " FROM copy_events WHERE seq = ?1"
+	    " AND to_stream = ?3 AND copy_ms = ?4 AND copy_seq = ?5", err);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	if (to == NULL) {
+		sqlite3_bind_int64(st, 2, pos);
+	} else {
+		sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+		bind_id(st, 4, copy);
+	}
+	return each_copy(r, st, fn, ctx, err);
+}
+
 int
-trace_entry_copies(struct journal *j, const char *stream, const char *grp,
+trace_entry_copies(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, trace_copy_fn fn, void *ctx, struct xerr *err)
 {
 	/* The copied index finds them; each is read from its event. */
-	sqlite3_stmt *st = prep(j, "SELECT " COPY_COLS " FROM (SELECT y.seq AS ys, y.pos AS yp"
-	    "  FROM copied y WHERE y.entry_ms = ?1 AND y.entry_seq = ?2 AND y.stream = ?3"
-	    "  AND (?4 IS NULL OR y.grp = ?4) AND y.seq > ?5)"
-	    " JOIN copy_events ON seq = ys AND pos = yp ORDER BY ys, yp", err);
+	sqlite3_stmt *st = prep(r, Q_COPIED, "SELECT seq, pos FROM copied"
+	    " WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3"
+	    " AND (?4 IS NULL OR grp = ?4) AND seq > ?5 ORDER BY seq, pos", err);
+	int64_t (*v)[2] = NULL;
+	size_t n = 0;
+	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -182,11 +243,26 @@ trace_entry_copies(struct journal *j, const char *stream, const char *grp,
 	if (grp != NULL)
 		sqlite3_bind_text(st, 4, grp, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, after);
-	return each_copy(j, st, fn, ctx, err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n][0] = sqlite3_column_int64(st, 0);
+		v[n][1] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return DB_ERR(r->j, err, "tracing an entry");
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = copy_at(r, v[i][0], v[i][1], NULL, id, fn, ctx, err);
+	free(v);
+	return rc;
 }
 
 int
-trace_copy_made(struct journal *j, const char *stream, struct entry_id id,
+trace_copy_made(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_copy_fn fn, void *ctx, struct xerr *err)
 {
 	/*
@@ -194,24 +270,29 @@ trace_copy_made(struct journal *j, const char *stream, struct entry_id id,
 	 * of one event are consecutive IDs of one stream: the event with the
 	 * greatest ref at or below id is the only one that can have made it.
 	 */
-	sqlite3_stmt *st = prep(j, "SELECT " COPY_COLS " FROM copy_events"
-	    " WHERE seq = (SELECT seq FROM events WHERE kind IN ('replay_copy', 'replay_copies')"
-	    "  AND ref_stream = ?3 AND (ref_ms, ref_seq) <= (?1, ?2)"
-	    "  ORDER BY ref_ms DESC, ref_seq DESC LIMIT 1)"
-	    " AND to_stream = ?3 AND copy_ms = ?1 AND copy_seq = ?2", err);
+	sqlite3_stmt *st = prep(r, Q_COPY_EVENT, "SELECT seq FROM events"
+	    " WHERE kind IN ('replay_copy', 'replay_copies') AND ref_stream = ?3"
+	    " AND (ref_ms, ref_seq) <= (?1, ?2) ORDER BY ref_ms DESC, ref_seq DESC LIMIT 1", err);
+	int64_t seq = 0;
+	int rc;
 
 	if (st == NULL)
 		return -1;
 	bind_id(st, 1, id);
 	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
-	return each_copy(j, st, fn, ctx, err);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(r->j, err, "tracing an entry");
+	return seq == 0 ? 0 : copy_at(r, seq, 0, stream, id, fn, ctx, err);
 }
 
 int
-trace_dead_letter(struct journal *j, const char *stream, struct entry_id id,
+trace_dead_letter(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_row_fn fn, void *ctx, struct xerr *err)
 {
-	sqlite3_stmt *st = prep(j, "SELECT " ROW_COLS " FROM events"
+	sqlite3_stmt *st = prep(r, Q_DEAD_LETTER, "SELECT " ROW_COLS " FROM events"
 	    " WHERE ref_ms = ?1 AND ref_seq = ?2 AND ref_stream = ?3 AND kind = 'dead_lettered'"
 	    " ORDER BY seq DESC LIMIT 1", err);
 
@@ -219,25 +300,25 @@ trace_dead_letter(struct journal *j, const char *stream, struct entry_id id,
 		return -1;
 	bind_id(st, 1, id);
 	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
-	return each_row(j, st, fn, ctx, err);
+	return each_row(r, st, fn, ctx, err);
 }
 
 int
-trace_event_at(struct journal *j, int64_t seq, trace_row_fn fn, void *ctx, struct xerr *err)
+trace_event_at(struct trace_reader *r, int64_t seq, trace_row_fn fn, void *ctx, struct xerr *err)
 {
-	sqlite3_stmt *st = prep(j, "SELECT " ROW_COLS " FROM events WHERE seq = ?1", err);
+	sqlite3_stmt *st = prep(r, Q_EVENT_AT, "SELECT " ROW_COLS " FROM events WHERE seq = ?1", err);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, seq);
-	return each_row(j, st, fn, ctx, err);
+	return each_row(r, st, fn, ctx, err);
 }
 
 int
-trace_latest_claim(struct journal *j, const char *stream, const char *grp,
+trace_latest_claim(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, trace_row_fn fn, void *ctx, struct xerr *err)
 {
-	sqlite3_stmt *st = prep(j, "SELECT " ROW_COLS " FROM events"
+	sqlite3_stmt *st = prep(r, Q_LATEST_CLAIM, "SELECT " ROW_COLS " FROM events"
 	    " WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3 AND (?4 IS NULL OR grp = ?4)"
 	    " AND kind IN ('claim', 'claim_reconciled') AND seq > ?5 ORDER BY seq DESC LIMIT 1", err);
 
@@ -248,16 +329,16 @@ trace_latest_claim(struct journal *j, const char *stream, const char *grp,
 	if (grp != NULL)
 		sqlite3_bind_text(st, 4, grp, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, after);
-	return each_row(j, st, fn, ctx, err);
+	return each_row(r, st, fn, ctx, err);
 }
 
 int
-trace_last_outcome(struct journal *j, const char *stream, const char *grp,
+trace_last_outcome(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, const char **ret_kind, struct xerr *err)
 {
 	static const char *const kinds[] = {"dead_lettered", "settled", "lost", "copy_removed",
 	    "taken", "claim", "claim_reconciled", "copy"};
-	sqlite3_stmt *st = prep(j, "SELECT k FROM ("
+	sqlite3_stmt *st = prep(r, Q_OUTCOME, "SELECT k FROM ("
 	    " SELECT seq AS s, kind AS k FROM events"
 	    "  WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3 AND grp = ?4 AND seq > ?5"
 	    "  AND kind IN ('dead_lettered', 'settled', 'lost', 'copy_removed', 'taken', 'claim',"
@@ -281,14 +362,14 @@ trace_last_outcome(struct journal *j, const char *stream, const char *grp,
 			if (k != NULL && strcmp(k, kinds[i]) == 0)
 				*ret_kind = kinds[i];
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return DB_ERR(j, err, "tracing an entry");
+		return DB_ERR(r->j, err, "tracing an entry");
 	return 0;
 }
 
 int
-trace_find_field(struct journal *j, const char *name, const char *value, trace_row_fn fn,
+trace_find_field(struct trace_reader *r, const char *name, const char *value, trace_row_fn fn,
     void *ctx, struct xerr *err)
 {
 	struct buf needle = BUF_INIT;
@@ -309,7 +390,7 @@ trace_find_field(struct journal *j, const char *name, const char *value, trace_r
 		buf_free(&needle);
 		return 0;
 	}
-	st = prep(j, "SELECT " ROW_COLS " FROM events e"
+	st = prep(r, Q_FIELD, "SELECT " ROW_COLS " FROM events e"
 	    " WHERE kind IN ('claim', 'claim_reconciled') AND instr(payload, ?1) > 0"
 	    " AND json_type(payload) = 'object'"
 	    " AND EXISTS (SELECT 1 FROM json_each(e.payload) f"
@@ -323,5 +404,5 @@ trace_find_field(struct journal *j, const char *name, const char *value, trace_r
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
 	buf_free(&needle);
-	return each_row(j, st, fn, ctx, err);
+	return each_row(r, st, fn, ctx, err);
 }

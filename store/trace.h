@@ -15,6 +15,11 @@
 
 #include "journal.h"
 
+/* Reads them, each query prepared once.  OUT: *ret, closed before j. */
+struct trace_reader;
+int trace_reader_open(struct journal *j, struct trace_reader **ret, struct xerr *err);
+void trace_reader_close(struct trace_reader *r);
+
 /* One event about an entry (the events table's columns; -1 / NULL: NULL). */
 struct trace_row {
 	int64_t seq, ts, run, batch, incident;
@@ -52,37 +57,37 @@ typedef int (*trace_copy_fn)(void *ctx, const struct trace_copy *c);
  * Every event about stream/id, in any group, in journal order: claims,
  * losses, dead letters, settling, taken, copies removed.
  */
-int trace_entry_events(struct journal *j, const char *stream, struct entry_id id,
+int trace_entry_events(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_row_fn fn, void *ctx, struct xerr *err);
 
 /* The events of replay batch of these kinds (a NULL-terminated list), in journal order. */
-int trace_batch_events(struct journal *j, int64_t batch, const char *const *kinds,
+int trace_batch_events(struct trace_reader *r, int64_t batch, const char *const *kinds,
     trace_row_fn fn, void *ctx, struct xerr *err);
 
 /*
  * Every copy made of stream/id (grp NULL: claimed in any group) by events
  * after journal position after, in journal order.
  */
-int trace_entry_copies(struct journal *j, const char *stream, const char *grp,
+int trace_entry_copies(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, trace_copy_fn fn, void *ctx, struct xerr *err);
 
 /* The copy stream/id is, if it is one: fn is called once, or not at all. */
-int trace_copy_made(struct journal *j, const char *stream, struct entry_id id,
+int trace_copy_made(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_copy_fn fn, void *ctx, struct xerr *err);
 
 /* The dead_lettered event that put an entry at stream/id, if any. */
-int trace_dead_letter(struct journal *j, const char *stream, struct entry_id id,
+int trace_dead_letter(struct trace_reader *r, const char *stream, struct entry_id id,
     trace_row_fn fn, void *ctx, struct xerr *err);
 
 /* The event at seq, if any. */
-int trace_event_at(struct journal *j, int64_t seq, trace_row_fn fn, void *ctx,
+int trace_event_at(struct trace_reader *r, int64_t seq, trace_row_fn fn, void *ctx,
     struct xerr *err);
 
 /*
  * The latest claim (claim, claim_reconciled) of stream/id after journal
  * position after, in group grp, or in any group when grp is NULL.
  */
-int trace_latest_claim(struct journal *j, const char *stream, const char *grp,
+int trace_latest_claim(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, trace_row_fn fn, void *ctx, struct xerr *err);
 
 /*
@@ -91,7 +96,7 @@ int trace_latest_claim(struct journal *j, const char *stream, const char *grp,
  * claim_reconciled events and of the copies made of it ("copy").  *ret_kind
  * is NULL when nothing happened; else a static string.
  */
-int trace_last_outcome(struct journal *j, const char *stream, const char *grp,
+int trace_last_outcome(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, const char **ret_kind, struct xerr *err);
 
 /*
@@ -100,7 +105,7 @@ int trace_last_outcome(struct journal *j, const char *stream, const char *grp,
  * order.  Names and values that are not UTF-8 match nothing (the payload
  * keeps them as base64).  Reads every claim's payload.
  */
-int trace_find_field(struct journal *j, const char *name, const char *value,
+int trace_find_field(struct trace_reader *r, const char *name, const char *value,
     trace_row_fn fn, void *ctx, struct xerr *err);
 
 #endif
