@@ -346,7 +346,8 @@ story(struct trace_reader *r, const char *stream, struct entry_id id, struct tra
 			    t->steps[k].batch == s->batch)
 				s->other = t->steps[k].other;
 	}
-	qsort(t->steps, t->nsteps, sizeof(*t->steps), cmp_step);
+	if (t->nsteps > 1)
+		qsort(t->steps, t->nsteps, sizeof(*t->steps), cmp_step);
 	rc = 0;
 out:
 	free(b.batches);
