@@ -13,6 +13,9 @@
 
 start_redis
 
+# a time as trace prints it
+T='[0-9T:.-]+Z'
+
 jq_() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"
 }
@@ -74,7 +77,6 @@ chain() {
 	cat "$TMP"/out
 	cp "$TMP"/out "$TMP"/text
 	# each hop, in order
-	T='[0-9T:.-]+Z'
 	grep -E "^$T +" "$TMP"/text | sed -E 's/ +/ /g' | cut -d' ' -f2- >"$TMP"/lines
 	cat >"$TMP"/want <<-EOF
 	claimed o/$E billing from w1, deliveries 1, run 1, incident 2
@@ -189,5 +191,41 @@ no_redis() {
 	assert_eq "7 False 3 None" "$(jq_ "$TMP"/out '(len(d["messages"][0]["events"]), d["messages"][0]["redis_asked"], d["exit_code"], d["messages"][0]["entries"][0]["in_stream"])' | tr -d '(),')"
 }
 test_case 'Redis unreachable: the journal'"'"'s story, and exit 3' no_redis
+
+rolled_back_taken() {
+	R=$(rcli XADD q '*' order_id 2001)
+	rcli XGROUP CREATE q g 0 >/dev/null
+	crash_consumer q g w1
+	xr -q run -s q --claim-idle 0 --no-clean
+	run=$(sql "select run from events where kind = 'claim' and stream = 'q'")
+	# replayed, and rolled back before anyone read the copy
+	xr -q replay --run "$run" >/dev/null
+	b1=$(sql "select max(batch) from replays")
+	K1=$(sql "select copy_id from replayed_messages where batch = $b1")
+	xr -q rollback "$b1" >/dev/null
+	assert_exit 0 xr trace "q/$R"
+	cat "$TMP"/out
+	assert_grep "^$T +copy removed +q/$R +g +q/$K1, batch $b1\$" "$TMP"/out
+	assert_grep "^$T +rolled back +q/$K1 +- +batch $b1, by " "$TMP"/out
+	assert_grep "^g +held \\(replay rolled back\\) +1 +q/$R\$" "$TMP"/out
+	assert_grep "^q/$K1 +copy of q/$R, batch $b1 +no +nowhere\$" "$TMP"/out
+	# replayed again; a live consumer claims the original while the copy is read
+	xr -q replay --run "$run" >/dev/null
+	b2=$(sql "select max(batch) from replays")
+	K2=$(sql "select copy_id from replayed_messages where batch = $b2")
+	rcli XCLAIM q g w5 0 "$R" >/dev/null
+	assert_eq "$K2" "$(read_ids g w6 q)"
+	rcli XACK q g "$K2" >/dev/null
+	xr -q run -s q --claim-idle 1h --no-clean
+	assert_exit 0 xr trace "q/$K2"
+	cat "$TMP"/out
+	grep -E "^$T +" "$TMP"/out | sed -E 's/ +/ /g' | cut -d' ' -f2-3 >"$TMP"/lines
+	printf '%s\n' claimed copied copy rolled copied settled taken >"$TMP"/want
+	cut -d' ' -f1 "$TMP"/lines | diff "$TMP"/want - || fail "the story differs"
+	assert_grep "^$T +taken +q/$R +g +by w5, a live consumer: left to it\$" "$TMP"/out
+	assert_grep "^g +taken by a live consumer +1 +q/$R\$" "$TMP"/out
+	assert_grep "^q/$R +the original +yes +g on w5, deliveries 2, idle " "$TMP"/out
+}
+test_case 'rolled back, replayed again, taken by a live consumer: each step, the fate, and where Redis has it' rolled_back_taken
 
 test_done
