@@ -294,7 +294,7 @@ cmp_step(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* The node whose copy is at stream/id in batch, for a rollback: the copy itself. */
+/* The message's copy in batch, which a rollback of the batch is about (0: none found). */
 static size_t
 copy_in_batch(const struct trace *t, int64_t batch)
 {
@@ -318,14 +318,15 @@ story(struct trace_reader *r, const char *stream, struct entry_id id, struct tra
 	node_add(t, stream, id, false, TRACE_NONE, 0);
 	/* Each entry's events and copies; a copy found is an entry read in turn. */
 	for (b.node = 0; b.node < t->nnodes; b.node++) {
-		const struct trace_node *n = &t->nodes[b.node];
+		/* The callbacks add nodes: t->nodes may move. */
+		struct entry_id nid = t->nodes[b.node].id;
 		char *s;
 
-		if (n->dead_letter)
+		if (t->nodes[b.node].dead_letter)
 			continue;
-		s = xstrdup(n->stream);
-		if (trace_entry_events(r, s, n->id, on_event, &b, err) < 0 ||
-		    trace_entry_copies(r, s, NULL, t->nodes[b.node].id, 0, on_copy, &b, err) < 0) {
+		s = xstrdup(t->nodes[b.node].stream);
+		if (trace_entry_events(r, s, nid, on_event, &b, err) < 0 ||
+		    trace_entry_copies(r, s, NULL, nid, 0, on_copy, &b, err) < 0) {
 			free(s);
 			goto out;
 		}
