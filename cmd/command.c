@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "../lib/buf.h"
 #include "command.h"
 
 const char *
@@ -35,4 +36,17 @@ fail(struct ctx *c, const struct xerr *err)
 	if (c->cfg.json)
 		out_json_failure(&c->out, err->msg, code);
 	return code;
+}
+
+int
+parse_stream_id(const char *what, const char *s, char **ret_stream, struct entry_id *ret_id,
+    struct xerr *err)
+{
+	const char *slash = strrchr(s, '/');
+
+	if (slash == NULL || slash == s || entry_id_parse(slash + 1, strlen(slash + 1), ret_id) < 0)
+		return xerr_set(err, XR_EUSAGE, "%s '%s': expected STREAM/ID, for example "
+		    "orders/1700000000000-0", what, s);
+	*ret_stream = xstrndup(s, (size_t)(slash - s));
+	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "../core/config.h"
 #include "../lib/log.h"
+#include "../lib/util.h"
 #include "out.h"
 
 /* One option: a setting (key) or, with key NULL, a switch the command reads. */
@@ -68,11 +69,20 @@ extern const struct command cmd_replay;
 extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
 extern const struct command cmd_report;
+extern const struct command cmd_trace;
 
 /* The last value given for the command's own option name, or NULL. */
 const char *ctx_opt(const struct ctx *c, const char *name);
 /* Whether the switch name was given. */
 bool ctx_flag(const struct ctx *c, const char *name);
+
+/*
+ * STREAM/ID as given on the command line (what: the option or argument it
+ * is, for the message): the stream is everything before the last '/'.
+ * OUT: *ret_stream (free()).  XR_EUSAGE when it is not STREAM/ID.
+ */
+int parse_stream_id(const char *what, const char *s, char **ret_stream, struct entry_id *ret_id,
+    struct xerr *err);
 
 /*
  * Prints "xrecover: msg" (with --json, the failure object on stdout) and

@@ -18,6 +18,7 @@ static const struct command *const commands[] = {
 	&cmd_replay,
 	&cmd_rollback,
 	&cmd_report,
+	&cmd_trace,
 	&cmd_verify,
 	NULL,
 };

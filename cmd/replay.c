@@ -29,20 +29,6 @@ static const struct cmd_option replay_options[] = {
 };
 
 
-/* --message STREAM/ID: the stream is everything before the last '/'. */
-static int
-parse_message(const char *s, struct entry_ref *ret, struct xerr *err)
-{
-	const char *slash = strrchr(s, '/');
-
-	if (slash == NULL || slash == s ||
-	    entry_id_parse(slash + 1, strlen(slash + 1), &ret->id) < 0)
-		return xerr_set(err, XR_EUSAGE, "--message '%s': expected STREAM/ID, for example "
-		    "orders/1700000000000-0", s);
-	ret->stream = xstrndup(s, (size_t)(slash - s));
-	return 0;
-}
-
 static void
 print_json(const struct replay_result *r, bool dry, const char *error, int code)
 {
@@ -119,7 +105,8 @@ parse_messages(struct ctx *c, struct replay_request *req, struct jw *w, struct x
 		if (strcmp(c->opts[i].name, "message") != 0)
 			continue;
 		s->messages = xrealloc(s->messages, (s->nmessages + 1) * sizeof(*s->messages));
-		if (parse_message(c->opts[i].value, &s->messages[s->nmessages], err) < 0)
+		if (parse_stream_id("--message", c->opts[i].value, &s->messages[s->nmessages].stream,
+		    &s->messages[s->nmessages].id, err) < 0)
 			return -1;
 		s->nmessages++;
 	}

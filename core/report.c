@@ -11,8 +11,10 @@
 #include "../lib/util.h"
 #include "../store/journal.h"
 #include "../store/report.h"
+#include "../store/trace.h"
 #include "../store/verify.h"
 #include "report.h"
+#include "trace.h"
 #include "verify.h"
 
 #define HOUR_MS 3600000LL
@@ -431,22 +433,35 @@ incident_entries(struct journal *j, int64_t id, struct report *r, struct xerr *e
 	static const char *const eh[] = {"ENTRY", "CLAIMED", "RUN", "DELIVERIES", "FATE",
 	    "PAYLOAD"};
 	struct rtable *t = report_table(r, "entries", "Entries", ek, eh, 6);
+	struct trace_reader *tr = NULL;
 	struct rows rs;
 	char buf[160];
+	int rc = -1;
 
-	if (rq_incident_entry_fates(j, id, ENTRIES_SHOWN, &rs, err) < 0) {
-		rows_free(&rs);
-		return -1;
-	}
+	if (rq_incident_entries(j, id, ENTRIES_SHOWN, &rs, err) < 0 ||
+	    trace_reader_open(j, &tr, err) < 0)
+		goto out;
 	for (size_t i = 0; i < rs.nrows; i++) {
 		size_t row = rtable_row(t);
-		for (size_t c = 0; c < 5; c++)
-			cell_from(t, row, c, rows_at(&rs, i, c), c == 1 ? RC_TIME : RC_INT);
-		preview(rows_text(&rs, i, 5), 60, buf, sizeof(buf));
-		rtable_str(t, row, 5, rows_at(&rs, i, 5)->type != RV_NULL ? buf : NULL);
+		struct chain_fate f;
+
+		cell_from(t, row, 0, rows_at(&rs, i, 0), RC_INT);
+		cell_from(t, row, 1, rows_at(&rs, i, 1), RC_TIME);
+		cell_from(t, row, 2, rows_at(&rs, i, 2), RC_INT);
+		/* What became of it: of its chain of copies, as trace tells it. */
+		if (chain_fate(tr, rows_int(&rs, i, 3), &f, err) < 0)
+			goto out;
+		rtable_int(t, row, 3, f.deliveries, RC_INT);
+		rtable_str(t, row, 4, f.fate);
+		chain_fate_free(&f);
+		preview(rows_text(&rs, i, 4), 60, buf, sizeof(buf));
+		rtable_str(t, row, 5, rows_at(&rs, i, 4)->type != RV_NULL ? buf : NULL);
 	}
+	rc = 0;
+out:
+	trace_reader_close(tr);
 	rows_free(&rs);
-	return 0;
+	return rc;
 }
 
 /* One incident: its summary, its timeline earliest first, and its entries' fates. */

@@ -348,12 +348,13 @@ rq_incident_timeline(struct journal *j, int64_t id, struct rows *ret, struct xer
 }
 
 int
-rq_incident_entry_fates(struct journal *j, int64_t id, int64_t limit, struct rows *ret,
+rq_incident_entries(struct journal *j, int64_t id, int64_t limit, struct rows *ret,
     struct xerr *err)
 {
 	return query(j,
-	    "SELECT entry_ms || '-' || entry_seq, ts, run, deliveries, fate, payload"
-	    " FROM entry_fates WHERE incident = ?1 ORDER BY seq LIMIT ?2", 2,
+	    "SELECT entry_ms || '-' || entry_seq, ts, run, seq, payload FROM events"
+	    " WHERE incident = ?1 AND kind IN ('claim', 'claim_reconciled', 'lost')"
+	    " ORDER BY seq LIMIT ?2", 2,
 	    (int64_t[]){id, limit}, ret, err);
 }
 

@@ -104,11 +104,11 @@ int rq_incident(struct journal *j, int64_t id, struct rows *ret, struct xerr *er
  */
 int rq_incident_timeline(struct journal *j, int64_t id, struct rows *ret, struct xerr *err);
 /*
- * What became of each entry of an incident (its first limit, by claim):
- * entry_id, claimed_at, run, deliveries, fate, payload.  The fate and the
- * deliveries are those of its last copy.
+ * The entries of an incident (its first limit claims and losses, by
+ * seq): entry_id, claimed_at, run, seq (the claim's, for chain_fate() in
+ * core/trace.h), payload.
  */
-int rq_incident_entry_fates(struct journal *j, int64_t id, int64_t limit, struct rows *ret,
+int rq_incident_entries(struct journal *j, int64_t id, int64_t limit, struct rows *ret,
     struct xerr *err);
 
 /* --- a run */

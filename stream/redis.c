@@ -824,3 +824,45 @@ redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
 	*ret_n = n;
 	return 0;
 }
+
+int
+redis_entry_exists(struct rconn *rc, const char *stream, struct entry_id id, bool *ret,
+    struct xerr *err)
+{
+	char ids[ENTRY_ID_STRLEN];
+	redisReply *r;
+
+	entry_id_format(id, ids, sizeof(ids));
+	r = rconn_cmd(rc, err, "XRANGE %s %s %s COUNT 1", stream, ids, ids);
+	if (r == NULL)
+		return -1;
+	*ret = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+redis_entry_pending(struct rconn *rc, const char *stream, const char *group,
+    struct entry_id id, char **ret_consumer, long long *ret_idle_ms,
+    long long *ret_deliveries, struct xerr *err)
+{
+	char ids[ENTRY_ID_STRLEN];
+	redisReply *r;
+
+	*ret_consumer = NULL;
+	entry_id_format(id, ids, sizeof(ids));
+	r = rconn_cmd(rc, err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		const redisReply *e = r->element[0];
+		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 4 &&
+		    e->element[1]->type == REDIS_REPLY_STRING) {
+			*ret_consumer = xstrndup(e->element[1]->str, e->element[1]->len);
+			*ret_idle_ms = e->element[2]->integer;
+			*ret_deliveries = e->element[3]->integer;
+		}
+	}
+	freeReplyObject(r);
+	return 0;
+}

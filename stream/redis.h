@@ -154,4 +154,17 @@ struct pending_id {
 int redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
     const char *consumer, struct pending_id **ret, size_t *ret_n, struct xerr *err);
 
+/* Whether stream holds entry id (XRANGE id id). */
+int redis_entry_exists(struct rconn *rc, const char *stream, struct entry_id id, bool *ret,
+    struct xerr *err);
+
+/*
+ * Whether entry id is pending in stream/group, and if so on whom (XPENDING
+ * with id as start and end).  OUT: *ret_consumer (free()), NULL when not
+ * pending.
+ */
+int redis_entry_pending(struct rconn *rc, const char *stream, const char *group,
+    struct entry_id id, char **ret_consumer, long long *ret_idle_ms,
+    long long *ret_deliveries, struct xerr *err);
+
 #endif

@@ -147,4 +147,33 @@ replay_rollback() {
 }
 test_case 'replay --dry-run and rollback list hostile names escaped' replay_rollback
 
+trace_story() {
+	id=$(sql "select entry_id from claimed_messages where payload like '{\"f\":\"v%' limit 1")
+	[ -n "$id" ] || fail "no claim"
+	assert_exit 0 xr trace "$S/$id"
+	cat "$TMP"/out
+	no_controls "$TMP"/out "$TMP"/err
+	seen 'message s\n2026-01-17T10:05:28Z [SUMMARY] run=9 status=ok\r\x1b[31m\tred\x7f<i>&x/' "$TMP"/out
+	seen 'g\n[SUMMARY] g\r\x1b[2J\tx\x7f\u009by' "$TMP"/out
+	seen 'from c\n[SUMMARY] c\r\x1b]0;title\x07\t\x7f, deliveries' "$TMP"/out
+	seen 'payload {"f":"v\\n[SUMMARY] v\\r\\u001b[31m\\t\\u007fend","name\\u001b[0m"' "$TMP"/out
+	assert_exit 0 xr trace --field "$(printf 'f=%s' "$V")"
+	no_controls "$TMP"/out "$TMP"/err
+	seen "1 message with f=v\\n[SUMMARY] v\\r\\x1b[31m\\t\\x7fend" "$TMP"/out
+	assert_exit 6 xr trace "$S/1-0"
+	no_controls "$TMP"/out "$TMP"/err
+	seen 'xrecover: the journal knows nothing of s\n2026-01-17T10:05:28Z [SUMMARY]' "$TMP"/err
+	assert_exit 0 xr --json trace "$S/$id"
+	no_controls "$TMP"/out
+	python3 - "$TMP"/out <<-'EOF'
+	import json, os, sys
+	m = json.load(open(sys.argv[1], encoding="utf-8"))["messages"][0]
+	assert m["message"]["stream"] == os.environ["S"], m["message"]
+	assert {e["group"] for e in m["events"]} - {None} == {os.environ["G"]}, m["events"]
+	assert os.environ["C"] in {e["consumer"] for e in m["events"]}, m["events"]
+	assert m["payload"]["f"] == os.environ["V"], m["payload"]
+	EOF
+}
+test_case 'trace: the story escaped, JSON exact' trace_story
+
 test_done
