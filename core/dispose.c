@@ -210,12 +210,11 @@ redeliver_held(struct pass *p, struct group_result *gr, struct held_list *copies
 	ll_str(&lg, "group", gr->group);
 	if (to != NULL)
 		ll_str(&lg, "to", to);
-	if (c->all_groups && others[0] != NULL) {
-		char *names = names_text(others);
+	char *names = c->all_groups && others[0] != NULL ? names_text(others) : NULL;
+	if (names != NULL)
 		ll_str(&lg, "all_groups", names);
-		free(names);
-	}
 	ll_emit(p->lg, &lg);
+	free(names);
 	rc = 0;
 out:
 	strv_free(others);
