@@ -147,10 +147,47 @@ keep_back(struct pass *p, struct group_result *gr, const char *to, char *const *
 }
 
 /*
+ * Where --redeliver-to sends the copies of a group's held entries l: the
+ * template's stream for the stream and group; but entries of that very
+ * stream (a retry stream: copies, claimed there from a consumer that died
+ * on them) go back into it, not into a retry stream of the retry stream.
+ * *ret: NULL for the entries' own stream (the caller frees it).
+ */
+static int
+redeliver_target(struct pass *p, struct group_result *gr, const struct held_list *l,
+    char **ret, struct xerr *err)
+{
+	const char *tmpl = p->cfg->redeliver_to;
+	struct copy_origins *o = NULL;
+	struct copy_origin org = {0};
+	bool retry = false;
+	int rc;
+
+	*ret = NULL;
+	if (tmpl == NULL)
+		return 0;
+	if (pass_flush(p, err) < 0 || journal_origins_open(p->j, &o, err) < 0)
+		return -1;
+	rc = journal_copy_origin(o, gr->stream, gr->group, l->v[0].e.id, &org, err);
+	journal_origins_close(o);
+	if (rc < 0)
+		return -1;
+	if (org.is_copy) {
+		char *theirs = dlq_name(tmpl, org.stream, org.grp);
+		retry = strcmp(theirs, gr->stream) == 0;
+		free(theirs);
+	}
+	copy_origin_free(&org);
+	if (!retry)
+		*ret = dlq_name(tmpl, gr->stream, gr->group);
+	return 0;
+}
+
+/*
  * --action redeliver: copies the held entries, in the order of the
  * originals whichever run claimed them, as one batch: into their stream,
  * or with --redeliver-to into the group's retry stream (whose group of
- * the same name is created when missing).  A copy must reach no group but
+ * the same name is created when missing; see redeliver_target).  A copy must reach no group but
  * the entries' own, unless --all-groups: otherwise nothing is copied and
  * the entries stay held (keep_back).
  */
@@ -159,9 +196,8 @@ redeliver_held(struct pass *p, struct group_result *gr, struct held_list *copies
     struct xerr *err)
 {
 	const struct config *c = p->cfg;
-	char *to = c->redeliver_to != NULL ? dlq_name(c->redeliver_to, gr->stream, gr->group) :
-	    NULL;
-	const char *target = to != NULL ? to : gr->stream;
+	char *to = NULL;
+	const char *target;
 	struct copy_opts o = {NULL, 0, NULL, NULL};
 	struct copy_result cr = {0};
 	struct buf sj = BUF_INIT;
@@ -171,6 +207,9 @@ redeliver_held(struct pass *p, struct group_result *gr, struct held_list *copies
 	struct jw w;
 	int brc, crc, rc = -1;
 
+	if (redeliver_target(p, gr, copies, &to, err) < 0)
+		goto out;
+	target = to != NULL ? to : gr->stream;
 	if (copy_other_groups(p, target, gr->group, &others, err) < 0)
 		goto out;
 	if (others[0] != NULL && !c->all_groups) {

@@ -135,6 +135,29 @@ redeliver_to() {
 }
 test_case '--redeliver-to: copies go to the group retry stream only, billing reads them byte for byte, the next run settles them' redeliver_to
 
+redeliver_again() {
+	# a consumer that dies on the copies in the retry stream: with --match
+	# over both streams, the copies claimed there go back into it
+	orders u2 3 billing shipping
+	xr -q run -s u2 --claim-idle 0 --no-clean --action redeliver --redeliver-to '{stream}:retry:{group}'
+	crash_consumer u2:retry:billing billing dead2
+	xr run --match 'u2*' --claim-idle 0 --no-clean --action redeliver \
+		--redeliver-to '{stream}:retry:{group}' 2>"$TMP"/log
+	assert_grep '\[REDELIVER\] batch=[0-9]+ copied=3 stream=u2:retry:billing group=billing$' "$TMP"/log
+	assert_eq 0 "$(rcli EXISTS u2:retry:billing:retry:billing)"
+	assert_eq 3 "$(rcli XLEN u2)"
+	assert_eq 6 "$(rcli XLEN u2:retry:billing)"
+	nothing_new u2 billing shipping
+	"$XRTEST" take "$REDIS_URL" u2:retry:billing billing worker ack >"$TMP"/got
+	assert_lines 3 "$TMP"/got
+	same_bytes "$TMP"/u2.orig "$TMP"/got
+	# and once they are read, the chain settles down to the originals
+	xr -q run --match 'u2*' --claim-idle 0 --no-clean
+	assert_eq "replayed and read|3" "$(sql "select fate, count(*) from entry_fates where stream = 'u2' group by 1")"
+	assert_eq 0 "$("$XRTEST" pel "$REDIS_URL" u2 billing | wc -l | tr -d ' ')"
+}
+test_case '--redeliver-to: copies claimed in the retry stream go back into it, not into a retry stream of it' redeliver_again
+
 redeliver_to_taken() {
 	# a retry stream that another group reads too is no safe place either
 	orders t4 3 billing shipping
