@@ -2,8 +2,11 @@
  * copy.c: copies of held entries back into a stream (replay, redeliver),
  * made in replay batches, and the events that speak of a copy.
  *
- * Guarantees: each request of copies is written to the intent file before
- * Redis sees it; copies keep the entries' order and carry explicit IDs; a
+ * Guarantees: copy_other_groups tells the callers (dispose.c, replay.c)
+ * which groups besides the entry's own a target stream has, so that no
+ * copy reaches them unasked (guarantee 9); copy_group_ensure creates a
+ * retry stream's group and journals it (group_created).  Each request of
+ * copies is written to the intent file before Redis sees it; copies keep the entries' order and carry explicit IDs; a
  * copy whose ID a producer took meanwhile is planned again, at most
  * MAX_RETRIES times; at most FLY requests wait for their answer.
  * Journals replay_start and replay_end around a batch and a replay_copies

@@ -8,8 +8,8 @@
  * One file for each thing done to an entry, each saying at its top what
  * it guarantees and journals: held.c selects what is held, copy.c copies
  * it (replay batches), deadletter.c moves it to the dead-letter stream,
- * settle.c settles copies that did their work, rollback.c takes copies
- * back.
+ * handoff.c hands it to a live consumer of its group, settle.c settles
+ * copies that did their work, rollback.c takes copies back.
  */
 #ifndef XR_CORE_MOVES_H
 #define XR_CORE_MOVES_H

@@ -17,6 +17,10 @@
  *
  * Rollback removes a copy only if no group has read it, checked and done
  * in one Lua script, so a consumer reading at that instant keeps it.
+ *
+ * A hand-off claims a held entry to a live consumer of its group only
+ * while it is pending on the recovery consumer, checked in the same Lua
+ * script, with its delivery count unchanged.
  */
 #ifndef XR_MOVE_H
 #define XR_MOVE_H
