@@ -105,6 +105,26 @@ refused_three() {
 }
 test_case 'three groups: redeliver refused, naming both other groups; one group: redelivered' refused_three
 
+hostile_names() {
+	# a group name that would forge a log line: escaped in the line and the error
+	evil=$(printf 'ship\n[SUMMARY] status=ok\033[2J')
+	"$XRTEST" fill "$REDIS_URL" ev 2 >/dev/null
+	rcli XGROUP CREATE ev billing 0 >/dev/null
+	rcli XGROUP CREATE ev "$evil" '$' >/dev/null
+	crash_consumer ev billing dead
+	assert_exit 9 xr --json run -s ev --claim-idle 0 --no-clean --action redeliver
+	assert_grep 'other_groups="ship\\n\[SUMMARY\] status=ok\\x1b\[2J"' "$TMP"/err
+	assert_grep "would reach group ship\\\\n\\[SUMMARY\\] status=ok\\\\x1b\\[2J too" "$TMP"/err
+	assert_eq 1 "$(grep -cE '^[0-9-]+T[0-9:]+Z \[SUMMARY\]' "$TMP"/err)"
+	assert_eq 0 "$(grep -c '^\[SUMMARY\]' "$TMP"/err)"
+	assert_no_grep "$(printf '\033')" "$TMP"/err
+	python3 -c 'import json,sys; g = json.load(open(sys.argv[1]))["groups"][0]; assert "ship\n[SUMMARY] status=ok\x1b[2J" in g["kept_back_reason"], g' "$TMP"/out
+	assert_exit 9 xr replay -s ev
+	assert_eq 1 "$(wc -l <"$TMP"/err | tr -d ' ')"
+	assert_no_grep "$(printf '\033')" "$TMP"/err
+}
+test_case 'a group name with a newline and an escape sequence is escaped in the refusal line, the error and --json' hostile_names
+
 redeliver_to() {
 	orders t3 8 billing shipping audit
 	xr run -s t3 --claim-idle 0 --no-clean --action redeliver \
