@@ -22,7 +22,8 @@ static const struct cmd_option replay_options[] = {
 	{"stream", 's', "streams", "NAME", "only entries of this stream (repeatable)"},
 	{"group", 'g', "groups", "NAME", "only entries of this group (repeatable)"},
 	{"dead-lettered", 0, NULL, NULL, "only entries now in a dead-letter stream"},
-	{"to", 0, NULL, "STREAM", "copy into STREAM instead of each entry's own stream"},
+	{"to", 0, NULL, "STREAM", "copy into STREAM instead of each entry's own stream; {stream} and {group} are replaced (a retry stream per group, its group created if missing)"},
+	{"all-groups", 0, NULL, NULL, "let the copies reach every group of the target stream, not only the entry's own"},
 	{"rate", 0, NULL, "N", "at most N copies per second (0.001 to 1000000000)"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing; print what would be re-injected"},
 	{NULL, 0, NULL, NULL, NULL},
@@ -210,6 +211,7 @@ parse_target(struct ctx *c, struct replay_request *req, struct xerr *err)
 	const char *v;
 
 	req->to = ctx_opt(c, "to");
+	req->all_groups = ctx_flag(c, "all-groups");
 	if (req->to != NULL && req->to[0] == '\0')
 		return xerr_set(err, XR_EUSAGE, "--to: a stream name must not be empty");
 	if ((v = ctx_opt(c, "rate")) != NULL) {
@@ -319,7 +321,7 @@ const struct command cmd_replay = {
 	.name = "replay",
 	.summary = "re-inject journalled messages into their stream (or --to another) as one batch",
 	.usage = "[--run N] [--incident ID] [--message STREAM/ID]... [--since T] [--until T] [-s STREAM]... "
-	    "[--to STREAM] [--rate N] [OPTIONS]",
+	    "[--to STREAM] [--all-groups] [--rate N] [OPTIONS]",
 	.description =
 	    "Copies the selected journalled entries, each field and value byte for byte and in\n"
 	    "order, to the end of their stream (or of --to STREAM), where consumers read them\n"

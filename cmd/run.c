@@ -15,7 +15,9 @@ static const struct cmd_option run_options[] = {
 	OPTIONS_SELECT("work on"),
 	OPTIONS_CONSUMERS,
 	{"batch", 0, "batch", "N", "pending entries per claim page (default 200)"},
-	{"action", 0, "action", "hold|redeliver|dead-letter", "what becomes of claimed entries (default hold: they stay pending on the recovery consumer)"},
+	{"action", 0, "action", "hold|redeliver|hand-off|dead-letter", "what becomes of claimed entries (default hold: they stay pending on the recovery consumer)"},
+	{"redeliver-to", 0, "redeliver_to", "TEMPLATE", "redeliver into this retry stream per group instead of the entry's own; {stream} and {group} are replaced (its group of the same name is created if missing)"},
+	{"all-groups", 0, "all_groups", NULL, "let redelivered copies reach every group of the target stream, not only the entry's own"},
 	{"max-deliveries", 0, "max_deliveries", "N", "entries delivered more than N times go to the dead-letter stream whatever the action (0: off)"},
 	{"dead-letter-stream", 0, "dead_letter_stream", "TEMPLATE", "where dead letters go; {stream} and {group} are replaced (default {stream}:dlq)"},
 	{"no-claim", 0, "no_claim", NULL, "do not claim entries"},
@@ -48,6 +50,8 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kint(&w, "dead_lettered", r->dead_lettered);
 	jw_kint(&w, "redelivered", r->redelivered);
 	jw_kint(&w, "settled", r->settled);
+	jw_kint(&w, "handed_off", r->handed_off);
+	jw_kint(&w, "kept_back", r->kept_back);
 	jw_kint(&w, "errors", r->errors);
 	jw_key(&w, "missing");
 	jw_arr(&w);
@@ -71,6 +75,9 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 		jw_kint(&w, "redelivered", g->redelivered);
 		if (g->batch > 0)
 			jw_kint(&w, "batch", g->batch);
+		jw_kint(&w, "handed_off", g->handed_off);
+		jw_kint(&w, "kept_back", g->kept_back);
+		jw_kstr(&w, "kept_back_reason", g->kept_reason);
 		jw_key(&w, "held");
 		if (g->held >= 0)
 			jw_int(&w, g->held);
@@ -104,7 +111,7 @@ run_run(struct ctx *c)
 	rc = recover_run(&c->cfg, &mode, c->lg, c->stop, &res, &err);
 	/* Once the run has started, the summary says how it ended, failure or not. */
 	if (c->cfg.json && (rc == 0 || err.code == XR_EFAIL || err.code == XR_EREDIS ||
-	    err.code == XR_EMISSING)) {
+	    err.code == XR_EMISSING || err.code == XR_EUNSAFE)) {
 		print_json(&res, &mode, c->cfg.dry_run, err.msg,
 		    rc == 0 ? XR_OK : err.code != 0 ? err.code : XR_EFAIL);
 		c->out.json_done = true;

@@ -70,6 +70,7 @@ step_event(const struct trace_step *s)
 		{"dead_lettered", "dead-lettered"},
 		{"settled", "settled"},
 		{"taken", "taken"},
+		{"handed_off", "handed off"},
 		{"copy_removed", "copy removed"},
 		{"rollback", "rolled back"},
 	};
@@ -111,6 +112,9 @@ step_detail(struct buf *b, const struct trace *t, const struct trace_step *s)
 		    entry_name(&n, t, s->other), (long long)s->batch);
 	} else if (strcmp(k, "taken") == 0) {
 		buf_printf(b, "by %s, a live consumer: left to it", s->consumer != NULL ?
+		    s->consumer : "?");
+	} else if (strcmp(k, "handed_off") == 0) {
+		buf_printf(b, "to %s, a live consumer of its group", s->consumer != NULL ?
 		    s->consumer : "?");
 	} else if (strcmp(k, "copy_removed") == 0) {
 		buf_printf(b, "%s, batch %lld", entry_name(&n, t, s->other), (long long)s->batch);

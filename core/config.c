@@ -55,6 +55,8 @@ static const struct setting settings[] = {
 	{"exclude_consumers", S_LIST, F(exclude), true, NULL, NULL, 0, 0, true},
 	{"dry_run", S_BOOL, F(dry_run), false, NULL, NULL, 0, 0, false},
 	{"action", S_STR, F(action), true, NULL, NULL, 0, 0, true},
+	{"redeliver_to", S_STR, F(redeliver_to), true, NULL, NULL, 0, 0, true},
+	{"all_groups", S_BOOL, F(all_groups), true, NULL, NULL, 0, 0, false},
 	{"max_deliveries", S_INT, F(max_deliveries), true, NULL, NULL, 0, 1000000000, false},
 	{"dead_letter_stream", S_STR, F(dead_letter_stream), true, NULL, NULL, 0, 0, true},
 	{"no_claim", S_BOOL, F(no_claim), false, NULL, NULL, 0, 0, false},
@@ -308,6 +310,11 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 	case S_MODE:
 		return set_mode(c, v, path, err);
 	case S_BOOL:
+		if (!cJSON_IsBool(v))
+			return xerr_set(err, XR_EUSAGE, "%s must be true or false, not %s", where,
+			    json_type_name(v));
+		*(bool *)p = cJSON_IsTrue(v);
+		return 0;
 	case S_COUNT:
 		break;
 	}
@@ -467,8 +474,8 @@ config_load(const char *config_file, const struct config_flag *flags, size_t nfl
 			c.redis_from = FROM_FLAG;
 	}
 	if (strcmp(c.action, "hold") != 0 && strcmp(c.action, "redeliver") != 0 &&
-	    strcmp(c.action, "dead-letter") != 0) {
-		xerr_set(err, XR_EUSAGE, "action '%s': must be hold, redeliver or dead-letter",
+	    strcmp(c.action, "hand-off") != 0 && strcmp(c.action, "dead-letter") != 0) {
+		xerr_set(err, XR_EUSAGE, "action '%s': must be hold, redeliver, hand-off or dead-letter",
 		    c.action);
 		goto fail;
 	}
@@ -495,6 +502,7 @@ config_free(struct config *c)
 	list_free(c->groups);
 	free(c->consumer);
 	free(c->action);
+	free(c->redeliver_to);
 	free(c->dead_letter_stream);
 	list_free(c->exclude);
 	free(c->log_file);

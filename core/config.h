@@ -38,7 +38,9 @@ struct config {
 	char *consumer;
 	char **exclude;
 	bool dry_run, no_claim, no_clean;
-	char *action;               /* hold, redeliver, dead-letter */
+	char *action;               /* hold, redeliver, hand-off, dead-letter */
+	char *redeliver_to;         /* template ({stream}, {group}) of retry streams; NULL: own */
+	bool all_groups;            /* copies may reach every group of the target stream */
 	long long max_deliveries;   /* 0: off */
 	char *dead_letter_stream;   /* template: {stream}, {group} */
 	char *log_file;

@@ -2,8 +2,11 @@
  * copy.c: copies of held entries back into a stream (replay, redeliver),
  * made in replay batches, and the events that speak of a copy.
  *
- * Guarantees: each request of copies is written to the intent file before
- * Redis sees it; copies keep the entries' order and carry explicit IDs; a
+ * Guarantees: copy_other_groups tells the callers (dispose.c, replay.c)
+ * which groups besides the entry's own a target stream has, so that no
+ * copy reaches them unasked (guarantee 9); copy_group_ensure creates a
+ * retry stream's group and journals it (group_created).  Each request of
+ * copies is written to the intent file before Redis sees it; copies keep the entries' order and carry explicit IDs; a
  * copy whose ID a producer took meanwhile is planned again, at most
  * MAX_RETRIES times; at most FLY requests wait for their answer.
  * Journals replay_start and replay_end around a batch and a replay_copies
@@ -24,11 +27,102 @@
 #define FLY 2                   /* copy requests sent and not answered yet, at most */
 #define MAX_RETRIES 20          /* a copy planned again this often is an error */
 
+/* ------------------------------------------------------ who reads copies */
+
+void
+names_json(struct jw *w, char *const *v)
+{
+	jw_arr(w);
+	for (; v != NULL && *v != NULL; v++)
+		jw_str(w, *v);
+	jw_arr_end(w);
+}
+
+char *
+names_text(char *const *v)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+		if (i > 0)
+			buf_adds(&b, ", ");
+		buf_adds(&b, v[i]);
+	}
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+/* Adds s to the NULL-terminated list *v unless it is there. */
+void
+names_add(char ***v, const char *s)
+{
+	size_t n = 0;
+
+	for (; *v != NULL && (*v)[n] != NULL; n++)
+		if (strcmp((*v)[n], s) == 0)
+			return;
+	*v = xrealloc(*v, (n + 2) * sizeof(**v));
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+int
+copy_other_groups(struct pass *p, const char *to, const char *group, char ***ret,
+    struct xerr *err)
+{
+	struct read_state rs;
+	char **v = xcalloc(1, sizeof(*v));
+
+	if (read_state_get(p->rc, to, &rs, err) < 0) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < rs.ngroups; i++)
+		if (strcmp(rs.names[i], group) != 0)
+			names_add(&v, rs.names[i]);
+	read_state_free(&rs);
+	*ret = v;
+	return 0;
+}
+
+int
+copy_group_ensure(struct pass *p, const char *to, const char *group, const char *tag,
+    const char *why, struct xerr *err)
+{
+	struct event ev = EVENT_INIT;
+	struct logline l;
+	struct jw w;
+	bool created;
+
+	if (group_create(p->rc, to, group, &created, err) < 0)
+		return -1;
+	if (!created)
+		return 0;
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kstr(&w, "reason", why);
+	jw_kstr(&w, "start", "$");
+	jw_obj_end(&w);
+	ev.kind = "group_created";
+	ev.run = p->run;
+	ev.stream = to;
+	ev.grp = group;
+	ev.detail = buf_str(&p->dbuf);
+	if (pass_append(p, &ev, err) < 0)
+		return -1;
+	ll_start(&l, LOG_INFO, tag, NULL);
+	ll_str(&l, "created_group", group);
+	ll_str(&l, "stream", to);
+	ll_str(&l, "reason", why);
+	ll_emit(p->lg, &l);
+	return 0;
+}
+
 /* -------------------------------------------------------------- batches */
 
 int
 batch_begin(struct pass *p, bool automatic, const char *to, const char *selection,
-    size_t planned, int64_t *ret_batch, struct xerr *err)
+    char *const *reached, size_t planned, int64_t *ret_batch, struct xerr *err)
 {
 	struct event ev = EVENT_INIT;
 	struct jw w;
@@ -48,6 +142,12 @@ batch_begin(struct pass *p, bool automatic, const char *to, const char *selectio
 	if (selection != NULL) {
 		jw_key(&w, "selection");
 		jw_raw(&w, selection);
+	}
+	if (reached != NULL) {
+		/* --all-groups: asked for, and which other groups the copies reach. */
+		jw_kbool(&w, "all_groups", true);
+		jw_key(&w, "other_groups");
+		names_json(&w, reached);
 	}
 	jw_kint(&w, "planned", (int64_t)planned);
 	pass_who(&w);
@@ -131,7 +231,7 @@ target_for(struct copier *cp, const char *name)
 static const char *
 copy_target(const struct copier *cp, const struct held *h)
 {
-	return cp->o->to != NULL ? cp->o->to : h->e.stream;
+	return h->copy_to != NULL ? h->copy_to : cp->o->to != NULL ? cp->o->to : h->e.stream;
 }
 
 /*

@@ -71,6 +71,8 @@ static const struct {
 	    "a live consumer claimed it before it could be dead-lettered; left alone"},
 	[TAKEN_SETTLE] = {"SETTLE",
 	    "a live consumer claimed it while its copy was in flight; left alone"},
+	[TAKEN_HAND_OFF] = {"HAND-OFF",
+	    "a live consumer claimed it before it could be handed off; left alone"},
 };
 
 int

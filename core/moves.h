@@ -8,8 +8,8 @@
  * One file for each thing done to an entry, each saying at its top what
  * it guarantees and journals: held.c selects what is held, copy.c copies
  * it (replay batches), deadletter.c moves it to the dead-letter stream,
- * settle.c settles copies that did their work, rollback.c takes copies
- * back.
+ * handoff.c hands it to a live consumer of its group, settle.c settles
+ * copies that did their work, rollback.c takes copies back.
  */
 #ifndef XR_CORE_MOVES_H
 #define XR_CORE_MOVES_H
@@ -29,7 +29,8 @@ struct held {
 	struct bytes *fv;           /* decoded payload */
 	size_t nfv;
 	bool copied;                /* set by copy_entries: its copy exists ... */
-	const char *copy_to;        /* ... in this stream */
+	const char *copy_to;        /* ... in this stream (set before: copy it there, not
+	                               to copy_opts.to or its own stream) */
 	struct entry_id copy_id;    /* ... with this ID */
 };
 
@@ -97,9 +98,31 @@ struct copy_result {
 /*
  * Starts a replay batch: its number and replay_start event.  automatic:
  * made by `run --action redeliver`.  selection: a JSON text, or NULL.
+ * reached: with --all-groups, the groups other than the entries' own that
+ * the copies reach (journalled as asked for); NULL without it.
  */
 int batch_begin(struct pass *p, bool automatic, const char *to, const char *selection,
-    size_t planned, int64_t *ret_batch, struct xerr *err);
+    char *const *reached, size_t planned, int64_t *ret_batch, struct xerr *err);
+
+/*
+ * Who reads a copy (guarantee 9).  copy_other_groups: the groups of stream
+ * `to` other than `group`, from XINFO GROUPS (none when `to` does not
+ * exist), as a NULL-terminated list (free with strv_free).  A copy into
+ * `to` reaches only `group` when the list is empty.
+ */
+int copy_other_groups(struct pass *p, const char *to, const char *group, char ***ret,
+    struct xerr *err);
+/*
+ * Creates group in stream `to` (from its end, making the stream if need
+ * be) unless it exists, so that it reads the copies that follow; a group
+ * created is journalled (group_created, with why) and logged under tag.
+ */
+int copy_group_ensure(struct pass *p, const char *to, const char *group, const char *tag,
+    const char *why, struct xerr *err);
+/* Names as one text, "a, b" (the caller frees it); adds a name to a list once; as JSON. */
+char *names_text(char *const *v);
+void names_add(char ***v, const char *s);
+void names_json(struct jw *w, char *const *v);
 int batch_end(struct pass *p, int64_t batch, const char *status, size_t copied,
     struct xerr *err);
 
@@ -139,6 +162,7 @@ int dead_letter_entries(struct pass *p, const char *stream, const char *group,
 enum taken_at {
 	TAKEN_DEAD_LETTER,          /* move it to the dead-letter stream */
 	TAKEN_SETTLE,               /* acknowledge it, its copy read and acknowledged */
+	TAKEN_HAND_OFF,             /* hand it over to a live consumer */
 };
 /*
  * Journals (inside the caller's transaction) and logs that entry id is
@@ -161,6 +185,22 @@ struct dead_letter_ref {
  */
 int journal_dead_lettered(struct pass *p, const char *stream, const char *group,
     struct entry_id id, const struct dead_letter_ref *r, bool reconciled, struct xerr *err);
+
+/*
+ * --action hand-off (handoff.c): claims the entries of l (all of one
+ * group, gr) from the recovery consumer to the group's most recently
+ * active live consumer; none live: they stay held (hand_off_waiting).
+ */
+int hand_off_held(struct pass *p, struct group_result *gr, struct held_list *l,
+    struct xerr *err);
+/*
+ * Journals (inside the caller's transaction) that entry id of stream/group
+ * went from consumer `from` to consumer `to`: a `handed_off` event (note:
+ * NULL, or what reconciliation found).
+ */
+int journal_handed_off(struct pass *p, const char *stream, const char *group,
+    struct entry_id id, const char *to, const char *from, const char *note, bool reconciled,
+    struct xerr *err);
 
 struct settle_result {
 	long long settled;          /* copies read and acknowledged: originals done */

@@ -297,6 +297,8 @@ reconcile_record(void *ctx, const char *line)
 		rc = reconcile_dead_letter(rx, d, since, stream, group);
 	else if (strcmp(k, "rollback") == 0)
 		rc = reconcile_rollback(rx, d, batchno, to);
+	else if (strcmp(k, "hand-off") == 0)
+		rc = reconcile_hand_off(rx, d, since, stream, group);
 	else
 		rc = 0;
 	if (rc < 0) {
@@ -412,6 +414,8 @@ reconcile(struct pass *p, struct xerr *err)
 		ll_int(&l, "copies", rx.n.copies);
 		ll_int(&l, "dead_lettered", rx.n.dead_lettered);
 		ll_int(&l, "removed", rx.n.removed);
+		if (rx.n.handed_off > 0)
+			ll_int(&l, "handed_off", rx.n.handed_off);
 		if (rx.unreconciled > 0)
 			ll_int(&l, "unreconciled", rx.unreconciled);
 		ll_emit(p->lg, &l);

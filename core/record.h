@@ -12,7 +12,7 @@
 #include "pass.h"
 
 struct counts {
-	long long claimed, lost, deleted, kept, copies, dead_lettered, removed;
+	long long claimed, lost, deleted, kept, copies, dead_lettered, removed, handed_off;
 };
 
 struct rx {
@@ -52,5 +52,8 @@ int reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 int reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
     const char *group);
 int reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to);
+/* Hand-offs of stream/group to a live consumer planned since seq `since`. */
+int reconcile_hand_off(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
+    const char *group);
 
 #endif

@@ -273,6 +273,8 @@ options_json(const struct config *c, struct jw *w)
 		jw_str(w, *s);
 	jw_arr_end(w);
 	jw_kstr(w, "action", c->action);
+	jw_kstr(w, "redeliver_to", c->redeliver_to);
+	jw_kbool(w, "all_groups", c->all_groups);
 	jw_kint(w, "max_deliveries", c->max_deliveries);
 	jw_kstr(w, "dead_letter_stream", c->dead_letter_stream);
 	jw_kbool(w, "no_claim", c->no_claim);
@@ -332,6 +334,10 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "dead_lettered", r->dead_lettered);
 	jw_kint(&w, "redelivered", r->redelivered);
 	jw_kint(&w, "settled", r->settled);
+	if (r->handed_off > 0)
+		jw_kint(&w, "handed_off", r->handed_off);
+	if (r->kept_back > 0)
+		jw_kint(&w, "kept_back", r->kept_back);
 	jw_kint(&w, "groups", (int64_t)r->ngroups);
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
@@ -373,7 +379,8 @@ log_summary(struct pass *p)
 	struct recover_result *r = p->res;
 	struct logline l;
 
-	ll_start(&l, r->errors > 0 || r->nmissing > 0 ? LOG_WARN : LOG_INFO, "SUMMARY",
+	ll_start(&l, r->errors > 0 || r->nmissing > 0 || r->kept_back > 0 ? LOG_WARN : LOG_INFO,
+	    "SUMMARY",
 	    p->dry ? "DRY-RUN" : NULL);
 	if (!p->dry)
 		ll_int(&l, "run", r->run);
@@ -385,6 +392,10 @@ log_summary(struct pass *p)
 	ll_int(&l, "redelivered", r->redelivered);
 	if (r->settled > 0)
 		ll_int(&l, "settled", r->settled);
+	if (r->handed_off > 0)
+		ll_int(&l, "handed_off", r->handed_off);
+	if (r->kept_back > 0)
+		ll_int(&l, "kept_back", r->kept_back);
 	if (r->reconciled > 0)
 		ll_int(&l, "reconciled", r->reconciled);
 	if (r->nmissing > 0)
@@ -405,6 +416,39 @@ missing_message(const struct recover_result *r, char *out, size_t len)
 	buf_adds(&b, r->nmissing == 1 ? "no such stream: " : "no such streams: ");
 	for (size_t i = 0; i < r->nmissing; i++)
 		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", r->missing[i]);
+	if (b.len >= len && len > 4)
+		memcpy(b.data + len - 4, "...", 4);
+	snprintf(out, len, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+/*
+ * "N entries kept back ...", naming the first group and why (see
+ * dispose.c), then the missing streams if any; cut short when long.
+ */
+static void
+warning_message(const struct recover_result *r, char *out, size_t len)
+{
+	struct buf b = BUF_INIT;
+	size_t ngroups = 0;
+	const struct group_result *first = NULL;
+
+	for (size_t i = 0; i < r->ngroups; i++) {
+		if (r->groups[i].kept_back == 0)
+			continue;
+		ngroups++;
+		if (first == NULL)
+			first = &r->groups[i];
+	}
+	if (first != NULL)
+		buf_printf(&b, "%lld entries kept back in %zu group%s, still held: stream '%s' "
+		    "group '%s': %s", r->kept_back, ngroups, ngroups == 1 ? "" : "s", first->stream,
+		    first->group, first->kept_reason != NULL ? first->kept_reason : "");
+	if (r->nmissing > 0) {
+		char missing[300];
+		missing_message(r, missing, sizeof(missing));
+		buf_printf(&b, "%s%s", first != NULL ? "; " : "", missing);
+	}
 	if (b.len >= len && len > 4)
 		memcpy(b.data + len - 4, "...", 4);
 	snprintf(out, len, "%s", buf_str(&b));
@@ -482,6 +526,8 @@ pass_tally(struct pass *p, const struct xerr *werr)
 		r->deleted += r->groups[i].deleted;
 		r->dead_lettered += r->groups[i].dead_lettered;
 		r->redelivered += r->groups[i].redelivered;
+		r->handed_off += r->groups[i].handed_off;
+		r->kept_back += r->groups[i].kept_back;
 	}
 	if (werr->msg[0] != '\0')
 		r->status = "failed";
@@ -489,7 +535,7 @@ pass_tally(struct pass *p, const struct xerr *werr)
 		r->status = "interrupted";
 	else if (r->errors > 0)
 		r->status = "failed";
-	else if (r->nmissing > 0)
+	else if (r->nmissing > 0 || r->kept_back > 0)
 		r->status = "warning";
 	else
 		r->status = "ok";
@@ -519,7 +565,10 @@ pass_close_journal(struct pass *p, const struct xerr *werr, const char *missing,
 	return 0;
 }
 
-/* What the pass returns: werr first, then a stop, failed groups, missing streams. */
+/*
+ * What the pass returns: werr first, then a stop, failed groups, entries
+ * kept back, missing streams.
+ */
 static int
 pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struct xerr *err)
 {
@@ -534,6 +583,8 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 	else if (r->errors > 0)
 		xerr_set(err, XR_EFAIL, "%lld of %zu groups failed; first: %s", r->errors,
 		    r->ngroups, p->first_error.msg);
+	else if (r->kept_back > 0)
+		xerr_set(err, XR_EUNSAFE, "%s", missing);
 	else if (r->nmissing > 0)
 		xerr_set(err, XR_EMISSING, "%s (skipped; the other streams were done)", missing);
 	else
@@ -562,7 +613,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	    .dry = cfg->dry_run};
 	struct redis_target t;
 	struct xerr werr = {0}, serr = {0};
-	char missing[300] = "";
+	char missing[480] = "";
 	int rc = -1;
 	int64_t t0 = mono_ms();
 
@@ -589,7 +640,9 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		werr = serr;
 	p.w = NULL;
 	pass_tally(&p, &werr);
-	if (ret->nmissing > 0)
+	if (ret->kept_back > 0)
+		warning_message(ret, missing, sizeof(missing));
+	else if (ret->nmissing > 0)
 		missing_message(ret, missing, sizeof(missing));
 	ret->duration_ms = mono_ms() - t0;
 	if (!p.dry && pass_close_journal(&p, &werr, missing, &serr) < 0) {
@@ -611,6 +664,7 @@ recover_result_free(struct recover_result *r)
 		free(r->groups[i].stream);
 		free(r->groups[i].group);
 		free(r->groups[i].error);
+		free(r->groups[i].kept_reason);
 	}
 	free(r->groups);
 	for (size_t i = 0; i < r->nmissing; i++)

@@ -29,6 +29,10 @@ struct group_result {
 	long long redelivered;      /* copies made by --action redeliver */
 	long long settled;          /* replayed copies read and acknowledged */
 	int64_t batch;              /* the redeliver batch, 0 for none */
+	long long handed_off;       /* entries --action hand-off gave a live consumer */
+	long long kept_back;        /* held entries not redelivered: a copy would reach
+	                               other groups (guarantee 9) */
+	char *kept_reason;          /* ... why, naming those groups */
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
 	char *error;                /* NULL when fine */
@@ -40,7 +44,7 @@ struct recover_result {
 	int64_t started_ms;
 	int64_t duration_ms;
 	long long claimed, reconciled, lost, deleted, errors;
-	long long dead_lettered, redelivered, settled;
+	long long dead_lettered, redelivered, settled, handed_off, kept_back;
 	char head[65];              /* the journal's head after run_end ("" in a dry run) */
 	int64_t head_seq;
 	struct group_result *groups;

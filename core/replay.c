@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/util.h"
+#include "../stream/move.h"
 #include "incident.h"
 #include "moves.h"
 #include "replay.h"
@@ -93,6 +94,12 @@ struct streaming {
 	bool failed_copy;           /* copy_entries failed: cerr says why */
 	struct xerr cerr;
 	struct xerr *err;
+	bool templ;                 /* --to is a template: one target per stream and group */
+	struct expansion {
+		char *stream, *grp, *name;
+	} *exp;                     /* ... each target, expanded once */
+	size_t nexp;
+	char **reached;             /* with --all-groups: the other groups the copies reach */
 };
 
 static void
@@ -116,6 +123,90 @@ check_once(struct streaming *sm, const char *name)
 		return -1;
 	sm->checked = xrealloc(sm->checked, (sm->nchecked + 1) * sizeof(*sm->checked));
 	sm->checked[sm->nchecked++] = xstrdup(name);
+	return 0;
+}
+
+/* Where the copies of stream/grp's entries go (the string is sm's). */
+static const char *
+target_of(struct streaming *sm, const char *stream, const char *grp)
+{
+	struct expansion *e;
+
+	if (sm->req->to == NULL)
+		return stream;
+	if (!sm->templ)
+		return sm->req->to;
+	for (size_t i = 0; i < sm->nexp; i++)
+		if (strcmp(sm->exp[i].stream, stream) == 0 && strcmp(sm->exp[i].grp, grp) == 0)
+			return sm->exp[i].name;
+	sm->exp = xrealloc(sm->exp, (sm->nexp + 1) * sizeof(*sm->exp));
+	e = &sm->exp[sm->nexp++];
+	e->stream = xstrdup(stream);
+	e->grp = xstrdup(grp);
+	e->name = dlq_name(sm->req->to, stream, grp);
+	return e->name;
+}
+
+/*
+ * Guarantee 9 for the entries of stream/grp: their copies must reach no
+ * other group, unless --all-groups (then the groups they reach are kept
+ * for the journal).
+ */
+static int
+check_reach(void *ctx, const char *stream, const char *grp)
+{
+	struct streaming *sm = ctx;
+	const char *to = target_of(sm, stream, grp);
+	char **others = NULL;
+	int rc = 0;
+
+	if (check_once(sm, to) < 0 || copy_other_groups(sm->p, to, grp, &others, sm->err) < 0)
+		return -1;
+	if (others[0] != NULL && !sm->req->all_groups) {
+		char *names = names_text(others);
+		rc = xerr_set(sm->err, XR_EUNSAFE, "replay into stream '%s' would reach group%s %s "
+		    "too, not only '%s' (the group the entries were pending in); nothing replayed: "
+		    "add --to STREAM (a stream only that group reads; --to '{stream}:retry:{group}' "
+		    "makes one per group) or --all-groups", to, others[1] != NULL ? "s" : "", names,
+		    grp);
+		free(names);
+	}
+	for (char **o = others; rc == 0 && *o != NULL; o++)
+		names_add(&sm->reached, *o);
+	strv_free(others);
+	return rc;
+}
+
+/*
+ * Before anything is copied: every target must be a stream and reach no
+ * group but the entries' own (or --all-groups); then each per-group
+ * target of a --to template gets its group, so that it reads the copies.
+ */
+static int
+check_targets(struct streaming *sm)
+{
+	const struct replay_request *req = sm->req;
+	char **all = NULL;
+
+	sm->templ = req->to != NULL && (strstr(req->to, "{stream}") != NULL ||
+	    strstr(req->to, "{group}") != NULL);
+	if (req->to != NULL && !sm->templ) {
+		/* One target without groups: no copy reaches anyone, whatever was selected. */
+		if (check_once(sm, req->to) < 0 ||
+		    copy_other_groups(sm->p, req->to, "", &all, sm->err) < 0)
+			return -1;
+		bool none = all[0] == NULL;
+		strv_free(all);
+		if (none)
+			return 0;
+	}
+	if (journal_select_groups(sm->p->j, &req->sel, check_reach, sm, sm->err) < 0)
+		return -1;
+	for (size_t i = 0; i < sm->nexp && !req->dry_run; i++)
+		if (copy_group_ensure(sm->p, sm->exp[i].name, sm->exp[i].grp, "REPLAY",
+		    "replay --to TEMPLATE: the group of the same name reads the copies",
+		    sm->err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -144,21 +235,27 @@ replay_chunk(void *ctx, struct held_list *l)
 	const struct replay_request *req = sm->req;
 	struct replay_result *ret = sm->ret;
 
-	for (size_t i = 0; i < l->n; i++)
-		if (check_once(sm, req->to != NULL ? req->to : l->v[i].e.stream) < 0)
+	static char *none[] = {NULL};
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct held *h = &l->v[i];
+		h->copy_to = target_of(sm, h->e.stream, h->e.grp);
+		if (check_once(sm, h->copy_to) < 0)
 			return -1;
+	}
 	ret->selected += l->n;
 	if (req->dry_run) {
 		for (size_t i = 0; i < l->n && req->want_entries; i++)
-			add_result(ret, &l->v[i], req->to != NULL ? req->to : l->v[i].e.stream, false);
+			add_result(ret, &l->v[i], l->v[i].copy_to, false);
 		return 0;
 	}
 	if (*p->stop)
 		return 1;           /* no more pages */
 	/* The batch begins with its first chunk: an empty selection changes nothing. */
 	if (ret->batch == 0 &&
-	    batch_begin(p, false, req->to, req->selection_json, sm->estimate, &ret->batch,
-	    sm->err) < 0)
+	    batch_begin(p, false, req->to, req->selection_json,
+	    req->all_groups ? (sm->reached != NULL ? sm->reached : none) : NULL, sm->estimate,
+	    &ret->batch, sm->err) < 0)
 		return -1;
 	struct copy_opts o = {req->to, req->rate, chunk_progress, sm};
 	struct copy_result cr = {0};
@@ -191,7 +288,7 @@ replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t 
 	sm.req = req;
 	sm.ret = ret;
 	sm.err = err;
-	if (session_open(&p, cfg, lg, stop, req->dry_run, err) < 0)
+	if (session_open(&p, cfg, lg, stop, req->dry_run, err) < 0 || check_targets(&sm) < 0)
 		goto out;
 	/* Only a progress display needs the total beforehand (a second pass). */
 	if (req->progress != NULL && journal_select_count(p.j, &req->sel, &sm.estimate, err) < 0)
@@ -243,6 +340,13 @@ out:
 	for (size_t i = 0; i < sm.nchecked; i++)
 		free(sm.checked[i]);
 	free(sm.checked);
+	for (size_t i = 0; i < sm.nexp; i++) {
+		free(sm.exp[i].stream);
+		free(sm.exp[i].grp);
+		free(sm.exp[i].name);
+	}
+	free(sm.exp);
+	strv_free(sm.reached);
 	if (reader != NULL && reader != p.j)
 		journal_close(reader);
 	if (session_close(&p, rc == 0, rc == 0 ? err : NULL) < 0)

@@ -24,7 +24,9 @@ typedef void (*replay_progress_fn)(void *ctx, size_t done, size_t total);
 struct replay_request {
 	struct selection sel;
 	const char *selection_json; /* what was asked, for the journal */
-	const char *to;             /* NULL: each entry into its own stream */
+	const char *to;             /* NULL: each entry into its own stream; {stream} and
+	                               {group} in it are replaced by the entry's */
+	bool all_groups;            /* copies may reach groups other than the entry's */
 	double rate;                /* copies per second; 0: no limit */
 	bool dry_run;
 	bool want_entries;          /* list each entry in the result */
@@ -53,8 +55,9 @@ struct replay_result {
 
 /*
  * Runs a replay.  Errors: XR_ENOTHING when the selection matches nothing,
- * XR_EUSAGE when the target is not a stream, and the usual journal/Redis
- * codes.  *ret is filled in either case; free with replay_result_free().
+ * XR_EUSAGE when the target is not a stream, XR_EUNSAFE when a copy would
+ * reach a group other than its entry's and all_groups is not set (checked
+ * before anything is copied), and the usual journal/Redis codes.  *ret is filled in either case; free with replay_result_free().
  */
 int replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t *stop,
     const struct replay_request *req, struct replay_result *ret, struct xerr *err);

@@ -170,6 +170,69 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 	return 0;
 }
 
+/*
+ * Hand-offs a killed run planned: each entry pending on the consumer it
+ * was to go to was handed off; one pending on the recovery consumer never
+ * was; one on another consumer was taken by it; one pending nowhere was
+ * handed off and acknowledged since (only the recovery consumer held it).
+ */
+int
+reconcile_hand_off(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
+    const char *group)
+{
+	struct pass *p = rx->p;
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
+	const char *to = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "to"));
+	const char *ours = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "consumer"));
+
+	if (!cJSON_IsArray(entries) || to == NULL || ours == NULL)
+		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed hand-off record");
+	cJSON_ArrayForEach(e, entries) {
+		struct entry_id id;
+		char ids[ENTRY_ID_STRLEN];
+		bool done, gone = false;
+		int jrc = 0;
+
+		if (!cJSON_IsString(e) || entry_id_parse(e->valuestring, strlen(e->valuestring),
+		    &id) < 0)
+			continue;
+		if (journal_entry_event(p->j, "handed_off", 0, stream, group, id, since, &done,
+		    rx->err) < 0)
+			return -1;
+		if (!done && journal_entry_event(p->j, "taken", 0, stream, group, id, since, &done,
+		    rx->err) < 0)
+			return -1;
+		if (done)
+			continue;
+		entry_id_format(id, ids, sizeof(ids));
+		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
+		    ids, ids);
+		if (r == NULL) {
+			if (stream_gone(rx, stream, &gone) < 0)
+				return -1;
+			continue;       /* the stream went, and its entries with it */
+		}
+		const redisReply *o = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 2 ?
+		    r->element[0]->element[1] : NULL;
+		if (o == NULL)
+			jrc = journal_handed_off(p, stream, group, id, to, ours,
+			    "pending nowhere: acknowledged after the hand-off", true, rx->err);
+		else if (o->type == REDIS_REPLY_STRING && strcmp(o->str, to) == 0)
+			jrc = journal_handed_off(p, stream, group, id, to, ours, NULL, true, rx->err);
+		else if (o->type == REDIS_REPLY_STRING && strcmp(o->str, ours) != 0)
+			jrc = journal_taken(p, TAKEN_HAND_OFF, stream, group, id, o->str, true, rx->err);
+		else
+			jrc = 1;        /* still held: it never went */
+		freeReplyObject(r);
+		if (jrc < 0)
+			return -1;
+		if (jrc == 0)
+			rx->n.handed_off++;
+	}
+	return 0;
+}
+
 /* Copies a killed rollback set out to remove: journal those that are gone. */
 int
 reconcile_rollback(struct rx *rx, const cJSON *d, int64_t batch, const char *to)

@@ -73,6 +73,26 @@ listed(char *const *v, const char *s)
 }
 
 /*
+ * The group a copy was meant for: the entry's own group, in the entry's
+ * own stream or in a stream that has a group of that name (a retry stream
+ * of --redeliver-to or replay --to, where that group reads it; another
+ * group there, added later or reached with --all-groups, does not hold
+ * the original up).  NULL, every group of the stream: a copy in a stream
+ * with no group of the entry's name (replay --to a stream its own
+ * consumers read).
+ */
+static const char *
+meant_for(const struct copy_row *c, const struct read_state *rs)
+{
+	if (strcmp(c->to, c->stream) == 0)
+		return c->grp;
+	for (size_t g = 0; g < rs->ngroups; g++)
+		if (strcmp(rs->names[g], c->grp) == 0)
+			return c->grp;
+	return NULL;
+}
+
+/*
  * Journals copy c as settled and, when its original is pending on owner (a
  * live consumer, not the recovery consumer), the original as taken by it:
  * in one transaction.
@@ -123,13 +143,12 @@ settle_once(struct pass *p, char *const *streams, struct settle_result *ret, str
 			goto out;
 		for (size_t k = i; k < end && !*p->stop; k++) {
 			struct copy_row *c = &l.v[k];
-			bool same = strcmp(c->to, c->stream) == 0;
 			bool consumed, read, exists;
 			char *owner = NULL;
 
 			if (!listed(streams, c->stream))
 				continue;
-			if (copy_consumed(p->rc, c->to, &rs, same ? c->grp : NULL, c->copy,
+			if (copy_consumed(p->rc, c->to, &rs, meant_for(c, &rs), c->copy,
 			    &consumed, &read, &exists, err) < 0) {
 				read_state_free(&rs);
 				goto out;

@@ -91,6 +91,8 @@ fate_words(const char *kind)
 		return "held (replay rolled back)";
 	if (strcmp(kind, "taken") == 0)
 		return "taken by a live consumer";
+	if (strcmp(kind, "handed_off") == 0)
+		return "handed off to a live consumer";
 	return "claimed again";
 }
 

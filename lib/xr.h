@@ -38,6 +38,7 @@ enum xr_exit {
 	XR_ENOTHING = 6,    /* nothing matched, or nothing left to do */
 	XR_EBROKEN = 7,     /* the journal's hash chain is broken (verify) */
 	XR_EMISSING = 8,    /* run: a stream it was told to work on does not exist */
+	XR_EUNSAFE = 9,     /* entries kept back: a copy would reach groups that did not ask for it */
 };
 
 struct exit_code_doc {

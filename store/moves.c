@@ -50,8 +50,8 @@ id_at(sqlite3_stmt *st, int i)
  * rows; a scalar subquery for the copies would avoid that, and measured a
  * tenth slower on every replay.)  The rows of one claim come together, in
  * any order; select_once() reads them as a little history: a later claim
- * means this one is not the latest; dead_lettered, settled, lost and taken
- * (a live consumer has it) say where the entry is; a copy without a settled or copy_removed of the
+ * means this one is not the latest; dead_lettered, settled, lost, taken
+ * and handed_off (a live consumer has it) say where the entry is; a copy without a settled or copy_removed of the
  * same batch means a copy is in flight.  A claim with nothing after it
  * comes once, with x's and y's columns NULL.
  */
@@ -640,7 +640,7 @@ select_once(struct journal *j, sqlite3_stmt *st, const struct selection *sel,
 				h.e.dlq_id = id_at(st, 12);
 			}
 		} else if (strcmp(kind, "settled") == 0 || strcmp(kind, "lost") == 0 ||
-		    strcmp(kind, "taken") == 0) {
+		    strcmp(kind, "taken") == 0 || strcmp(kind, "handed_off") == 0) {
 			h.done_seq = xseq > h.done_seq ? xseq : h.done_seq;
 			if (strcmp(kind, "settled") == 0)
 				history_copy(&h, sqlite3_column_int64(st, 10), true);
@@ -786,6 +786,33 @@ journal_select_count(struct journal *j, const struct selection *sel, size_t *ret
 	if (rc != SQLITE_ROW)
 		return DB_ERR(j, err, "selecting entries");
 	return 0;
+}
+
+int
+journal_select_groups(struct journal *j, const struct selection *sel,
+    int (*fn)(void *ctx, const char *stream, const char *grp), void *ctx, struct xerr *err)
+{
+	size_t n = sel->messages != NULL ? sel->nmessages : 1;
+	sqlite3_stmt *st;
+	int rc = 0, step = SQLITE_DONE;
+
+	if (select_prepare(j, "SELECT DISTINCT c.stream, c.grp FROM events c", sel,
+	    sel->messages != NULL, "", &st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		if (sel->messages != NULL) {
+			bind_name_text(st, ":mstream", sel->messages[i].stream);
+			bind_name_int(st, ":mms", (int64_t)sel->messages[i].id.ms);
+			bind_name_int(st, ":mseq", (int64_t)sel->messages[i].id.seq);
+		}
+		while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+			rc = fn(ctx, text(st, 0), text(st, 1));
+		if (rc == 0 && step != SQLITE_DONE)
+			rc = DB_ERR(j, err, "selecting entries");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int

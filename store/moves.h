@@ -16,7 +16,8 @@
 enum source {
 	SRC_HELD,           /* pending on the recovery consumer in its group */
 	SRC_DLQ,            /* in a dead-letter stream */
-	SRC_NONE,           /* not held: acknowledged, settled, lost, or taken by a live consumer */
+	SRC_NONE,           /* not held: acknowledged, settled, lost, or taken by or handed
+	                       off to a live consumer */
 };
 
 const char *source_name(enum source s);
@@ -92,6 +93,14 @@ int journal_select_page(struct journal *j, const struct selection *sel, int64_t 
 /* How many claims the selection matches at most (for progress). */
 int journal_select_count(struct journal *j, const struct selection *sel, size_t *ret,
     struct xerr *err);
+
+/*
+ * Calls fn once for each stream and group that the selection's claims are
+ * of (perhaps more than the entries selected: it does not look at where
+ * each entry is now).
+ */
+int journal_select_groups(struct journal *j, const struct selection *sel,
+    int (*fn)(void *ctx, const char *stream, const char *grp), void *ctx, struct xerr *err);
 
 /* The next replay batch number. */
 int journal_next_batch(struct journal *j, int64_t *ret, struct xerr *err);

@@ -337,12 +337,12 @@ trace_last_outcome(struct trace_reader *r, const char *stream, const char *grp,
     struct entry_id id, int64_t after, const char **ret_kind, struct xerr *err)
 {
 	static const char *const kinds[] = {"dead_lettered", "settled", "lost", "copy_removed",
-	    "taken", "claim", "claim_reconciled", "copy"};
+	    "taken", "handed_off", "claim", "claim_reconciled", "copy"};
 	sqlite3_stmt *st = prep(r, Q_OUTCOME, "SELECT k FROM ("
 	    " SELECT seq AS s, kind AS k FROM events"
 	    "  WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3 AND grp = ?4 AND seq > ?5"
-	    "  AND kind IN ('dead_lettered', 'settled', 'lost', 'copy_removed', 'taken', 'claim',"
-	    "   'claim_reconciled')"
+	    "  AND kind IN ('dead_lettered', 'settled', 'lost', 'copy_removed', 'taken',"
+	    "   'handed_off', 'claim', 'claim_reconciled')"
 	    " UNION ALL SELECT seq, 'copy' FROM copied"
 	    "  WHERE entry_ms = ?1 AND entry_seq = ?2 AND stream = ?3 AND grp = ?4 AND seq > ?5)"
 	    " ORDER BY s DESC LIMIT 1", err);

@@ -92,6 +92,24 @@ copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n, stru
 	return rc_;
 }
 
+int
+group_create(struct rconn *rc, const char *stream, const char *group, bool *ret_created,
+    struct xerr *err)
+{
+	redisReply *r = redisCommand(rc->c, "XGROUP CREATE %s %s $ MKSTREAM", stream, group);
+
+	if (r == NULL)
+		return rconn_io_error(rc, err);
+	*ret_created = r->type != REDIS_REPLY_ERROR;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
+		xerr_set(err, XR_EFAIL, "redis: XGROUP CREATE %s %s: %s", stream, group, r->str);
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
 /* ------------------------------------------------------- dead letters */
 
 /*
@@ -490,6 +508,61 @@ ack_held(struct rconn *rc, const char *stream, const char *group, const char *ow
 		for (size_t j = 0; j < m; j++) {
 			bool not_pending = false;
 			not_ours_answer(r->element[j], &not_pending, &ret_owner[i + j]);
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/*
+ * KEYS[1] the stream; ARGV[1] the group, ARGV[2] the consumer the entries
+ * must be pending on, ARGV[3] the consumer they go to, then the IDs.  Per
+ * ID: {id, 3} handed over, else not_ours()'s answer (left alone).
+ */
+static const char hand_off_lua[] = NOT_OURS_LUA
+"local out = {}\n"
+"for i = 4, #ARGV do\n"
+"  local id = ARGV[i]\n"
+"  local a = not_ours(KEYS[1], ARGV[1], id, ARGV[2])\n"
+"  if not a then\n"
+"    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, id, 'JUSTID')\n"
+"    a = {id, 3}\n"
+"  end\n"
+"  out[#out + 1] = a\n"
+"end\n"
+"return out\n";
+
+int
+hand_off(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const char *to, const struct entry_id *ids, size_t n, bool *ret_done, char **ret_owner,
+    struct xerr *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		ret_owner[i] = NULL;
+		ret_done[i] = false;
+	}
+	for (size_t i = 0; i < n; i += 500) {
+		size_t m = n - i < 500 ? n - i : 500;
+		const char *head[] = {"EVAL", hand_off_lua, "1", stream, group, owner, to};
+		redisReply *r = ids_command(rc, head, 7, ids + i, m, err);
+
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
+			xerr_set(err, XR_EFAIL, "redis: handing off in %s: %s", stream,
+			    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			freeReplyObject(r);
+			return -1;
+		}
+		for (size_t j = 0; j < m; j++) {
+			const redisReply *e = r->element[j];
+			bool not_pending = false;
+
+			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+			    e->element[1]->type == REDIS_REPLY_INTEGER && e->element[1]->integer == 3)
+				ret_done[i + j] = true;
+			else
+				not_ours_answer(e, &not_pending, &ret_owner[i + j]);
 		}
 		freeReplyObject(r);
 	}

@@ -17,6 +17,10 @@
  *
  * Rollback removes a copy only if no group has read it, checked and done
  * in one Lua script, so a consumer reading at that instant keeps it.
+ *
+ * A hand-off claims a held entry to a live consumer of its group only
+ * while it is pending on the recovery consumer, checked in the same Lua
+ * script, with its delivery count unchanged.
  */
 #ifndef XR_MOVE_H
 #define XR_MOVE_H
@@ -49,6 +53,14 @@ int copies_send(struct rconn *rc, const char *stream, const struct copy *c, size
  * again with a new ID); any other refusal is an error.
  */
 int copies_recv(struct rconn *rc, const char *stream, struct copy *c, size_t n,
+    struct xerr *err);
+
+/*
+ * Creates group in stream (XGROUP CREATE stream group $ MKSTREAM): the
+ * group reads what is added after this.  *ret_created is false when the
+ * group was there already (BUSYGROUP).
+ */
+int group_create(struct rconn *rc, const char *stream, const char *group, bool *ret_created,
     struct xerr *err);
 
 /* ------------------------------------------------------- dead letters */
@@ -139,6 +151,18 @@ int copy_consumed(struct rconn *rc, const char *stream, const struct read_state 
  */
 int ack_held(struct rconn *rc, const char *stream, const char *group, const char *owner,
     const struct entry_id *ids, size_t n, char **ret_owner, struct xerr *err);
+/*
+ * Hands each of ids over from consumer owner (the recovery consumer) to
+ * consumer to, in stream/group: checked and claimed (XCLAIM ... 0 ...
+ * JUSTID, so its delivery count stays as it was) in one Lua script per
+ * request, so nobody claims it in between.  ret_done[i] is true when ids[i]
+ * went to `to`; else ret_owner[i] is the consumer it is pending on when
+ * that is another one (the caller frees it), or NULL when it was not
+ * pending at all.
+ */
+int hand_off(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const char *to, const struct entry_id *ids, size_t n, bool *ret_done, char **ret_owner,
+    struct xerr *err);
 /* XDEL stream ids... (idempotent). */
 int del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids,
     size_t n, struct xerr *err);

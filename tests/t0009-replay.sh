@@ -139,7 +139,8 @@ rollback_unread() {
 		echo "$f $(info_field $f GROUPS rb)"
 	done >"$TMP"/group.before
 	assert_eq 0 "$(info_field lag GROUPS rb)"
-	xr replay -s rb --to rb >/dev/null 2>&1
+	# copies to both groups, asked for: the rollback must restore both
+	xr replay -s rb --to rb --all-groups >/dev/null 2>&1
 	b=$(last_batch)
 	assert_eq $((len + 200)) "$(rcli XLEN rb)"
 	top=$(rcli XREVRANGE rb + - COUNT 1 | head -n 1)
@@ -173,7 +174,7 @@ rollback_unread() {
 test_case 'rollback before anything is read restores the exact prior state; twice changes nothing' rollback_unread
 
 rollback_half() {
-	xr replay -s rb >/dev/null 2>&1
+	xr replay -s rb --all-groups >/dev/null 2>&1
 	b=$(last_batch)
 	# a consumer reads (and acknowledges) the first half of the copies
 	rcli XREADGROUP GROUP g half COUNT 100 STREAMS rb '>' | grep -E '^[0-9]+-[0-9]+$' >"$TMP"/read

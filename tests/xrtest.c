@@ -9,6 +9,11 @@
  *                                                 1000 fields)
  *   xrtest read URL STREAM GROUP CONSUMER COUNT   XREADGROUP, never XACK
  *   xrtest pel URL STREAM GROUP                   "id owner deliveries" per pending entry
+ *   xrtest take URL STREAM GROUP CONSUMER [ack]   XREADGROUP ... > until nothing is new:
+ *                                                 "id hex" per entry read (hex: each field
+ *                                                 and value, its length and its bytes), and
+ *                                                 XACK each with ack
+ *   xrtest range URL STREAM                       "id hex" per entry of the stream (XRANGE)
  *   xrtest xdel URL STREAM START COUNT            XDEL entries START..START+COUNT-1 (by position)
  *   xrtest verify URL DB STREAM GROUP [CONSUMER]  journal payloads == Redis bytes,
  *                                                 no entry journalled twice, and all
@@ -319,6 +324,86 @@ do_read(int argc, char **argv)
 		freeReplyObject(r);
 	}
 	printf("%ld\n", got);
+	redisFree(c);
+	return 0;
+}
+
+/* ---------------------------------------------------------- take, range */
+
+/* "id hex" of one entry [id, [field, value, ...]]: each item as its length and bytes. */
+static void
+print_entry(const redisReply *e)
+{
+	const redisReply *f = e->element[1];
+
+	printf("%s ", e->element[0]->str);
+	for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k < f->elements; k++) {
+		printf("%zx:", f->element[k]->len);
+		for (size_t b = 0; b < f->element[k]->len; b++)
+			printf("%02x", (unsigned char)f->element[k]->str[b]);
+		printf(";");
+	}
+	printf("\n");
+}
+
+static int
+do_take(int argc, char **argv)
+{
+	redisContext *c;
+	bool ack = argc == 7 && strcmp(argv[6], "ack") == 0;
+
+	if (argc != 6 && !ack)
+		die("%s", "usage: take URL STREAM GROUP CONSUMER [ack]");
+	c = connect_url(argv[2]);
+	for (;;) {
+		const char *av[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", "1000",
+		    "STREAMS", argv[3], ">"};
+		redisReply *r = cmd(c, 9, av, NULL);
+		size_t n = 0;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+			const redisReply *es = r->element[0]->element[1];
+			n = es->elements;
+			for (size_t i = 0; i < n; i++) {
+				print_entry(es->element[i]);
+				if (ack) {
+					const char *xv[] = {"XACK", argv[3], argv[4],
+					    es->element[i]->element[0]->str};
+					freeReplyObject(cmd(c, 4, xv, NULL));
+				}
+			}
+		}
+		freeReplyObject(r);
+		if (n == 0)
+			break;
+	}
+	redisFree(c);
+	return 0;
+}
+
+static int
+do_range(int argc, char **argv)
+{
+	redisContext *c;
+	char start[64] = "-";
+
+	if (argc != 4)
+		die("%s", "usage: range URL STREAM");
+	c = connect_url(argv[2]);
+	for (;;) {
+		const char *av[] = {"XRANGE", argv[3], start, "+", "COUNT", "1000"};
+		redisReply *r = cmd(c, 6, av, NULL);
+		struct entry_id id = {0, 0};
+		size_t n = r->elements;
+		for (size_t i = 0; i < n; i++) {
+			print_entry(r->element[i]);
+			entry_id_parse(r->element[i]->element[0]->str, r->element[i]->element[0]->len,
+			    &id);
+		}
+		freeReplyObject(r);
+		if (n < 1000)
+			break;
+		entry_id_format(entry_id_next(id), start, sizeof(start));
+	}
 	redisFree(c);
 	return 0;
 }
@@ -1217,6 +1302,10 @@ main(int argc, char **argv)
 		return do_fill(argc, argv);
 	if (strcmp(argv[1], "read") == 0)
 		return do_read(argc, argv);
+	if (strcmp(argv[1], "take") == 0)
+		return do_take(argc, argv);
+	if (strcmp(argv[1], "range") == 0)
+		return do_range(argc, argv);
 	if (strcmp(argv[1], "pel") == 0)
 		return do_pel(argc, argv);
 	if (strcmp(argv[1], "xdel") == 0)
