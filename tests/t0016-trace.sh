@@ -45,8 +45,9 @@ chain() {
 	rcli XREADGROUP GROUP billing w0 COUNT 1 STREAMS o '>' >/dev/null
 	rcli XACK o billing "$(rcli XRANGE o - + COUNT 1 | head -n 1)" >/dev/null
 	assert_eq "$E" "$(read_ids billing w1 o)"
-	# w1 died: the order is claimed and redelivered, a copy at the end of o
-	xr -q run -s o -g billing --claim-idle 0 --no-clean --action redeliver
+	# w1 died: the order is claimed and redelivered, a copy at the end of o (shipping,
+	# which started after it, is to see the copies too: --all-groups)
+	xr -q run -s o -g billing --claim-idle 0 --no-clean --action redeliver --all-groups
 	# w2 reads the copy and dies too: claimed again, held
 	C1=$(read_ids billing w2 o)
 	if [ -z "$C1" ] || [ "$C1" = "$E" ]; then fail "w2 read '$C1'"; fi
@@ -65,7 +66,7 @@ chain() {
 	assert_grep "^o:dlq/$D +dead letter of o/$C1 +yes +-?\$" "$TMP"/out
 	assert_grep "^billing +dead-lettered +2 +o/$C1\$" "$TMP"/out
 	# the dead letter replayed; w3 reads that copy and acknowledges it; the next run settles
-	xr -q replay --dead-lettered >/dev/null
+	xr -q replay --dead-lettered --all-groups >/dev/null
 	C2=$(read_ids billing w3 o)
 	if [ -z "$C2" ] || [ "$C2" = "$C1" ]; then fail "w3 read '$C2'"; fi
 	rcli XACK o billing "$C2" >/dev/null
