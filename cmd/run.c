@@ -43,6 +43,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kbool(&w, "dry_run", dry);
 	jw_kint(&w, "claimed", r->claimed);
 	jw_kint(&w, "reconciled", r->reconciled);
+	jw_kint(&w, "adopted", r->adopted);
 	jw_kint(&w, "lost", r->lost);
 	jw_kint(&w, "deleted", r->deleted);
 	jw_kint(&w, "dead_lettered", r->dead_lettered);
@@ -65,6 +66,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 		jw_kstr(&w, "stream", g->stream);
 		jw_kstr(&w, "group", g->group);
 		jw_kint(&w, "claimed", g->claimed);
+		jw_kint(&w, "adopted", g->adopted);
 		jw_kint(&w, "lost", g->lost);
 		jw_kint(&w, "deleted", g->deleted);
 		jw_kint(&w, "dead_lettered", g->dead_lettered);

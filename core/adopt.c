@@ -1,97 +1,332 @@
 /*
- * adopt.c: entries the recovery consumer holds that the journal does not
- * know, journalled (see pass.h, sweep_held).
+ * adopt.c: entries the recovery consumer holds that this journal does not
+ * know, adopted: journalled as claim_reconciled with "adopted" in the
+ * detail, so that they are held entries like any other (see pass.h,
+ * adopt_group).
+ *
+ * Another host's run with its own journal, a journal lost or rotated, a
+ * run whose intents a power cut took: the recovery consumer then holds
+ * entries no claim of this journal names.  Redis still tells where they
+ * are (stream, group), how often they were delivered and how long they
+ * have been idle; who had them before the claim it does not tell, so the
+ * previous owner is "unknown".  Adopting reads them and writes the
+ * journal, nothing else: the entries stay pending on the recovery
+ * consumer with their delivery counts (XPENDING and XRANGE, never XCLAIM,
+ * which would count a delivery).
+ *
+ * Knowing that nothing is new, cheaply.  Nothing but an XCLAIM (or an
+ * XREADGROUP, XAUTOCLAIM) naming the recovery consumer adds an entry to
+ * what it holds, and each of those sets the time Redis last saw it (XINFO
+ * CONSUMERS "idle": XPENDING, XINFO, XACK and the move scripts leave it
+ * as it was).  So when a run has checked every entry the consumer holds,
+ * and nobody touched the consumer from that check to the end of its work
+ * on the group, its run_end records when Redis last saw the consumer
+ * ("held_seen": [lo, hi, idle]: the time between two readings of this
+ * host's clock, and the idle time then).  A later run that finds the same
+ * time, and no more entries held than then, knows that every entry is
+ * still one the journal knew: one XINFO CONSUMERS and one journal query
+ * per group.  Otherwise it lists what the consumer holds, a page of 1000
+ * at a time, and looks the page up in one query.  A reading only counts
+ * when the consumer had been idle for longer than both readings took
+ * (plus a few ms): a claim just after the reading then moves the time
+ * beyond their uncertainty.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/json.h"
+#include "../lib/util.h"
+#include "../store/adopt.h"
 #include "pass.h"
 
-static const char *const held_kinds[] = {"claim", "claim_reconciled", NULL};
+#define ADOPT_PAGE 1000
+#define ADOPT_PIPELINE 100      /* XRANGEs in flight at once */
+#define SEEN_SLACK_MS 3
 
-int
-sweep_held(struct pass *p, const char *stream, const char *group, long long *found,
+/* ------------------------------------------------- the recovery consumer */
+
+/* When Redis last saw the recovery consumer, and how many entries it holds. */
+struct seen {
+	bool exists;
+	long long held;
+	int64_t lo, hi, idle;
+};
+
+static int
+read_seen(struct pass *p, const char *stream, const char *group, struct seen *s,
     struct xerr *err)
 {
-	char start[ENTRY_ID_STRLEN] = "-";
+	struct consumer_info *cs = NULL;
+	size_t n = 0;
+	int64_t t0 = now_ms(), t1;
+
+	memset(s, 0, sizeof(*s));
+	if (redis_consumers(p->rc, stream, group, &cs, &n, err) < 0)
+		return -1;
+	t1 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cs[i].name, p->cfg->consumer) != 0)
+			continue;
+		s->exists = true;
+		s->held = cs[i].pending;
+		s->idle = cs[i].idle_ms;
+		s->lo = t0 - cs[i].idle_ms;
+		s->hi = t1 - cs[i].idle_ms + 1;
+	}
+	consumer_info_free(cs, n);
+	return 0;
+}
+
+/* Whether a and b may be the same last sighting, and a claim after a would show. */
+static bool
+same_sighting(int64_t alo, int64_t ahi, int64_t aidle, int64_t blo, int64_t bhi)
+{
+	return blo <= ahi + SEEN_SLACK_MS && alo <= bhi + SEEN_SLACK_MS &&
+	    aidle > (ahi - alo) + (bhi - blo) + SEEN_SLACK_MS;
+}
+
+/* ------------------------------------------------------------ journalling */
+
+/* The entries of one XPENDING page that the journal does not know. */
+struct page {
+	struct entry_id id[ADOPT_PAGE];
+	char ids[ADOPT_PAGE][ENTRY_ID_STRLEN];
+	int64_t idle[ADOPT_PAGE], deliveries[ADOPT_PAGE];
+	bool known[ADOPT_PAGE];
+	size_t n;
+};
+
+static void
+adopted_detail(struct pass *p, const char *reason)
+{
+	struct jw w;
+
+	buf_reset(&p->dbuf);
+	jw_init(&w, &p->dbuf);
+	jw_obj(&w);
+	jw_kbool(&w, "adopted", true);
+	jw_kstr(&w, "held_by", p->cfg->consumer);
+	jw_kstr(&w, "previous_owner", "unknown");
+	if (reason != NULL)
+		jw_kstr(&w, "reason", reason);
+	jw_obj_end(&w);
+}
+
+/*
+ * Journals entries pg->id[idx[0..n)], the stream's reply to XRANGE id id
+ * for each in r[]: claim_reconciled with its payload, or lost when the
+ * stream no longer has it.  Inside the caller's transaction.
+ */
+static int
+journal_adopted(struct pass *p, struct group_result *gr, const struct page *pg,
+    const size_t *idx, redisReply **r, size_t n, long long *lost, struct xerr *err)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = idx[k];
+		struct event ev = EVENT_INIT;
+
+		ev.run = p->run;
+		ev.stream = gr->stream;
+		ev.grp = gr->group;
+		ev.has_entry = true;
+		ev.entry = pg->id[i];
+		ev.idle_ms = pg->idle[i];
+		ev.deliveries = pg->deliveries[i];
+		if (r[k]->type == REDIS_REPLY_ARRAY && r[k]->elements == 1 &&
+		    r[k]->element[0]->type == REDIS_REPLY_ARRAY &&
+		    r[k]->element[0]->elements == 2 &&
+		    r[k]->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+			pass_encode_payload(p, r[k]->element[0]->element[1]);
+			adopted_detail(p, NULL);
+			ev.kind = "claim_reconciled";
+			ev.payload = buf_str(&p->pbuf);
+			ev.payload_len = p->pbuf.len;
+		} else {
+			const char *why = "deleted from the stream while the recovery consumer held "
+			    "it, before this journal knew it";
+			adopted_detail(p, why);
+			ev.kind = "lost";
+			pass_log_lost(p, gr->stream, gr->group, pg->id[i], NULL, pg->idle[i],
+			    pg->deliveries[i], why);
+			(*lost)++;
+		}
+		ev.detail = buf_str(&p->dbuf);
+		if (journal_append(p->j, &ev, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads each unknown entry of the page (pipelined XRANGE) and journals it. */
+static int
+adopt_page(struct pass *p, struct group_result *gr, const struct page *pg,
+    long long *adopted, long long *lost, struct xerr *err)
+{
+	size_t idx[ADOPT_PIPELINE];
+	redisReply *r[ADOPT_PIPELINE];
+	size_t i = 0;
 	int rc = -1;
 
-	*found = 0;
 	if (journal_begin(p->j, err) < 0)
 		return -1;
-	for (;;) {
-		redisReply *r = rconn_cmd(p->rc, err, "XPENDING %s %s %s + 1000 %s", stream, group,
-		    start, p->cfg->consumer);
-		struct entry_id id = {0, 0};
-		size_t n;
+	while (i < pg->n) {
+		size_t n = 0, got = 0;
 
-		if (r == NULL)
-			goto out;
-		n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-		for (size_t i = 0; i < n; i++) {
-			const redisReply *e = r->element[i];
-			bool known;
-
-			if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
-			    entry_id_parse(e->element[0]->str, e->element[0]->len, &id) < 0)
+		for (; i < pg->n && n < ADOPT_PIPELINE; i++) {
+			if (pg->known[i])
 				continue;
-			if (journal_entry_has(p->j, stream, group, id, held_kinds, 0, &known, err) < 0) {
-				freeReplyObject(r);
-				goto out;
-			}
-			if (known)
-				continue;
-			redisReply *range = rconn_cmd(p->rc, err, "XRANGE %s %s %s", stream,
-			    e->element[0]->str, e->element[0]->str);
-			if (range == NULL) {
-				freeReplyObject(r);
-				goto out;
-			}
-			struct event ev = EVENT_INIT;
-			struct jw w;
-			ev.run = p->run;
-			ev.stream = stream;
-			ev.grp = group;
-			ev.has_entry = true;
-			ev.entry = id;
-			ev.deliveries = e->element[3]->integer;
-			buf_reset(&p->dbuf);
-			jw_init(&w, &p->dbuf);
-			jw_obj(&w);
-			jw_kbool(&w, "found_held", true);
-			jw_obj_end(&w);
-			ev.detail = buf_str(&p->dbuf);
-			if (range->type == REDIS_REPLY_ARRAY && range->elements == 1) {
-				pass_encode_payload(p, range->element[0]->element[1]);
-				ev.kind = "claim_reconciled";
-				ev.payload = buf_str(&p->pbuf);
-				ev.payload_len = p->pbuf.len;
-			} else {
-				ev.kind = "lost";
-				buf_reset(&p->dbuf);
-				jw_init(&w, &p->dbuf);
-				jw_obj(&w);
-				jw_kstr(&w, "reason", "deleted from the stream while held by the recovery "
-				    "consumer after a run that left no trace");
-				jw_kbool(&w, "found_held", true);
-				jw_obj_end(&w);
-				ev.detail = buf_str(&p->dbuf);
-			}
-			freeReplyObject(range);
-			if (journal_append(p->j, &ev, err) < 0) {
-				freeReplyObject(r);
-				goto out;
-			}
-			(*found)++;
+			idx[n++] = i;
+			resp_begin(p->rc, 4);
+			resp_arg(p->rc, "XRANGE", 6);
+			resp_arg(p->rc, gr->stream, strlen(gr->stream));
+			resp_arg(p->rc, pg->ids[i], strlen(pg->ids[i]));
+			resp_arg(p->rc, pg->ids[i], strlen(pg->ids[i]));
 		}
-		freeReplyObject(r);
-		if (n < 1000)
+		if (n == 0)
 			break;
-		entry_id_format(entry_id_next(id), start, sizeof(start));
+		resp_flush(p->rc);
+		for (; got < n; got++) {
+			if (redisGetReply(p->rc->c, (void **)&r[got]) != REDIS_OK) {
+				rconn_io_error(p->rc, err);
+				break;
+			}
+		}
+		int jrc = got < n ? -1 : 0;
+		for (size_t k = 0; jrc == 0 && k < n; k++)
+			if (r[k]->type == REDIS_REPLY_ERROR)
+				jrc = xerr_set(err, XR_EFAIL, "redis: XRANGE %s: %s", gr->stream,
+				    r[k]->str);
+		if (jrc == 0)
+			jrc = journal_adopted(p, gr, pg, idx, r, n, lost, err);
+		for (size_t k = 0; k < got; k++)
+			freeReplyObject(r[k]);
+		if (jrc < 0)
+			goto out;
+		*adopted += (long long)n;
 	}
 	rc = journal_commit(p->j, err);
 out:
 	if (rc < 0)
 		journal_rollback(p->j);
 	return rc;
+}
+
+/* Reads one XPENDING page of the recovery consumer's entries into pg. */
+static int
+read_page(struct pass *p, struct group_result *gr, const char *start, struct page *pg,
+    struct xerr *err)
+{
+	redisReply *r = rconn_cmd(p->rc, err, "XPENDING %s %s %s + %d %s", gr->stream, gr->group,
+	    start, ADOPT_PAGE, p->cfg->consumer);
+
+	pg->n = 0;
+	if (r == NULL)
+		return -1;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+		size_t k = pg->n;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    entry_id_parse(e->element[0]->str, e->element[0]->len, &pg->id[k]) < 0)
+			continue;
+		entry_id_format(pg->id[k], pg->ids[k], sizeof(pg->ids[k]));
+		pg->idle[k] = e->element[2]->integer;
+		pg->deliveries[k] = e->element[3]->integer;
+		pg->n++;
+	}
+	size_t total = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	freeReplyObject(r);
+	return total < ADOPT_PAGE ? 0 : 1;
+}
+
+/* Lists every entry the recovery consumer holds and adopts those not known. */
+static int
+adopt_scan(struct pass *p, struct group_result *gr, long long *lost, struct xerr *err)
+{
+	struct page *pg = xmalloc(sizeof(*pg));
+	char start[ENTRY_ID_STRLEN] = "-";
+	int rc = -1;
+
+	for (;;) {
+		int more = read_page(p, gr, start, pg, err);
+
+		if (more < 0)
+			goto out;
+		if (journal_known_ids(p->j, gr->stream, gr->group, pg->id, pg->n, pg->known,
+		    err) < 0)
+			goto out;
+		if (adopt_page(p, gr, pg, &gr->adopted, lost, err) < 0)
+			goto out;
+		if (!more || pg->n == 0 || *p->stop)
+			break;
+		entry_id_format(entry_id_next(pg->id[pg->n - 1]), start, sizeof(start));
+	}
+	rc = *p->stop ? 1 : 0;
+out:
+	free(pg);
+	return rc;
+}
+
+/* -------------------------------------------------------------- the step */
+
+int
+adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
+{
+	struct held_mark m;
+	struct seen s;
+	long long lost = 0;
+	bool scan;
+	int rc;
+
+	gr->seen_ok = false;
+	if (p->dry)
+		return 0;
+	if (read_seen(p, gr->stream, gr->group, &s, err) < 0)
+		return -1;
+	if (!s.exists)
+		return 0;
+	if (journal_held_mark(p->j, p->run, gr->stream, gr->group, &m, err) < 0)
+		return -1;
+	/* p->sweep: a run ended without a trace; look at everything held anyway. */
+	scan = s.held > 0 && (p->sweep || !m.found || s.held > m.held ||
+	    !same_sighting(m.seen_lo, m.seen_hi, m.seen_idle, s.lo, s.hi));
+	if (scan) {
+		if (pass_flush(p, err) < 0 || (rc = adopt_scan(p, gr, &lost, err)) < 0)
+			return -1;
+		if (rc > 0)
+			return 0;       /* stopped: no sighting recorded */
+	}
+	gr->lost += lost;
+	gr->seen_lo = s.lo;
+	gr->seen_hi = s.hi;
+	gr->seen_idle = s.idle;
+	gr->seen_ok = true;
+
+	struct logline l;
+	ll_start(&l, gr->adopted > 0 ? LOG_INFO : LOG_DEBUG, "ADOPT", NULL);
+	ll_str(&l, "stream", gr->stream);
+	ll_str(&l, "group", gr->group);
+	ll_int(&l, "adopted", gr->adopted);
+	if (lost > 0)
+		ll_int(&l, "lost", lost);
+	ll_int(&l, "held", s.held);
+	ll_str(&l, "checked", scan ? "each" : "unchanged");
+	ll_emit(p->lg, &l);
+	return 0;
+}
+
+int
+adopt_group_end(struct pass *p, struct group_result *gr, struct xerr *err)
+{
+	struct seen s;
+
+	if (!gr->seen_ok)
+		return 0;
+	gr->seen_ok = false;
+	if (read_seen(p, gr->stream, gr->group, &s, err) < 0)
+		return -1;
+	gr->seen_ok = s.exists &&
+	    same_sighting(gr->seen_lo, gr->seen_hi, gr->seen_idle, s.lo, s.hi);
+	return 0;
 }
