@@ -146,7 +146,7 @@ journal_adopted(struct pass *p, struct group_result *gr, const struct page *pg,
 			    "it, before this journal knew it";
 			adopted_detail(p, why);
 			ev.kind = "lost";
-			pass_log_lost(p, gr->stream, gr->group, pg->id[i], NULL, pg->idle[i],
+			pass_log_lost(p, gr->stream, gr->group, pg->id[i], p->cfg->consumer, pg->idle[i],
 			    pg->deliveries[i], why);
 			(*lost)++;
 		}
@@ -196,13 +196,14 @@ adopt_page(struct pass *p, struct group_result *gr, const struct page *pg,
 			if (r[k]->type == REDIS_REPLY_ERROR)
 				jrc = xerr_set(err, XR_EFAIL, "redis: XRANGE %s: %s", gr->stream,
 				    r[k]->str);
+		long long lost0 = *lost;
 		if (jrc == 0)
 			jrc = journal_adopted(p, gr, pg, idx, r, n, lost, err);
 		for (size_t k = 0; k < got; k++)
 			freeReplyObject(r[k]);
 		if (jrc < 0)
 			goto out;
-		*adopted += (long long)n;
+		*adopted += (long long)n - (*lost - lost0);
 	}
 	rc = journal_commit(p->j, err);
 out:
