@@ -17,22 +17,33 @@
  * Knowing that nothing is new, cheaply.  Nothing but an XCLAIM (or an
  * XREADGROUP, XAUTOCLAIM) naming the recovery consumer adds an entry to
  * what it holds, and each of those sets the time Redis last saw it (XINFO
- * CONSUMERS "idle": XPENDING, XINFO, XACK and the move scripts leave it
- * as it was).  So when a run has checked every entry the consumer holds,
- * and nobody touched the consumer from that check to the end of its work
- * on the group, its run_end records when Redis last saw the consumer
- * ("held_seen": [lo, hi, idle]: the time between two readings of this
- * host's clock, and the idle time then).  A later run that finds the same
- * time, and no more entries held than then, knows that every entry is
- * still one the journal knew: one XINFO CONSUMERS and one journal query
- * per group.  Otherwise it lists what the consumer holds, a page of 1000
- * at a time, and looks the page up in one query.  A reading only counts
- * when the consumer had been idle for longer than both readings took
- * (plus a few ms): a claim just after the reading then moves the time
- * beyond their uncertainty.
+ * CONSUMERS "idle"; XPENDING, XINFO, XACK and the move scripts leave it
+ * as it was).  A run that has looked at every entry the consumer holds
+ * (or knew that nothing was new) reads that time again once its work on
+ * the group is done.  If it is the same, or if it moved but the count
+ * moved by exactly what this run did (claimed, minus what it
+ * dead-lettered), the run records the sighting in its run_end
+ * ("held_seen": [lo, hi, idle, held, checked]: the last sighting lies
+ * between lo and hi, Unix ms of this host's clock; the consumer was idle
+ * that long; it held that many entries, all known to the journal;
+ * checked is when each entry was last looked at).  The next run that
+ * finds the same sighting and no more entries knows that nothing is new:
+ * one XINFO CONSUMERS and one journal query for the group.  Otherwise it
+ * lists what the consumer holds, a page of 1000 at a time, and looks each
+ * page up in one query (a walk of the journal's entry index over the
+ * page's IDs).
+ *
+ * A sighting only counts when the consumer had been idle longer than both
+ * readings took, plus a few ms: a claim after the reading then moves it
+ * beyond their uncertainty (the end reading waits that long if needed).
+ * The one thing a count cannot show is another client adding entries
+ * while this run works on the group and as many being taken away in the
+ * same moments; so every entry is looked at again at least once an hour
+ * (ADOPT_RECHECK_MS), whatever the sightings say.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -42,6 +53,7 @@
 #define ADOPT_PAGE 1000
 #define ADOPT_PIPELINE 100      /* XRANGEs in flight at once */
 #define SEEN_SLACK_MS 3
+#define ADOPT_RECHECK_MS (60 * 60 * 1000)
 
 /* ------------------------------------------------- the recovery consumer */
 
@@ -280,17 +292,23 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	bool scan;
 	int rc;
 
-	gr->seen_ok = false;
+	gr->held_checked = gr->seen_ok = false;
 	if (p->dry)
 		return 0;
 	if (read_seen(p, gr->stream, gr->group, &s, err) < 0)
 		return -1;
-	if (!s.exists)
+	if (!s.exists) {
+		/* Nothing held; what this run's claims add is known. */
+		gr->seen_lo = gr->seen_hi = gr->seen_idle = gr->seen_held = 0;
+		gr->seen_checked = now_ms();
+		gr->held_checked = true;
 		return 0;
+	}
 	if (journal_held_mark(p->j, p->run, gr->stream, gr->group, &m, err) < 0)
 		return -1;
 	/* p->sweep: a run ended without a trace; look at everything held anyway. */
 	scan = s.held > 0 && (p->sweep || !m.found || s.held > m.held ||
+	    s.lo - m.checked > ADOPT_RECHECK_MS ||
 	    !same_sighting(m.seen_lo, m.seen_hi, m.seen_idle, s.lo, s.hi));
 	if (scan) {
 		if (pass_flush(p, err) < 0 || (rc = adopt_scan(p, gr, &lost, err)) < 0)
@@ -302,7 +320,9 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	gr->seen_lo = s.lo;
 	gr->seen_hi = s.hi;
 	gr->seen_idle = s.idle;
-	gr->seen_ok = true;
+	gr->seen_held = s.held;
+	gr->seen_checked = scan || s.held == 0 ? s.lo : m.checked;
+	gr->held_checked = true;
 
 	struct logline l;
 	ll_start(&l, gr->adopted > 0 ? LOG_INFO : LOG_DEBUG, "ADOPT", NULL);
@@ -317,17 +337,47 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	return 0;
 }
 
+/* Sleeps ms milliseconds. */
+static void
+pause_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
 int
 adopt_group_end(struct pass *p, struct group_result *gr, struct xerr *err)
 {
-	struct seen s;
+	long long expect = gr->seen_held + gr->claimed - gr->dead_lettered;
+	struct seen s, again;
 
-	if (!gr->seen_ok)
+	if (!gr->held_checked)
 		return 0;
-	gr->seen_ok = false;
 	if (read_seen(p, gr->stream, gr->group, &s, err) < 0)
 		return -1;
-	gr->seen_ok = s.exists &&
-	    same_sighting(gr->seen_lo, gr->seen_hi, gr->seen_idle, s.lo, s.hi);
+	if (!s.exists)
+		return 0;
+	if (!same_sighting(gr->seen_lo, gr->seen_hi, gr->seen_idle, s.lo, s.hi)) {
+		/* Touched since: by this run's claims alone, or the next run looks. */
+		if (gr->claimed == 0 || p->uncertain || s.held != expect)
+			return 0;
+		int64_t need = 2 * (s.hi - s.lo) + SEEN_SLACK_MS + 2;
+		if (s.idle <= need) {
+			/* Just claimed into: wait until a later claim would show. */
+			pause_ms(need - s.idle + 1);
+			if (read_seen(p, gr->stream, gr->group, &again, err) < 0)
+				return -1;
+			if (!again.exists || again.held != s.held ||
+			    !same_sighting(again.lo, again.hi, again.idle, s.lo, s.hi))
+				return 0;
+			s = again;
+		}
+	}
+	gr->seen_lo = s.lo;
+	gr->seen_hi = s.hi;
+	gr->seen_idle = s.idle;
+	gr->seen_held = s.held;
+	gr->seen_ok = true;
 	return 0;
 }

@@ -345,6 +345,8 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 			jw_int(&w, g->seen_lo);
 			jw_int(&w, g->seen_hi);
 			jw_int(&w, g->seen_idle);
+			jw_int(&w, g->seen_held);
+			jw_int(&w, g->seen_checked);
 			jw_arr_end(&w);
 		}
 		jw_obj_end(&w);

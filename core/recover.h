@@ -33,10 +33,12 @@ struct group_result {
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
 	char *error;                /* NULL when fine */
-	/* When Redis last saw the recovery consumer, if nobody touched it from
-	 * the check of what it holds on (core/adopt.c); run_end records it. */
+	/* When Redis last saw the recovery consumer, if nobody but this run
+	 * touched it from the check of what it holds on (core/adopt.c):
+	 * run_end records it. */
+	bool held_checked;          /* adopt_group looked */
 	bool seen_ok;
-	int64_t seen_lo, seen_hi, seen_idle;
+	int64_t seen_lo, seen_hi, seen_idle, seen_held, seen_checked;
 };
 
 struct recover_result {

@@ -2,7 +2,6 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "../lib/buf.h"
 #include "adopt.h"
 
 #define DB_ERR(j, err, what) \
@@ -10,22 +9,23 @@
 	    journal_errmsg(j))
 
 /*
- * The IDs as a JSON array of [ms, seq]; each is one seek in events_entry.
- * Returns the positions in the array of the known ones.
+ * The claims of the group whose IDs' milliseconds lie between the first ID's
+ * and the last's: one walk of events_entry in ID order, which the page,
+ * also in ID order, is merged with.  The walk looks at the table row only
+ * for the group's own events (stream and grp are in the index).
  */
 static const char known_sql[] =
-    "SELECT k.key FROM json_each(?3) k WHERE EXISTS (SELECT 1 FROM events e"
-    " WHERE e.entry_ms = json_extract(k.value, '$[0]')"
-    " AND e.entry_seq = json_extract(k.value, '$[1]')"
-    " AND e.stream = ?1 AND e.grp = ?2"
-    " AND e.kind IN ('claim', 'claim_reconciled', 'lost'))";
+    "SELECT entry_ms, entry_seq FROM events"
+    " WHERE entry_ms >= ?3 AND entry_ms <= ?4 AND entry_ms IS NOT NULL"
+    " AND stream = ?1 AND grp = ?2 AND kind IN ('claim', 'claim_reconciled', 'lost')"
+    " ORDER BY entry_ms, entry_seq";
 
 int
 journal_known_ids(struct journal *j, const char *stream, const char *grp,
     const struct entry_id *ids, size_t n, bool *known, struct xerr *err)
 {
-	struct buf list = BUF_INIT;
 	sqlite3_stmt *st;
+	size_t i = 0;
 	int rc;
 
 	memset(known, 0, n * sizeof(*known));
@@ -33,21 +33,21 @@ journal_known_ids(struct journal *j, const char *stream, const char *grp,
 		return 0;
 	if (sqlite3_prepare_v2(journal_db(j), known_sql, -1, &st, NULL) != SQLITE_OK)
 		return DB_ERR(j, err, "looking up held entries");
-	buf_addc(&list, '[');
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&list, "%s[%llu,%llu]", i > 0 ? "," : "", (unsigned long long)ids[i].ms,
-		    (unsigned long long)ids[i].seq);
-	buf_addc(&list, ']');
 	sqlite3_bind_text(st, 1, stream, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, buf_str(&list), (int)list.len, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 k = sqlite3_column_int64(st, 0);
-		if (k >= 0 && (size_t)k < n)
-			known[k] = true;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ids[0].ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)ids[n - 1].ms);
+	while (i < n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct entry_id e = {(uint64_t)sqlite3_column_int64(st, 0),
+		    (uint64_t)sqlite3_column_int64(st, 1)};
+		while (i < n && entry_id_cmp(ids[i], e) < 0)
+			i++;
+		if (i < n && entry_id_cmp(ids[i], e) == 0)
+			known[i] = true;
 	}
+	if (i >= n)
+		rc = SQLITE_DONE;
 	sqlite3_finalize(st);
-	buf_free(&list);
 	if (rc != SQLITE_DONE)
 		return DB_ERR(j, err, "looking up held entries");
 	return 0;
@@ -55,8 +55,9 @@ journal_known_ids(struct journal *j, const char *stream, const char *grp,
 
 /* run_end events by the events_run_end index, newest first. */
 static const char mark_sql[] =
-    "SELECT json_extract(p.value, '$.held'), json_extract(p.value, '$.held_seen[0]'),"
-    "  json_extract(p.value, '$.held_seen[1]'), json_extract(p.value, '$.held_seen[2]')"
+    "SELECT json_extract(p.value, '$.held_seen[3]'), json_extract(p.value, '$.held_seen[0]'),"
+    "  json_extract(p.value, '$.held_seen[1]'), json_extract(p.value, '$.held_seen[2]'),"
+    "  json_extract(p.value, '$.held_seen[4]')"
     " FROM (SELECT run, detail FROM events WHERE kind = 'run_end' AND run < ?1"
     "   ORDER BY run DESC LIMIT 64) r, json_each(r.detail, '$.pending') p"
     " WHERE json_extract(p.value, '$.stream') = ?2 AND json_extract(p.value, '$.group') = ?3"
@@ -80,12 +81,14 @@ journal_held_mark(struct journal *j, int64_t run, const char *stream, const char
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
 	    sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
 	    sqlite3_column_type(st, 2) == SQLITE_INTEGER &&
-	    sqlite3_column_type(st, 3) == SQLITE_INTEGER) {
+	    sqlite3_column_type(st, 3) == SQLITE_INTEGER &&
+	    sqlite3_column_type(st, 4) == SQLITE_INTEGER) {
 		ret->found = true;
 		ret->held = sqlite3_column_int64(st, 0);
 		ret->seen_lo = sqlite3_column_int64(st, 1);
 		ret->seen_hi = sqlite3_column_int64(st, 2);
 		ret->seen_idle = sqlite3_column_int64(st, 3);
+		ret->checked = sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
