@@ -101,7 +101,16 @@ print(d["adopted"], g["adopted"], g["claimed"], g["held"])' "$TMP"/out >"$TMP"/c
 test_case 'two journals: B adopts exactly what A claimed, byte for byte, delivery counts kept; replay from B' two_journals
 
 others_claim_later() {
-	# B has checked everything (the last case); now a third journal claims more
+	# B claims more itself: its next run knows that nothing is new without a look
+	"$XRTEST" fill "$REDIS_URL" tj 4 --start 200 >/dev/null
+	crash_consumer tj g dead4
+	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
+		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
+	assert_grep '\[RECOVER\] XCLAIM claimed=4 ' "$TMP"/log
+	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
+		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
+	assert_grep '\[ADOPT\] stream=tj group=g adopted=0 held=44 checked=unchanged' "$TMP"/log
+	# B has checked everything; now a third journal claims more
 	# entries into the recovery consumer, and an operator acknowledges as many
 	# held ones: the count is the same, yet B's next run adopts the new ones
 	"$XRTEST" fill "$REDIS_URL" tj 6 --start 100 --mixed >/dev/null
@@ -112,18 +121,56 @@ others_claim_later() {
 	for id in $(pel tj | awk '$2 == "xrecover" { print $1 }' | head -n 6); do
 		rcli XACK tj g "$id" >/dev/null
 	done
-	assert_eq 40 "$(rcli XINFO CONSUMERS tj g | grep -A3 '^xrecover$' | sed -n 3p)"
+	assert_eq 44 "$(rcli XINFO CONSUMERS tj g | grep -A3 '^xrecover$' | sed -n 3p)"
 	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
 		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
-	assert_grep '\[ADOPT\] stream=tj group=g adopted=6 held=40 checked=each' "$TMP"/log
+	assert_grep '\[ADOPT\] stream=tj group=g adopted=6 held=44 checked=each' "$TMP"/log
 	sql "select entry_id from claimed_messages where adopted = 0" "$TMP"/c.db | sort >"$TMP"/c-ids
 	sql "select entry_id from claimed_messages where run = (select max(run) from runs)" "$TMP"/b.db |
 		sort >"$TMP"/b-new
 	cmp "$TMP"/c-ids "$TMP"/b-new || fail "B adopted other entries than C claimed"
 	"$XRTEST" verify "$REDIS_URL" "$TMP"/b.db tj g >"$TMP"/v
-	assert_grep 'mismatched=0 gone=0 duplicated=0 held=40 unjournalled=0$' "$TMP"/v
+	assert_grep 'mismatched=0 gone=0 duplicated=0 held=44 unjournalled=0$' "$TMP"/v
 }
 test_case 'entries another journal claims later, behind an unchanged count, are adopted by the next run' others_claim_later
+
+# wait_stopped PID: until the process is stopped (SIGSTOP at a failpoint)
+wait_stopped() {
+	n=0
+	while [ $n -lt 200 ]; do
+		[ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
+
+claimed_meanwhile() {
+	# B checks what is held, then, while B works on the group, journal C claims
+	# three entries; B claims five of its own: its next run looks at each entry
+	"$XRTEST" fill "$REDIS_URL" tj 5 --start 300 >/dev/null
+	crash_consumer tj g dead5
+	"$XRTEST" fill "$REDIS_URL" tj 3 --start 400 >/dev/null
+	crash_consumer tj g dead6
+	held=$(rcli XINFO CONSUMERS tj g | grep -A3 '^xrecover$' | sed -n 3p)
+	XRECOVER_FAILPOINT=adopt-checked:stop "$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj \
+		--claim-idle 0 --no-clean --exclude-consumer alive --exclude-consumer reader \
+		--exclude-consumer dead6 2>"$TMP"/log &
+	pid=$!
+	wait_stopped $pid || { kill -9 $pid; fail "the run did not stop at adopt-checked"; }
+	"$XR" -r "$REDIS_URL" --db "$TMP"/c.db -q run -s tj --claim-idle 0 --no-clean \
+		--exclude-consumer alive --exclude-consumer reader --exclude-consumer dead5
+	kill -CONT $pid
+	wait $pid || fail "the run failed: exit $?"
+	assert_grep "\\[ADOPT\\] stream=tj group=g adopted=0 held=$held checked=unchanged" "$TMP"/log
+	assert_grep '\[RECOVER\] XCLAIM claimed=5 ' "$TMP"/log
+	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
+		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
+	assert_grep "\\[ADOPT\\] stream=tj group=g adopted=3 held=$((held + 8)) checked=each" "$TMP"/log
+	"$XRTEST" verify "$REDIS_URL" "$TMP"/b.db tj g >"$TMP"/v
+	assert_grep "mismatched=0 gone=0 duplicated=0 held=$((held + 8)) unjournalled=0\$" "$TMP"/v
+}
+test_case 'entries another journal claims while a run works on the group are adopted by the next run' claimed_meanwhile
 
 journal_deleted() {
 	held_by_a jd 30
