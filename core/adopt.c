@@ -146,9 +146,9 @@ adopted_detail(struct pass *p, const char *reason)
 }
 
 /*
- * Journals entries pg->id[idx[0..n)], the stream's reply to XRANGE id id
- * for each in r[]: claim_reconciled with its payload, or lost when the
- * stream no longer has it.  Inside the caller's transaction.
+ * Hands the writer entries pg->id[idx[0..n)], the stream's reply to
+ * XRANGE id id for each in r[]: claim_reconciled with its fields (the
+ * writer encodes them), or lost when the stream no longer has it.
  */
 static int
 journal_adopted(struct pass *p, struct group_result *gr, const struct page *pg,
@@ -169,25 +169,25 @@ journal_adopted(struct pass *p, struct group_result *gr, const struct page *pg,
 		    r[k]->element[0]->type == REDIS_REPLY_ARRAY &&
 		    r[k]->element[0]->elements == 2 &&
 		    r[k]->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
-			pass_encode_payload(p, r[k]->element[0]->element[1]);
+			const redisReply *f = r[k]->element[0]->element[1];
 			adopted_detail(p, NULL);
 			ev.kind = "claim_reconciled";
-			ev.payload = buf_str(&p->pbuf);
-			ev.payload_len = p->pbuf.len;
+			ev.detail = buf_str(&p->dbuf);
+			pass_fields(p, f);
+			ev_batch_add_fields(&p->batch, &ev, p->fv, f->elements);
 		} else {
 			const char *why = "deleted from the stream while the recovery consumer held "
 			    "it, before this journal knew it";
 			adopted_detail(p, why);
 			ev.kind = "lost";
-			pass_log_lost(p, gr->stream, gr->group, pg->id[i], p->cfg->consumer, pg->idle[i],
-			    pg->deliveries[i], why);
+			ev.detail = buf_str(&p->dbuf);
+			ev_batch_add(&p->batch, &ev);
+			pass_log_lost(p, gr->stream, gr->group, pg->id[i], p->cfg->consumer,
+			    pg->idle[i], pg->deliveries[i], why);
 			(*lost)++;
 		}
-		ev.detail = buf_str(&p->dbuf);
-		if (journal_append(p->j, &ev, err) < 0)
-			return -1;
 	}
-	return 0;
+	return writer_put(p->w, &p->batch, err);
 }
 
 /* Reads each unknown entry of the page (pipelined XRANGE) and journals it. */
@@ -198,12 +198,11 @@ adopt_page(struct pass *p, struct group_result *gr, const struct page *pg,
 	size_t idx[ADOPT_PIPELINE];
 	redisReply *r[ADOPT_PIPELINE];
 	size_t i = 0;
-	int rc = -1;
 
-	if (journal_begin(p->j, err) < 0)
-		return -1;
 	while (i < pg->n) {
 		size_t n = 0, got = 0;
+		long long lost0 = *lost;
+		int rc;
 
 		for (; i < pg->n && n < ADOPT_PIPELINE; i++) {
 			if (pg->known[i])
@@ -224,25 +223,20 @@ adopt_page(struct pass *p, struct group_result *gr, const struct page *pg,
 				break;
 			}
 		}
-		int jrc = got < n ? -1 : 0;
-		for (size_t k = 0; jrc == 0 && k < n; k++)
+		rc = got < n ? -1 : 0;
+		for (size_t k = 0; rc == 0 && k < n; k++)
 			if (r[k]->type == REDIS_REPLY_ERROR)
-				jrc = xerr_set(err, XR_EFAIL, "redis: XRANGE %s: %s", gr->stream,
+				rc = xerr_set(err, XR_EFAIL, "redis: XRANGE %s: %s", gr->stream,
 				    r[k]->str);
-		long long lost0 = *lost;
-		if (jrc == 0)
-			jrc = journal_adopted(p, gr, pg, idx, r, n, lost, err);
+		if (rc == 0)
+			rc = journal_adopted(p, gr, pg, idx, r, n, lost, err);
 		for (size_t k = 0; k < got; k++)
 			freeReplyObject(r[k]);
-		if (jrc < 0)
-			goto out;
+		if (rc < 0)
+			return -1;
 		*adopted += (long long)n - (*lost - lost0);
 	}
-	rc = journal_commit(p->j, err);
-out:
-	if (rc < 0)
-		journal_rollback(p->j);
-	return rc;
+	return 0;
 }
 
 /* Reads one XPENDING page of the recovery consumer's entries into pg. */
@@ -287,7 +281,9 @@ adopt_scan(struct pass *p, struct group_result *gr, long long *lost, struct xerr
 
 		if (more < 0)
 			goto out;
-		if (journal_known_ids(p->j, gr->stream, gr->group, pg->id, pg->n, pg->known,
+		/* The writer has journalled the pages before: the journal is ours to read. */
+		if (pass_flush(p, err) < 0 ||
+		    journal_known_ids(p->j, gr->stream, gr->group, pg->id, pg->n, pg->known,
 		    err) < 0)
 			goto out;
 		if (adopt_page(p, gr, pg, &gr->adopted, lost, err) < 0)
@@ -332,7 +328,7 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	    s.lo - m.checked > ADOPT_RECHECK_MS ||
 	    !same_sighting(m.seen_lo, m.seen_hi, m.seen_idle, s.lo, s.hi));
 	if (scan) {
-		if (pass_flush(p, err) < 0 || (rc = adopt_scan(p, gr, &lost, err)) < 0)
+		if ((rc = adopt_scan(p, gr, &lost, err)) < 0)
 			return -1;
 		if (rc > 0)
 			return 0;       /* stopped: no sighting recorded */
