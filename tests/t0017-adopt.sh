@@ -101,15 +101,17 @@ print(d["adopted"], g["adopted"], g["claimed"], g["held"])' "$TMP"/out >"$TMP"/c
 test_case 'two journals: B adopts exactly what A claimed, byte for byte, delivery counts kept; replay from B' two_journals
 
 others_claim_later() {
-	# B claims more itself: its next run knows that nothing is new without a look
-	"$XRTEST" fill "$REDIS_URL" tj 4 --start 200 >/dev/null
+	# B claims more itself (enough that a look would cost more than waiting for
+	# a sighting that shows later claims): its next run knows without a look
+	# that nothing is new
+	"$XRTEST" fill "$REDIS_URL" tj 5000 --start 1000 >/dev/null
 	crash_consumer tj g dead4
 	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
 		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
-	assert_grep '\[RECOVER\] XCLAIM claimed=4 ' "$TMP"/log
+	assert_grep '\[RECOVER\] XCLAIM claimed=5000 ' "$TMP"/log
 	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
 		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
-	assert_grep '\[ADOPT\] stream=tj group=g adopted=0 held=44 checked=unchanged' "$TMP"/log
+	assert_grep '\[ADOPT\] stream=tj group=g adopted=0 held=5040 checked=unchanged' "$TMP"/log
 	# B has checked everything; now a third journal claims more
 	# entries into the recovery consumer, and an operator acknowledges as many
 	# held ones: the count is the same, yet B's next run adopts the new ones
@@ -121,16 +123,16 @@ others_claim_later() {
 	for id in $(pel tj | awk '$2 == "xrecover" { print $1 }' | head -n 6); do
 		rcli XACK tj g "$id" >/dev/null
 	done
-	assert_eq 44 "$(rcli XINFO CONSUMERS tj g | grep -A3 '^xrecover$' | sed -n 3p)"
+	assert_eq 5040 "$(rcli XINFO CONSUMERS tj g | grep -A3 '^xrecover$' | sed -n 3p)"
 	"$XR" -r "$REDIS_URL" --db "$TMP"/b.db -v run -s tj --claim-idle 0 --no-clean \
 		--exclude-consumer alive --exclude-consumer reader 2>"$TMP"/log
-	assert_grep '\[ADOPT\] stream=tj group=g adopted=6 held=44 checked=each' "$TMP"/log
+	assert_grep '\[ADOPT\] stream=tj group=g adopted=6 held=5040 checked=each' "$TMP"/log
 	sql "select entry_id from claimed_messages where adopted = 0" "$TMP"/c.db | sort >"$TMP"/c-ids
 	sql "select entry_id from claimed_messages where run = (select max(run) from runs)" "$TMP"/b.db |
 		sort >"$TMP"/b-new
 	cmp "$TMP"/c-ids "$TMP"/b-new || fail "B adopted other entries than C claimed"
 	"$XRTEST" verify "$REDIS_URL" "$TMP"/b.db tj g >"$TMP"/v
-	assert_grep 'mismatched=0 gone=0 duplicated=0 held=44 unjournalled=0$' "$TMP"/v
+	assert_grep 'mismatched=0 gone=0 duplicated=0 held=5040 unjournalled=0$' "$TMP"/v
 }
 test_case 'entries another journal claims later, behind an unchanged count, are adopted by the next run' others_claim_later
 
