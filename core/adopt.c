@@ -121,7 +121,7 @@ same_sighting(int64_t alo, int64_t ahi, int64_t aidle, int64_t blo, int64_t bhi)
 
 /* ------------------------------------------------------------ journalling */
 
-/* The entries of one XPENDING page that the journal does not know. */
+/* One XPENDING page of the recovery consumer, and which of it the journal knows. */
 struct page {
 	struct entry_id id[ADOPT_PAGE];
 	char ids[ADOPT_PAGE][ENTRY_ID_STRLEN];
