@@ -2,9 +2,8 @@
  * recover.c: one recovery pass (see recover.h): the journal first, then
  * reconciliation of a killed run, then for each selected group the steps
  * adopt (adopt.c), claim (claim.c), dispose (dispose.c) and clean
- * (clean.c), then settling
- * (settle.c); a failure confined to a group is journalled and the pass
- * goes on.
+ * (clean.c), then settling (settle.c); a failure confined to a group is
+ * journalled and the pass goes on.
  */
 #include <stdio.h>
 #include <stdlib.h>

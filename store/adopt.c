@@ -26,7 +26,7 @@ journal_known_ids(struct journal *j, const char *stream, const char *grp,
 {
 	sqlite3_stmt *st;
 	size_t i = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	memset(known, 0, n * sizeof(*known));
 	if (n == 0)
