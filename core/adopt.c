@@ -326,7 +326,7 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		return -1;
 	/* p->sweep: a run ended without a trace; look at everything held anyway. */
 	scan = s.held > 0 && (p->sweep || !m.found || s.held > m.held ||
-	    s.lo - m.checked > ADOPT_RECHECK_MS ||
+	    now_ms() - m.checked > ADOPT_RECHECK_MS ||
 	    !same_sighting(m.seen_lo, m.seen_hi, m.seen_idle, s.lo, s.hi));
 	if (scan) {
 		if ((rc = adopt_scan(p, gr, &lost, err)) < 0)
@@ -339,7 +339,7 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	gr->seen_hi = s.hi;
 	gr->seen_idle = s.idle;
 	gr->seen_held = s.held;
-	gr->seen_checked = scan || s.held == 0 ? s.lo : m.checked;
+	gr->seen_checked = scan || s.held == 0 ? now_ms() : m.checked;
 	gr->held_checked = true;
 
 	struct logline l;
