@@ -23,10 +23,11 @@
  * the group is done.  If it is the same, or if it moved but the count
  * moved by exactly what this run did (claimed, minus what it
  * dead-lettered), the run records the sighting in its run_end
- * ("held_seen": [lo, hi, idle, held, checked]: the last sighting lies
- * between lo and hi, Unix ms of this host's clock; the consumer was idle
- * that long; it held that many entries, all known to the journal;
- * checked is when each entry was last looked at).  The next run that
+ * ("held_seen": [lo, hi, idle, held, checked, consumer]: the last
+ * sighting lies between lo and hi, Unix ms of this host's clock; the
+ * consumer was idle that long; it held that many entries, all known to
+ * the journal; checked is when each entry was last looked at; the
+ * recovery consumer's name).  The next run that
  * finds the same sighting and no more entries knows that nothing is new:
  * one XINFO CONSUMERS and one journal query for the group.  Otherwise it
  * lists what the consumer holds, a page of 1000 at a time, and looks each
@@ -322,7 +323,8 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		gr->held_checked = true;
 		return 0;
 	}
-	if (journal_held_mark(p->j, p->run, gr->stream, gr->group, &m, err) < 0)
+	if (journal_held_mark(p->j, p->run, gr->stream, gr->group, p->cfg->consumer, &m,
+	    err) < 0)
 		return -1;
 	/* p->sweep: a run ended without a trace; look at everything held anyway. */
 	scan = s.held > 0 && (p->sweep || !m.found || s.held > m.held ||

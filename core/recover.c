@@ -346,6 +346,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 			jw_int(&w, g->seen_idle);
 			jw_int(&w, g->seen_held);
 			jw_int(&w, g->seen_checked);
+			jw_str(&w, p->cfg->consumer);
 			jw_arr_end(&w);
 		}
 		jw_obj_end(&w);

@@ -61,12 +61,12 @@ static const char mark_sql[] =
     " FROM (SELECT run, detail FROM events WHERE kind = 'run_end' AND run < ?1"
     "   ORDER BY run DESC LIMIT 64) r, json_each(r.detail, '$.pending') p"
     " WHERE json_extract(p.value, '$.stream') = ?2 AND json_extract(p.value, '$.group') = ?3"
-    " AND json_type(p.value, '$.held_seen') = 'array'"
+    " AND json_extract(p.value, '$.held_seen[5]') = ?4"
     " ORDER BY r.run DESC LIMIT 1";
 
 int
 journal_held_mark(struct journal *j, int64_t run, const char *stream, const char *grp,
-    struct held_mark *ret, struct xerr *err)
+    const char *consumer, struct held_mark *ret, struct xerr *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -77,6 +77,7 @@ journal_held_mark(struct journal *j, int64_t run, const char *stream, const char
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_text(st, 2, stream, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, grp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, consumer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
 	    sqlite3_column_type(st, 1) == SQLITE_INTEGER &&

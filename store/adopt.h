@@ -21,12 +21,12 @@ int journal_known_ids(struct journal *j, const char *stream, const char *grp,
 
 /*
  * What the newest of the last 64 runs before run that checked stream/grp
- * recorded of its recovery consumer (the "held_seen" of its run_end's
- * "pending" member, see core/adopt.c): how many entries it held, all
- * known to the journal; when Redis had last seen it, between seen_lo and
- * seen_hi (Unix ms, this host's clock), and its idle time then; when each
- * entry it held was last looked at (checked).  found is false when no
- * such record exists.
+ * recorded of its recovery consumer, named consumer (the "held_seen" of
+ * its run_end's "pending" member, see core/adopt.c): how many entries it
+ * held, all known to the journal; when Redis had last seen it, between
+ * seen_lo and seen_hi (Unix ms, this host's clock), and its idle time
+ * then; when each entry it held was last looked at (checked).  found is
+ * false when no such record exists.
  */
 struct held_mark {
 	bool found;
@@ -35,6 +35,6 @@ struct held_mark {
 	int64_t checked;
 };
 int journal_held_mark(struct journal *j, int64_t run, const char *stream, const char *grp,
-    struct held_mark *ret, struct xerr *err);
+    const char *consumer, struct held_mark *ret, struct xerr *err);
 
 #endif
