@@ -126,8 +126,10 @@ const struct command cmd_run = {
 	    "nothing pending and were quiet at least --zombie-idle; the check and the delete are\n"
 	    "one atomic step in Redis.  Every claim, lost entry and deletion is journalled with\n"
 	    "the entry's payload before the run reports success.  A run killed part way is\n"
-	    "reconciled by the next one.  Needs a selection: --stream, --match, or the config's\n"
-	    "\"streams\"/\"match\".",
+	    "reconciled by the next one.  Entries the recovery consumer holds that this journal\n"
+	    "does not know (another journal claimed them, or it was lost) are adopted first:\n"
+	    "journalled as they are, left pending.  Needs a selection: --stream, --match, or\n"
+	    "the config's \"streams\"/\"match\".",
 	.options = run_options,
 	.min_args = 0,
 	.max_args = 0,
