@@ -28,7 +28,19 @@
 #   journal holding only that day's events (the baseline).
 #   Must hold: the 30-day journal takes at most 1.5 times as long.
 #
-# BENCH=claim, BENCH=replay, BENCH=verify or BENCH=daily runs one of them.
+# adopt: the recovery consumer holds N entries of about 230 bytes that the
+#   journal does not know (another journal claimed them).
+#   baseline  `xrecover run` claiming the same N entries from a dead
+#             consumer into a new journal (the claim drain)
+#   xrecover  `xrecover run` with a new journal: adopts the N entries
+#             (XPENDING, XRANGE, journals each with its payload)
+#   Also: the next run on that journal, which knows that nothing is new
+#   (one XINFO CONSUMERS for the group), against the adopting run.
+#   Must hold: adopting at least half as fast as claiming, and the next
+#   run under a fifth of the adopting run.
+#
+# BENCH=claim, BENCH=replay, BENCH=verify, BENCH=daily or BENCH=adopt runs one
+# of them.
 set -eu
 cd "$(dirname "$0")/.."
 B=${XR_BUILD:-build/rel}
@@ -36,7 +48,8 @@ ROUNDS=${ROUNDS:-3}
 BATCH=${BATCH:-200}
 SIZES=${SIZES:-"100000 1000000"}
 REPLAY_N=${REPLAY_N:-100000}
-BENCH=${BENCH:-"claim replay verify daily"}
+ADOPT_N=${ADOPT_N:-100000}
+BENCH=${BENCH:-"claim replay verify daily adopt"}
 VERIFY_CLAIMS=${VERIFY_CLAIMS:-10000000}
 TOOL=$B/bench-base
 XRTEST=$B/xrtest
@@ -284,12 +297,69 @@ daily_bench() {
 	fi
 }
 
+adopt_bench() {
+	n=$ADOPT_N
+	redis-cli -p "$port" FLUSHALL >/dev/null
+	$XRTEST fill "$url" bench "$n" --size 210 >/dev/null
+	: >"$tmp/crates"
+	: >"$tmp/arates"
+	: >"$tmp/aratios"
+	: >"$tmp/hms"
+	: >"$tmp/hratios"
+	echo
+	echo "adopt benchmark: $ROUNDS rounds, medians"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		redis-cli -p "$port" XGROUP DESTROY bench g >/dev/null 2>&1 || true
+		redis-cli -p "$port" XGROUP CREATE bench g 0 >/dev/null
+		$XRTEST read "$url" bench g crashed "$n" >/dev/null
+		rm -f "$tmp"/c.db* "$tmp"/a.db*
+		c=$(seconds "$B"/xrecover -q -r "$url" --db "$tmp/c.db" run -s bench --claim-idle 0 \
+			--no-clean)
+		a=$(seconds "$B"/xrecover -q -r "$url" --db "$tmp/a.db" run -s bench --claim-idle 0 \
+			--no-clean)
+		got=$(sqlite3 "$tmp/a.db" "select count(*) from claimed_messages where adopted = 1")
+		[ "$got" = "$n" ] || { echo "bench: adopted $got of $n" >&2; exit 1; }
+		h=$(seconds "$B"/xrecover -q -r "$url" --db "$tmp/a.db" run -s bench --claim-idle 0 \
+			--no-clean)
+		got=$(sqlite3 "$tmp/a.db" "select count(*) from claimed_messages")
+		[ "$got" = "$n" ] || { echo "bench: the next run journalled more: $got" >&2; exit 1; }
+		awk -v n="$n" -v c="$c" -v a="$a" -v h="$h" 'BEGIN {
+			printf "%.0f\n", n / c >> "'"$tmp/crates"'"
+			printf "%.0f\n", n / a >> "'"$tmp/arates"'"
+			printf "%.3f\n", c / a >> "'"$tmp/aratios"'"
+			printf "%.0f\n", h * 1000 >> "'"$tmp/hms"'"
+			printf "%.3f\n", h / a >> "'"$tmp/hratios"'" }'
+		r=$((r + 1))
+	done
+	ratio=$(median <"$tmp/aratios")
+	hratio=$(median <"$tmp/hratios")
+	printf '%10s %14s %14s %7s %14s %7s\n' entries "claimed/s" "adopted/s" ratio "next run ms" ratio
+	printf '%10s %14s %14s %7s %14s %7s\n' "$n" "$(median <"$tmp/crates")" \
+		"$(median <"$tmp/arates")" "$ratio" "$(median <"$tmp/hms")" "$hratio"
+	bad=0
+	if awk -v r="$ratio" 'BEGIN { exit !(r < 0.5) }'; then
+		echo "FAIL: adopting at $ratio of the claim rate, < 0.5"
+		bad=1
+	fi
+	if awk -v r="$hratio" 'BEGIN { exit !(r > 0.2) }'; then
+		echo "FAIL: the next run took $hratio of the adopting run, > 0.2"
+		bad=1
+	fi
+	if [ $bad -eq 0 ]; then
+		echo "adopt: ok (adopting >= 0.5 of the claim rate, the next run <= 0.2 of the adopting one)"
+	else
+		fail=1
+	fi
+}
+
 for b in $BENCH; do
 	case $b in
 	claim) claim_bench ;;
 	replay) replay_bench ;;
 	verify) verify_bench ;;
 	daily) daily_bench ;;
+	adopt) adopt_bench ;;
 	*) echo "bench: unknown benchmark '$b'" >&2; exit 2 ;;
 	esac
 done

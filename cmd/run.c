@@ -45,6 +45,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kbool(&w, "dry_run", dry);
 	jw_kint(&w, "claimed", r->claimed);
 	jw_kint(&w, "reconciled", r->reconciled);
+	jw_kint(&w, "adopted", r->adopted);
 	jw_kint(&w, "lost", r->lost);
 	jw_kint(&w, "deleted", r->deleted);
 	jw_kint(&w, "dead_lettered", r->dead_lettered);
@@ -69,6 +70,7 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 		jw_kstr(&w, "stream", g->stream);
 		jw_kstr(&w, "group", g->group);
 		jw_kint(&w, "claimed", g->claimed);
+		jw_kint(&w, "adopted", g->adopted);
 		jw_kint(&w, "lost", g->lost);
 		jw_kint(&w, "deleted", g->deleted);
 		jw_kint(&w, "dead_lettered", g->dead_lettered);
@@ -131,8 +133,10 @@ const struct command cmd_run = {
 	    "nothing pending and were quiet at least --zombie-idle; the check and the delete are\n"
 	    "one atomic step in Redis.  Every claim, lost entry and deletion is journalled with\n"
 	    "the entry's payload before the run reports success.  A run killed part way is\n"
-	    "reconciled by the next one.  Needs a selection: --stream, --match, or the config's\n"
-	    "\"streams\"/\"match\".",
+	    "reconciled by the next one.  Entries the recovery consumer holds that this journal\n"
+	    "does not know (another journal claimed them, or it was lost) are adopted first:\n"
+	    "journalled as they are, left pending.  Needs a selection: --stream, --match, or\n"
+	    "the config's \"streams\"/\"match\".",
 	.options = run_options,
 	.min_args = 0,
 	.max_args = 0,

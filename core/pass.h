@@ -116,11 +116,16 @@ bool pass_unsettled(const struct pass *p, const char *stream, const char *group)
 void pass_unsettled_free(struct pass *p);
 
 /*
- * After a run that ended without leaving intents (a power cut can take the
- * intent file's last writes with it): journals every entry the recovery
- * consumer holds in this group that the journal does not know.
+ * adopt_group (adopt.c), the first step on a group: journals every entry
+ * the recovery consumer holds in the group that the journal does not know
+ * (adopted: claim_reconciled, or lost when gone from the stream), counted
+ * in gr->adopted; Redis is only read.  Looks at each held entry only when
+ * Redis shows that someone may have added one since a run last checked
+ * them all (or p->sweep).  adopt_group_end, after the other steps,
+ * records in gr whether that check still holds (gr->seen_ok), for the
+ * next run.
  */
-int sweep_held(struct pass *p, const char *stream, const char *group, long long *found,
-    struct xerr *err);
+int adopt_group(struct pass *p, struct group_result *gr, struct xerr *err);
+int adopt_group_end(struct pass *p, struct group_result *gr, struct xerr *err);
 
 #endif

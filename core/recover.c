@@ -1,9 +1,9 @@
 /*
  * recover.c: one recovery pass (see recover.h): the journal first, then
  * reconciliation of a killed run, then for each selected group the steps
- * claim (claim.c), dispose (dispose.c) and clean (clean.c), then settling
- * (settle.c); a failure confined to a group is journalled and the pass
- * goes on.
+ * adopt (adopt.c), claim (claim.c), dispose (dispose.c) and clean
+ * (clean.c), then settling (settle.c); a failure confined to a group is
+ * journalled and the pass goes on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,26 +75,6 @@ fatal(const struct xerr *e)
 	return e->code == XR_EREDIS || e->code == XR_EJOURNAL;
 }
 
-/* Journals what the recovery consumer holds that a run left without a trace. */
-static int
-sweep_group(struct pass *p, struct group_result *gr, struct xerr *err)
-{
-	long long found;
-
-	if (pass_flush(p, err) < 0 || sweep_held(p, gr->stream, gr->group, &found, err) < 0)
-		return -1;
-	if (found > 0) {
-		struct logline l;
-		ll_start(&l, LOG_WARN, "RECONCILE", NULL);
-		ll_str(&l, "stream", gr->stream);
-		ll_str(&l, "group", gr->group);
-		ll_int(&l, "found_held", found);
-		ll_emit(p->lg, &l);
-	}
-	p->res->reconciled += found;
-	return 0;
-}
-
 /* How the group stands afterwards, for the summary and --json. */
 static int
 group_after(struct pass *p, struct group_result *gr, struct xerr *err)
@@ -126,8 +106,7 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	struct xerr gerr = {0};
 	int rc = 0;
 
-	if (p->sweep)
-		rc = sweep_group(p, gr, &gerr);
+	rc = adopt_group(p, gr, &gerr);
 	if (rc == 0 && !p->cfg->no_claim)
 		rc = claim_group(p, gr, &gerr);
 	if (rc == 0 && !p->cfg->no_claim && !*p->stop)
@@ -138,6 +117,8 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		gerr = (struct xerr){0};
 		rc = group_after(p, gr, &gerr);
 	}
+	if (rc == 0)
+		rc = adopt_group_end(p, gr, &gerr);
 	if (rc == 0)
 		return 0;
 	if (fatal(&gerr)) {
@@ -329,6 +310,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	jw_kint(&w, "claimed", r->claimed);
 	jw_kint(&w, "reconciled", r->reconciled);
+	jw_kint(&w, "adopted", r->adopted);
 	jw_kint(&w, "lost", r->lost);
 	jw_kint(&w, "deleted", r->deleted);
 	jw_kint(&w, "dead_lettered", r->dead_lettered);
@@ -361,6 +343,18 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 		jw_kstr(&w, "group", g->group);
 		jw_kint(&w, "pending", g->pending);
 		jw_kint(&w, "held", g->held);
+		if (g->seen_ok) {
+			/* Nobody added to what it holds since it was checked (adopt.c). */
+			jw_key(&w, "held_seen");
+			jw_arr(&w);
+			jw_int(&w, g->seen_lo);
+			jw_int(&w, g->seen_hi);
+			jw_int(&w, g->seen_idle);
+			jw_int(&w, g->seen_held);
+			jw_int(&w, g->seen_checked);
+			jw_str(&w, p->cfg->consumer);
+			jw_arr_end(&w);
+		}
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -398,6 +392,8 @@ log_summary(struct pass *p)
 		ll_int(&l, "kept_back", r->kept_back);
 	if (r->reconciled > 0)
 		ll_int(&l, "reconciled", r->reconciled);
+	if (r->adopted > 0)
+		ll_int(&l, "adopted", r->adopted);
 	if (r->nmissing > 0)
 		ll_int(&l, "missing", (int64_t)r->nmissing);
 	ll_str(&l, "status", r->status);
@@ -522,6 +518,7 @@ pass_tally(struct pass *p, const struct xerr *werr)
 
 	for (size_t i = 0; i < r->ngroups; i++) {
 		r->claimed += r->groups[i].claimed;
+		r->adopted += r->groups[i].adopted;
 		r->lost += r->groups[i].lost;
 		r->deleted += r->groups[i].deleted;
 		r->dead_lettered += r->groups[i].dead_lettered;

@@ -23,6 +23,7 @@ struct group_result {
 	char *stream;
 	char *group;
 	long long claimed;
+	long long adopted;          /* held entries the journal did not know (adopt.c) */
 	long long lost;
 	long long deleted;
 	long long dead_lettered;
@@ -36,6 +37,12 @@ struct group_result {
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
 	char *error;                /* NULL when fine */
+	/* When Redis last saw the recovery consumer, if nobody but this run
+	 * touched it from the check of what it holds on (core/adopt.c):
+	 * run_end records it. */
+	bool held_checked;          /* adopt_group looked */
+	bool seen_ok;
+	int64_t seen_lo, seen_hi, seen_idle, seen_held, seen_checked;
 };
 
 struct recover_result {
@@ -43,7 +50,7 @@ struct recover_result {
 	const char *status;         /* ok, warning (streams missing), failed, interrupted */
 	int64_t started_ms;
 	int64_t duration_ms;
-	long long claimed, reconciled, lost, deleted, errors;
+	long long claimed, reconciled, adopted, lost, deleted, errors;
 	long long dead_lettered, redelivered, settled, handed_off, kept_back;
 	char head[65];              /* the journal's head after run_end ("" in a dry run) */
 	int64_t head_seq;

@@ -134,7 +134,7 @@ intents_lost() {
 	# as after a power cut that took the intent file's last writes
 	: >"$TMP"/il.db.intent
 	"$XR" -r "$REDIS_URL" --db "$TMP"/il.db run -s il --claim-idle 0 2>"$TMP"/log
-	assert_grep '\[RECONCILE\] stream=il group=g found_held=[1-9]' "$TMP"/log
+	assert_grep '\[ADOPT\] stream=il group=g adopted=[1-9]' "$TMP"/log
 	"$XRTEST" verify "$REDIS_URL" "$TMP"/il.db il g >"$TMP"/v
 	assert_grep '^checked=500 mismatched=0 gone=0 duplicated=0 held=500 unjournalled=0$' "$TMP"/v
 }

@@ -44,6 +44,10 @@
  *                                                 SIGKILL PID DELAY_US after KEY has N entries
  *                                                 (or CONSUMER holds N); exits 1 if PID ended
  *                                                 first or 30 s passed (and kills it then)
+ *   xrtest hashes URL STREAM ids ID...           per entry, a 64-bit hash of its fields
+ *   xrtest hashes URL STREAM read GROUP CONSUMER  (each length and byte, in order): of
+ *                                                 the entries named (XRANGE), or of those a
+ *                                                 consumer reads with '>' (never acked)
  *   xrtest cut URL COMMAND SECONDS [N]            MONITOR; print "ready"; at the Nth (default
  *                                                 first) COMMAND another client sends, kill
  *                                                 that client's connection (as if Redis went
@@ -1291,11 +1295,72 @@ do_cut(int argc, char **argv)
 	return 1;
 }
 
+/* -------------------------------------------------------------- hashes */
+
+/* FNV-1a over each field's length and bytes: equal only for the same fields. */
+static void
+print_hash(const redisReply *f)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t k = 0; k < f->elements; k++) {
+		uint64_t n = f->element[k]->len;
+		for (int b = 0; b < 8; b++) {
+			h ^= (n >> (8 * b)) & 0xff;
+			h *= 0x100000001b3ull;
+		}
+		for (size_t i = 0; i < f->element[k]->len; i++) {
+			h ^= (unsigned char)f->element[k]->str[i];
+			h *= 0x100000001b3ull;
+		}
+	}
+	printf("%016llx %zu\n", (unsigned long long)h, f->elements / 2);
+}
+
+static int
+do_hashes(int argc, char **argv)
+{
+	redisContext *c;
+
+	if (argc < 5 || (strcmp(argv[4], "read") == 0 && argc != 7))
+		die("%s", "usage: hashes URL STREAM ids ID... | hashes URL STREAM read GROUP CONSUMER");
+	c = connect_url(argv[2]);
+	if (strcmp(argv[4], "ids") == 0) {
+		for (int a = 5; a < argc; a++) {
+			const char *av[] = {"XRANGE", argv[3], argv[a], argv[a]};
+			redisReply *r = cmd(c, 4, av, NULL);
+			if (r->elements == 1)
+				print_hash(r->element[0]->element[1]);
+			else
+				printf("missing %s\n", argv[a]);
+			freeReplyObject(r);
+		}
+	} else {
+		for (;;) {
+			const char *av[] = {"XREADGROUP", "GROUP", argv[5], argv[6], "COUNT", "1000",
+			    "STREAMS", argv[3], ">"};
+			redisReply *r = cmd(c, 9, av, NULL);
+			size_t n = 0;
+			if (r->type == REDIS_REPLY_ARRAY) {
+				redisReply *es = r->element[0]->element[1];
+				n = es->elements;
+				for (size_t i = 0; i < n; i++)
+					print_hash(es->element[i]->element[1]);
+			}
+			freeReplyObject(r);
+			if (n == 0)
+				break;
+		}
+	}
+	redisFree(c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at|cut ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at|cut|hashes ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1328,6 +1393,8 @@ main(int argc, char **argv)
 		return do_kill_at(argc, argv);
 	if (strcmp(argv[1], "cut") == 0)
 		return do_cut(argc, argv);
+	if (strcmp(argv[1], "hashes") == 0)
+		return do_hashes(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
