@@ -17,6 +17,7 @@
 #include "../lib/log.h"
 #include "../lib/xr.h"
 #include "config.h"
+#include "idle.h"
 #include "mode.h"
 
 struct group_result {
@@ -32,6 +33,8 @@ struct group_result {
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
 	char *error;                /* NULL when fine */
+	struct idle_choice idle;    /* the claim threshold used (idle.ms -1: none) */
+	struct idle_obs obs;        /* what later runs build on (idle.h) */
 };
 
 struct recover_result {
