@@ -131,7 +131,7 @@ idle_choose(const struct config *cfg, struct journal *j, struct rconn *rc,
 	obs->added = -1;
 	/* A fixed threshold needs no history; a run records it all the same. */
 	if ((ch.is_auto || obs != &none) &&
-	    ((j != NULL && journal_group_history(j, stream, group, IDLE_HISTORY_RUNS, &h,
+	    ((j != NULL && journal_group_history(j, stream, group, IDLE_HISTORY_RUNS - 1, &h,
 	    err) < 0) || find_holds(rc, stream, group, &h, obs, err) < 0 ||
 	    redis_stream_added(rc, stream, &obs->added, err) < 0)) {
 		group_history_free(&h);

@@ -5,7 +5,7 @@
  * the threshold follows what the journal saw of the group
  * (store/history.h): 4 x the 99th percentile of its hold times (how long
  * its consumers kept entries they later acknowledged), over the newest 50
- * runs that recorded the group, clamped to [claim_idle_floor,
+ * runs that recorded the group (this one included), clamped to [claim_idle_floor,
  * claim_idle_ceiling].  With fewer than 5 hold times that is too little
  * history, and the stream's arrival rate decides: busy (more than 1 entry
  * a second since the oldest of the newest 10 runs that counted the
@@ -31,7 +31,7 @@
 #include "../stream/redis.h"
 #include "config.h"
 
-#define IDLE_HISTORY_RUNS 50    /* runs whose hold times count */
+#define IDLE_HISTORY_RUNS 50    /* runs whose hold times count, this one included */
 #define IDLE_MIN_HOLDS 5        /* fewer: too little history */
 #define IDLE_RATE_RUNS 10       /* runs the arrival rate is measured over */
 #define IDLE_HOLD_FACTOR 4      /* threshold = this x the 99th percentile hold */
