@@ -123,7 +123,10 @@ const struct command cmd_run = {
 	    "pending (held) with its delivery count unchanged.  Then deletes consumers that have\n"
 	    "nothing pending and were quiet at least --zombie-idle; the check and the delete are\n"
 	    "one atomic step in Redis.  Every claim, lost entry and deletion is journalled with\n"
-	    "the entry's payload before the run reports success.  A run killed part way is\n"
+	    "the entry's payload before the run reports success.  With --claim-idle auto each\n"
+	    "group's threshold follows the hold times the journal saw of it, and only consumers\n"
+	    "silent that long themselves lose entries (--only-silent-consumers for a fixed one).\n"
+	    "A run killed part way is\n"
 	    "reconciled by the next one.  Needs a selection: --stream, --match, or the config's\n"
 	    "\"streams\"/\"match\".",
 	.options = run_options,
