@@ -129,6 +129,54 @@ only_silent() {
 }
 test_case 'only silent consumers: a live consumer keeps entries older than the threshold' only_silent
 
+silent_status_dry() {
+	make_stream sd g 20
+	crash_consumer sd g gone 3
+	crash_consumer sd g busy 3
+	sleep 1.5
+	# busy reads again: its old entries stay idle, but it is not silent.
+	crash_consumer sd g busy 1
+	xr --json status -s sd --claim-idle 1s --only-silent-consumers >"$TMP/st.json"
+	xr --json run --dry-run -s sd --claim-idle 1s --only-silent-consumers >"$TMP/dry.json" \
+		2>"$TMP/dry.log"
+	python3 - "$TMP/st.json" "$TMP/dry.json" <<-'EOF'
+	import json, sys
+	st = json.load(open(sys.argv[1]))
+	dry = json.load(open(sys.argv[2]))
+	g = st["groups"][0]
+	assert g["stale"] == 3 and g["claim_idle_ms"] == 1000, g
+	assert g["claim_idle_why"] == "fixed; only silent consumers", g
+	assert dry["groups"][0]["claimed"] == 3, dry
+	c = {x["consumer"]: x["state"] for x in st["consumers"]}
+	assert c == {"gone": "stale", "busy": "active"}, c
+	EOF
+	# Without it, busy's three old entries count too.
+	assert_exit 0 xr --json status -s sd --claim-idle 1s
+	assert_grep '"stale":6' "$TMP/out"
+	assert_exit 0 xr run -s sd --claim-idle 1s --only-silent-consumers
+	assert_eq 3 "$(claims sd gone)" "claimed from gone"
+	assert_eq 0 "$(claims sd busy)" "claimed from busy"
+}
+test_case 'status and run --dry-run count only what silent consumers hold, as run claims' \
+	silent_status_dry
+
+hostile() {
+	g=$(printf 'g\033[31m')
+	c=$(printf 'c\033]0;x\007\nz')
+	make_stream hs "$g" 5
+	"$XRTEST" read "$REDIS_URL" hs "$g" "$c" 2 >/dev/null
+	xr -c "$TMP/auto.json" run -s hs 2>"$TMP/h.log"
+	xr -c "$TMP/auto.json" run -s hs 2>>"$TMP/h.log"
+	assert_no_grep "$(printf '\033')" "$TMP/h.log"
+	assert_grep 'THRESHOLD\] stream=hs group="g\\x1b\[31m" claim_idle=20s' "$TMP/h.log"
+	assert_eq 1 "$(sql "select json_valid(detail) from events where kind = 'run_end' order by seq desc limit 1")"
+	assert_eq "$c" "$(sql "select json_extract(g.value, '\$.watch[0][0]') from events e,
+	    json_each(e.detail, '\$.pending') g where e.kind = 'run_end' order by e.seq desc limit 1")"
+	assert_exit 0 xr -c "$TMP/auto.json" status -s hs
+	assert_no_grep "$(printf '\033')" "$TMP/out"
+}
+test_case 'hostile names: escaped in the log and status, exact in the journal' hostile
+
 fallback() {
 	for s in fq fb; do
 		make_stream $s g 5
