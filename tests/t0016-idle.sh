@@ -160,6 +160,25 @@ silent_status_dry() {
 test_case 'status and run --dry-run count only what silent consumers hold, as run claims' \
 	silent_status_dry
 
+ceiling() {
+	make_stream ce g 20
+	crash_consumer ce g stuck 2
+	sleep 2.2
+	# stuck reads on, but never finishes its first two: a poison entry, or a
+	# consumer restarted under the same name that reads only new entries.
+	crash_consumer ce g stuck 1
+	printf '{"claim_idle": "auto", "claim_idle_floor": "1s", "claim_idle_ceiling": "2s"}' \
+		>"$TMP/ceiling.json"
+	xr -c "$TMP/ceiling.json" run -s ce --only-silent-consumers 2>/dev/null
+	assert_eq 2000 "$(last_group claim_idle_ms ce)"
+	assert_eq 0 "$(claims ce stuck)" "with --only-silent-consumers"
+	xr -c "$TMP/ceiling.json" run -s ce 2>/dev/null
+	assert_eq 2 "$(claims ce stuck)" "under auto, idle for the ceiling"
+	last_group claim_idle_why ce >"$TMP/why"
+	assert_grep "clamped to ceiling 2\.0s; only silent consumers, or idle for the ceiling$" "$TMP/why"
+}
+test_case 'auto: a live consumer keeps an entry until it is idle for the ceiling' ceiling
+
 hostile() {
 	g=$(printf 'g\033[31m')
 	c=$(printf 'c\033]0;x\007\nz')
