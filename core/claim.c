@@ -2,6 +2,10 @@
  * claim.c: the claim step of a pass on one group: stale entries of other
  * consumers claimed into the recovery consumer, page by page (see
  * stream/claim.h), while the writer thread journals the page before.
+ * "Stale" is the group's threshold (idle.h: fixed, or from the group's
+ * history under auto), and with only silent consumers, on a consumer
+ * silent that long; the listing notes what it leaves on each consumer,
+ * for the next run to learn hold times from.
  *
  * Guarantees: each page's plan is in the intent file before Redis sees
  * it; a claimed entry is journalled with its payload (claim), one Redis
