@@ -123,8 +123,7 @@ gather_group(struct rconn *rc, struct journal *j, const struct config *cfg,
 	st->consumers = xrealloc(st->consumers, (st->nconsumers + ncs) * sizeof(*st->consumers));
 	for (size_t i = 0; i < ncs; i++) {
 		struct status_consumer *c = &st->consumers[st->nconsumers++];
-		int64_t quiet = rc->has_inactive && cs[i].inactive_ms >= 0 ?
-		    cs[i].inactive_ms : cs[i].idle_ms;
+		int64_t quiet = consumer_quiet_ms(rc, &cs[i]);
 
 		c->stream = xstrdup(stream);
 		c->group = xstrdup(gi->name);
