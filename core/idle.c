@@ -99,7 +99,8 @@ from_rate(const struct config *cfg, const struct group_history *h, long long add
 		dt = now_ms() - old->ts;
 	buf_printf(b, "auto: too little history (%zu holds, %d needed); ", nholds,
 	    IDLE_MIN_HOLDS);
-	if (old == NULL || added < 0 || dt <= 0 || added < old->added) {
+	/* Runs less than a second apart say too little about a rate. */
+	if (old == NULL || added < 0 || dt < 1000 || added < old->added) {
 		ch->ms = cfg->claim_idle_quiet_ms;
 		format_age(ch->ms, d, sizeof(d));
 		buf_printf(b, "arrival rate not known yet: quiet stream: %s", d);

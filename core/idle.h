@@ -9,8 +9,8 @@
  * claim_idle_ceiling].  With fewer than 5 hold times that is too little
  * history, and the stream's arrival rate decides: busy (more than 1 entry
  * a second since the oldest of the newest 10 runs that counted the
- * stream's entries) claim_idle_busy, otherwise (or not known yet)
- * claim_idle_quiet, clamped the same way.
+ * stream's entries, at least a second ago) claim_idle_busy, otherwise (or
+ * not known yet) claim_idle_quiet, clamped the same way.
  *
  * Under auto, as with only_silent_consumers, an entry is claimed only from
  * a silent consumer: one silent (consumer_quiet_ms()) at least the
