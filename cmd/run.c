@@ -81,6 +81,10 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 			jw_int(&w, g->pending);
 		else
 			jw_null(&w);
+		if (g->idle.ms >= 0) {
+			jw_kint(&w, "claim_idle_ms", g->idle.ms);
+			jw_kstr(&w, "claim_idle_why", g->idle.why);
+		}
 		jw_kstr(&w, "error", g->error);
 		jw_obj_end(&w);
 	}

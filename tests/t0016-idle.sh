@@ -147,6 +147,8 @@ silent_status_dry() {
 	assert g["stale"] == 3 and g["claim_idle_ms"] == 1000, g
 	assert g["claim_idle_why"] == "fixed; only silent consumers", g
 	assert dry["groups"][0]["claimed"] == 3, dry
+	assert dry["groups"][0]["claim_idle_ms"] == 1000, dry
+	assert dry["groups"][0]["claim_idle_why"] == "fixed; only silent consumers", dry
 	c = {x["consumer"]: x["state"] for x in st["consumers"]}
 	assert c == {"gone": "stale", "busy": "active"}, c
 	EOF
