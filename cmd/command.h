@@ -33,7 +33,12 @@ struct cmd_option {
 #define OPTIONS_CONSUMERS \
 	{"consumer", 0, "consumer", "NAME", "the recovery consumer that holds claimed entries (default xrecover)"}, \
 	{"exclude-consumer", 0, "exclude_consumers", "GLOB", "never claim from or delete these consumers (repeatable)"}, \
-	{"claim-idle", 0, "claim_idle", "DURATION", "claim entries idle at least this long (default 60s)"}, \
+	{"claim-idle", 0, "claim_idle", "DURATION|auto", "claim entries idle at least this long (default 60s; auto: from each group's history; applies to every group)"}, \
+	{"only-silent-consumers", 0, "only_silent_consumers", NULL, "claim only from consumers silent at least the threshold (implied by auto)"}, \
+	{"claim-idle-floor", 0, "claim_idle_floor", "DURATION", "auto never goes below this (default 10s)"}, \
+	{"claim-idle-ceiling", 0, "claim_idle_ceiling", "DURATION", "auto never goes above this (default 1h)"}, \
+	{"claim-idle-busy", 0, "claim_idle_busy", "DURATION", "auto with too little history, a busy stream (default 30s)"}, \
+	{"claim-idle-quiet", 0, "claim_idle_quiet", "DURATION", "auto with too little history, a quiet stream (default 120s)"}, \
 	{"zombie-idle", 0, "zombie_idle", "DURATION", "delete consumers quiet this long with nothing pending (default 1h; on Redis >= 7.2 measured on 'inactive')"}
 
 /* An option of the command's own (a cmd_option with no config key). */

@@ -90,6 +90,10 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 			jw_int(&w, g->pending);
 		else
 			jw_null(&w);
+		if (g->idle.ms >= 0) {
+			jw_kint(&w, "claim_idle_ms", g->idle.ms);
+			jw_kstr(&w, "claim_idle_why", g->idle.why);
+		}
 		jw_kstr(&w, "error", g->error);
 		jw_obj_end(&w);
 	}
@@ -132,11 +136,13 @@ const struct command cmd_run = {
 	    "pending (held) with its delivery count unchanged.  Then deletes consumers that have\n"
 	    "nothing pending and were quiet at least --zombie-idle; the check and the delete are\n"
 	    "one atomic step in Redis.  Every claim, lost entry and deletion is journalled with\n"
-	    "the entry's payload before the run reports success.  A run killed part way is\n"
-	    "reconciled by the next one.  Entries the recovery consumer holds that this journal\n"
-	    "does not know (another journal claimed them, or it was lost) are adopted first:\n"
-	    "journalled as they are, left pending.  Needs a selection: --stream, --match, or\n"
-	    "the config's \"streams\"/\"match\".",
+	    "the entry's payload before the run reports success.  With --claim-idle auto each\n"
+	    "group's threshold follows the hold times the journal saw of it, and only consumers\n"
+	    "silent that long themselves lose entries (--only-silent-consumers for a fixed one).\n"
+	    "A run killed part way is reconciled by the next one.  Entries the recovery consumer\n"
+	    "holds that this journal does not know (another journal claimed them, or it was\n"
+	    "lost) are adopted first: journalled as they are, left pending.  Needs a selection:\n"
+	    "--stream, --match, or the config's \"streams\"/\"match\".",
 	.options = run_options,
 	.min_args = 0,
 	.max_args = 0,

@@ -17,7 +17,7 @@ static const struct cmd_option status_options[] = {
 };
 
 enum { G_STREAM, G_GROUP, G_CONSUMERS, G_PENDING, G_STALE, G_HELD, G_LAG, G_OLDEST_AGE,
-	G_OLDEST_ID, G_LAST };
+	G_OLDEST_ID, G_LAST, G_CLAIM_IDLE, G_WHY };
 static const struct column group_cols[] = {
 	{"STREAM", "stream", COL_STR},
 	{"GROUP", "group", COL_STR},
@@ -29,6 +29,8 @@ static const struct column group_cols[] = {
 	{"OLDEST", "oldest_pending_age_ms", COL_MS},
 	{"OLDEST-ID", "oldest_pending_id", COL_STR},
 	{"LAST-DELIVERED", "last_delivered_id", COL_STR},
+	{"CLAIM-IDLE", "claim_idle_ms", COL_MS},
+	{"WHY", "claim_idle_why", COL_STR},
 };
 
 enum { C_STREAM, C_GROUP, C_NAME, C_STATE, C_PENDING, C_IDLE, C_INACTIVE };
@@ -69,6 +71,8 @@ status_run(struct ctx *c)
 			table_str(&gt, r, G_OLDEST_ID, g->oldest_id);
 		}
 		table_str(&gt, r, G_LAST, g->last_delivered);
+		table_int(&gt, r, G_CLAIM_IDLE, g->claim_idle_ms);
+		table_str(&gt, r, G_WHY, g->claim_idle_why);
 	}
 	for (size_t i = 0; i < st.nconsumers; i++) {
 		const struct status_consumer *s = &st.consumers[i];
@@ -114,7 +118,9 @@ const struct command cmd_status = {
 	.description =
 	    "Shows each selected consumer group (default: every stream) with its pending count,\n"
 	    "the entries pending on stale consumers (which `run` would claim), what the\n"
-	    "recovery consumer holds, the lag, and the oldest pending entry; then each\n"
+	    "recovery consumer holds, the lag, the oldest pending entry, and the claim\n"
+	    "threshold run would use now and why (--claim-idle auto: from the journal's\n"
+	    "history of the group); then each\n"
 	    "consumer with its pending count, idle time (and inactive time on Redis >= 7.2)\n"
 	    "and state: active, stale, zombie (`run` would delete it), recovery, excluded.",
 	.options = status_options,

@@ -2,6 +2,10 @@
  * claim.c: the claim step of a pass on one group: stale entries of other
  * consumers claimed into the recovery consumer, page by page (see
  * stream/claim.h), while the writer thread journals the page before.
+ * "Stale" is the group's threshold (idle.h: fixed, or from the group's
+ * history under auto), and with only silent consumers, on a consumer
+ * silent that long; the listing notes what it leaves on each consumer,
+ * for the next run to learn hold times from.
  *
  * Guarantees: each page's plan is in the intent file before Redis sees
  * it; a claimed entry is journalled with its payload (claim), one Redis
@@ -13,12 +17,13 @@
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "../stream/claim.h"
+#include "idle.h"
 #include "pass.h"
 
 /* Writes the plan of the next page to the intent file before it is claimed. */
 static int
 write_claim_intent(struct pass *p, const char *stream, const char *group,
-    const struct pending_entry *plan, size_t n, struct xerr *err)
+    int64_t min_idle_ms, const struct pending_entry *plan, size_t n, struct xerr *err)
 {
 	const char *owners[64];
 	size_t nowners = 0;
@@ -26,7 +31,7 @@ write_claim_intent(struct pass *p, const char *stream, const char *group,
 
 	pass_intent_head(p, &w, "claim", stream, group);
 	intent_kname(&w, "consumer", p->cfg->consumer);
-	jw_kint(&w, "min_idle_ms", p->cfg->claim_idle_ms);
+	jw_kint(&w, "min_idle_ms", min_idle_ms);
 	jw_key(&w, "entries");
 	jw_arr(&w);
 	for (size_t i = 0; i < n; i++) {
@@ -132,6 +137,7 @@ log_claim_debug(struct pass *p, const char *stream, const char *group,
 	ll_int(&l, "held", (int64_t)st->held);
 	ll_int(&l, "excluded", (int64_t)st->excluded);
 	ll_int(&l, "young", (int64_t)st->young);
+	ll_int(&l, "live", (int64_t)st->live);
 	ll_int(&l, "raced", (int64_t)st->raced);
 	ll_int(&l, "listings", (int64_t)st->listings);
 	ll_int(&l, "pages", (int64_t)st->pages);
@@ -146,12 +152,54 @@ send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, struct x
 	size_t n;
 
 	while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
-		if (write_claim_intent(p, gr->stream, gr->group, plan, n, err) < 0)
+		if (write_claim_intent(p, gr->stream, gr->group, gr->idle.ms, plan, n, err) < 0)
 			return -1;
 		failpoint("claim-planned");
 		if (claimer_send(cl, err) < 0)
 			return -1;
 		failpoint("claim-sent");
+	}
+	return 0;
+}
+
+/* The group's threshold and why: logged, and journalled in run_end. */
+static void
+log_threshold(struct pass *p, const struct group_result *gr)
+{
+	struct logline l;
+
+	ll_start(&l, gr->idle.is_auto || p->cfg->verbose > 0 ? LOG_INFO : LOG_DEBUG,
+	    "THRESHOLD", NULL);
+	ll_str(&l, "stream", gr->stream);
+	ll_str(&l, "group", gr->group);
+	ll_dur(&l, "claim_idle", gr->idle.ms);
+	ll_str(&l, "why", gr->idle.why);
+	ll_emit(p->lg, &l);
+}
+
+/*
+ * The group's threshold (idle.h) and which consumers are silent, into o.
+ * OUT: *ret_silent, the silent consumers' names (free() it and *ret_cs).
+ */
+static int
+choose_threshold(struct pass *p, struct group_result *gr, struct claim_opts *o,
+    struct consumer_info **ret_cs, size_t *ret_ncs, char ***ret_silent, struct xerr *err)
+{
+	/* The history is read with the journal idle (the writer holds nothing). */
+	if ((!p->dry && pass_flush(p, err) < 0) ||
+	    idle_choose(p->cfg, p->dry ? p->hist : p->j, p->rc, gr->stream, gr->group,
+	    &gr->idle, &gr->obs, err) < 0)
+		return -1;
+	log_threshold(p, gr);
+	*ret_cs = NULL;
+	*ret_ncs = 0;
+	if (gr->idle.only_silent &&
+	    redis_consumers(p->rc, gr->stream, gr->group, ret_cs, ret_ncs, err) < 0)
+		return -1;
+	idle_claim_opts(&gr->idle, p->rc, *ret_cs, *ret_ncs, o, ret_silent);
+	if (!p->dry) {
+		o->seen = idle_watch_seen;
+		o->seen_ctx = &gr->obs;
 	}
 	return 0;
 }
@@ -165,26 +213,30 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 {
 	struct claim_opts o = {
 		.consumer = p->cfg->consumer,
-		.min_idle_ms = p->cfg->claim_idle_ms,
 		.batch = (int)p->cfg->batch,
 		.exclude = p->cfg->exclude,
 	};
+	struct consumer_info *cs = NULL;
+	size_t ncs = 0;
+	char **silent = NULL;
 	struct claimer *cl = NULL;
 	struct claim_page page;
 	int rc = -1;
 
+	if (choose_threshold(p, gr, &o, &cs, &ncs, &silent, err) < 0)
+		goto done;
 	if (p->dry) {
 		/* What would be claimed, by the same listing (status counts it the same way). */
 		struct claim_stats st;
 		if (claim_survey(p->rc, gr->stream, gr->group, &o, NULL, NULL, &st, err) < 0)
-			return -1;
+			goto done;
 		gr->claimed = (long long)st.planned;
 		log_claim_debug(p, gr->stream, gr->group, &st);
 		rc = 0;
 		goto out;
 	}
 	if (claimer_start(p->rc, gr->stream, gr->group, &o, &cl, err) < 0)
-		return -1;
+		goto done;
 	for (;;) {
 		if (*p->stop)
 			claimer_close(cl);
@@ -220,10 +272,13 @@ out:
 		ll_str(&l, "stream", gr->stream);
 		ll_str(&l, "group", gr->group);
 		ll_str(&l, "consumer", p->cfg->consumer);
-		ll_dur(&l, "idle_threshold", p->cfg->claim_idle_ms);
+		ll_dur(&l, "idle_threshold", gr->idle.ms);
 		if (gr->lost > 0)
 			ll_int(&l, "lost", gr->lost);
 		ll_emit(p->lg, &l);
 	}
+done:
+	free(silent);
+	consumer_info_free(cs, ncs);
 	return rc;
 }

@@ -20,8 +20,10 @@ enum stype {
 	S_STR,          /* char * */
 	S_LIST,         /* char ** */
 	S_DUR,          /* int64_t ms */
+	S_IDLE,         /* int64_t ms, or "auto": CLAIM_IDLE_AUTO */
+	S_IDLEMAP,      /* the "claim_idle_groups" object, file only */
 	S_INT,          /* long long */
-	S_BOOL,         /* bool, flags only */
+	S_BOOL,         /* bool; in the file true or false */
 	S_COUNT,        /* int, flags only: -v -v */
 	S_MODE,         /* the "mode" object, file only */
 };
@@ -48,7 +50,13 @@ static const struct setting settings[] = {
 	{"streams", S_LIST, F(streams), true, NULL, NULL, 0, 0, true},
 	{"match", S_STR, F(match), true, NULL, NULL, 0, 0, true},
 	{"groups", S_LIST, F(groups), true, NULL, NULL, 0, 0, true},
-	{"claim_idle", S_DUR, F(claim_idle_ms), true, NULL, NULL, 0, 0, false},
+	{"claim_idle", S_IDLE, F(claim_idle_ms), true, NULL, NULL, 0, 0, false},
+	{"claim_idle_groups", S_IDLEMAP, 0, true, NULL, NULL, 0, 0, false},
+	{"claim_idle_floor", S_DUR, F(claim_idle_floor_ms), true, NULL, NULL, 0, 0, false},
+	{"claim_idle_ceiling", S_DUR, F(claim_idle_ceiling_ms), true, NULL, NULL, 0, 0, false},
+	{"claim_idle_busy", S_DUR, F(claim_idle_busy_ms), true, NULL, NULL, 0, 0, false},
+	{"claim_idle_quiet", S_DUR, F(claim_idle_quiet_ms), true, NULL, NULL, 0, 0, false},
+	{"only_silent_consumers", S_BOOL, F(only_silent_consumers), true, NULL, NULL, 0, 0, false},
 	{"zombie_idle", S_DUR, F(zombie_idle_ms), true, NULL, NULL, 0, 0, false},
 	{"batch", S_INT, F(batch), true, NULL, NULL, 1, 100000, false},
 	{"consumer", S_STR, F(consumer), true, NULL, NULL, 0, 0, true},
@@ -126,6 +134,29 @@ field(struct config *c, const struct setting *s)
 	return (char *)c + s->off;
 }
 
+/* A duration from text into *ret; with idle, "auto" too (CLAIM_IDLE_AUTO). */
+static int
+set_duration(const char *value, const char *where, bool idle, int64_t *ret,
+    struct xerr *err)
+{
+	int r;
+
+	if (idle && strcmp(value, "auto") == 0) {
+		*ret = CLAIM_IDLE_AUTO;
+		return 0;
+	}
+	r = parse_duration(value, ret);
+	if (r == -2)
+		return xerr_set(err, XR_EUSAGE,
+		    "%s: duration '%s' is out of range (at most " DURATION_MAX_TEXT ")",
+		    where, value);
+	if (r < 0)
+		return xerr_set(err, XR_EUSAGE,
+		    "%s: bad duration '%s' (use for example 1500ms, 90s, 5m, 1h, or 90 for seconds%s)",
+		    where, value, idle ? ", or auto" : "");
+	return 0;
+}
+
 /* Sets a setting from text (a flag or environment variable). */
 static int
 set_text(struct config *c, const struct setting *s, const char *value,
@@ -149,18 +180,9 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		}
 		*(char ***)p = list_add(*(char ***)p, value);
 		return 0;
-	case S_DUR: {
-		int r = parse_duration(value, (int64_t *)p);
-		if (r == -2)
-			return xerr_set(err, XR_EUSAGE,
-			    "%s: duration '%s' is out of range (at most " DURATION_MAX_TEXT ")",
-			    where, value);
-		if (r < 0)
-			return xerr_set(err, XR_EUSAGE,
-			    "%s: bad duration '%s' (use for example 1500ms, 90s, 5m, 1h, or 90 for seconds)",
-			    where, value);
-		return 0;
-	}
+	case S_IDLE:
+	case S_DUR:
+		return set_duration(value, where, s->type == S_IDLE, (int64_t *)p, err);
 	case S_INT: {
 		long long v;
 		if (parse_int(value, s->min, s->max, &v) < 0)
@@ -176,6 +198,7 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		(*(int *)p)++;
 		return 0;
 	case S_MODE:
+	case S_IDLEMAP:
 		break;
 	}
 	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
@@ -269,6 +292,66 @@ set_mode(struct config *c, const cJSON *v, const char *path, struct xerr *err)
 	return 0;
 }
 
+/* A duration (seconds as a number, or text) or "auto" into *ret, as claim_idle takes it. */
+static int
+json_idle(const cJSON *v, const char *where, int64_t *ret, struct xerr *err)
+{
+	if (cJSON_IsNumber(v)) {
+		/* Written so that NaN fails it too. */
+		if (!(v->valuedouble >= 0 && v->valuedouble <= DURATION_MAX_MS / 1000))
+			return xerr_set(err, XR_EUSAGE, "%s must be a duration from 0 to "
+			    DURATION_MAX_TEXT " (%lld seconds)", where, DURATION_MAX_MS / 1000);
+		*ret = (int64_t)(v->valuedouble * 1000.0 + 0.5);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return xerr_set(err, XR_EUSAGE,
+		    "%s must be a duration such as \"90s\", not %s", where, json_type_name(v));
+	return set_duration(v->valuestring, where, true, ret, err);
+}
+
+static void
+idle_groups_free(struct config *c)
+{
+	for (size_t i = 0; i < c->nidle_groups; i++)
+		free(c->idle_groups[i].name);
+	free(c->idle_groups);
+	c->idle_groups = NULL;
+	c->nidle_groups = 0;
+}
+
+/* "claim_idle_groups": {"STREAM/GROUP" or "GROUP": duration or "auto", ...} */
+static int
+set_idle_groups(struct config *c, const cJSON *v, const char *path, struct xerr *err)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(v))
+		return xerr_set(err, XR_EUSAGE,
+		    "config '%s': 'claim_idle_groups' must be an object, not %s", path,
+		    json_type_name(v));
+	if (check_duplicates(v, path, "claim_idle_groups.", err) < 0)
+		return -1;
+	idle_groups_free(c);
+	cJSON_ArrayForEach(it, v) {
+		char where[600];
+		int64_t ms;
+
+		snprintf(where, sizeof(where), "config '%s': 'claim_idle_groups.%s'", path,
+		    it->string);
+		if (it->string[0] == '\0')
+			return xerr_set(err, XR_EUSAGE, "%s: the name must not be empty", where);
+		if (json_idle(it, where, &ms, err) < 0)
+			return -1;
+		c->idle_groups = xrealloc(c->idle_groups,
+		    (c->nidle_groups + 1) * sizeof(*c->idle_groups));
+		c->idle_groups[c->nidle_groups].name = xstrdup(it->string);
+		c->idle_groups[c->nidle_groups].ms = ms;
+		c->nidle_groups++;
+	}
+	return 0;
+}
+
 static int
 set_json(struct config *c, const struct setting *s, const cJSON *v, const char *path,
     struct xerr *err)
@@ -285,6 +368,16 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return set_text(c, s, v->valuestring, where, false, err);
 	case S_LIST:
 		return set_json_list((char ***)p, v, path, s->key, err);
+	case S_IDLE:
+		return json_idle(v, where, (int64_t *)p, err);
+	case S_IDLEMAP:
+		return set_idle_groups(c, v, path, err);
+	case S_BOOL:
+		if (!cJSON_IsBool(v))
+			return xerr_set(err, XR_EUSAGE, "%s must be true or false, not %s", where,
+			    json_type_name(v));
+		*(bool *)p = cJSON_IsTrue(v);
+		return 0;
 	case S_DUR:
 		if (cJSON_IsNumber(v)) {
 			/* Written so that NaN fails it too. */
@@ -309,12 +402,6 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return 0;
 	case S_MODE:
 		return set_mode(c, v, path, err);
-	case S_BOOL:
-		if (!cJSON_IsBool(v))
-			return xerr_set(err, XR_EUSAGE, "%s must be true or false, not %s", where,
-			    json_type_name(v));
-		*(bool *)p = cJSON_IsTrue(v);
-		return 0;
 	case S_COUNT:
 		break;
 	}
@@ -412,6 +499,10 @@ set_defaults(struct config *c)
 	c->live_when = list_new();
 	c->test_when = list_new();
 	c->claim_idle_ms = 60 * 1000;
+	c->claim_idle_floor_ms = 10 * 1000;
+	c->claim_idle_ceiling_ms = 3600 * 1000;
+	c->claim_idle_busy_ms = 30 * 1000;
+	c->claim_idle_quiet_ms = 120 * 1000;
 	c->zombie_idle_ms = 3600 * 1000;
 	c->batch = 200;
 	c->consumer = xstrdup("xrecover");
@@ -472,6 +563,14 @@ config_load(const char *config_file, const struct config_flag *flags, size_t nfl
 			goto fail;
 		if (s->off == F(redis_url))
 			c.redis_from = FROM_FLAG;
+		/* --claim-idle applies to every group. */
+		if (s->type == S_IDLE)
+			idle_groups_free(&c);
+	}
+	if (c.claim_idle_floor_ms > c.claim_idle_ceiling_ms) {
+		xerr_set(err, XR_EUSAGE, "claim_idle_floor (%lld ms) is above claim_idle_ceiling "
+		    "(%lld ms)", (long long)c.claim_idle_floor_ms, (long long)c.claim_idle_ceiling_ms);
+		goto fail;
 	}
 	if (strcmp(c.action, "hold") != 0 && strcmp(c.action, "redeliver") != 0 &&
 	    strcmp(c.action, "hand-off") != 0 && strcmp(c.action, "dead-letter") != 0) {
@@ -510,7 +609,33 @@ config_free(struct config *c)
 	list_free(c->mode_files);
 	list_free(c->live_when);
 	list_free(c->test_when);
+	idle_groups_free(c);
 	memset(c, 0, sizeof(*c));
+}
+
+int64_t
+config_claim_idle(const struct config *c, const char *stream, const char *group)
+{
+	size_t ls = strlen(stream);
+
+	for (size_t i = 0; i < c->nidle_groups; i++) {
+		const char *n = c->idle_groups[i].name;
+		if (strncmp(n, stream, ls) == 0 && n[ls] == '/' && strcmp(n + ls + 1, group) == 0)
+			return c->idle_groups[i].ms;
+	}
+	for (size_t i = 0; i < c->nidle_groups; i++)
+		if (strcmp(c->idle_groups[i].name, group) == 0)
+			return c->idle_groups[i].ms;
+	return c->claim_idle_ms;
+}
+
+bool
+config_any_auto(const struct config *c)
+{
+	for (size_t i = 0; i < c->nidle_groups; i++)
+		if (c->idle_groups[i].ms == CLAIM_IDLE_AUTO)
+			return true;
+	return c->claim_idle_ms == CLAIM_IDLE_AUTO;
 }
 
 /* ------------------------------------------------------------ passwords */

@@ -32,7 +32,17 @@ struct config {
 	char *match;
 	char **groups;
 
-	int64_t claim_idle_ms;
+	int64_t claim_idle_ms;      /* CLAIM_IDLE_AUTO: from the group's history */
+	struct idle_override {      /* "claim_idle_groups": per STREAM/GROUP or GROUP */
+		char *name;
+		int64_t ms;             /* a duration or CLAIM_IDLE_AUTO */
+	} *idle_groups;
+	size_t nidle_groups;
+	int64_t claim_idle_floor_ms;    /* auto never goes below or above these */
+	int64_t claim_idle_ceiling_ms;
+	int64_t claim_idle_busy_ms;     /* auto with too little history */
+	int64_t claim_idle_quiet_ms;
+	bool only_silent_consumers;
 	int64_t zombie_idle_ms;
 	long long batch;
 	char *consumer;
@@ -53,6 +63,18 @@ struct config {
 	char **live_when;           /* KEY=VALUE that make the mode LIVE */
 	char **test_when;           /* KEY=VALUE that make it TEST */
 };
+
+/* claim_idle "auto": each group's threshold follows what the journal saw of it. */
+#define CLAIM_IDLE_AUTO (-1)
+
+/*
+ * The claim_idle setting for stream/group: a --claim-idle flag applies to
+ * every group; otherwise "claim_idle_groups" by "STREAM/GROUP", then by
+ * "GROUP", then "claim_idle".  A duration in ms, or CLAIM_IDLE_AUTO.
+ */
+int64_t config_claim_idle(const struct config *c, const char *stream, const char *group);
+/* Whether any group may have claim_idle auto. */
+bool config_any_auto(const struct config *c);
 
 /* A flag as given on the command line: key is a setting's key. */
 struct config_flag {

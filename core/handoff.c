@@ -51,13 +51,14 @@ journal_handed_off(struct pass *p, const char *stream, const char *group, struct
 
 /*
  * The live consumer of stream/group that gets the entries: the one seen
- * most recently, idle less than --claim-idle, neither the recovery
+ * most recently, idle less than the group's claim threshold (live_ms:
+ * --claim-idle, or what `auto` chose for the group), neither the recovery
  * consumer nor excluded.  *ret NULL when there is none (the caller frees
  * it).
  */
 static int
-pick_consumer(struct pass *p, const char *stream, const char *group, char **ret,
-    struct xerr *err)
+pick_consumer(struct pass *p, const char *stream, const char *group, int64_t live_ms,
+    char **ret, struct xerr *err)
 {
 	struct consumer_info *cs = NULL;
 	size_t n = 0;
@@ -71,7 +72,7 @@ pick_consumer(struct pass *p, const char *stream, const char *group, char **ret,
 
 		if (strcmp(c->name, p->cfg->consumer) == 0 ||
 		    consumer_excluded(c->name, p->cfg->exclude) ||
-		    c->idle_ms >= p->cfg->claim_idle_ms)
+		    c->idle_ms >= live_ms)
 			continue;
 		if (best == NULL || c->idle_ms < best->idle_ms)
 			best = c;
@@ -86,7 +87,7 @@ pick_consumer(struct pass *p, const char *stream, const char *group, char **ret,
 static int
 hand_off_waiting(struct pass *p, struct group_result *gr, size_t n, struct xerr *err)
 {
-	static const char why[] = "no live consumer in the group (idle less than --claim-idle, "
+	static const char why[] = "no live consumer in the group (idle less than its claim threshold, "
 	    "not excluded); the entries stay held until a later run finds one";
 	struct event ev = EVENT_INIT;
 	struct logline l;
@@ -184,7 +185,8 @@ hand_off_held(struct pass *p, struct group_result *gr, struct held_list *l, stru
 	struct logline lg;
 	int rc = -1;
 
-	if (pick_consumer(p, gr->stream, gr->group, &to, err) < 0)
+	if (pick_consumer(p, gr->stream, gr->group,
+	    gr->idle.ms >= 0 ? gr->idle.ms : p->cfg->claim_idle_ms, &to, err) < 0)
 		goto out;
 	if (to == NULL) {
 		rc = hand_off_waiting(p, gr, l->n, err);

@@ -31,6 +31,7 @@ struct pass {
 	const struct logger *lg;
 	volatile sig_atomic_t *stop;
 	struct journal *j;          /* NULL in a dry run */
+	struct journal *hist;       /* a dry run's journal, read only, for claim_idle auto */
 	struct intent_log *intents; /* NULL in a dry run */
 	struct rconn *rc;
 	struct recover_result *res;

@@ -65,6 +65,8 @@ add_group(struct pass *p, const char *stream, const char *group)
 	g->stream = xstrdup(stream);
 	g->group = group != NULL ? xstrdup(group) : NULL;
 	g->held = g->pending = -1;
+	g->idle.ms = -1;
+	g->obs.added = -1;
 	return g;
 }
 
@@ -244,7 +246,27 @@ options_json(const struct config *c, struct jw *w)
 	for (char **s = c->groups; *s != NULL; s++)
 		jw_str(w, *s);
 	jw_arr_end(w);
-	jw_kint(w, "claim_idle_ms", c->claim_idle_ms);
+	if (c->claim_idle_ms == CLAIM_IDLE_AUTO)
+		jw_kstr(w, "claim_idle", "auto");
+	else
+		jw_kint(w, "claim_idle_ms", c->claim_idle_ms);
+	if (c->nidle_groups > 0) {
+		jw_key(w, "claim_idle_groups");
+		jw_obj(w);
+		for (size_t i = 0; i < c->nidle_groups; i++) {
+			jw_key(w, c->idle_groups[i].name);
+			if (c->idle_groups[i].ms == CLAIM_IDLE_AUTO)
+				jw_str(w, "auto");
+			else
+				jw_int(w, c->idle_groups[i].ms);
+		}
+		jw_obj_end(w);
+	}
+	jw_kint(w, "claim_idle_floor_ms", c->claim_idle_floor_ms);
+	jw_kint(w, "claim_idle_ceiling_ms", c->claim_idle_ceiling_ms);
+	jw_kint(w, "claim_idle_busy_ms", c->claim_idle_busy_ms);
+	jw_kint(w, "claim_idle_quiet_ms", c->claim_idle_quiet_ms);
+	jw_kbool(w, "only_silent_consumers", c->only_silent_consumers);
 	jw_kint(w, "zombie_idle_ms", c->zombie_idle_ms);
 	jw_kint(w, "batch", c->batch);
 	jw_kstr(w, "consumer", c->consumer);
@@ -294,6 +316,39 @@ run_start(struct pass *p, struct xerr *err)
 	if (journal_append_commit(p->j, &ev, err) < 0)
 		return -1;
 	return journal_run_start_seq(p->j, p->run, &p->run_seq, err);
+}
+
+/*
+ * The threshold a group's claim used and why, and what the runs after
+ * this one build on (store/history.h).
+ */
+static void
+group_idle_json(const struct group_result *g, struct jw *w)
+{
+	if (g->idle.ms < 0)
+		return;
+	jw_kint(w, "claim_idle_ms", g->idle.ms);
+	jw_kstr(w, "claim_idle_why", g->idle.why);
+	jw_kbool(w, "only_silent", g->idle.only_silent);
+	if (g->obs.added >= 0)
+		jw_kint(w, "entries_added", g->obs.added);
+	jw_key(w, "holds_ms");
+	jw_arr(w);
+	for (size_t i = 0; i < g->obs.nholds; i++)
+		jw_int(w, g->obs.holds[i]);
+	jw_arr_end(w);
+	jw_key(w, "watch");
+	jw_arr(w);
+	for (size_t i = 0; i < g->obs.nwatch; i++) {
+		char id[ENTRY_ID_STRLEN];
+		entry_id_format(g->obs.watch[i].id, id, sizeof(id));
+		jw_arr(w);
+		jw_str(w, g->obs.watch[i].consumer);
+		jw_str(w, id);
+		jw_int(w, g->obs.watch[i].idle_ms);
+		jw_arr_end(w);
+	}
+	jw_arr_end(w);
 }
 
 static int
@@ -355,6 +410,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 			jw_str(&w, p->cfg->consumer);
 			jw_arr_end(&w);
 		}
+		group_idle_json(g, &w);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -595,6 +651,7 @@ pass_free(struct pass *p)
 	rconn_close(p->rc);
 	intent_close(p->intents);
 	journal_close(p->j);
+	journal_close(p->hist);
 	buf_free(&p->pbuf);
 	buf_free(&p->dbuf);
 	ev_batch_free(&p->batch);
@@ -624,6 +681,10 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
 	if (!p.dry && pass_open_journal(&p, err) < 0)
+		goto out;
+	/* A dry run reads the groups' history, if there is a journal, to choose as a run would. */
+	if (p.dry && config_any_auto(cfg) && access(cfg->db_path, F_OK) == 0 &&
+	    journal_open(cfg->db_path, JOURNAL_READ, &p.hist, err) < 0)
 		goto out;
 	if (config_redis_open(cfg, &t, &p.rc, &werr) < 0) {
 		ret->duration_ms = mono_ms() - t0;
@@ -662,6 +723,7 @@ recover_result_free(struct recover_result *r)
 		free(r->groups[i].group);
 		free(r->groups[i].error);
 		free(r->groups[i].kept_reason);
+		idle_obs_free(&r->groups[i].obs);
 	}
 	free(r->groups);
 	for (size_t i = 0; i < r->nmissing; i++)

@@ -17,6 +17,7 @@
 #include "../lib/log.h"
 #include "../lib/xr.h"
 #include "config.h"
+#include "idle.h"
 #include "mode.h"
 
 struct group_result {
@@ -43,6 +44,8 @@ struct group_result {
 	bool held_checked;          /* adopt_group looked */
 	bool seen_ok;
 	int64_t seen_lo, seen_hi, seen_idle, seen_held, seen_checked;
+	struct idle_choice idle;    /* the claim threshold used (idle.ms -1: none) */
+	struct idle_obs obs;        /* what later runs build on (idle.h) */
 };
 
 struct recover_result {

@@ -1,11 +1,13 @@
 /* status.c: gathering the view `xrecover status` prints. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../stream/claim.h"
 #include "../stream/redis.h"
+#include "idle.h"
 #include "select.h"
 #include "status.h"
 
@@ -60,8 +62,8 @@ count_owner(void *ctx, const struct pending_entry *e)
 }
 
 static int
-gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
-    const struct group_info *gi, struct status *st, struct xerr *err)
+gather_group(struct rconn *rc, struct journal *j, const struct config *cfg,
+    const char *stream, const struct group_info *gi, struct status *st, struct xerr *err)
 {
 	struct consumer_info *cs = NULL;
 	size_t ncs = 0;
@@ -69,16 +71,23 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 	struct status_group *g;
 	struct claim_opts co = {
 		.consumer = cfg->consumer,
-		.min_idle_ms = cfg->claim_idle_ms,
 		.batch = (int)cfg->batch,
 		.exclude = cfg->exclude,
 	};
 	struct claim_stats cst;
 	struct owners own = {0};
+	struct idle_choice ch;
+	char **silent = NULL;
 
 	if (redis_pending_summary(rc, stream, gi->name, &ps, err) < 0 ||
 	    redis_consumers(rc, stream, gi->name, &cs, &ncs, err) < 0)
 		return -1;
+	/* The threshold run would choose now, from the same history. */
+	if (idle_choose(cfg, j, rc, stream, gi->name, &ch, NULL, err) < 0) {
+		consumer_info_free(cs, ncs);
+		return -1;
+	}
+	idle_claim_opts(&ch, rc, cs, ncs, &co, &silent);
 	/* STALE is what run would claim: the same listing, entry by entry. */
 	own.cs = cs;
 	own.n = ncs;
@@ -86,9 +95,11 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 	if (ps.count > 0 && claim_survey(rc, stream, gi->name, &co, count_owner, &own, &cst,
 	    err) < 0) {
 		free(own.claimable);
+		free(silent);
 		consumer_info_free(cs, ncs);
 		return -1;
 	}
+	free(silent);
 	st->groups = xrealloc(st->groups, (st->ngroups + 1) * sizeof(*st->groups));
 	g = &st->groups[st->ngroups++];
 	memset(g, 0, sizeof(*g));
@@ -106,12 +117,13 @@ gather_group(struct rconn *rc, const struct config *cfg, const char *stream,
 	}
 	snprintf(g->last_delivered, sizeof(g->last_delivered), "%s", gi->last_delivered);
 	g->stale = ps.count > 0 ? (long long)cst.planned : 0;
+	g->claim_idle_ms = ch.ms;
+	snprintf(g->claim_idle_why, sizeof(g->claim_idle_why), "%s", ch.why);
 
 	st->consumers = xrealloc(st->consumers, (st->nconsumers + ncs) * sizeof(*st->consumers));
 	for (size_t i = 0; i < ncs; i++) {
 		struct status_consumer *c = &st->consumers[st->nconsumers++];
-		int64_t quiet = rc->has_inactive && cs[i].inactive_ms >= 0 ?
-		    cs[i].inactive_ms : cs[i].idle_ms;
+		int64_t quiet = consumer_quiet_ms(rc, &cs[i]);
 
 		c->stream = xstrdup(stream);
 		c->group = xstrdup(gi->name);
@@ -143,6 +155,7 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 {
 	struct redis_target t;
 	struct rconn *rc = NULL;
+	struct journal *j = NULL;
 	struct selected *sel = NULL;
 	size_t nsel = 0;
 	int r = -1;
@@ -151,6 +164,10 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
 	if (config_redis_open(cfg, &t, &rc, err) < 0)
+		goto out;
+	/* The groups' history, where there is a journal: thresholds as run chooses them. */
+	if (config_any_auto(cfg) && access(cfg->db_path, F_OK) == 0 &&
+	    journal_open(cfg->db_path, JOURNAL_READ, &j, err) < 0)
 		goto out;
 	memcpy(ret->version, rc->version, sizeof(ret->version));
 	if (select_streams(rc, cfg, true, &sel, &nsel, err) < 0)
@@ -174,7 +191,7 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 		for (size_t k = 0; k < ng; k++) {
 			if (!group_selected(cfg, gs[k].name))
 				continue;
-			if (gather_group(rc, cfg, sel[i].name, &gs[k], ret, err) < 0) {
+			if (gather_group(rc, j, cfg, sel[i].name, &gs[k], ret, err) < 0) {
 				group_info_free(gs, ng);
 				goto out;
 			}
@@ -184,6 +201,7 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 	r = 0;
 out:
 	selected_free(sel, nsel);
+	journal_close(j);
 	rconn_close(rc);
 	redis_target_free(&t);
 	return r;

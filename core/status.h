@@ -1,6 +1,8 @@
 /*
  * status.h: one view of the selected consumer groups, gathered from
  * XINFO GROUPS, XINFO CONSUMERS and XPENDING: what `xrecover status` shows.
+ * Under claim_idle auto the journal, if there is one, is read for each
+ * group's history (never written).
  */
 #ifndef XR_STATUS_H
 #define XR_STATUS_H
@@ -20,6 +22,8 @@ struct status_group {
 	char oldest_id[48];
 	long long held;             /* pending on the recovery consumer */
 	long long stale;            /* what run would claim now (claim_survey()) */
+	int64_t claim_idle_ms;      /* the threshold run would use now (idle.h) */
+	char claim_idle_why[240];
 	char last_delivered[48];
 };
 

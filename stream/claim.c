@@ -239,6 +239,12 @@ claim_verdict(const struct claim_opts *o, const struct pending_entry *e)
 		return CLAIM_EXCLUDED;
 	if (e->idle_ms < o->min_idle_ms)
 		return CLAIM_YOUNG;
+	if (o->only_silent && e->idle_ms < o->live_min_idle_ms) {
+		for (char *const *s = o->silent; s != NULL && *s != NULL; s++)
+			if (strcmp(*s, e->owner) == 0)
+				return CLAIM_YES;
+		return CLAIM_LIVE;
+	}
 	return CLAIM_YES;
 }
 
@@ -353,9 +359,18 @@ take_listing(struct claimer *cl, const redisReply *l, struct xerr *err)
 			continue;
 		case CLAIM_EXCLUDED:
 			cl->stats.excluded++;
+			if (cl->o.seen != NULL)
+				cl->o.seen(cl->o.seen_ctx, &pe);
 			continue;
 		case CLAIM_YOUNG:
 			cl->stats.young++;
+			if (cl->o.seen != NULL)
+				cl->o.seen(cl->o.seen_ctx, &pe);
+			continue;
+		case CLAIM_LIVE:
+			cl->stats.live++;
+			if (cl->o.seen != NULL)
+				cl->o.seen(cl->o.seen_ctx, &pe);
 			continue;
 		case CLAIM_YES:
 			break;

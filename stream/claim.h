@@ -32,19 +32,30 @@
 
 #include "redis.h"
 
-struct claim_opts {
-	const char *consumer;       /* the recovery consumer */
-	int64_t min_idle_ms;
-	int batch;                  /* entries per claim page */
-	char *const *exclude;       /* NULL-terminated globs, or NULL */
-};
-
 /* One pending entry as XPENDING reports it. */
 struct pending_entry {
 	struct entry_id id;
 	const char *owner;          /* the consumer holding it */
 	int64_t idle_ms;
 	int64_t deliveries;
+};
+
+struct claim_opts {
+	const char *consumer;       /* the recovery consumer */
+	int64_t min_idle_ms;
+	int batch;                  /* entries per claim page */
+	char *const *exclude;       /* NULL-terminated globs, or NULL */
+	/*
+	 * With only_silent, an entry is claimed only from a consumer named in
+	 * silent (NULL-terminated), or once it is idle live_min_idle_ms
+	 * (INT64_MAX: never).  The names are the caller's.
+	 */
+	bool only_silent;
+	char *const *silent;
+	int64_t live_min_idle_ms;
+	/* Unless NULL: sees each listed entry left where it is (not held, not claimed). */
+	void (*seen)(void *ctx, const struct pending_entry *e);
+	void *seen_ctx;
 };
 
 enum claim_fate {
@@ -72,6 +83,7 @@ struct claim_stats {
 	size_t held;                /* already on the recovery consumer */
 	size_t excluded;            /* on an excluded consumer */
 	size_t young;               /* idle less than min_idle */
+	size_t live;                /* on a consumer that is not silent (only_silent) */
 	size_t raced;
 	size_t listings, pages;
 };
@@ -113,7 +125,8 @@ bool consumer_excluded(const char *name, char *const *exclude);
 
 /*
  * What a drain claims, entry by entry: an entry pending on any consumer but
- * the recovery consumer and the excluded ones, idle at least min_idle_ms.
+ * the recovery consumer and the excluded ones, idle at least min_idle_ms,
+ * and with only_silent, on a silent consumer (or idle live_min_idle_ms).
  * The one definition, for `run` and for `status`.
  */
 enum claim_verdict {
@@ -121,6 +134,7 @@ enum claim_verdict {
 	CLAIM_HELD,                 /* the recovery consumer's already */
 	CLAIM_EXCLUDED,             /* on an excluded consumer */
 	CLAIM_YOUNG,                /* idle less than min_idle_ms */
+	CLAIM_LIVE,                 /* only_silent: its consumer is not silent */
 };
 enum claim_verdict claim_verdict(const struct claim_opts *o, const struct pending_entry *e);
 

@@ -762,6 +762,57 @@ consumer_info_free(struct consumer_info *c, size_t n)
 	free(c);
 }
 
+int64_t
+consumer_quiet_ms(const struct rconn *rc, const struct consumer_info *c)
+{
+	if (rc->has_inactive && c->inactive_ms >= 0)
+		return c->inactive_ms;
+	return c->idle_ms;
+}
+
+int
+redis_stream_added(struct rconn *rc, const char *stream, long long *ret, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XINFO STREAM %s", stream);
+
+	if (r == NULL)
+		return -1;
+	*ret = r->type == REDIS_REPLY_ARRAY ? reply_int(r, "entries-added", -1) : -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+redis_pending_owners(struct rconn *rc, const char *stream, const char *group,
+    const struct entry_id *ids, size_t n, char **ret_owners, struct xerr *err)
+{
+	size_t got = 0;
+	int rc_ = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char id[ENTRY_ID_STRLEN];
+		entry_id_format(ids[i], id, sizeof(id));
+		redisAppendCommand(rc->c, "XPENDING %s %s %s %s 1", stream, group, id, id);
+		ret_owners[i] = NULL;
+	}
+	/* Every answer is read, so the connection stays in step after an error. */
+	for (; got < n; got++) {
+		redisReply *r = NULL;
+		if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
+			return rconn_io_error(rc, err);
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 2 &&
+		    r->element[0]->element[1]->type == REDIS_REPLY_STRING)
+			ret_owners[got] = xstrndup(r->element[0]->element[1]->str,
+			    r->element[0]->element[1]->len);
+		else if (r->type == REDIS_REPLY_ERROR && rc_ == 0)
+			rc_ = xerr_set(err, XR_EFAIL, "redis: XPENDING %s %s: %s", stream, group,
+			    r->str);
+		freeReplyObject(r);
+	}
+	return rc_;
+}
+
 int
 redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
     struct pending_summary *ret, struct xerr *err)

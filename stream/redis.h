@@ -127,6 +127,12 @@ struct consumer_info {
 	long long inactive_ms;    /* -1 when Redis has no "inactive" or never saw a read */
 };
 
+/*
+ * How long a consumer has been silent: "inactive" (its last successful
+ * read or claim) where Redis reports it (7.2+), "idle" otherwise.
+ */
+int64_t consumer_quiet_ms(const struct rconn *rc, const struct consumer_info *c);
+
 /* XINFO CONSUMERS.  OUT: *ret (free with consumer_info_free), *ret_n. */
 int redis_consumers(struct rconn *rc, const char *stream, const char *group,
     struct consumer_info **ret, size_t *ret_n, struct xerr *err);
@@ -140,6 +146,22 @@ struct pending_summary {
 };
 int redis_pending_summary(struct rconn *rc, const char *stream, const char *group,
     struct pending_summary *ret, struct xerr *err);
+
+/*
+ * How many entries were ever added to the stream (XINFO STREAM
+ * "entries-added", Redis 7.0+).  OUT: *ret, -1 when Redis does not say.
+ */
+int redis_stream_added(struct rconn *rc, const char *stream, long long *ret,
+    struct xerr *err);
+
+/*
+ * Who each of ids[0..n) is pending on now, in one pipeline (XPENDING
+ * <stream> <group> <id> <id> 1 each).  OUT: ret_owners[i], malloc'd, or
+ * NULL when the entry is not pending; the caller frees each and keeps the
+ * array (n of them).
+ */
+int redis_pending_owners(struct rconn *rc, const char *stream, const char *group,
+    const struct entry_id *ids, size_t n, char **ret_owners, struct xerr *err);
 
 /* An entry pending on a consumer, and how often it was delivered. */
 struct pending_id {

@@ -24,8 +24,8 @@ text_view() {
 	rcli XGROUP CREATECONSUMER orders billing fresh >/dev/null
 	assert_exit 0 xr status --claim-idle 1s --zombie-idle 1s
 	cat "$TMP"/out
-	assert_grep '^STREAM +GROUP +CONSUMERS +PENDING +STALE +HELD +LAG +OLDEST +OLDEST-ID +LAST-DELIVERED$' "$TMP"/out
-	assert_grep '^orders +billing +3 +6 +6 +0 +4 +1\.[0-9]s +[0-9]+-[0-9]+ +[0-9]+-[0-9]+$' "$TMP"/out
+	assert_grep '^STREAM +GROUP +CONSUMERS +PENDING +STALE +HELD +LAG +OLDEST +OLDEST-ID +LAST-DELIVERED +CLAIM-IDLE +WHY$' "$TMP"/out
+	assert_grep '^orders +billing +3 +6 +6 +0 +4 +1\.[0-9]s +[0-9]+-[0-9]+ +[0-9]+-[0-9]+ +1\.0s +fixed$' "$TMP"/out
 	assert_grep '^STREAM +GROUP +CONSUMER +STATE +PENDING +IDLE +INACTIVE$' "$TMP"/out
 	assert_grep '^orders +billing +host-1 +stale +6 +' "$TMP"/out
 	assert_grep '^orders +billing +idle-one +zombie +0 +' "$TMP"/out
@@ -52,6 +52,7 @@ json_view() {
 	o = g[("orders", "billing")]
 	assert o["pending"] == 6 and o["held"] == 6 and o["lag"] == 4 and o["consumers"] == 2, o
 	assert isinstance(o["oldest_pending_age_ms"], int) and "-" in o["oldest_pending_id"], o
+	assert o["claim_idle_ms"] == 60000 and o["claim_idle_why"] == "fixed", o
 	assert g[("other", "g")]["pending"] == 0 and g[("other", "g")]["oldest_pending_age_ms"] is None
 	c = {(x["stream"], x["consumer"]): x for x in s["consumers"]}
 	x = c[("orders", "xrecover")]

@@ -233,6 +233,17 @@ hand_off() {
 }
 test_case 'hand-off: the most recently seen live consumer of the group gets the held entries, IDs and delivery counts unchanged; none live: they stay held' hand_off
 
+hand_off_auto() {
+	orders h3 4 billing shipping
+	xr -q run -s h3 --claim-idle 0 --no-clean
+	rcli XGROUP CREATECONSUMER h3 billing live >/dev/null
+	# under auto the group's threshold (here the quiet stream's fallback) says who is live
+	xr run -s h3 --claim-idle auto --no-clean --action hand-off 2>"$TMP"/log
+	assert_grep '\[HAND-OFF\] handed_off=4 stream=h3 group=billing consumer=live' "$TMP"/log
+	assert_eq "4|live" "$(sql "select count(*), consumer from events where kind = 'handed_off' and stream = 'h3' group by consumer")"
+}
+test_case 'hand-off under --claim-idle auto: a consumer seen within the group threshold is live' hand_off_auto
+
 all_groups() {
 	orders a3 5 billing shipping audit
 	xr run -s a3 --claim-idle 0 --no-clean --action redeliver --all-groups 2>"$TMP"/log

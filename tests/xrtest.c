@@ -26,6 +26,12 @@
  *                                                 SECONDS pass with nothing new; print each
  *                                                 entry's "i" field, one per line, and on
  *                                                 stderr "read=N acked=N" (what XACK acknowledged)
+" *   xrtest slow URL STREAM GROUP CONSUMER HOLD_MS EVERY_MS SECONDS
+ *                                                 a live but slow consumer: reads one new
+ *                                                 entry every EVERY_MS, acknowledges each
+ *                                                 HOLD_MS after reading it, for SECONDS; on
+ *                                                 stdout "read=N acked=N taken=N" (taken:
+ *                                                 no longer its own when it was done)
  *   xrtest copies URL DB BATCH                    each copy of a replay batch has the
  *                                                 journalled original's bytes
  *   xrtest dlmove URL STREAM GROUP OWNER DLQ ID...  xrecover's dead-letter move of these
@@ -685,6 +691,75 @@ do_worker(int argc, char **argv)
 		freeReplyObject(r);
 	}
 	fprintf(stderr, "read=%ld acked=%ld\n", got, acked);
+	redisFree(c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- slow */
+
+#define SLOW_MAX 256
+
+static int
+do_slow(int argc, char **argv)
+{
+	redisContext *c;
+	int64_t hold, every, end, next_read;
+	char ids[SLOW_MAX][64];
+	int64_t at[SLOW_MAX];
+	size_t head = 0, n = 0;
+	long got = 0, acked = 0, taken = 0;
+
+	if (argc != 9)
+		die("%s", "usage: slow URL STREAM GROUP CONSUMER HOLD_MS EVERY_MS SECONDS");
+	c = connect_url(argv[2]);
+	hold = atol(argv[6]);
+	every = atol(argv[7]);
+	end = mono_ms() + atol(argv[8]) * 1000;
+	next_read = mono_ms();
+	signal(SIGTERM, on_term);
+	while (mono_ms() < end && !race_stop) {
+		int64_t now = mono_ms();
+
+		/* Done with the oldest: acknowledge it if it is still this consumer's. */
+		while (n > 0 && at[head] + hold <= now) {
+			const char *pv[] = {"XPENDING", argv[3], argv[4], ids[head], ids[head], "1"};
+			redisReply *r = cmd(c, 6, pv, NULL);
+			bool mine = r->elements == 1 && strcmp(r->element[0]->element[1]->str,
+			    argv[5]) == 0;
+			freeReplyObject(r);
+			if (mine) {
+				const char *ack[] = {"XACK", argv[3], argv[4], ids[head]};
+				r = cmd(c, 4, ack, NULL);
+				acked += r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+				freeReplyObject(r);
+			} else {
+				taken++;
+				printf("TAKEN %s\n", ids[head]);
+			}
+			head = (head + 1) % SLOW_MAX;
+			n--;
+			/* One at a time: the next is read when this one is done. */
+			if (every >= hold)
+				next_read = now;
+		}
+		if (now >= next_read && n < SLOW_MAX && (every < hold || n == 0)) {
+			const char *rd[] = {"XREADGROUP", "GROUP", argv[4], argv[5], "COUNT", "1",
+			    "STREAMS", argv[3], ">"};
+			redisReply *r = cmd(c, 9, rd, NULL);
+			if (r->type == REDIS_REPLY_ARRAY && r->element[0]->element[1]->elements == 1) {
+				size_t k = (head + n) % SLOW_MAX;
+				snprintf(ids[k], sizeof(ids[k]), "%s",
+				    r->element[0]->element[1]->element[0]->element[0]->str);
+				at[k] = now;
+				n++;
+				got++;
+			}
+			freeReplyObject(r);
+			next_read = now + every;
+		}
+		usleep(20 * 1000);
+	}
+	printf("read=%ld acked=%ld taken=%ld\n", got, acked, taken);
 	redisFree(c);
 	return 0;
 }
@@ -1360,7 +1435,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|copies|dlq|dlmove|places|kill-at|cut|hashes ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1381,6 +1456,8 @@ main(int argc, char **argv)
 		return do_race_reader(argc, argv);
 	if (strcmp(argv[1], "worker") == 0)
 		return do_worker(argc, argv);
+	if (strcmp(argv[1], "slow") == 0)
+		return do_slow(argc, argv);
 	if (strcmp(argv[1], "copies") == 0)
 		return do_copies(argc, argv);
 	if (strcmp(argv[1], "dlq") == 0)
