@@ -138,6 +138,8 @@ text_summary(const struct rtable *s, struct buf *b)
 	for (size_t i = 0; i < s->nrows; i++) {
 		v.cells[2 * i] = *cell(s, i, 2);
 		v.cells[2 * i + 1] = *cell(s, i, 1);
+		if (v.cells[2 * i + 1].type == RC_NULL)
+			v.cells[2 * i + 1] = (struct rcell){.type = RC_STR, .s = (char *)"-"};
 	}
 	text_table(&v, false, b);
 	free(v.cells);      /* the strings are s's */
@@ -519,7 +521,7 @@ series_attrs(struct buf *b, const struct rseries *s)
 static void
 html_chart(const struct rchart *ch, const struct colors *cl, struct buf *b)
 {
-	const int W = 760, H = 240, L = 56, R = 16, T = 16, B = 36;
+	const int W = 760, H = 240, L = 56, R = 16, T = 16, B = 28;
 	int64_t ymax = 1;
 	int64_t *stack = NULL;
 	size_t nx = 24;
@@ -737,7 +739,8 @@ static const char html_style[] =
     "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "figure{margin:1.2em 0}figcaption{font-weight:600;margin-bottom:.3em}"
     "figure>svg{width:100%;height:auto}\n"
-    ".legend{overflow-wrap:anywhere}.legend span{margin-right:1.2em;white-space:nowrap}"
+    ".legend span{display:inline-block;max-width:100%;margin-right:1.2em;"
+    "overflow-wrap:anywhere}"
     ".legend i{display:inline-block;width:.8em;height:.8em;margin-right:.35em}"
     ".legend svg{margin-right:.35em;vertical-align:middle}.none{color:#888}\n";
 
@@ -762,10 +765,11 @@ render_html(const struct report *r, struct buf *b)
 	}
 	buf_adds(b, "<dl class=\"summary\">\n");
 	for (size_t i = 0; i < r->summary.nrows; i++) {
+		const struct rcell *v = cell(&r->summary, i, 1);
 		buf_adds(b, "<div><dt>");
 		html_esc(b, cell(&r->summary, i, 2)->s);
 		buf_adds(b, "</dt><dd>");
-		html_raw(b, cell_text(cell(&r->summary, i, 1), &s));
+		html_raw(b, v->type == RC_NULL ? "-" : cell_text(v, &s));
 		buf_adds(b, "</dd></div>\n");
 	}
 	buf_adds(b, "</dl>\n");
