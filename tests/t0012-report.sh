@@ -257,6 +257,27 @@ daily_lost() {
 }
 test_case 'report --daily: the verdict names what was lost, and where' daily_lost
 
+daily_crashed() {
+	DB=$TMP/crashed.db
+	day=$(date -u +%Y-%m-%d)
+	make_stream cr g 3
+	crash_consumer cr g w1
+	# killed before it could journal its end: a run with no end, until the next run sees it
+	XRECOVER_FAILPOINT=before-run-end "$XR" -q -r "$REDIS_URL" --db "$DB" run -s cr \
+		--claim-idle 0 --no-clean 2>/dev/null && fail "the run was not killed"
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_eq "Verdict: worth a look" "$(sed -n 3p "$TMP"/out)"
+	assert_grep '^  \[warning\] Not every run accounted for: 1 run, 0 ok, 0 failed, 0 crashed, 1 with no end in the journal ' "$TMP"/out
+	xr -q run -s cr --claim-idle 0 --no-clean
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_eq "Verdict: needs action" "$(sed -n 3p "$TMP"/out)"
+	assert_grep '^  \[bad\] Every run accounted for: 2 runs, 1 ok, 0 failed, 1 crashed; no gap in the schedule\.$' "$TMP"/out
+	# runs_failed counts the crashed run too, as it always has
+	xr report --daily --date "$day" --format json >"$TMP"/j
+	assert_eq "1 1 crashed" "$(jq_ "$TMP"/j 'str(d["runs_ok"]) + " " + str(d["runs_failed"]) + " " + d["failures"][0]["status"]')"
+}
+test_case 'report --daily: a run that crashed, before and after the next run finds it' daily_crashed
+
 fate_chain() {
 	DB=$TMP/chain.db
 	make_stream pc g 3
