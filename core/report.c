@@ -324,7 +324,10 @@ daily_charts(struct journal *j, const struct rspan *sp, struct report *r, struct
 	    sp->start, sp->end);
 	if ((rc = rq_day_pending(j, sp, &rs, err)) == 0) {
 		for (size_t i = 0; i < rs.nrows; i++) {
-			char *stream = stream_of(r, rows_text(&rs, i, 1));
+			char *stream;
+			if (rows_text(&rs, i, 1) == NULL)
+				continue;       /* a run_end without names: nothing to draw */
+			stream = stream_of(r, rows_text(&rs, i, 1));
 			series_add(chart_series(c, rows_text(&rs, i, 1), stream), rows_int(&rs, i, 0),
 			    rows_int(&rs, i, 2));
 			free(stream);
@@ -384,7 +387,7 @@ count_of(struct buf *b, int64_t n, const char *one, const char *many)
 	buf_printf(b, "%lld %s", (long long)n, n == 1 ? one : many);
 }
 
-/* Nothing lost, or how many entries were, and in which groups (the five with most first). */
+/* Nothing lost, or how many entries were, and in which groups (five named, then a count). */
 static void
 verdict_lost(struct report *r, struct buf *b)
 {
