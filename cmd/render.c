@@ -128,6 +128,30 @@ text_table(const struct rtable *t, bool heads, struct buf *b)
 	free(w);
 }
 
+/* The summary as two columns: each key as people read it, and its value. */
+static void
+text_summary(const struct rtable *s, struct buf *b)
+{
+	struct rtable v = {.ncols = 2, .nrows = s->nrows};
+
+	v.cells = xcalloc(s->nrows * 2 + 1, sizeof(*v.cells));
+	for (size_t i = 0; i < s->nrows; i++) {
+		v.cells[2 * i] = *cell(s, i, 2);
+		v.cells[2 * i + 1] = *cell(s, i, 1);
+		if (v.cells[2 * i + 1].type == RC_NULL)
+			v.cells[2 * i + 1] = (struct rcell){.type = RC_STR, .s = (char *)"-"};
+	}
+	text_table(&v, false, b);
+	free(v.cells);      /* the strings are s's */
+}
+
+/* What a verdict's level says, for a reader. */
+static const char *
+level_text(enum rlevel level)
+{
+	return level == RL_OK ? "all clear" : level == RL_WARN ? "worth a look" : "needs action";
+}
+
 static void
 render_text(const struct report *r, struct buf *b)
 {
@@ -136,7 +160,14 @@ render_text(const struct report *r, struct buf *b)
 	buf_adds(b, text_esc(r->title, &tmp));
 	buf_addc(b, '\n');
 	buf_addc(b, '\n');
-	text_table(&r->summary, false, b);
+	if (r->nverdict > 0) {
+		buf_printf(b, "Verdict: %s\n", level_text(r->level));
+		for (size_t i = 0; i < r->nverdict; i++)
+			buf_printf(b, "  [%s] %s\n", rlevel_name(r->verdict[i].level),
+			    text_esc(r->verdict[i].text, &tmp));
+		buf_addc(b, '\n');
+	}
+	text_summary(&r->summary, b);
 	for (size_t i = 0; i < r->ntables; i++) {
 		const struct rtable *t = &r->tables[i];
 		buf_printf(b, "\n%s", text_esc(t->title, &tmp));
@@ -180,8 +211,17 @@ render_md(const struct report *r, struct buf *b)
 	buf_adds(b, "**");
 	md_text(text_esc(r->title, &tmp), b);
 	buf_adds(b, "**\n\n");
+	if (r->nverdict > 0) {
+		buf_printf(b, "**Verdict: %s**\n\n", level_text(r->level));
+		for (size_t i = 0; i < r->nverdict; i++) {
+			buf_printf(b, "- [%s] ", rlevel_name(r->verdict[i].level));
+			md_text(text_esc(r->verdict[i].text, &tmp), b);
+			buf_addc(b, '\n');
+		}
+		buf_addc(b, '\n');
+	}
 	for (size_t i = 0; i < r->summary.nrows; i++) {
-		buf_printf(b, "- %s: ", text_esc(cell(&r->summary, i, 0)->s, &tmp));
+		buf_printf(b, "- %s: ", text_esc(cell(&r->summary, i, 2)->s, &tmp));
 		md_cell(cell(&r->summary, i, 1), b);
 		buf_addc(b, '\n');
 	}
@@ -245,6 +285,21 @@ render_json(const struct report *r, struct buf *b)
 	jw_obj(&w);
 	jw_kstr(&w, "report", r->kind);
 	jw_kstr(&w, "title", r->title);
+	if (r->nverdict > 0) {
+		jw_key(&w, "verdict");
+		jw_obj(&w);
+		jw_kstr(&w, "level", rlevel_name(r->level));
+		jw_key(&w, "lines");
+		jw_arr(&w);
+		for (size_t i = 0; i < r->nverdict; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "level", rlevel_name(r->verdict[i].level));
+			jw_kstr(&w, "text", r->verdict[i].text);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
 	for (size_t i = 0; i < r->summary.nrows; i++) {
 		jw_key(&w, cell(&r->summary, i, 0)->s);
 		json_cell(&w, cell(&r->summary, i, 1));
@@ -380,15 +435,93 @@ html_esc(struct buf *b, const char *s)
 	buf_free(&tmp);
 }
 
+/*
+ * The colours of a page: one per series key (the stream), the same in
+ * every chart, given in the order of the keys sorted, so that a stream
+ * keeps its colour whatever chart or order it comes in.
+ */
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 #define NCOLORS (sizeof(palette) / sizeof(palette[0]))
 
-/* A chart as inline SVG: hours along x, bars stacked by series, or lines. */
-static void
-html_chart(const struct rchart *ch, struct buf *b)
+struct colors {
+	const char **keys;      /* sorted, each once; they belong to the report */
+	size_t n;
+};
+
+static int
+cmp_str(const void *a, const void *b)
 {
-	const int W = 760, H = 240, L = 56, R = 16, T = 16, B = 36;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+colors_init(struct colors *cl, const struct report *r)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < r->ncharts; i++)
+		n += r->charts[i].nseries;
+	cl->keys = xcalloc(n + 1, sizeof(*cl->keys));
+	for (size_t i = 0; i < r->ncharts; i++)
+		for (size_t s = 0; s < r->charts[i].nseries; s++)
+			cl->keys[k++] = r->charts[i].s[s].key;
+	qsort(cl->keys, n, sizeof(*cl->keys), cmp_str);
+	cl->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (cl->n == 0 || strcmp(cl->keys[cl->n - 1], cl->keys[i]) != 0)
+			cl->keys[cl->n++] = cl->keys[i];
+}
+
+static const char *
+color_of(const struct colors *cl, const char *key)
+{
+	size_t lo = 0, hi = cl->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(cl->keys[mid], key);
+		if (c == 0)
+			return palette[mid % NCOLORS];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return "#888";
+}
+
+/* Lines of one stream (one colour) told apart by their dashes: the nth of its key in ch. */
+static const char *
+dash_of(const struct rchart *ch, size_t k)
+{
+	static const char *const dashes[] = {"none", "7 3", "2 3", "9 3 2 3"};
+	size_t nth = 0;
+
+	for (size_t i = 0; i < k; i++)
+		nth += strcmp(ch->s[i].key, ch->s[k].key) == 0;
+	return dashes[nth % 4];
+}
+
+/* A line's points are marked when there are few enough to see one by one (one above all). */
+#define MARKED_POINTS 48
+
+/* A series' key and name as attributes, so a reader's tools (and tests) know which is which. */
+static void
+series_attrs(struct buf *b, const struct rseries *s)
+{
+	buf_adds(b, " data-stream=\"");
+	html_esc(b, s->key);
+	buf_adds(b, "\" data-series=\"");
+	html_esc(b, s->name);
+	buf_adds(b, "\"");
+}
+
+/* A chart as inline SVG: hours along x, bars stacked by series, or lines with their points. */
+static void
+html_chart(const struct rchart *ch, const struct colors *cl, struct buf *b)
+{
+	const int W = 760, H = 240, L = 56, R = 16, T = 16, B = 28;
 	int64_t ymax = 1;
 	int64_t *stack = NULL;
 	size_t nx = 24;
@@ -414,6 +547,12 @@ html_chart(const struct rchart *ch, struct buf *b)
 	html_esc(b, ch->title);
 	buf_printf(b, "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 	    "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n", W, H, W, H);
+	/* the grid: a light line at each quarter of the top value */
+	for (int q = 1; q <= 4; q++) {
+		double y = (double)(H - B) - (double)(H - T - B) * q / 4.0;
+		buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+		    L, y, W - R, y);
+	}
 	/* axes, with hours along the bottom and the top value on the left */
 	buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", L, H - B,
 	    W - R, H - B);
@@ -436,9 +575,11 @@ html_chart(const struct rchart *ch, struct buf *b)
 					continue;
 				double y0 = (double)(H - B) - (double)stack[h] * sy;
 				double hh = (double)ch->s[k].y[p] * sy;
-				buf_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-				    "height=\"%.1f\" fill=\"%s\"><title>", L + (double)h * bw + 1,
-				    y0 - hh, bw - 2, hh, palette[k % NCOLORS]);
+				buf_adds(b, "<rect class=\"bar\"");
+				series_attrs(b, &ch->s[k]);
+				buf_printf(b, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+				    "fill=\"%s\"><title>", L + (double)h * bw + 1, y0 - hh, bw - 2, hh,
+				    color_of(cl, ch->s[k].key));
 				html_esc(b, ch->s[k].name);
 				buf_printf(b, " %02zu:00: %lld</title></rect>\n", h,
 				    (long long)ch->s[k].y[p]);
@@ -447,13 +588,29 @@ html_chart(const struct rchart *ch, struct buf *b)
 		}
 	} else {
 		for (size_t k = 0; k < ch->nseries; k++) {
-			buf_printf(b, "<polyline class=\"line\" fill=\"none\" stroke-width=\"2\" "
-			    "stroke=\"%s\" points=\"", palette[k % NCOLORS]);
-			for (size_t p = 0; p < ch->s[k].n; p++)
+			const struct rseries *s = &ch->s[k];
+			const char *color = color_of(cl, s->key);
+			buf_adds(b, "<polyline class=\"line\"");
+			series_attrs(b, s);
+			buf_printf(b, " fill=\"none\" stroke-width=\"2\" stroke=\"%s\" "
+			    "stroke-dasharray=\"%s\" points=\"", color, dash_of(ch, k));
+			for (size_t p = 0; p < s->n; p++)
 				buf_printf(b, "%s%.1f,%.1f", p > 0 ? " " : "",
-				    L + (double)(ch->s[k].x[p] - ch->x0) * sx,
-				    (double)(H - B) - (double)ch->s[k].y[p] * sy);
+				    L + (double)(s->x[p] - ch->x0) * sx,
+				    (double)(H - B) - (double)s->y[p] * sy);
 			buf_adds(b, "\"/>\n");
+			/* a line of one point draws nothing: its points are marked */
+			for (size_t p = 0; s->n <= MARKED_POINTS && p < s->n; p++) {
+				char t[40];
+				buf_adds(b, "<circle class=\"dot\"");
+				series_attrs(b, s);
+				buf_printf(b, " cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>",
+				    L + (double)(s->x[p] - ch->x0) * sx,
+				    (double)(H - B) - (double)s->y[p] * sy, color);
+				html_esc(b, s->name);
+				format_utc(s->x[p], false, t, sizeof(t));
+				buf_printf(b, " %s: %lld</title></circle>\n", t, (long long)s->y[p]);
+			}
 		}
 	}
 	if (ch->nseries == 0)
@@ -461,7 +618,15 @@ html_chart(const struct rchart *ch, struct buf *b)
 		    "fill=\"#888\">nothing that day</text>\n", (W + L) / 2, H / 2);
 	buf_adds(b, "</svg>\n<p class=\"legend\">");
 	for (size_t k = 0; k < ch->nseries; k++) {
-		buf_printf(b, "<span><i style=\"background:%s\"></i>", palette[k % NCOLORS]);
+		const char *color = color_of(cl, ch->s[k].key);
+		buf_adds(b, "<span");
+		series_attrs(b, &ch->s[k]);
+		if (ch->bars)
+			buf_printf(b, "><i style=\"background:%s\"></i>", color);
+		else
+			buf_printf(b, "><svg width=\"22\" height=\"10\"><line x1=\"1\" y1=\"5\" "
+			    "x2=\"21\" y2=\"5\" stroke=\"%s\" stroke-width=\"2.5\" "
+			    "stroke-dasharray=\"%s\"/></svg>", color, dash_of(ch, k));
 		html_esc(b, ch->s[k].name);
 		buf_adds(b, "</span> ");
 	}
@@ -469,6 +634,23 @@ html_chart(const struct rchart *ch, struct buf *b)
 	free(stack);
 }
 
+/* A column's heading as a reader reads it: "DEAD-LETTERED" is "Dead-lettered". */
+static void
+html_head(struct buf *b, const char *s)
+{
+	struct buf tmp = BUF_INIT;
+	const char *e = text_esc(s, &tmp);
+
+	for (size_t i = 0; e[i] != '\0'; i++) {
+		char c = e[i];
+		if (i > 0 && c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		html_raw(b, (char[2]){c, '\0'});
+	}
+	buf_free(&tmp);
+}
+
+/* A table in a box of its own that scrolls sideways if it must: the page never does. */
 static void
 html_table(const struct rtable *t, struct buf *b)
 {
@@ -481,10 +663,10 @@ html_table(const struct rtable *t, struct buf *b)
 		buf_adds(b, "<p class=\"none\">None.</p>\n");
 		goto out;
 	}
-	buf_printf(b, "<table class=\"%s\"><thead><tr>", t->name);
+	buf_printf(b, "<div class=\"wrap\"><table class=\"%s\"><thead><tr>", t->name);
 	for (size_t c = 0; c < t->ncols; c++) {
 		buf_adds(b, "<th>");
-		html_esc(b, t->heads[c]);
+		html_head(b, t->heads[c]);
 		buf_adds(b, "</th>");
 	}
 	buf_adds(b, "</tr></thead><tbody>\n");
@@ -498,45 +680,105 @@ html_table(const struct rtable *t, struct buf *b)
 		}
 		buf_adds(b, "</tr>\n");
 	}
-	buf_adds(b, "</tbody></table>\n");
+	buf_adds(b, "</tbody></table></div>\n");
 out:
 	buf_free(&s);
 }
+
+/* The verdict first, with the title and the day: what a reader signs off at a glance. */
+static void
+html_verdict(const struct report *r, struct buf *b)
+{
+	const struct rcell *date = report_kv(r, "date");
+
+	buf_printf(b, "<header id=\"verdict\" class=\"verdict %s\">\n<h1>",
+	    rlevel_name(r->level));
+	html_esc(b, r->title);
+	if (date != NULL && date->s != NULL) {
+		buf_adds(b, " <span class=\"date\">");
+		html_esc(b, date->s);
+		buf_adds(b, " (UTC)</span>");
+	}
+	buf_printf(b, "</h1>\n<p class=\"says\">%s</p>\n<ul>\n", level_text(r->level));
+	for (size_t i = 0; i < r->nverdict; i++) {
+		buf_printf(b, "<li class=\"%s\">", rlevel_name(r->verdict[i].level));
+		html_esc(b, r->verdict[i].text);
+		buf_adds(b, "</li>\n");
+	}
+	buf_adds(b, "</ul>\n</header>\n");
+}
+
+static const char html_style[] =
+    "*{box-sizing:border-box}\n"
+    "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1.5em 1.5em 3em;"
+    "max-width:68em;color:#222}\n"
+    "h1{font-size:1.45em;margin:0 0 .3em}h1 .date{color:#555;font-weight:400}\n"
+    "h2{font-size:1.1em;margin:1.8em 0 .4em}\n"
+    ".verdict{border:1px solid #ccc;border-left:.5em solid #888;border-radius:.3em;"
+    "padding:1em 1.3em;margin-bottom:1.5em}\n"
+    ".verdict.ok{border-left-color:#2e8540;background:#f3faf4}"
+    ".verdict.warning{border-left-color:#d08a00;background:#fdf8ec}"
+    ".verdict.bad{border-left-color:#c62828;background:#fdf1f1}\n"
+    ".says{font-size:1.3em;font-weight:700;margin:.1em 0 .5em}"
+    ".says::first-letter{text-transform:uppercase}.ok .says{color:#1e6b30}.warning .says{color:#8a5a00}.bad .says{color:#a01d1d}\n"
+    ".verdict ul{list-style:none;margin:0;padding:0}"
+    ".verdict li{margin:.3em 0;padding-left:1.4em;position:relative;overflow-wrap:anywhere}\n"
+    ".verdict li::before{content:\"\";position:absolute;left:.2em;top:.4em;width:.7em;"
+    "height:.7em;border-radius:50%;background:#888}"
+    "li.ok::before{background:#2e8540}li.warning::before{background:#d08a00}"
+    "li.bad::before{background:#c62828}\n"
+    "dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(14em,1fr));"
+    "gap:.5em 1.2em;margin:0}dl.summary div{border-bottom:1px solid #eee;padding:.2em 0}\n"
+    "dt{color:#666;font-size:.85em}dd{margin:0;font-variant-numeric:tabular-nums;"
+    "overflow-wrap:anywhere}\n"
+    ".wrap{max-width:100%;overflow-x:auto}\n"
+    "table{border-collapse:collapse;margin:.3em 0;font-size:.93em}"
+    "td,th{padding:.3em .55em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;"
+    "overflow-wrap:anywhere}\n"
+    "th{background:#f4f4f4;font-weight:600;overflow-wrap:normal}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "figure{margin:1.2em 0}figcaption{font-weight:600;margin-bottom:.3em}"
+    "figure>svg{width:100%;height:auto}\n"
+    ".legend span{display:inline-block;max-width:100%;margin-right:1.2em;"
+    "overflow-wrap:anywhere}"
+    ".legend i{display:inline-block;width:.8em;height:.8em;margin-right:.35em}"
+    ".legend svg{margin-right:.35em;vertical-align:middle}.none{color:#888}\n";
 
 static void
 render_html(const struct report *r, struct buf *b)
 {
 	struct buf s = BUF_INIT;
+	struct colors cl;
 
-	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+	colors_init(&cl, r);
+	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
 	html_esc(b, r->title);
-	buf_adds(b, "</title>\n<style>\n"
-	    "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}\n"
-	    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}\n"
-	    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;"
-	    "border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;"
-	    "font-variant-numeric:tabular-nums}th{background:#f4f4f4}\n"
-	    "dl.summary{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em}"
-	    "dt{color:#666}dd{margin:0;font-variant-numeric:tabular-nums;word-break:break-all}\n"
-	    "figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}"
-	    ".legend span{margin-right:1em}.legend i{display:inline-block;width:.8em;height:.8em;"
-	    "margin-right:.3em}.none{color:#888}\n"
-	    "</style></head><body>\n<h1>");
-	html_esc(b, r->title);
-	buf_adds(b, "</h1>\n<dl class=\"summary\">\n");
+	buf_printf(b, "</title>\n<style>\n%s</style></head><body>\n", html_style);
+	if (r->nverdict > 0) {
+		html_verdict(r, b);
+		buf_adds(b, "<h2>The day in figures</h2>\n");
+	} else {
+		buf_adds(b, "<h1>");
+		html_esc(b, r->title);
+		buf_adds(b, "</h1>\n");
+	}
+	buf_adds(b, "<dl class=\"summary\">\n");
 	for (size_t i = 0; i < r->summary.nrows; i++) {
-		buf_adds(b, "<dt>");
-		html_esc(b, cell(&r->summary, i, 0)->s);
+		const struct rcell *v = cell(&r->summary, i, 1);
+		buf_adds(b, "<div><dt>");
+		html_esc(b, cell(&r->summary, i, 2)->s);
 		buf_adds(b, "</dt><dd>");
-		html_raw(b, cell_text(cell(&r->summary, i, 1), &s));
-		buf_adds(b, "</dd>\n");
+		html_raw(b, v->type == RC_NULL ? "-" : cell_text(v, &s));
+		buf_adds(b, "</dd></div>\n");
 	}
 	buf_adds(b, "</dl>\n");
 	for (size_t i = 0; i < r->ncharts; i++)
-		html_chart(&r->charts[i], b);
+		html_chart(&r->charts[i], &cl, b);
 	for (size_t i = 0; i < r->ntables; i++)
 		html_table(&r->tables[i], b);
 	buf_adds(b, "</body></html>\n");
+	free(cl.keys);
 	buf_free(&s);
 }
 

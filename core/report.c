@@ -269,7 +269,41 @@ daily_lists(struct journal *j, const struct rspan *sp, struct report *r, struct 
 	return 0;
 }
 
-/* Claims per hour per stream, and what each group had pending after each run. */
+/* The table of r called name, or NULL. */
+static const struct rtable *
+table_named(const struct report *r, const char *name)
+{
+	for (size_t i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].name, name) == 0)
+			return &r->tables[i];
+	return NULL;
+}
+
+/*
+ * The stream of "stream/group" (which the pending query joins), from the
+ * day's groups (a stream's name may hold a slash too); else up to the
+ * first slash.  The caller frees it.
+ */
+static char *
+stream_of(const struct report *r, const char *sg)
+{
+	const struct rtable *t = table_named(r, "groups");
+	const char *slash = strchr(sg, '/');
+
+	for (size_t i = 0; t != NULL && i < t->nrows; i++) {
+		const char *st = t->cells[i * t->ncols].s, *g = t->cells[i * t->ncols + 1].s;
+		size_t n = st != NULL ? strlen(st) : 0;
+		if (n > 0 && g != NULL && strncmp(sg, st, n) == 0 && sg[n] == '/' &&
+		    strcmp(sg + n + 1, g) == 0)
+			return xstrdup(st);
+	}
+	return slash != NULL ? xstrndup(sg, (size_t)(slash - sg)) : xstrdup(sg);
+}
+
+/*
+ * Claims per hour per stream, and what each group had pending after each
+ * run; a series' colour follows its stream in both.
+ */
 static int
 daily_charts(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
 {
@@ -281,17 +315,24 @@ daily_charts(struct journal *j, const struct rspan *sp, struct report *r, struct
 	    sp->end);
 	if ((rc = rq_day_claims_per_hour(j, sp, &rs, err)) == 0)
 		for (size_t i = 0; i < rs.nrows; i++)
-			series_add(chart_series(c, rows_text(&rs, i, 0)),
+			series_add(chart_series(c, rows_text(&rs, i, 0), NULL),
 			    sp->start + rows_int(&rs, i, 1) * HOUR_MS, rows_int(&rs, i, 2));
 	rows_free(&rs);
 	if (rc < 0)
 		return -1;
 	c = report_chart(r, "pending", "Pending entries after each run, by stream/group", false,
 	    sp->start, sp->end);
-	if ((rc = rq_day_pending(j, sp, &rs, err)) == 0)
-		for (size_t i = 0; i < rs.nrows; i++)
-			series_add(chart_series(c, rows_text(&rs, i, 1)), rows_int(&rs, i, 0),
+	if ((rc = rq_day_pending(j, sp, &rs, err)) == 0) {
+		for (size_t i = 0; i < rs.nrows; i++) {
+			char *stream;
+			if (rows_text(&rs, i, 1) == NULL)
+				continue;       /* a run_end without names: nothing to draw */
+			stream = stream_of(r, rows_text(&rs, i, 1));
+			series_add(chart_series(c, rows_text(&rs, i, 1), stream), rows_int(&rs, i, 0),
 			    rows_int(&rs, i, 2));
+			free(stream);
+		}
+	}
 	rows_free(&rs);
 	return rc;
 }
@@ -329,7 +370,165 @@ daily_verify(const struct config *cfg, struct journal *j, const struct rspan *sp
 	return 0;
 }
 
-/* The day [day, day + 1 day): runs, groups, lists, charts, and the chain over it. */
+/* ---------------------------------------------------------------- verdict */
+
+static int64_t
+kv_int(const struct report *r, const char *key)
+{
+	const struct rcell *c = report_kv(r, key);
+
+	return c != NULL && c->type != RC_NULL && c->type != RC_STR ? c->i : 0;
+}
+
+/* "1 entry" or "3 entries". */
+static void
+count_of(struct buf *b, int64_t n, const char *one, const char *many)
+{
+	buf_printf(b, "%lld %s", (long long)n, n == 1 ? one : many);
+}
+
+/* Nothing lost, or how many entries were, and in which groups (five named, then a count). */
+static void
+verdict_lost(struct report *r, struct buf *b)
+{
+	const struct rtable *t = table_named(r, "groups");
+	int64_t lost = kv_int(r, "lost");
+	size_t shown = 0, groups = 0;
+
+	buf_reset(b);
+	if (lost == 0) {
+		report_verdict(r, RL_OK, "Nothing lost.");
+		return;
+	}
+	for (size_t i = 0; t != NULL && i < t->nrows; i++)
+		groups += t->cells[i * t->ncols + 4].i > 0;
+	count_of(b, lost, "entry lost", "entries lost");
+	buf_adds(b, groups == 1 ? " in " : ": ");
+	for (size_t i = 0; t != NULL && i < t->nrows && shown < 5; i++) {
+		const struct rcell *row = &t->cells[i * t->ncols];
+		if (row[4].i == 0)
+			continue;
+		if (shown++ > 0)
+			buf_adds(b, ", ");
+		if (groups > 1)
+			buf_printf(b, "%lld in ", (long long)row[4].i);
+		buf_printf(b, "%s/%s", row[0].s != NULL ? row[0].s : "-",
+		    row[1].s != NULL ? row[1].s : "-");
+	}
+	if (groups > shown)
+		buf_printf(b, " and %zu more groups", groups - shown);
+	buf_addc(b, '.');
+	report_verdict(r, RL_BAD, buf_str(b));
+}
+
+/* "04:58" of a time within the day, "24:00" at its end. */
+static void
+hhmm(int64_t t, int64_t day, char *out, size_t outlen)
+{
+	char s[40];
+
+	if (t - day >= DAY_MS) {
+		snprintf(out, outlen, "24:00");
+		return;
+	}
+	format_utc(t, false, s, sizeof(s));
+	snprintf(out, outlen, "%.5s", s + 11);
+}
+
+/* Every run accounted for: how each ended, and the gaps in the schedule. */
+static void
+verdict_runs(struct report *r, int64_t day, struct buf *b)
+{
+	const struct rtable *fails = table_named(r, "failures"), *gaps = table_named(r, "gaps");
+	int64_t runs = kv_int(r, "runs"), warn = kv_int(r, "runs_warning");
+	int64_t failed = 0, crashed = 0, open = 0;
+	enum rlevel level = RL_OK;
+
+	buf_reset(b);
+	for (size_t i = 0; fails != NULL && i < fails->nrows; i++) {
+		const char *st = fails->cells[i * fails->ncols + 2].s;
+		if (st == NULL)
+			failed++;
+		else if (strcmp(st, "crashed") == 0)
+			crashed++;
+		else if (strcmp(st, "running") == 0)
+			open++;
+		else if (strcmp(st, "warning") != 0)
+			failed++;
+	}
+	if (runs == 0) {
+		report_verdict(r, RL_BAD, "No runs that day: the whole day is a gap in the schedule.");
+		return;
+	}
+	buf_adds(b, open == 0 ? "Every run accounted for: " : "Not every run accounted for: ");
+	count_of(b, runs, "run", "runs");
+	buf_printf(b, ", %lld ok, %lld failed, %lld crashed", (long long)kv_int(r, "runs_ok"),
+	    (long long)failed, (long long)crashed);
+	if (warn > 0)
+		buf_printf(b, ", %lld with a warning", (long long)warn);
+	if (open > 0)
+		buf_printf(b, ", %lld with no end in the journal (running, or crashed and not yet "
+		    "seen by a later run)", (long long)open);
+	if (gaps == NULL || gaps->nrows == 0) {
+		buf_adds(b, "; no gap in the schedule.");
+	} else {
+		buf_adds(b, "; ");
+		count_of(b, (int64_t)gaps->nrows, "gap", "gaps");
+		buf_adds(b, " in the schedule: ");
+		for (size_t i = 0; i < gaps->nrows && i < 3; i++) {
+			const struct rcell *g = &gaps->cells[i * gaps->ncols];
+			char a[16], z[16], len[32];
+			hhmm(g[0].i, day, a, sizeof(a));
+			hhmm(g[1].i, day, z, sizeof(z));
+			format_age(g[2].i, len, sizeof(len));
+			buf_printf(b, "%s%s to %s UTC (%s)", i > 0 ? ", " : "", a, z, len);
+		}
+		if (gaps->nrows > 3)
+			buf_printf(b, " and %zu more", gaps->nrows - 3);
+		buf_addc(b, '.');
+	}
+	if (failed > 0 || crashed > 0)
+		level = RL_BAD;
+	else if (warn > 0 || open > 0 || (gaps != NULL && gaps->nrows > 0))
+		level = RL_WARN;
+	report_verdict(r, level, buf_str(b));
+}
+
+/* The chain over the day's events: whole, with the head; or what is wrong with it. */
+static void
+verdict_chain(struct report *r, struct buf *b)
+{
+	const struct rcell *v = report_kv(r, "verify"), *head = report_kv(r, "head");
+
+	buf_reset(b);
+	if (v == NULL || v->s == NULL || head == NULL) {
+		report_verdict(r, RL_WARN, "No events that day: no chain to check.");
+		return;
+	}
+	if (strcmp(v->s, "whole") == 0) {
+		buf_adds(b, "Chain whole: ");
+		count_of(b, kv_int(r, "events"), "event", "events");
+		buf_printf(b, " checked; head %s.", head->s);
+		report_verdict(r, RL_OK, buf_str(b));
+		return;
+	}
+	buf_printf(b, "Chain NOT whole: %s.", v->s);
+	report_verdict(r, RL_BAD, buf_str(b));
+}
+
+/* The day's sign-off, from what the report holds: nothing lost, every run, the chain. */
+static void
+daily_verdict(struct report *r, int64_t day)
+{
+	struct buf b = BUF_INIT;
+
+	verdict_lost(r, &b);
+	verdict_runs(r, day, &b);
+	verdict_chain(r, &b);
+	buf_free(&b);
+}
+
+/* The day [day, day + 1 day): runs, groups, lists, charts, the chain over it, the verdict. */
 static int
 daily(const struct config *cfg, struct journal *j, int64_t day, struct report *r,
     struct xerr *err)
@@ -348,6 +547,7 @@ daily(const struct config *cfg, struct journal *j, int64_t day, struct report *r
 	    daily_lists(j, &sp, r, err) < 0 || daily_charts(j, &sp, r, err) < 0 ||
 	    daily_verify(cfg, j, &sp, r, err) < 0)
 		return -1;
+	daily_verdict(r, day);
 	return 0;
 }
 

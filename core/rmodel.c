@@ -80,10 +80,87 @@ rtable_int(struct rtable *t, size_t row, size_t col, int64_t v, enum rcell_type 
 static void
 summary_init(struct report *r)
 {
-	static const char *const keys[] = {"key", "value"};
+	static const char *const keys[] = {"key", "value", "label"};
 
 	if (r->summary.ncols == 0)
-		rtable_init(&r->summary, "summary", "Summary", keys, keys, 2);
+		rtable_init(&r->summary, "summary", "Summary", keys, keys, 3);
+}
+
+/* The summary keys of the reports, as people read them. */
+static const char *const labels[][2] = {
+	{"date", "Day (UTC)"},
+	{"runs", "Runs"},
+	{"runs_ok", "Runs that ended well"},
+	{"runs_failed", "Runs failed or crashed"},
+	{"runs_warning", "Runs with a warning"},
+	{"mode", "Mode"},
+	{"interval", "Usual interval between runs"},
+	{"schedule_gaps", "Gaps in the schedule"},
+	{"claimed", "Entries claimed"},
+	{"reconciled", "Claims reconciled"},
+	{"lost", "Entries lost"},
+	{"deleted", "Consumers deleted"},
+	{"dead_lettered", "Entries dead-lettered"},
+	{"replayed", "Entries replayed"},
+	{"settled", "Entries settled"},
+	{"rolled_back", "Entries rolled back"},
+	{"incidents_opened", "Incidents opened"},
+	{"replay_batches", "Replays started"},
+	{"rollback_batches", "Rollbacks"},
+	{"verify", "Hash chain"},
+	{"events", "Events checked"},
+	{"first_event", "First event number"},
+	{"last_event", "Last event number"},
+	{"head", "Head hash at the end of the day"},
+	{"count", "Incidents"},
+	{"incident", "Incident"},
+	{"stream", "Stream"},
+	{"group", "Group"},
+	{"consumer", "Consumer"},
+	{"opened_at", "Opened"},
+	{"last_seen_at", "Last seen"},
+	{"deleted_at", "Consumer deleted"},
+	{"entries_shown", "Entries shown"},
+	{"run", "Run"},
+	{"started_at", "Started"},
+	{"ended_at", "Ended"},
+	{"duration_ms", "Duration"},
+	{"status", "Status"},
+	{"error", "Error"},
+	{"user", "User"},
+	{"host", "Host"},
+	{"redelivered", "Entries redelivered"},
+	{"mode_reason", "Why this mode"},
+	{"groups", "Groups"},
+	{"pid", "Process"},
+	{"version", "Version"},
+	{"options", "Options"},
+};
+
+const char *
+report_label(const char *key)
+{
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(labels[i][0], key) == 0)
+			return labels[i][1];
+	return key;
+}
+
+void
+report_verdict(struct report *r, enum rlevel level, const char *text)
+{
+	r->verdict = xrealloc(r->verdict, (r->nverdict + 1) * sizeof(*r->verdict));
+	r->verdict[r->nverdict].level = level;
+	r->verdict[r->nverdict].text = xstrdup(text);
+	r->nverdict++;
+	if (level > r->level)
+		r->level = level;
+}
+
+const char *
+rlevel_name(enum rlevel level)
+{
+	return level == RL_OK ? "ok" : level == RL_WARN ? "warning" : "bad";
 }
 
 void
@@ -95,6 +172,7 @@ report_kv_str(struct report *r, const char *key, const char *value)
 	row = rtable_row(&r->summary);
 	rtable_str(&r->summary, row, 0, key);
 	rtable_str(&r->summary, row, 1, value);
+	rtable_str(&r->summary, row, 2, report_label(key));
 }
 
 void
@@ -106,14 +184,15 @@ report_kv_int(struct report *r, const char *key, int64_t v, enum rcell_type type
 	row = rtable_row(&r->summary);
 	rtable_str(&r->summary, row, 0, key);
 	rtable_int(&r->summary, row, 1, v, type);
+	rtable_str(&r->summary, row, 2, report_label(key));
 }
 
 const struct rcell *
 report_kv(const struct report *r, const char *key)
 {
 	for (size_t i = 0; i < r->summary.nrows; i++)
-		if (strcmp(r->summary.cells[2 * i].s, key) == 0)
-			return &r->summary.cells[2 * i + 1];
+		if (strcmp(r->summary.cells[3 * i].s, key) == 0)
+			return &r->summary.cells[3 * i + 1];
 	return NULL;
 }
 
@@ -135,7 +214,7 @@ report_chart(struct report *r, const char *name, const char *title, bool bars, i
 }
 
 struct rseries *
-chart_series(struct rchart *c, const char *name)
+chart_series(struct rchart *c, const char *name, const char *key)
 {
 	for (size_t i = 0; i < c->nseries; i++)
 		if (strcmp(c->s[i].name, name) == 0)
@@ -143,6 +222,7 @@ chart_series(struct rchart *c, const char *name)
 	c->s = xrealloc(c->s, (c->nseries + 1) * sizeof(*c->s));
 	memset(&c->s[c->nseries], 0, sizeof(*c->s));
 	c->s[c->nseries].name = xstrdup(name);
+	c->s[c->nseries].key = xstrdup(key != NULL ? key : name);
 	return &c->s[c->nseries++];
 }
 
@@ -167,6 +247,7 @@ report_free(struct report *r)
 		struct rchart *c = &r->charts[i];
 		for (size_t k = 0; k < c->nseries; k++) {
 			free(c->s[k].name);
+			free(c->s[k].key);
 			free(c->s[k].x);
 			free(c->s[k].y);
 		}
@@ -175,6 +256,9 @@ report_free(struct report *r)
 		free(c->title);
 	}
 	free(r->charts);
+	for (size_t i = 0; i < r->nverdict; i++)
+		free(r->verdict[i].text);
+	free(r->verdict);
 	free(r->kind);
 	free(r->title);
 	free(r->csv_table);

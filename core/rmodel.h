@@ -31,9 +31,14 @@ struct rtable {
 	size_t nrows, cap;
 };
 
-/* A chart: series of (x, y) points over [x0, x1); bars or a line. */
+/*
+ * A chart: series of (x, y) points over [x0, x1); bars or a line.  A
+ * series' key is what its colour follows (the stream): one key, one colour,
+ * in every chart of a report.
+ */
 struct rseries {
 	char *name;
+	char *key;
 	size_t n;
 	int64_t *x, *y;
 };
@@ -47,10 +52,22 @@ struct rchart {
 	struct rseries *s;
 };
 
+/* How a verdict's line reads: all well, worth a look, or wrong. */
+enum rlevel { RL_OK, RL_WARN, RL_BAD };
+
+struct rline {
+	enum rlevel level;
+	char *text;
+};
+
 struct report {
 	char *kind;             /* "daily", "incidents", "incident", "run" */
 	char *title;
-	struct rtable summary;  /* two columns: key, value */
+	/* What the report says in a few lines (the daily report's sign-off); the worst level. */
+	struct rline *verdict;
+	size_t nverdict;
+	enum rlevel level;
+	struct rtable summary;  /* three columns: key, value, label (the key as people read it) */
 	struct rtable *tables;
 	size_t ntables;
 	struct rchart *charts;
@@ -75,14 +92,23 @@ void rtable_int(struct rtable *t, size_t row, size_t col, int64_t v, enum rcell_
 /* A summary row: key and a copy of value (RC_NULL when NULL), or key and v. */
 void report_kv_str(struct report *r, const char *key, const char *value);
 void report_kv_int(struct report *r, const char *key, int64_t v, enum rcell_type type);
+/* The summary key as people read it: "runs_ok" is "Runs that ended well". */
+const char *report_label(const char *key);
+/* A line of the verdict (a copy of text); r->level becomes the worst level seen. */
+void report_verdict(struct report *r, enum rlevel level, const char *text);
+/* "ok", "warning" or "bad". */
+const char *rlevel_name(enum rlevel level);
 /* The value of a summary key, or NULL; it belongs to r. */
 const struct rcell *report_kv(const struct report *r, const char *key);
 
 /* A new chart at the end of r->charts; good until the next report_chart. */
 struct rchart *report_chart(struct report *r, const char *name, const char *title, bool bars,
     int64_t x0, int64_t x1);
-/* The series called name, made if it is new; good until the next new series of c. */
-struct rseries *chart_series(struct rchart *c, const char *name);
+/*
+ * The series called name, made if it is new, its colour following key
+ * (NULL: the name); good until the next new series of c.
+ */
+struct rseries *chart_series(struct rchart *c, const char *name, const char *key);
 void series_add(struct rseries *s, int64_t x, int64_t y);
 
 #endif

@@ -284,7 +284,7 @@ missing_streams() {
 	xm report --daily --date "$day" >"$TMP"/day.txt
 	cat "$TMP"/day.txt
 	assert_grep "warning +no such stream: 'hree'" "$TMP"/day.txt
-	assert_grep "runs_warning +2" "$TMP"/day.txt
+	assert_grep "Runs with a warning +2" "$TMP"/day.txt
 }
 test_case 'a stream that does not exist: exit 8, status=warning in the summary, the journal and the daily report' missing_streams
 

@@ -56,8 +56,8 @@ incident_report() {
 	xr -q run -s o --claim-idle 1h --no-clean
 	xr report --incident "$i2" >"$TMP"/out
 	assert_grep "^xrecover incident $i2: consumer w2 of o/g\$" "$TMP"/out
-	assert_grep '^claimed +5$' "$TMP"/out
-	assert_grep '^settled +5$' "$TMP"/out
+	assert_grep '^Entries claimed +5$' "$TMP"/out
+	assert_grep '^Entries settled +5$' "$TMP"/out
 	# the timeline, earliest first
 	xr report --incident "$i2" --format json >"$TMP"/j
 	assert_eq "consumer last active|incident opened|claimed|consumer deleted|replayed|settled" \
@@ -83,9 +83,9 @@ incident_report() {
 	xr report --incidents --format json >"$TMP"/j
 	assert_eq 3 "$(jq_ "$TMP"/j 'len(d["incidents"])')"
 	xr report --incidents --since 1h --until 2099-01-01 >"$TMP"/out
-	assert_grep '^count +3$' "$TMP"/out
+	assert_grep '^Incidents +3$' "$TMP"/out
 	xr report --incidents --since 2099-01-01 >"$TMP"/out
-	assert_grep '^count +0$' "$TMP"/out
+	assert_grep '^Incidents +0$' "$TMP"/out
 }
 test_case 'report --incident: the timeline earliest first, each entry with its fate and payload' incident_report
 
@@ -97,8 +97,8 @@ run_report() {
 	assert_grep '^\| o \| g \| 10 \|' "$TMP"/md
 	# the run's duration reads as one, its start as a time
 	xr report --run 1 >"$TMP"/out
-	assert_grep '^duration_ms +[0-9]+ms$' "$TMP"/out
-	assert_grep '^started_at +[0-9-]+T[0-9:.]+Z$' "$TMP"/out
+	assert_grep '^Duration +[0-9]+ms$' "$TMP"/out
+	assert_grep '^Started +[0-9-]+T[0-9:.]+Z$' "$TMP"/out
 	assert_exit 6 "$XR" --db "$DB" report --run 999
 }
 test_case 'report --run: one run, as JSON and Markdown' run_report
@@ -126,7 +126,7 @@ daily_today() {
 	assert_no_grep '(src|href)=' "$TMP"/day.html
 	assert_no_grep 'https?://' "$(grep -v 'xmlns="http://www.w3.org/2000/svg"' "$TMP"/day.html >"$TMP"/nosvg; echo "$TMP"/nosvg)"
 	xr report --daily --date "$day" --format md >"$TMP"/md
-	assert_grep '^- verify: whole$' "$TMP"/md
+	assert_grep '^- Hash chain: whole$' "$TMP"/md
 	[ "$(wc -c <"$TMP"/md)" -lt 4000 ] || fail "the Markdown report does not fit in a chat message"
 }
 test_case 'report --daily for today: counts, verify, head; csv, html, md' daily_today
@@ -141,6 +141,8 @@ daily_failed_run() {
 	assert_eq "1 failed" "$(jq_ "$TMP"/j 'str(d["failures"][0]["run"]) + " " + d["failures"][0]["status"]')" "the failed run"
 	xr report --daily --date "$day" >"$TMP"/out
 	assert_grep '^ +1 +[0-9T:Z-]+ +failed +key .notastream. is a string, not a stream$' "$TMP"/out
+	assert_eq "Verdict: needs action" "$(sed -n 3p "$TMP"/out)"
+	assert_grep '^  \[bad\] Every run accounted for: 1 run, 0 ok, 1 failed, 0 crashed; no gap in the schedule\.$' "$TMP"/out
 }
 test_case 'report --daily lists a run that failed' daily_failed_run
 
@@ -183,12 +185,37 @@ daily_generated() {
 	yday=$(date -u -d yesterday +%Y-%m-%d)
 	xr report --daily --date "$yday" >"$TMP"/out
 	head -n 30 "$TMP"/out
-	assert_grep '^runs +660$' "$TMP"/out
-	assert_grep '^interval +2m0s$' "$TMP"/out
-	assert_grep '^schedule_gaps +1$' "$TMP"/out
+	assert_grep '^Runs +660$' "$TMP"/out
+	assert_grep '^Usual interval between runs +2m0s$' "$TMP"/out
+	assert_grep '^Gaps in the schedule +1$' "$TMP"/out
 	assert_grep "^${yday}T04:58:00Z +${yday}T07:00:00Z +2h2m\$" "$TMP"/out
-	assert_grep "^claimed +$(sql "select count(*) from claimed_messages where claimed_at >= '$yday' and claimed_at < date('$yday', '+1 day')")\$" "$TMP"/out
-	assert_grep '^verify +whole$' "$TMP"/out
+	assert_grep "^Entries claimed +$(sql "select count(*) from claimed_messages where claimed_at >= '$yday' and claimed_at < date('$yday', '+1 day')")\$" "$TMP"/out
+	assert_grep '^Hash chain +whole$' "$TMP"/out
+	# the verdict comes first: nothing lost, every run with the gap, the chain and its head
+	assert_eq "Verdict: worth a look" "$(sed -n 3p "$TMP"/out)"
+	assert_eq "  [ok] Nothing lost." "$(sed -n 4p "$TMP"/out)"
+	assert_eq "  [warning] Every run accounted for: 660 runs, 660 ok, 0 failed, 0 crashed; 1 gap in the schedule: 04:58 to 07:00 UTC (2h2m)." "$(sed -n 5p "$TMP"/out)"
+	xr report --daily --date "$yday" --format json >"$TMP"/j
+	head=$(jq_ "$TMP"/j 'd["head"]')
+	assert_grep "^  \[ok\] Chain whole: $(jq_ "$TMP"/j 'd["events"]') events checked; head $head\.\$" "$TMP"/out
+	assert_eq "warning: ok warning ok" "$(jq_ "$TMP"/j 'd["verdict"]["level"] + ": " + " ".join(l["level"] for l in d["verdict"]["lines"])')"
+	# JSON keys are an interface: the same as ever, the verdict added
+	assert_eq "report title verdict date runs runs_ok runs_failed runs_warning mode interval schedule_gaps claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents_opened replay_batches rollback_batches verify events first_event last_event head failures gaps groups incidents replays rollbacks claims_per_hour pending" \
+		"$(jq_ "$TMP"/j '" ".join(d)')"
+	assert_eq "stream group claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents|from to length_ms" \
+		"$(jq_ "$TMP"/j '" ".join(d["groups"][0]) + "|" + " ".join(d["gaps"][0])')"
+	# people read labels, in text, Markdown and HTML alike
+	assert_no_grep '^(runs_ok|rollback_batches|schedule_gaps|head) ' "$TMP"/out
+	assert_grep '^Runs that ended well +660$' "$TMP"/out
+	assert_grep "^Head hash at the end of the day +$head\$" "$TMP"/out
+	xr report --daily --date "$yday" --format md >"$TMP"/md
+	assert_eq "**Verdict: worth a look**" "$(sed -n 3p "$TMP"/md)"
+	assert_grep '^- \[ok\] Nothing lost\.$' "$TMP"/md
+	assert_grep '^- Rollbacks: 0$' "$TMP"/md
+	assert_no_grep '^- [a-z_]+: ' "$TMP"/md
+	xr report --daily --date "$yday" --format html -o "$TMP"/day.html
+	assert_grep '<dt>Runs that ended well</dt><dd>660</dd>' "$TMP"/day.html
+	assert_no_grep '<dt>[a-z_]+</dt>' "$TMP"/day.html
 	# the default day is yesterday
 	xr report --daily >"$TMP"/out2
 	cmp "$TMP"/out "$TMP"/out2 || fail "--daily without --date is not yesterday"
@@ -197,6 +224,59 @@ daily_generated() {
 	assert_eq "0 1 86400000" "$(jq_ "$TMP"/j 'd["runs"], d["schedule_gaps"], d["gaps"][0]["length_ms"]' | tr -d '(),')"
 }
 test_case 'report --daily over a generated journal: runs, the interval, gaps, totals' daily_generated
+
+daily_lost() {
+	DB=$TMP/lost.db
+	day=$(date -u +%Y-%m-%d)
+	make_stream orders billing 10
+	crash_consumer orders billing w1
+	"$XRTEST" xdel "$REDIS_URL" orders 2 3 >/dev/null
+	xr -q run -s orders --claim-idle 0 --no-clean 2>/dev/null || true
+	assert_eq 3 "$(sql "select count(*) from lost_messages")"
+	xr report --daily --date "$day" >"$TMP"/out
+	cat "$TMP"/out
+	assert_eq "Verdict: needs action" "$(sed -n 3p "$TMP"/out)"
+	assert_eq "  [bad] 3 entries lost in orders/billing." "$(sed -n 4p "$TMP"/out)"
+	assert_no_grep 'Nothing lost' "$TMP"/out
+	assert_grep '^Entries lost +3$' "$TMP"/out
+	# lost in two groups, one with a hostile name: each named, escaped in every format
+	pay=$(printf 'pay\033<i>')
+	make_stream "$pay" audit 10
+	crash_consumer "$pay" audit w2
+	"$XRTEST" xdel "$REDIS_URL" "$pay" 0 2 >/dev/null
+	xr -q run -s "$pay" --claim-idle 0 --no-clean 2>/dev/null || true
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_eq '  [bad] 5 entries lost: 3 in orders/billing, 2 in pay\x1b<i>/audit.' "$(sed -n 4p "$TMP"/out)"
+	xr report --daily --date "$day" --format json >"$TMP"/j
+	assert_eq "bad 5" "$(jq_ "$TMP"/j 'd["verdict"]["level"] + " " + str(d["lost"])')"
+	assert_eq "5 entries lost: 3 in orders/billing, 2 in pay\x1b<i>/audit." "$(jq_ "$TMP"/j 'd["verdict"]["lines"][0]["text"].replace(chr(27), "\\x1b")')"
+	xr report --daily --date "$day" --format html -o "$TMP"/day.html
+	assert_grep '<header id="verdict" class="verdict bad">' "$TMP"/day.html
+	assert_grep '<li class="bad">5 entries lost: 3 in orders/billing, 2 in pay\\x1b&lt;i&gt;/audit\.</li>' "$TMP"/day.html
+	assert_no_grep '<i>/audit' "$TMP"/day.html
+}
+test_case 'report --daily: the verdict names what was lost, and where' daily_lost
+
+daily_crashed() {
+	DB=$TMP/crashed.db
+	day=$(date -u +%Y-%m-%d)
+	make_stream cr g 3
+	crash_consumer cr g w1
+	# killed before it could journal its end: a run with no end, until the next run sees it
+	XRECOVER_FAILPOINT=before-run-end "$XR" -q -r "$REDIS_URL" --db "$DB" run -s cr \
+		--claim-idle 0 --no-clean 2>/dev/null && fail "the run was not killed"
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_eq "Verdict: worth a look" "$(sed -n 3p "$TMP"/out)"
+	assert_grep '^  \[warning\] Not every run accounted for: 1 run, 0 ok, 0 failed, 0 crashed, 1 with no end in the journal ' "$TMP"/out
+	xr -q run -s cr --claim-idle 0 --no-clean
+	xr report --daily --date "$day" >"$TMP"/out
+	assert_eq "Verdict: needs action" "$(sed -n 3p "$TMP"/out)"
+	assert_grep '^  \[bad\] Every run accounted for: 2 runs, 1 ok, 0 failed, 1 crashed; no gap in the schedule\.$' "$TMP"/out
+	# runs_failed counts the crashed run too, as it always has
+	xr report --daily --date "$day" --format json >"$TMP"/j
+	assert_eq "1 1 crashed" "$(jq_ "$TMP"/j 'str(d["runs_ok"]) + " " + str(d["runs_failed"]) + " " + d["failures"][0]["status"]')"
+}
+test_case 'report --daily: a run that crashed, before and after the next run finds it' daily_crashed
 
 fate_chain() {
 	DB=$TMP/chain.db
@@ -223,7 +303,7 @@ fate_chain() {
 	while read -r e; do
 		assert_grep "^$e +[0-9T:Z-]+ +1 +3 +dead-lettered +\\{\"i\":\"[0-9]\"\\}\$" "$TMP"/out
 	done <"$TMP"/originals
-	assert_grep '^dead_lettered +3$' "$TMP"/out
+	assert_grep '^Entries dead-lettered +3$' "$TMP"/out
 	xr report --incident "$i1" --format json >"$TMP"/j
 	assert_eq "dead-lettered:3 dead-lettered:3 dead-lettered:3" "$(jq_ "$TMP"/j '" ".join(e["fate"] + ":" + str(e["deliveries"]) for e in d["entries"])')"
 	assert_eq "3" "$(jq_ "$TMP"/j 'd["dead_lettered"]')"
