@@ -14,6 +14,7 @@ static const struct cmd_option test_alert_options[] = {
 	{"webhook", 0, NULL, "NAME", "only the webhook of this name"},
 	{"stream", 0, NULL, "NAME", "a stream name for the test message to carry (to see how names look there)"},
 	{"group", 0, NULL, "NAME", "a group name for the test message to carry"},
+	{"log-file", 0, "log_file", "FILE", "also append a log line per webhook to FILE"},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
@@ -59,6 +60,21 @@ test_alert_run(struct ctx *c)
 		if (!r->delivered)
 			table_str(&t, row, T_ERROR, r->error);
 		failed += !r->delivered;
+
+		struct logline l;
+		ll_start(&l, r->delivered ? LOG_INFO : LOG_WARN, "ALERT", "TEST");
+		ll_str(&l, "webhook", o[i].webhook);
+		ll_str(&l, "result", r->delivered ? "delivered" : r->retryable ? "retryable" : "failed");
+		if (r->http_status != 0)
+			ll_int(&l, "http_status", r->http_status);
+		if (r->retry_after_ms >= 0)
+			ll_dur(&l, "retry_after", r->retry_after_ms);
+		ll_dur(&l, "time", r->elapsed_ms);
+		ll_str(&l, "target", r->target);
+		ll_str(&l, "id", o[i].id);
+		if (!r->delivered)
+			ll_str(&l, "error", r->error);
+		ll_emit(c->lg, &l);
 	}
 	code = failed > 0 ? XR_EFAIL : XR_OK;
 	xerr_set(&err, code, "%zu of %zu webhooks did not take the test message", failed, n);
