@@ -214,6 +214,14 @@ text_lines(struct buf *b, const struct alert *a, bool slack)
 	}
 }
 
+/* Drops a final newline. */
+static void
+chomp(struct buf *b)
+{
+	if (b->len > 0 && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+}
+
 static void
 text_more(struct buf *b, const struct alert *a, bool slack)
 {
@@ -335,6 +343,7 @@ render_slack(struct jw *w, const struct alert *a)
 	}
 	buf_addc(&t, '\n');
 	text_lines(&t, a, true);
+	chomp(&t);
 	t.len = utf8_prefix(buf_str(&t), t.len, 3000);
 	buf_add(&t, "", 0);
 	jw_kstr(w, "text", buf_str(&t));
@@ -427,6 +436,7 @@ render_teams(struct jw *w, const struct alert *a)
 	if (a->nlines > 0) {
 		buf_reset(&t);
 		text_lines(&t, a, false);
+		chomp(&t);
 		card_text(w, buf_str(&t), NULL, NULL);
 	}
 	if (a->command != NULL) {
