@@ -794,9 +794,12 @@ notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_r
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(w->connect_timeout_ms < w->timeout_ms ? w->connect_timeout_ms : w->timeout_ms));
+	/* 0 would mean no limit at all: never that. */
+	int64_t total = w->timeout_ms > 0 ? w->timeout_ms : 10000;
+	int64_t conn = w->connect_timeout_ms > 0 && w->connect_timeout_ms < total ?
+	    w->connect_timeout_ms : total;
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "xrecover/" XR_VERSION);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -814,7 +817,7 @@ notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_r
 		struct buf e = BUF_INIT;
 		if (cr == CURLE_OPERATION_TIMEDOUT) {
 			char d[32];
-			format_duration(w->timeout_ms, d, sizeof(d));
+			format_duration(total, d, sizeof(d));
 			buf_printf(&e, "no answer within %s", d);
 		} else {
 			buf_add_esc(&e, why, strlen(why));
