@@ -104,7 +104,7 @@ test_alert_run(struct ctx *c)
 const struct command cmd_test_alert = {
 	.name = "test-alert",
 	.summary = "send one [TEST] message to each configured webhook and show what each answered",
-	.usage = "[--webhook NAME]",
+	.usage = "[--webhook NAME] [--stream NAME] [--group NAME]",
 	.description =
 	    "Posts one test message, marked [TEST], to every webhook of the config's\n"
 	    "\"webhooks\" (or only the one --webhook names), once each and without retrying,\n"

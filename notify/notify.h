@@ -130,6 +130,8 @@ void notify_global_cleanup(void);
  * with retry_after_ms from Retry-After (seconds or an HTTP date) or a JSON
  * body's retry_after (Discord: seconds); other answers, and TLS failures,
  * are not retryable.  Always fills *ret; returns 0 when delivered, else -1.
+ * A caller with a time budget for several posts lowers w->timeout_ms to
+ * what is left of it.
  */
 int notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_result *ret);
 
