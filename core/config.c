@@ -881,6 +881,17 @@ config_webhook_open(const struct config *c, size_t i, struct webhook *ret, struc
 	else if (cw->secret_file != NULL &&
 	    read_webhook_file(c, cw, "secret_file", cw->secret_file, &w.secret, err) < 0)
 		goto fail;
+	if (w.secret != NULL) {
+		/* A whsec_ secret that is not base64 is found now, not at each post. */
+		struct buf sig = BUF_INIT;
+		struct xerr e = {0};
+		int r = notify_sign(w.secret, "msg_0", 0, "", 0, &sig, &e);
+		buf_free(&sig);
+		if (r < 0) {
+			xerr_set(err, XR_EUSAGE, "webhook '%s': %s", cw->name, e.msg);
+			goto fail;
+		}
+	}
 	if (strncasecmp(w.url, "https://", 8) != 0 && strncasecmp(w.url, "http://", 7) != 0) {
 		xerr_set(err, XR_EUSAGE, "webhook '%s': the URL must start with https:// "
 		    "(or http://)", cw->name);

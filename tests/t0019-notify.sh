@@ -274,9 +274,9 @@ test_case 'json with a raw secret: its bytes are the key; no secret: no signatur
 	assert_grep "a secret signs json requests only" $TMP/err
 	# a whsec_ secret that is not base64
 	config $TMP/bad.json "{\"name\":\"j\",\"format\":\"json\",\"url\":\"http://127.0.0.1:$R1/j\",\"secret\":\"whsec_$RAW_SECRET!\"}"
-	assert_exit 1 $XR -c $TMP/bad.json test-alert
+	assert_exit 2 $XR -c $TMP/bad.json test-alert
 	keep rawsig-bad2
-	assert_grep "not base64" $TMP/out
+	assert_grep "webhook .j.: the secret starts with whsec_ but what follows is not base64" $TMP/err
 '
 
 # ------------------------------------------------------- classification
