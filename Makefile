@@ -10,7 +10,7 @@
 # Objects go to build/rel or build/san so the two builds never mix.
 
 CC      ?= cc
-PKGS    := hiredis sqlite3 libcjson libcrypto
+PKGS    := hiredis sqlite3 libcjson libcrypto libcurl
 VARIANT := $(if $(SANITIZE),san,rel)
 B       := build/$(VARIANT)
 
@@ -35,7 +35,7 @@ LDFLAGS += -pthread $(LDOPT)
 Q        = $(if $(V),,@)
 say      = $(if $(V),,@echo "  $(1)	$(2)";)
 
-LIB_SRC := $(wildcard lib/*.c stream/*.c store/*.c core/*.c)
+LIB_SRC := $(wildcard lib/*.c stream/*.c store/*.c notify/*.c core/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 

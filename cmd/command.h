@@ -75,6 +75,7 @@ extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
 extern const struct command cmd_report;
 extern const struct command cmd_trace;
+extern const struct command cmd_test_alert;
 
 /* The last value given for the command's own option name, or NULL. */
 const char *ctx_opt(const struct ctx *c, const char *name);

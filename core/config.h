@@ -62,6 +62,26 @@ struct config {
 	char **mode_files;          /* globs of KEY=VALUE env files */
 	char **live_when;           /* KEY=VALUE that make the mode LIVE */
 	char **test_when;           /* KEY=VALUE that make it TEST */
+
+	struct config_webhook *webhooks;    /* the "webhooks" list, as written */
+	size_t nwebhooks;
+};
+
+/*
+ * One entry of "webhooks", checked but not yet read: url_file and
+ * secret_file are read by config_webhook_open().  Exactly one of url and
+ * url_file is set; at most one of secret and secret_file.
+ */
+struct config_webhook {
+	char *name;
+	char *url, *url_file;       /* secret: the URL carries a token */
+	char *format;               /* slack, discord, teams, json */
+	char *secret, *secret_file; /* signs json requests (Standard Webhooks) */
+	char *min_severity;         /* info, warning (default), critical */
+	char *ca_file;              /* trust roots added to the system's */
+	int64_t timeout_ms;         /* per request (default 10s) */
+	char **rules;               /* the rules it wants; empty: every one */
+	char **streams;             /* the streams it wants; empty: every one */
 };
 
 /* claim_idle "auto": each group's threshold follows what the journal saw of it. */
@@ -125,6 +145,22 @@ int config_redis_target(const struct config *c, struct redis_target *ret, struct
  */
 int config_redis_open(const struct config *c, const struct redis_target *t,
     struct rconn **ret, struct xerr *err);
+
+struct webhook;
+
+/*
+ * The index of the webhook named name, or -1.
+ */
+int config_webhook_find(const struct config *c, const char *name);
+
+/*
+ * Webhook i ready to post to: url_file and secret_file read (paths
+ * relative to the config file; refused when every user may read them, as
+ * password_file is).  OUT: *ret, freed with webhook_free().  Errors are
+ * XR_EUSAGE, name the webhook, and never repeat the URL or the secret.
+ */
+int config_webhook_open(const struct config *c, size_t i, struct webhook *ret,
+    struct xerr *err);
 
 /* The default journal path: $XRECOVER_DB is handled by config_load. */
 const char *config_default_db(void);

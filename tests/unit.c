@@ -1,7 +1,7 @@
 /*
  * unit.c: unit tests of the pure pieces (no Redis, no files): durations,
  * times, entry IDs, UTF-8, the payload codec, base64, the JSON writer,
- * logfmt quoting and Redis URLs.  Prints TAP lines ("ok N - name").
+ * logfmt quoting, Redis URLs and webhook URLs as shown.  Prints TAP lines ("ok N - name").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "../lib/payload.h"
+#include "../notify/notify.h"
 #include "../stream/redis.h"
 
 static int n_test, n_failed;
@@ -550,6 +551,36 @@ t_url_password(void)
 		CHECK(!redis_url_password(none[i], &off, &len));
 }
 
+/* A webhook URL as shown: scheme, host, port, a plain first segment, "***". */
+static void
+t_redact(void)
+{
+	static const struct { const char *url, *shown; } cases[] = {
+		{"https://hooks.slack.com/services/T0/B0/XXXX", "https://hooks.slack.com/services/***"},
+		{"https://discord.com/api/webhooks/1234/TOKEN", "https://discord.com/api/***"},
+		{"https://h.example:8443/workflows/ab/triggers?sig=TOKEN", "https://h.example:8443/workflows/***"},
+		{"https://h.example/TOKEN", "https://h.example/***"},
+		{"https://h.example/TOKEN/", "https://h.example/***"},
+		{"https://h.example/TOKEN123/rest", "https://h.example/***"},
+		{"https://h.example/averyveryverylongword/rest", "https://h.example/***"},
+		{"https://h.example/?token=TOKEN", "https://h.example/***"},
+		{"https://h.example/", "https://h.example/"},
+		{"https://user:TOKEN@h.example/hooks/x", "https://h.example/hooks/***"},
+		{"http://[::1]:8080/hooks/TOKEN", "http://[::1]:8080/hooks/***"},
+		{"https://h.example/hooks/TOKEN#frag", "https://h.example/hooks/***"},
+		{"not a url", "(a URL that does not parse)"},
+	};
+	char out[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		notify_redact(cases[i].url, out, sizeof(out));
+		CHECK_STR(out, cases[i].shown);
+		CHECK(strstr(out, "TOKEN") == NULL);
+	}
+	notify_redact("https://hooks.slack.com/services/T0/B0/XXXX", out, 12);
+	CHECK_STR(out, "https://hoo");
+}
+
 int
 main(void)
 {
@@ -565,6 +596,7 @@ main(void)
 	run("escaping for terminals and logs", t_escape);
 	run("redis URLs", t_urls);
 	run("the password in a URL, as the process title hides it", t_url_password);
+	run("webhook URLs as shown, their tokens hidden", t_redact);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
 	return n_failed ? 1 : 0;
 }
