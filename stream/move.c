@@ -506,65 +506,86 @@ del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids, si
 /* ------------------------------------------------------------ rollback */
 
 /*
- * KEYS[1] the stream; ARGV the copies' IDs.  A copy is read when any group
- * has delivered past it; only unread copies are removed.
+ * KEYS[1] the stream; ARGV the copies' IDs, ascending.  A copy is read when
+ * any group has delivered past it; only unread copies are removed.  The
+ * groups' greatest last-delivered ID is read once; the IDs up to it (the
+ * read ones come first) are parsed, the rest only removed.
  */
 static const char unsend_lua[] =
 "local function parse(id)\n"
 "  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
 "  return tonumber(ms), tonumber(seq)\n"
 "end\n"
-"local function ge(a, b)\n"
-"  local am, as = parse(a)\n"
-"  local bm, bs = parse(b)\n"
-"  if am ~= bm then return am > bm end\n"
-"  return as >= bs\n"
-"end\n"
-"local last = {}\n"
+"local lm, ls\n"
 "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
 "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
 "    for i = 1, #g, 2 do\n"
-"      if g[i] == 'last-delivered-id' then last[#last + 1] = g[i + 1] end\n"
+"      if g[i] == 'last-delivered-id' then\n"
+"        local m, s = parse(g[i + 1])\n"
+"        if lm == nil or m > lm or (m == lm and s > ls) then lm, ls = m, s end\n"
+"      end\n"
 "    end\n"
 "  end\n"
 "end\n"
-"local out = {}\n"
-"for i, id in ipairs(ARGV) do\n"
-"  local read = false\n"
-"  for _, l in ipairs(last) do\n"
-"    if ge(l, id) then read = true end\n"
-"  end\n"
-"  if read then\n"
-"    out[i] = 'read'\n"
-"  elseif redis.call('XDEL', KEYS[1], id) == 1 then\n"
-"    out[i] = 'removed'\n"
-"  else\n"
-"    out[i] = 'gone'\n"
-"  end\n"
+"local out, i = {}, 1\n"
+"while lm ~= nil and i <= #ARGV do\n"
+"  local m, s = parse(ARGV[i])\n"
+"  if not (lm > m or (lm == m and ls >= s)) then break end\n"
+"  out[i] = 'read'\n"
+"  i = i + 1\n"
+"end\n"
+"for k = i, #ARGV do\n"
+"  out[k] = redis.call('XDEL', KEYS[1], ARGV[k]) == 1 and 'removed' or 'gone'\n"
 "end\n"
 "return out\n";
 
 int
-copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
-    enum unsend *ret, struct xerr *err)
+copies_unsend_send(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
+    struct xerr *err)
 {
-	for (size_t i = 0; i < n; i += 500) {
-		size_t m = n - i < 500 ? n - i : 500;
-		const char *head[] = {"EVAL", unsend_lua, "1", stream};
-		redisReply *r = ids_command(rc, head, 4, ids + i, m, err);
+	int done = 0;
 
-		if (r == NULL)
-			return -1;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
-			freeReplyObject(r);
-			return xerr_set(err, XR_EFAIL, "redis: rollback on %s: unexpected reply", stream);
-		}
-		for (size_t j = 0; j < m; j++) {
-			const char *o = r->element[j]->str;
-			ret[i + j] = strcmp(o, "removed") == 0 ? UNSEND_REMOVED :
-			    strcmp(o, "read") == 0 ? UNSEND_READ : UNSEND_GONE;
-		}
-		freeReplyObject(r);
+	for (size_t i = 1; i < n; i++)
+		if (entry_id_cmp(ids[i - 1], ids[i]) >= 0)
+			return xerr_set(err, XR_EFAIL, "rollback on %s: copies not in ascending order",
+			    stream);
+	resp_begin(rc, 4 + n);
+	resp_arg(rc, "EVAL", 4);
+	resp_arg(rc, unsend_lua, sizeof(unsend_lua) - 1);
+	resp_arg(rc, "1", 1);
+	resp_arg(rc, stream, strlen(stream));
+	for (size_t i = 0; i < n; i++) {
+		char id[ENTRY_ID_STRLEN];
+		entry_id_format(ids[i], id, sizeof(id));
+		resp_arg(rc, id, strlen(id));
 	}
+	resp_flush(rc);
+	do {
+		if (redisBufferWrite(rc->c, &done) != REDIS_OK)
+			return rconn_io_error(rc, err);
+	} while (!done);
+	return 0;
+}
+
+int
+copies_unsend_recv(struct rconn *rc, const char *stream, size_t n, enum unsend *ret,
+    struct xerr *err)
+{
+	redisReply *r;
+
+	if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
+		return rconn_io_error(rc, err);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		xerr_set(err, XR_EFAIL, "redis: rollback on %s: %s", stream,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		const char *o = r->element[j]->type == REDIS_REPLY_STRING ? r->element[j]->str : "";
+		ret[j] = strcmp(o, "removed") == 0 ? UNSEND_REMOVED :
+		    strcmp(o, "read") == 0 ? UNSEND_READ : UNSEND_GONE;
+	}
+	freeReplyObject(r);
 	return 0;
 }

@@ -1,0 +1,159 @@
+#!/bin/sh
+# t0020-rollback-lock: a long rollback lets the journal lock go between its
+# steps, so a run started meanwhile does its work; one rollback at a time;
+# the counts come out exact.
+# Case bodies are single-quoted and expanded by test_case, so shellcheck
+# cannot see the variables they use.
+# shellcheck disable=SC2016,SC2034
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+
+# held_setup STREAM N [fill options]: N entries claimed (held) in group g by run
+held_setup() {
+	# shellcheck disable=SC2086 # $3: the fill options, one word each
+	"$XRTEST" fill "$REDIS_URL" "$1" "$2" ${3:-} >/dev/null
+	rcli XGROUP CREATE "$1" g 0 >/dev/null
+	crash_consumer "$1" g dead
+	xr -q run -s "$1" --claim-idle 0 --no-clean
+}
+
+last_batch() {
+	sql "select coalesce(max(batch), 0) from replays"
+}
+
+# stopped PID: waits (up to 60 s) until PID is stopped (SIGSTOP); fails if it ended
+stopped() {
+	i=0
+	while :; do
+		st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 1)
+		[ "$st" = T ] && return 0
+		if [ -z "$st" ] || [ "$st" = Z ]; then fail "process $1 ended before it stopped"; fi
+		i=$((i + 1))
+		[ $i -lt 1200 ] || fail "process $1 did not stop"
+		sleep 0.05
+	done
+}
+
+# dead_consumer STREAM N: N entries pending on a dead consumer of group g
+dead_consumer() {
+	"$XRTEST" fill "$REDIS_URL" "$1" "$2" --size 20 >/dev/null
+	rcli XGROUP CREATE "$1" g 0 >/dev/null
+	crash_consumer "$1" g gone
+}
+
+# interleaved BATCH RUN: the run's start lies between the batch's first and last copy_removed
+interleaved() {
+	sql "select (select min(seq) from events where kind = 'copy_removed' and batch = $1)
+		< (select seq from events where kind = 'run_start' and run = $2)
+		and (select seq from events where kind = 'run_start' and run = $2)
+		< (select max(seq) from events where kind = 'copy_removed' and batch = $1)"
+}
+
+paused_rollback() {
+	held_setup pr 20000 "--size 20"
+	"$XRTEST" pel "$REDIS_URL" pr g >"$TMP"/pel.before
+	xr -q replay -s pr --to pr.copy >/dev/null
+	b=$(last_batch)
+	assert_eq 20000 "$(rcli XLEN pr.copy)"
+	dead_consumer po 300
+	# the rollback stops (SIGSTOP) holding the journal lock, after its third request
+	XRECOVER_FAILPOINT=rollback-unsent:3:stop "$XR" -r "$REDIS_URL" --db "$DB" \
+		rollback "$b" >"$TMP"/rb.out 2>"$TMP"/rb.err &
+	rb=$!
+	stopped $rb
+	left=$(rcli XLEN pr.copy)
+	if [ "$left" -ge 20000 ] || [ "$left" -eq 0 ]; then fail "stopped with $left copies left"; fi
+	# a timer's run starts meanwhile; the rollback goes on half a second later
+	"$XR" -r "$REDIS_URL" --db "$DB" --lock-timeout 2s run -s po --claim-idle 0 --no-clean \
+		2>"$TMP"/run.log &
+	rp=$!
+	sleep 0.5
+	kill -CONT $rb
+	rrc=0
+	wait $rp || rrc=$?
+	cat "$TMP"/run.log
+	assert_eq 0 "$rrc" "the run's exit status"
+	run=$(sql "select max(run) from runs")
+	assert_eq 300 "$(sql "select count(*) from claimed_messages where run = $run and stream = 'po'")"
+	assert_eq 300 "$(rcli XPENDING po g - + 1000 xrecover | grep -c -E '^[0-9]+-[0-9]+$')"
+	brc=0
+	wait $rb || brc=$?
+	cat "$TMP"/rb.err
+	assert_eq 0 "$brc" "the rollback's exit status"
+	# it let the run in between its steps, and still took back every copy, each once
+	assert_eq 1 "$(interleaved "$b" "$run")" "the run started while the rollback went on"
+	assert_grep "^rolled back batch $b: removed 20000 unread copies\$" "$TMP"/rb.out
+	assert_eq 0 "$(rcli XLEN pr.copy)"
+	assert_eq "20000|0|0" "$(sql "select removed, already_read, already_settled from rollbacks where batch = $b")"
+	assert_eq "rolled back|20000|20000" "$(sql "select status, copied, removed from replays where batch = $b")"
+	assert_eq 0 "$(sql "select count(*) from replayed_messages r where batch = $b and (select count(*) from events x where x.kind = 'copy_removed' and x.batch = r.batch and x.ref_stream = r.to_stream and x.ref_ms || '-' || x.ref_seq = r.copy_id) <> 1")" "copies not removed exactly once"
+	"$XRTEST" pel "$REDIS_URL" pr g >"$TMP"/pel.after
+	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	xr verify >/dev/null || fail "verify: exit $?"
+}
+test_case 'a run started while a rollback holds the lock gets it between two steps, exits 0, and the rollback still counts exactly' paused_rollback
+
+long_rollback() {
+	# long enough to hold the lock for several turns on any machine
+	held_setup lr 300000 "--size 20"
+	xr -q replay -s lr --to lr.copy >/dev/null
+	b=$(last_batch)
+	assert_eq 300000 "$(rcli XLEN lr.copy)"
+	dead_consumer lo 500
+	start=$(date +%s%N)
+	"$XR" -r "$REDIS_URL" --db "$DB" rollback "$b" >"$TMP"/rb.out 2>"$TMP"/rb.err &
+	rb=$!
+	# once it has taken back its first copies, a run with a 2 s lock timeout
+	i=0
+	while [ "$(rcli XLEN lr.copy)" -ge 300000 ]; do
+		i=$((i + 1))
+		[ $i -lt 1200 ] || fail "the rollback took nothing back"
+		sleep 0.05
+	done
+	rrc=0
+	"$XR" -r "$REDIS_URL" --db "$DB" --lock-timeout 2s run -s lo --claim-idle 0 --no-clean \
+		2>"$TMP"/run.log || rrc=$?
+	cat "$TMP"/run.log
+	assert_eq 0 "$rrc" "the run's exit status"
+	run=$(sql "select max(run) from runs")
+	assert_eq 500 "$(sql "select count(*) from claimed_messages where run = $run and stream = 'lo'")"
+	brc=0
+	wait $rb || brc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "rollback of 300000 copies with a run in between: ${ms}ms"
+	cat "$TMP"/rb.err
+	assert_eq 0 "$brc" "the rollback's exit status"
+	assert_eq 1 "$(interleaved "$b" "$run")" "the run started while the rollback went on"
+	assert_grep "^rolled back batch $b: removed 300000 unread copies\$" "$TMP"/rb.out
+	assert_eq 0 "$(rcli XLEN lr.copy)"
+	assert_eq "300000|300000" "$(sql "select removed, (select count(*) from events where kind = 'copy_removed' and batch = $b) from rollbacks where batch = $b")"
+}
+test_case 'a run started during a long rollback (300,000 copies) does its work with --lock-timeout 2s; the counts are exact' long_rollback
+
+one_at_a_time() {
+	held_setup ot 5000 "--size 20"
+	xr -q replay -s ot --to ot.copy >/dev/null
+	b=$(last_batch)
+	XRECOVER_FAILPOINT=rollback-unsent:2:stop "$XR" -r "$REDIS_URL" --db "$DB" \
+		rollback "$b" >"$TMP"/rb.out 2>"$TMP"/rb.err &
+	rb=$!
+	stopped $rb
+	# a second rollback of the same batch, or of another, waits and gives up: exit 5
+	assert_exit 5 xr --lock-timeout 1s rollback "$b"
+	assert_grep "has a rollback running in another xrecover \(pid $rb\); gave up after 1000ms" "$TMP"/err
+	kill -CONT $rb
+	brc=0
+	wait $rb || brc=$?
+	assert_eq 0 "$brc" "the first rollback's exit status"
+	assert_grep "^rolled back batch $b: removed 5000 unread copies\$" "$TMP"/rb.out
+	# then the batch is rolled back: nothing to do
+	assert_exit 6 xr rollback "$b"
+	assert_grep "batch $b was already rolled back; nothing changed" "$TMP"/err
+	assert_eq 1 "$(sql "select count(*) from rollbacks where batch = $b")"
+	assert_eq 5000 "$(sql "select count(*) from events where kind = 'copy_removed' and batch = $b")"
+}
+test_case 'one rollback at a time: a second one gives up (exit 5); the batch is rolled back once' one_at_a_time
+
+test_done
