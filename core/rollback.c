@@ -257,7 +257,6 @@ take_turns(struct rolling *r, struct xerr *err)
 	intent_close(p->intents);
 	p->intents = NULL;
 	journal_unlock(p->j);
-	failpoint("rollback-unlocked");
 	struct timespec gap = {0, GAP_MS * 1000000L};
 	nanosleep(&gap, NULL);
 	for (;;) {
