@@ -298,8 +298,13 @@ rollback_pages(struct rolling *r, struct xerr *err)
 		return 0;
 	}
 	for (;;) {
-		if (*p->stop)
+		if (*p->stop) {
+			/* What Redis was asked is answered and journalled: nothing left uncertain. */
+			while (r->nfly > 0)
+				if (page_recv(r, err) < 0)
+					return -1;
 			return xerr_set(err, XR_EFAIL, "interrupted");
+		}
 		if (take_turns(r, err) < 0)
 			return -1;
 		/* Keep FLY requests with Redis while journalling the answers. */
