@@ -507,35 +507,63 @@ del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids, si
 
 /*
  * KEYS[1] the stream; ARGV the copies' IDs, ascending.  A copy is read when
- * any group has delivered past it; only unread copies are removed.  The
- * groups' greatest last-delivered ID is read once; the IDs up to it (the
- * read ones come first) are parsed, the rest only removed.
+ * any group has delivered past it; only unread copies are removed.  IDs
+ * are compared as the decimal numbers they are, exactly.  The read ones
+ * come first; then, when nothing at or after the first unread one was
+ * ever deleted (max-deleted-entry-id is below it) or trimmed (the stream's
+ * first entry is at or below it), every one of them is there and one XDEL
+ * takes them all; else one XDEL each tells which were gone.
  */
 static const char unsend_lua[] =
-"local function parse(id)\n"
-"  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
-"  return tonumber(ms), tonumber(seq)\n"
+"local function lt(a, b)\n"
+"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"
+"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"
+"  if am ~= bm then\n"
+"    if #am ~= #bm then return #am < #bm end\n"
+"    return am < bm\n"
+"  end\n"
+"  if #as ~= #bs then return #as < #bs end\n"
+"  return as < bs\n"
 "end\n"
-"local lm, ls\n"
-"if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+"local last\n"
+"local exists = redis.call('EXISTS', KEYS[1]) == 1\n"
+"if exists then\n"
 "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
 "    for i = 1, #g, 2 do\n"
-"      if g[i] == 'last-delivered-id' then\n"
-"        local m, s = parse(g[i + 1])\n"
-"        if lm == nil or m > lm or (m == lm and s > ls) then lm, ls = m, s end\n"
+"      if g[i] == 'last-delivered-id' and (last == nil or lt(last, g[i + 1])) then\n"
+"        last = g[i + 1]\n"
 "      end\n"
 "    end\n"
 "  end\n"
 "end\n"
 "local out, i = {}, 1\n"
-"while lm ~= nil and i <= #ARGV do\n"
-"  local m, s = parse(ARGV[i])\n"
-"  if not (lm > m or (lm == m and ls >= s)) then break end\n"
+"while last ~= nil and i <= #ARGV and not lt(last, ARGV[i]) do\n"
 "  out[i] = 'read'\n"
 "  i = i + 1\n"
 "end\n"
-"for k = i, #ARGV do\n"
-"  out[k] = redis.call('XDEL', KEYS[1], ARGV[k]) == 1 and 'removed' or 'gone'\n"
+"if i > #ARGV then return out end\n"
+"local whole = false\n"
+"if exists then\n"
+"  local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+"  local maxdel, first\n"
+"  for k = 1, #info, 2 do\n"
+"    if info[k] == 'max-deleted-entry-id' then maxdel = info[k + 1] end\n"
+"    if info[k] == 'first-entry' and type(info[k + 1]) == 'table' then\n"
+"      first = info[k + 1][1]\n"
+"    end\n"
+"  end\n"
+"  whole = maxdel ~= nil and first ~= nil and lt(maxdel, ARGV[i]) and not lt(ARGV[i], first)\n"
+"end\n"
+"if whole then\n"
+"  local n = redis.call('XDEL', KEYS[1], unpack(ARGV, i))\n"
+"  if n ~= #ARGV - i + 1 then\n"
+"    return redis.error_reply('removed ' .. n .. ' of ' .. (#ARGV - i + 1) .. ' copies')\n"
+"  end\n"
+"  for k = i, #ARGV do out[k] = 'removed' end\n"
+"else\n"
+"  for k = i, #ARGV do\n"
+"    out[k] = redis.call('XDEL', KEYS[1], ARGV[k]) == 1 and 'removed' or 'gone'\n"
+"  end\n"
 "end\n"
 "return out\n";
 

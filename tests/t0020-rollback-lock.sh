@@ -15,7 +15,8 @@ start_redis
 : >"$TMP"/bg
 kill_left() {
 	while read -r pid; do
-		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--db $DB "; then
+		if [ -r "/proc/$pid/cmdline" ] &&
+			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--db $DB "; then
 			kill -9 "$pid" 2>/dev/null || true
 		fi
 	done <"$TMP"/bg
@@ -180,5 +181,19 @@ one_at_a_time() {
 	assert_eq 5000 "$(sql "select count(*) from events where kind = 'copy_removed' and batch = $b")"
 }
 test_case 'one rollback at a time: a second one gives up (exit 5); the batch is rolled back once' one_at_a_time
+
+trimmed() {
+	held_setup tr 50
+	xr -q replay -s tr --to tr.copy >/dev/null
+	b=$(last_batch)
+	# the oldest ten copies are trimmed away (deleted ones: t0009)
+	rcli XTRIM tr.copy MAXLEN 40 >/dev/null
+	assert_eq 40 "$(rcli XLEN tr.copy)"
+	xr rollback "$b" >"$TMP"/out 2>&1
+	assert_grep "^rolled back batch $b: removed 40 unread copies \(10 more were already gone\)\$" "$TMP"/out
+	assert_eq 0 "$(rcli XLEN tr.copy)"
+	assert_eq "10|50" "$(sql "select count(json_extract(detail, '\$.gone')), count(*) from events where kind = 'copy_removed' and batch = $b")"
+}
+test_case 'copies trimmed away before a rollback are counted and journalled as gone' trimmed
 
 test_done
