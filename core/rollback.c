@@ -130,9 +130,13 @@ unsent(struct rolling *r, const struct copy_row *c, enum unsend o)
 	struct rollback_report *ret = r->ret;
 
 	if (o == UNSEND_READ) {
-		ret->read_ids = xrealloc(ret->read_ids, (ret->read + 1) * sizeof(*ret->read_ids));
-		ret->read_streams = xrealloc(ret->read_streams,
-		    (ret->read + 1) * sizeof(*ret->read_streams));
+		/* Room for twice as many each time it is full: a batch may have been read whole. */
+		if ((ret->read & (ret->read - 1)) == 0) {
+			size_t cap = ret->read ? 2 * ret->read : 1;
+			ret->read_ids = xrealloc(ret->read_ids, cap * sizeof(*ret->read_ids));
+			ret->read_streams = xrealloc(ret->read_streams,
+			    cap * sizeof(*ret->read_streams));
+		}
 		ret->read_ids[ret->read] = c->copy;
 		ret->read_streams[ret->read] = xstrdup(c->to);
 		ret->read++;

@@ -850,7 +850,7 @@ struct ended {
 
 struct ended_set {
 	struct ended *v;
-	size_t n;
+	size_t n, cap;
 	struct buf text;
 };
 
@@ -882,7 +882,10 @@ ended_load(struct journal *j, sqlite3_stmt *st, int64_t batch, struct ended_set 
 		struct ended *x;
 		const char *s = text(st, 2), *g = text(st, 3);
 
-		e->v = xrealloc(e->v, (e->n + 1) * sizeof(*e->v));
+		if (e->n == e->cap) {
+			e->cap = e->cap ? e->cap * 2 : 64;
+			e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
+		}
 		x = &e->v[e->n++];
 		x->id = id_at(st, 0);
 		x->stream = e->text.len;
