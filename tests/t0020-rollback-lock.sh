@@ -186,6 +186,55 @@ one_at_a_time() {
 }
 test_case 'one rollback at a time: a second one gives up (exit 5); the batch is rolled back once' one_at_a_time
 
+# kill_rollback: SIGKILL at random instants of one long rollback, run again
+# after each kill: every copy Redis no longer has is journalled as removed,
+# once, after the next command; the last rollback finishes the batch
+kill_rollback() {
+	n=100000
+	if [ -n "${XR_SANITIZE:-}" ]; then n=30000; fi
+	held_setup kl $n "--size 20"
+	"$XRTEST" pel "$REDIS_URL" kl g >"$TMP"/pel.before
+	xr -q replay -s kl --to kl.copy >/dev/null
+	b=$(last_batch)
+	kills=8
+	step=$((n / 12))
+	i=0
+	mid=0
+	while [ $i -lt $kills ]; do
+		len=$(rcli XLEN kl.copy)
+		# killed after taking back 1 to $step more copies, and up to 2 ms later
+		at=$((len - 1 - $(random_below "$step")))
+		us=$(random_below 2000)
+		"$XR" -r "$REDIS_URL" --db "$DB" -q rollback "$b" >/dev/null 2>&1 &
+		pid=$!
+		echo $pid >>"$TMP"/bg
+		if "$XRTEST" kill-at "$REDIS_URL" $pid "$us" xlen-below kl.copy "$at" >/dev/null; then
+			mid=$((mid + 1))
+		fi
+		wait $pid 2>/dev/null || true
+		# the next command reconciles what the killed one left
+		xr -q run -s kl --claim-idle 1h --no-clean 2>/dev/null
+		left=$(rcli XLEN kl.copy)
+		assert_eq $((n - left)) "$(sql "select count(*) from events where kind = 'copy_removed' and batch = $b")" "copies journalled as removed after kill $i"
+		assert_eq 0 "$(sql "select count(*) from (select ref_stream, ref_ms, ref_seq from events where kind = 'copy_removed' and batch = $b group by 1, 2, 3 having count(*) > 1)")" "copies journalled as removed twice after kill $i"
+		i=$((i + 1))
+	done
+	echo "kills: $kills, mid-work: $mid, copies left: $left of $n" | tee "$TMP"/rollback.kills
+	[ "$mid" -ge 6 ] || fail "only $mid of $kills kills landed in the middle of the rollback"
+	[ "$left" -gt 0 ] || fail "nothing left for the last rollback"
+	xr rollback "$b" >"$TMP"/out 2>&1
+	assert_grep "^rolled back batch $b: removed $left unread copies\$" "$TMP"/out
+	assert_eq 0 "$(rcli XLEN kl.copy)"
+	assert_eq 1 "$(sql "select count(*) from rollbacks where batch = $b")"
+	assert_eq "rolled back|$n|$n" "$(sql "select status, copied, removed from replays where batch = $b")"
+	removed_once "$b"
+	"$XRTEST" pel "$REDIS_URL" kl g >"$TMP"/pel.after
+	cmp "$TMP"/pel.before "$TMP"/pel.after || fail "the pending list changed"
+	xr verify >/dev/null || fail "verify after the kills: exit $?"
+}
+test_case 'SIGKILL at 8 random instants of one long rollback, each run again: every copy taken back is journalled once' kill_rollback
+if [ -s "$TMP"/rollback.kills ]; then echo "# $(cat "$TMP"/rollback.kills)"; fi
+
 trimmed() {
 	held_setup tr 50
 	xr -q replay -s tr --to tr.copy >/dev/null
