@@ -219,8 +219,11 @@ kill_rollback() {
 		assert_eq 0 "$(sql "select count(*) from (select ref_stream, ref_ms, ref_seq from events where kind = 'copy_removed' and batch = $b group by 1, 2, 3 having count(*) > 1)")" "copies journalled as removed twice after kill $i"
 		i=$((i + 1))
 	done
-	echo "kills: $kills, mid-work: $mid, copies left: $left of $n" | tee "$TMP"/rollback.kills
+	rec=$(sql "select count(*) from events where kind = 'copy_removed' and batch = $b and json_extract(detail, '\$.reconciled')")
+	echo "kills: $kills, mid-work: $mid, removals reconciled: $rec, copies left: $left of $n" |
+		tee "$TMP"/rollback.kills
 	[ "$mid" -ge 6 ] || fail "only $mid of $kills kills landed in the middle of the rollback"
+	[ "$rec" -ge 1000 ] || fail "no removal reconciled: the kills did not catch removals in flight"
 	[ "$left" -gt 0 ] || fail "nothing left for the last rollback"
 	xr rollback "$b" >"$TMP"/out 2>&1
 	assert_grep "^rolled back batch $b: removed $left unread copies\$" "$TMP"/out
