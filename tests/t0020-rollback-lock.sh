@@ -223,7 +223,7 @@ kill_rollback() {
 	echo "kills: $kills, mid-work: $mid, removals reconciled: $rec, copies left: $left of $n" |
 		tee "$TMP"/rollback.kills
 	[ "$mid" -ge 6 ] || fail "only $mid of $kills kills landed in the middle of the rollback"
-	[ "$rec" -ge 1000 ] || fail "no removal reconciled: the kills did not catch removals in flight"
+	[ "$rec" -ge 1000 ] || fail "only $rec removals reconciled: the kills did not catch removals in flight"
 	[ "$left" -gt 0 ] || fail "nothing left for the last rollback"
 	xr rollback "$b" >"$TMP"/out 2>&1
 	assert_grep "^rolled back batch $b: removed $left unread copies\$" "$TMP"/out
