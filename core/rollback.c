@@ -36,7 +36,7 @@
 #include "../stream/move.h"
 #include "moves.h"
 
-#define PAGE 500                /* copies a request */
+#define PAGE 1000               /* copies a request */
 #define FLY 2                   /* requests sent and not answered yet, at most */
 #define HOLD_MS 1000            /* the journal lock is held this long at most, ... */
 #define GAP_MS 100              /* ... then let go this long */
