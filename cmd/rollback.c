@@ -127,7 +127,9 @@ const struct command cmd_rollback = {
 	    "removed in one atomic step, so a consumer reading at that instant keeps its copy)\n"
 	    "and lists, by ID, the copies already read: they cannot be unsent.  The originals\n"
 	    "never moved: they are still held by the recovery consumer, or still in the\n"
-	    "dead-letter stream.  Rolling back a batch twice changes nothing and says so (exit 6).",
+	    "dead-letter stream.  Rolling back a batch twice changes nothing and says so (exit 6).\n"
+	    "Shows progress on a terminal.  Holds the journal lock a second at a time, so a run\n"
+	    "started meanwhile gets it in between; one rollback at a time (another one exits 5).",
 	.options = rollback_options,
 	.min_args = 1,
 	.max_args = 1,
