@@ -18,6 +18,14 @@
 #             explicit IDs, journals every copy, commits durably
 #   Must hold: ratio >= 0.5.
 #
+# rollback: take back the 100,000 copies of a replay batch.
+#   baseline  the replay that made them (`xrecover replay --to`, as above),
+#             timed in the same round
+#   xrecover  `xrecover rollback BATCH`: checks and removes each copy, journals
+#             each copy removed and the rollback, commits durably
+#   Reported: both rates, their ratio (rollback rate / replay rate, median of
+#   $ROUNDS rounds).  Must hold: ratio >= 0.5.
+#
 # verify: walk the hash chain of a journal of 30 days with 10,000,000 claims.
 #   baseline  reading every column of every event once in one thread,
 #             hashing nothing (bench-base scan): the floor
@@ -39,8 +47,8 @@
 #   Must hold: adopting at least half as fast as claiming, and the next
 #   run under a fifth of the adopting run.
 #
-# BENCH=claim, BENCH=replay, BENCH=verify, BENCH=daily or BENCH=adopt runs one
-# of them.
+# BENCH=claim, BENCH=replay, BENCH=rollback, BENCH=verify, BENCH=daily or
+# BENCH=adopt runs one of them.
 set -eu
 cd "$(dirname "$0")/.."
 B=${XR_BUILD:-build/rel}
@@ -49,7 +57,7 @@ BATCH=${BATCH:-200}
 SIZES=${SIZES:-"100000 1000000"}
 REPLAY_N=${REPLAY_N:-100000}
 ADOPT_N=${ADOPT_N:-100000}
-BENCH=${BENCH:-"claim replay verify daily adopt"}
+BENCH=${BENCH:-"claim replay rollback verify daily adopt"}
 VERIFY_CLAIMS=${VERIFY_CLAIMS:-10000000}
 TOOL=$B/bench-base
 XRTEST=$B/xrtest
@@ -163,16 +171,29 @@ echo "claim benchmark: batch $BATCH, $ROUNDS rounds, median of per-round ratios"
 	fi
 }
 
-replay_bench() {
-	n=$REPLAY_N
+# replay_source N: N entries of about 230 bytes held by the recovery consumer,
+# each claimed once in the journal $tmp/src.db
+replay_source() {
 	redis-cli -p "$port" FLUSHALL >/dev/null
-	$XRTEST fill "$url" bench "$n" --size 210 >/dev/null
+	$XRTEST fill "$url" bench "$1" --size 210 >/dev/null
 	redis-cli -p "$port" XGROUP CREATE bench g 0 >/dev/null
-	$XRTEST read "$url" bench g crashed "$n" >/dev/null
-	# The journal to replay from: every entry claimed once.
+	$XRTEST read "$url" bench g crashed "$1" >/dev/null
 	rm -f "$tmp"/src.db*
 	"$B"/xrecover -q -r "$url" --db "$tmp/src.db" run -s bench --claim-idle 0 --no-clean \
 		>/dev/null
+}
+
+# fresh_journal: $tmp/j.db, a copy of $tmp/src.db, on disk before a clock starts
+fresh_journal() {
+	rm -f "$tmp"/j.db*
+	cp "$tmp/src.db" "$tmp/j.db"
+	# the copy's writeback is not the command's
+	sync "$tmp/j.db"
+}
+
+replay_bench() {
+	n=$REPLAY_N
+	replay_source "$n"
 	rounds_begin
 	echo
 	echo "replay benchmark: $ROUNDS rounds, median of per-round ratios"
@@ -185,10 +206,7 @@ replay_bench() {
 		[ "$1" = "$n" ] || { echo "bench: baseline added $1 of $n" >&2; exit 1; }
 		bsec=$2
 		# Each round replays from a fresh copy of the journal.
-		rm -f "$tmp"/j.db*
-		cp "$tmp/src.db" "$tmp/j.db"
-		# on disk before the clock starts: the copy's writeback is not the replay's
-		sync "$tmp/j.db"
+		fresh_journal
 		# shellcheck disable=SC2046 # the tool prints one word per figure
 		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" replay -s bench \
 			--to copy)
@@ -208,6 +226,49 @@ replay_bench() {
 		fail=1
 	else
 		echo "replay: ok (ratio >= 0.5)"
+	fi
+}
+
+rollback_bench() {
+	n=$REPLAY_N
+	replay_source "$n"
+	rounds_begin
+	echo
+	echo "rollback benchmark: $ROUNDS rounds, median of per-round ratios to the replay"
+	printf '%10s %14s %14s %7s %10s\n' copies "replay/s" "rollback/s" ratio "peak RSS"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		redis-cli -p "$port" DEL copy >/dev/null
+		fresh_journal
+		# shellcheck disable=SC2046 # the tool prints one word per figure
+		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" replay -s bench \
+			--to copy)
+		[ "$1" = 0 ] || { echo "bench: xrecover replay exited $1" >&2; exit 1; }
+		psec=$2
+		got=$(redis-cli -p "$port" XLEN copy)
+		[ "$got" = "$n" ] || { echo "bench: replay made $got copies of $n" >&2; exit 1; }
+		batch=$(sqlite3 "$tmp/j.db" "select max(batch) from events where kind = 'replay_start'")
+		sync "$tmp/j.db"
+		# shellcheck disable=SC2046 # the tool prints one word per figure
+		set -- $($TOOL rss "$B/xrecover" -q -r "$url" --db "$tmp/j.db" rollback "$batch")
+		[ "$1" = 0 ] || { echo "bench: xrecover rollback exited $1" >&2; exit 1; }
+		xsec=$2
+		xrss=$3
+		got=$(redis-cli -p "$port" XLEN copy)
+		[ "$got" = 0 ] || { echo "bench: rollback left $got of $n copies" >&2; exit 1; }
+		got=$(sqlite3 "$tmp/j.db" "select removed from rollbacks where batch = $batch")
+		[ "$got" = "$n" ] || { echo "bench: rollback counted $got of $n" >&2; exit 1; }
+		got=$(sqlite3 "$tmp/j.db" "select count(*) from events where kind = 'copy_removed'")
+		[ "$got" = "$n" ] || { echo "bench: rollback journalled $got of $n" >&2; exit 1; }
+		round_record "$n" "$psec" "$xsec" "$xrss"
+		r=$((r + 1))
+	done
+	rounds_end "$n"
+	if awk -v r="$ratio" 'BEGIN { exit !(r < 0.5) }'; then
+		echo "FAIL: rollback ratio $ratio < 0.5"
+		fail=1
+	else
+		echo "rollback: ok (ratio >= 0.5)"
 	fi
 }
 
@@ -357,6 +418,7 @@ for b in $BENCH; do
 	case $b in
 	claim) claim_bench ;;
 	replay) replay_bench ;;
+	rollback) rollback_bench ;;
 	verify) verify_bench ;;
 	daily) daily_bench ;;
 	adopt) adopt_bench ;;

@@ -22,11 +22,19 @@ static const struct cmd_option rollback_options[] = {
 	{NULL, 0, NULL, NULL, NULL},
 };
 
+static void
+draw(void *ctx, size_t done, size_t total)
+{
+	progress_draw(ctx, done, total);
+}
+
 static int
 rollback_run(struct ctx *c)
 {
+	struct rollback_request req = {0};
 	struct rollback_report r;
 	struct xerr err = {0};
+	struct progress pr;
 	long long batch;
 	int rc;
 
@@ -34,7 +42,12 @@ rollback_run(struct ctx *c)
 		xerr_set(&err, XR_EUSAGE, "'%s' is not a replay batch number", c->args[0]);
 		return fail(c, &err);
 	}
-	rc = rollback(&c->cfg, c->lg, c->stop, batch, c->cfg.dry_run, &r, &err);
+	req.batch = batch;
+	req.dry_run = c->cfg.dry_run;
+	progress_init(&pr, "rollback", c->cfg.quiet || req.dry_run);
+	req.progress = pr.on ? draw : NULL;
+	req.progress_ctx = &pr;
+	rc = rollback(&c->cfg, c->lg, c->stop, &req, &r, &err);
 	if (rc < 0) {
 		rollback_report_free(&r);
 		return fail(c, &err);
@@ -114,7 +127,9 @@ const struct command cmd_rollback = {
 	    "removed in one atomic step, so a consumer reading at that instant keeps its copy)\n"
 	    "and lists, by ID, the copies already read: they cannot be unsent.  The originals\n"
 	    "never moved: they are still held by the recovery consumer, or still in the\n"
-	    "dead-letter stream.  Rolling back a batch twice changes nothing and says so (exit 6).",
+	    "dead-letter stream.  Rolling back a batch twice changes nothing and says so (exit 6).\n"
+	    "Shows progress on a terminal.  Holds the journal lock a second at a time, so a run\n"
+	    "started meanwhile gets it in between; one rollback at a time (another one exits 5).",
 	.options = rollback_options,
 	.min_args = 1,
 	.max_args = 1,

@@ -216,8 +216,12 @@ struct settle_result {
 int settle(struct pass *p, char *const *streams, struct settle_result *ret,
     struct xerr *err);
 
-/* Takes back every copy of batch that no group has read (dry: only says so). */
-int rollback_batch(struct pass *p, int64_t batch, bool dry, struct rollback_report *ret,
-    struct xerr *err);
+/*
+ * Takes back every copy of batch that no group has read (dry: only says
+ * so), a page at a time, the journal lock let go between pages once held
+ * a second (see rollback.c); progress (or NULL) after each page.
+ */
+int rollback_batch(struct pass *p, int64_t batch, bool dry, progress_fn progress,
+    void *progress_ctx, struct rollback_report *ret, struct xerr *err);
 
 #endif

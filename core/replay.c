@@ -1,6 +1,7 @@
 /* replay.c: the replay and rollback commands (see replay.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/util.h"
 #include "../stream/move.h"
@@ -16,7 +17,7 @@
  */
 static int
 session_open(struct pass *p, const struct config *cfg, const struct logger *lg,
-    volatile sig_atomic_t *stop, bool dry, struct xerr *err)
+    volatile sig_atomic_t *stop, bool dry, int *rollback_lock, struct xerr *err)
 {
 	struct redis_target t;
 	int rc = -1;
@@ -31,6 +32,10 @@ session_open(struct pass *p, const struct config *cfg, const struct logger *lg,
 	if (journal_open(cfg->db_path, dry ? JOURNAL_READ : JOURNAL_WRITE, &p->j, err) < 0)
 		goto out;
 	incident_policy_set(p->j);
+	/* A rollback takes the lock one rollback at a time holds, then the journal's. */
+	if (!dry && rollback_lock != NULL &&
+	    journal_lock_rollback(cfg->db_path, cfg->lock_timeout_ms, rollback_lock, err) < 0)
+		goto out;
 	if (!dry && (journal_lock(p->j, cfg->lock_timeout_ms, err) < 0 ||
 	    intent_open(cfg->db_path, &p->intents, err) < 0))
 		goto out;
@@ -288,7 +293,7 @@ replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t 
 	sm.req = req;
 	sm.ret = ret;
 	sm.err = err;
-	if (session_open(&p, cfg, lg, stop, req->dry_run, err) < 0 || check_targets(&sm) < 0)
+	if (session_open(&p, cfg, lg, stop, req->dry_run, NULL, err) < 0 || check_targets(&sm) < 0)
 		goto out;
 	/* Only a progress display needs the total beforehand (a second pass). */
 	if (req->progress != NULL && journal_select_count(p.j, &req->sel, &sm.estimate, err) < 0)
@@ -368,19 +373,23 @@ replay_result_free(struct replay_result *r)
 
 int
 rollback(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t *stop,
-    int64_t batch, bool dry_run, struct rollback_report *ret, struct xerr *err)
+    const struct rollback_request *req, struct rollback_report *ret, struct xerr *err)
 {
 	struct pass p;
+	int lock = -1;
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
-	if (session_open(&p, cfg, lg, stop, dry_run, err) == 0 &&
-	    rollback_batch(&p, batch, dry_run, ret, err) == 0)
+	if (session_open(&p, cfg, lg, stop, req->dry_run, &lock, err) == 0 &&
+	    rollback_batch(&p, req->batch, req->dry_run, req->progress, req->progress_ctx, ret,
+	    err) == 0)
 		rc = 0;
-	ret->batch = batch;
-	ret->dry_run = dry_run;
+	ret->batch = req->batch;
+	ret->dry_run = req->dry_run;
 	if (session_close(&p, rc == 0, rc == 0 ? err : NULL) < 0)
 		rc = -1;
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

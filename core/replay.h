@@ -74,8 +74,24 @@ struct rollback_report {
 	char **read_streams;
 };
 
+struct rollback_request {
+	int64_t batch;
+	bool dry_run;
+	replay_progress_fn progress;    /* copies looked at, of those to take back */
+	void *progress_ctx;
+};
+
+/*
+ * Runs a rollback.  It takes the journal lock only a second at a time,
+ * letting it go between its steps (a run waiting for it gets it then), and
+ * holds the rollback lock (journal_lock_rollback) throughout.  Errors:
+ * XR_ENOTHING for an unknown batch or one rolled back already; XR_EFAIL
+ * when stopped (what was taken back stays journalled; a rollback of the
+ * same batch takes back the rest); the usual codes.  *ret is filled in
+ * either case; free with rollback_report_free().
+ */
 int rollback(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t *stop,
-    int64_t batch, bool dry_run, struct rollback_report *ret, struct xerr *err);
+    const struct rollback_request *req, struct rollback_report *ret, struct xerr *err);
 void rollback_report_free(struct rollback_report *r);
 
 #endif

@@ -343,14 +343,20 @@ journal_close(struct journal *j)
 	free(j);
 }
 
-int
-journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
+/*
+ * Takes the flock on "<journal path><suffix>", waiting up to wait_ms; says
+ * who holds it in the file.  busy: what the message says the journal is
+ * when another process keeps it ("is locked by").
+ */
+static int
+lock_file(const char *path, const char *suffix, const char *busy, int64_t wait_ms,
+    int *ret_fd, struct xerr *err)
 {
-	char *lpath = xmalloc(strlen(j->path) + 6);
+	char *lpath = xmalloc(strlen(path) + strlen(suffix) + 1);
 	int64_t deadline = mono_ms() + wait_ms;
 	int fd;
 
-	sprintf(lpath, "%s.lock", j->path);
+	sprintf(lpath, "%s%s", path, suffix);
 	fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		xerr_set(err, XR_EJOURNAL, "cannot open lock file '%s': %s", lpath,
@@ -370,9 +376,8 @@ journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
 			char who[48] = "another xrecover";
 			if (pid > 0)
 				snprintf(who, sizeof(who), "another xrecover (pid %ld)", pid);
-			xerr_set(err, XR_ELOCKED,
-			    "journal '%s' is locked by %s; gave up after %" PRId64 "ms",
-			    j->path, who, wait_ms);
+			xerr_set(err, XR_ELOCKED, "journal '%s' %s %s; gave up after %" PRId64 "ms",
+			    path, busy, who, wait_ms);
 			goto fail;
 		}
 		struct timespec ts = {0, 50 * 1000 * 1000};
@@ -384,13 +389,43 @@ journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) {
 		/* The pid is only a courtesy; the lock is what matters. */
 	}
-	j->lock_fd = fd;
+	*ret_fd = fd;
 	free(lpath);
 	return 0;
 fail:
 	close(fd);
 	free(lpath);
 	return -1;
+}
+
+int
+journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
+{
+	if (j->lock_fd >= 0)
+		return 0;
+	if (lock_file(j->path, ".lock", "is locked by", wait_ms, &j->lock_fd,
+	    err) < 0)
+		return -1;
+	/* Others may have written while it was free: what this connection knew is stale. */
+	j->head_known = false;
+	if (j->inc != NULL)
+		j->inc->forget(j->inc_ctx);
+	return 0;
+}
+
+void
+journal_unlock(struct journal *j)
+{
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	j->lock_fd = -1;
+}
+
+int
+journal_lock_rollback(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err)
+{
+	return lock_file(path, ".rollback.lock", "has a rollback running in",
+	    wait_ms, ret_fd, err);
 }
 
 int

@@ -45,6 +45,20 @@ int journal_schema_version(void);
  * keeps it.
  */
 int journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err);
+/*
+ * Lets the lock go before journal_close(), with no transaction open: a
+ * command that works for long lets others in between its steps, then
+ * takes it again with journal_lock() (which forgets what the connection
+ * knew of the journal's newest events: others may have appended).
+ */
+void journal_unlock(struct journal *j);
+/*
+ * The lock that one rollback at a time holds (an flock on
+ * "<path>.rollback.lock"), whole, while it takes the journal's lock only
+ * for its steps.  Waits up to wait_ms; XR_ELOCKED when another process
+ * keeps it.  OUT: *ret_fd, closed to let it go.
+ */
+int journal_lock_rollback(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err);
 
 int journal_begin(struct journal *j, struct xerr *err);
 /*

@@ -579,65 +579,114 @@ del_entries(struct rconn *rc, const char *stream, const struct entry_id *ids, si
 /* ------------------------------------------------------------ rollback */
 
 /*
- * KEYS[1] the stream; ARGV the copies' IDs.  A copy is read when any group
- * has delivered past it; only unread copies are removed.
+ * KEYS[1] the stream; ARGV the copies' IDs, ascending.  A copy is read when
+ * any group has delivered past it; only unread copies are removed.  IDs
+ * are compared as the decimal numbers they are, exactly.  The read ones
+ * come first; then, when nothing at or after the first unread one was
+ * ever deleted (max-deleted-entry-id is below it) or trimmed (the stream's
+ * first entry is at or below it), every one of them is there and one XDEL
+ * takes them all; else one XDEL each tells which were gone.
  */
 static const char unsend_lua[] =
-"local function parse(id)\n"
-"  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
-"  return tonumber(ms), tonumber(seq)\n"
+"local function lt(a, b)\n"
+"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"
+"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"
+"  if am ~= bm then\n"
+"    if #am ~= #bm then return #am < #bm end\n"
+"    return am < bm\n"
+"  end\n"
+"  if #as ~= #bs then return #as < #bs end\n"
+"  return as < bs\n"
 "end\n"
-"local function ge(a, b)\n"
-"  local am, as = parse(a)\n"
-"  local bm, bs = parse(b)\n"
-"  if am ~= bm then return am > bm end\n"
-"  return as >= bs\n"
-"end\n"
-"local last = {}\n"
-"if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+"local last\n"
+"local exists = redis.call('EXISTS', KEYS[1]) == 1\n"
+"if exists then\n"
 "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
 "    for i = 1, #g, 2 do\n"
-"      if g[i] == 'last-delivered-id' then last[#last + 1] = g[i + 1] end\n"
+"      if g[i] == 'last-delivered-id' and (last == nil or lt(last, g[i + 1])) then\n"
+"        last = g[i + 1]\n"
+"      end\n"
 "    end\n"
 "  end\n"
 "end\n"
-"local out = {}\n"
-"for i, id in ipairs(ARGV) do\n"
-"  local read = false\n"
-"  for _, l in ipairs(last) do\n"
-"    if ge(l, id) then read = true end\n"
+"local out, i = {}, 1\n"
+"while last ~= nil and i <= #ARGV and not lt(last, ARGV[i]) do\n"
+"  out[i] = 'read'\n"
+"  i = i + 1\n"
+"end\n"
+"if i > #ARGV then return out end\n"
+"local whole = false\n"
+"if exists then\n"
+"  local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+"  local maxdel, first\n"
+"  for k = 1, #info, 2 do\n"
+"    if info[k] == 'max-deleted-entry-id' then maxdel = info[k + 1] end\n"
+"    if info[k] == 'first-entry' and type(info[k + 1]) == 'table' then\n"
+"      first = info[k + 1][1]\n"
+"    end\n"
 "  end\n"
-"  if read then\n"
-"    out[i] = 'read'\n"
-"  elseif redis.call('XDEL', KEYS[1], id) == 1 then\n"
-"    out[i] = 'removed'\n"
-"  else\n"
-"    out[i] = 'gone'\n"
+"  whole = maxdel ~= nil and first ~= nil and lt(maxdel, ARGV[i]) and not lt(ARGV[i], first)\n"
+"end\n"
+"if whole then\n"
+"  local n = redis.call('XDEL', KEYS[1], unpack(ARGV, i))\n"
+"  if n ~= #ARGV - i + 1 then\n"
+"    return redis.error_reply('removed ' .. n .. ' of ' .. (#ARGV - i + 1) .. ' copies')\n"
+"  end\n"
+"  for k = i, #ARGV do out[k] = 'removed' end\n"
+"else\n"
+"  for k = i, #ARGV do\n"
+"    out[k] = redis.call('XDEL', KEYS[1], ARGV[k]) == 1 and 'removed' or 'gone'\n"
 "  end\n"
 "end\n"
 "return out\n";
 
 int
-copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
-    enum unsend *ret, struct xerr *err)
+copies_unsend_send(struct rconn *rc, const char *stream, const struct entry_id *ids, size_t n,
+    struct xerr *err)
 {
-	for (size_t i = 0; i < n; i += 500) {
-		size_t m = n - i < 500 ? n - i : 500;
-		const char *head[] = {"EVAL", unsend_lua, "1", stream};
-		redisReply *r = ids_command(rc, head, 4, ids + i, m, err);
+	int done = 0;
 
-		if (r == NULL)
-			return -1;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
-			freeReplyObject(r);
-			return xerr_set(err, XR_EFAIL, "redis: rollback on %s: unexpected reply", stream);
-		}
-		for (size_t j = 0; j < m; j++) {
-			const char *o = r->element[j]->str;
-			ret[i + j] = strcmp(o, "removed") == 0 ? UNSEND_REMOVED :
-			    strcmp(o, "read") == 0 ? UNSEND_READ : UNSEND_GONE;
-		}
-		freeReplyObject(r);
+	for (size_t i = 1; i < n; i++)
+		if (entry_id_cmp(ids[i - 1], ids[i]) >= 0)
+			return xerr_set(err, XR_EFAIL, "rollback on %s: copies not in ascending order",
+			    stream);
+	resp_begin(rc, 4 + n);
+	resp_arg(rc, "EVAL", 4);
+	resp_arg(rc, unsend_lua, sizeof(unsend_lua) - 1);
+	resp_arg(rc, "1", 1);
+	resp_arg(rc, stream, strlen(stream));
+	for (size_t i = 0; i < n; i++) {
+		char id[ENTRY_ID_STRLEN];
+		entry_id_format(ids[i], id, sizeof(id));
+		resp_arg(rc, id, strlen(id));
 	}
+	resp_flush(rc);
+	do {
+		if (redisBufferWrite(rc->c, &done) != REDIS_OK)
+			return rconn_io_error(rc, err);
+	} while (!done);
+	return 0;
+}
+
+int
+copies_unsend_recv(struct rconn *rc, const char *stream, size_t n, enum unsend *ret,
+    struct xerr *err)
+{
+	redisReply *r;
+
+	if (redisGetReply(rc->c, (void **)&r) != REDIS_OK)
+		return rconn_io_error(rc, err);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		xerr_set(err, XR_EFAIL, "redis: rollback on %s: %s", stream,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		const char *o = r->element[j]->type == REDIS_REPLY_STRING ? r->element[j]->str : "";
+		ret[j] = strcmp(o, "removed") == 0 ? UNSEND_REMOVED :
+		    strcmp(o, "read") == 0 ? UNSEND_READ : UNSEND_GONE;
+	}
+	freeReplyObject(r);
 	return 0;
 }

@@ -175,8 +175,15 @@ enum unsend {
 	UNSEND_GONE,                /* it was not there any more */
 };
 
-/* Removes each copy no group has read, atomically per copy. */
-int copies_unsend(struct rconn *rc, const char *stream, const struct entry_id *ids,
-    size_t n, enum unsend *ret, struct xerr *err);
+/*
+ * Sends one request that removes each of the copies ids[0..n) (ascending)
+ * of stream that no group has read, atomically per copy; several may be
+ * sent before their answers are read, in order, by copies_unsend_recv(),
+ * which says what became of each.
+ */
+int copies_unsend_send(struct rconn *rc, const char *stream, const struct entry_id *ids,
+    size_t n, struct xerr *err);
+int copies_unsend_recv(struct rconn *rc, const char *stream, size_t n, enum unsend *ret,
+    struct xerr *err);
 
 #endif

@@ -46,9 +46,11 @@
  *                                                 is: pending, in the dead-letter stream,
  *                                                 both, neither; and does the journal agree
  *   xrtest kill-at URL PID DELAY_US xlen KEY N
+ *   xrtest kill-at URL PID DELAY_US xlen-below KEY N
  *   xrtest kill-at URL PID DELAY_US held STREAM GROUP CONSUMER N
  *                                                 SIGKILL PID DELAY_US after KEY has N entries
- *                                                 (or CONSUMER holds N); exits 1 if PID ended
+ *                                                 (xlen-below: N or fewer; held: CONSUMER
+ *                                                 holds N); exits 1 if PID ended
  *                                                 first or 30 s passed (and kills it then)
  *   xrtest hashes URL STREAM ids ID...           per entry, a 64-bit hash of its fields
  *   xrtest hashes URL STREAM read GROUP CONSUMER  (each length and byte, in order): of
@@ -1289,15 +1291,16 @@ static int
 do_kill_at(int argc, char **argv)
 {
 	redisContext *c;
-	bool held, reached = false;
+	bool held, below, reached = false;
 	pid_t pid;
 	long long want, v = 0;
 	long delay;
 	int64_t end;
 
 	held = argc == 10 && strcmp(argv[5], "held") == 0;
-	if (!held && !(argc == 8 && strcmp(argv[5], "xlen") == 0))
-		die("%s", "usage: kill-at URL PID DELAY_US xlen KEY N"
+	below = argc == 8 && strcmp(argv[5], "xlen-below") == 0;
+	if (!held && !below && !(argc == 8 && strcmp(argv[5], "xlen") == 0))
+		die("%s", "usage: kill-at URL PID DELAY_US xlen|xlen-below KEY N"
 		    " | kill-at URL PID DELAY_US held STREAM GROUP CONSUMER N");
 	c = connect_url(argv[2]);
 	pid = (pid_t)atol(argv[3]);
@@ -1306,7 +1309,8 @@ do_kill_at(int argc, char **argv)
 	end = mono_ms() + 30000;
 	while (running(pid) && mono_ms() < end) {
 		struct timespec ts = {0, 200000};
-		if ((v = kill_at_value(c, argv, held)) >= want) {
+		v = kill_at_value(c, argv, held);
+		if (below ? v <= want : v >= want) {
 			reached = true;
 			break;
 		}
