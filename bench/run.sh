@@ -351,7 +351,7 @@ daily_bench() {
 	printf '%12s %14s %14s %7s\n' day "1-day journal" "30-day journal" ratio
 	printf '%12s %13.3fs %13.3fs %7.2f\n' "$date" "$(median <"$tmp/d1s")" "$(median <"$tmp/d30s")" "$ratio"
 	if awk -v r="$ratio" 'BEGIN { exit !(r > 1.5) }'; then
-		echo "FAIL: daily report ratio $ratio > 1.5"
+		printf "FAIL: daily report ratio %.2f > 1.5\n" "$ratio"
 		fail=1
 	else
 		echo "daily: ok (30-day journal at most 1.5 times the 1-day one)"
