@@ -141,6 +141,7 @@ long_rollback() {
 		sleep 0.05
 	done
 	rrc=0
+	rstart=$(date +%s%N)
 	"$XR" -r "$REDIS_URL" --db "$DB" --lock-timeout 2s run -s lo --claim-idle 0 --no-clean \
 		2>"$TMP"/run.log || rrc=$?
 	cat "$TMP"/run.log
@@ -153,7 +154,14 @@ long_rollback() {
 	echo "rollback of $LONG copies with a run in between: ${ms}ms"
 	cat "$TMP"/rb.err
 	assert_eq 0 "$brc" "the rollback's exit status"
-	assert_eq 1 "$(interleaved "$b" "$run")" "the run started while the rollback went on"
+	# a rollback that went on for more than one hold of the lock (a second) after the
+	# run began to wait let it in between; a faster machine may finish in that hold
+	after=$((($(date +%s%N) - rstart) / 1000000))
+	if [ "$after" -ge 1500 ]; then
+		assert_eq 1 "$(interleaved "$b" "$run")" "the run started while the rollback went on"
+	else
+		echo "the rollback ended ${after}ms after the run began to wait: within one hold of the lock"
+	fi
 	assert_grep "^rolled back batch $b: removed $LONG unread copies\$" "$TMP"/rb.out
 	assert_eq 0 "$(rcli XLEN lr.copy)"
 	assert_eq "$LONG|0|0" "$(sql "select removed, already_read, already_settled from rollbacks where batch = $b")"
@@ -191,13 +199,15 @@ test_case 'one rollback at a time: a second one gives up (exit 5); the batch is 
 # once, after the next command; the last rollback finishes the batch
 kill_rollback() {
 	n=100000
-	if [ -n "${XR_SANITIZE:-}" ]; then n=30000; fi
+	if [ -n "${XR_SANITIZE:-}" ]; then n=40000; fi
 	held_setup kl $n "--size 20"
 	"$XRTEST" pel "$REDIS_URL" kl g >"$TMP"/pel.before
 	xr -q replay -s kl --to kl.copy >/dev/null
 	b=$(last_batch)
 	kills=8
-	step=$((n / 12))
+	# each kill lands after 1 to $step more copies are gone, and the two requests of
+	# 1,000 in flight may go too: eight of them leave copies for the last rollback
+	step=$((n / 24))
 	i=0
 	mid=0
 	while [ $i -lt $kills ]; do
