@@ -318,6 +318,27 @@ unwritable() {
 }
 test_case 'a metrics file that cannot be written: exit 10, the run journalled' unwritable
 
+failed_run() {
+	# Redis gone: the run is journalled as failed, and the file says so.
+	assert_exit 3 "$XR" -r redis://127.0.0.1:"$(free_port)" --db "$DB" --connect-timeout 1s \
+		run -s work --metrics-file "$M"
+	assert_eq failed "$(sql "select status from runs order by run desc limit 1")"
+	prom check "$M" >/dev/null
+	assert_eq 0 "$(prom get "$M" xrecover_last_run_success)"
+	prom journal "$M" "$DB" >/dev/null
+	assert_eq none "$(prom get "$M" xrecover_pending work g)"
+	# a run refused before it starts (the journal locked) leaves the file alone
+	cp "$M" "$TMP"/before
+	: >"$DB.lock"
+	flock "$DB.lock" sleep 2 &
+	holder=$!
+	sleep 0.2
+	assert_exit 5 xr run -s work --lock-timeout 100ms --metrics-file "$M"
+	wait $holder
+	cmp "$M" "$TMP"/before || fail "a run that never started wrote the file"
+}
+test_case 'a failed run: last_run_success 0, the totals still there; a locked journal: no file' failed_run
+
 from_config() {
 	printf '{"metrics_file": "%s"}\n' "$TMP/cfg.prom" >"$TMP"/c.json
 	xr -c "$TMP"/c.json run -s work --claim-idle 1h 2>/dev/null
