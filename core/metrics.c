@@ -178,14 +178,16 @@ static void
 group_gauges(struct buf *b, const struct mgroups *m)
 {
 	static const char *const names[] = {"xrecover_pending", "xrecover_held",
-	    "xrecover_claim_idle_seconds"};
+	    "xrecover_stale", "xrecover_claim_idle_seconds"};
 	static const char *const helps[] = {
 		"Entries pending in the group after the last run (XPENDING).",
 		"Entries pending on the recovery consumer after the last run.",
+		"Entries idle past the claim threshold that the last run left on a consumer "
+		    "that is not silent.",
 		"The claim threshold the last run used for the group.",
 	};
 
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < 4; f++) {
 		family(b, names[f], "gauge", helps[f]);
 		for (size_t i = 0; i < m->n; i++) {
 			const struct group_result *g = m->v[i].g;
@@ -197,7 +199,10 @@ group_gauges(struct buf *b, const struct mgroups *m)
 			} else if (f == 1 && g->held >= 0) {
 				sample_start(b, names[f], &m->v[i]);
 				buf_printf(b, "%lld\n", g->held);
-			} else if (f == 2 && g->idle.ms >= 0) {
+			} else if (f == 2 && g->stale >= 0) {
+				sample_start(b, names[f], &m->v[i]);
+				buf_printf(b, "%lld\n", g->stale);
+			} else if (f == 3 && g->idle.ms >= 0) {
 				sample_start(b, names[f], &m->v[i]);
 				seconds(b, g->idle.ms);
 			}

@@ -254,6 +254,29 @@ gauges_of_the_run() {
 }
 test_case 'gauges of a group as the run left it; the threshold it used' gauges_of_the_run
 
+stale_left() {
+	# gone died holding 3 entries; busy holds 3 old ones but reads again
+	# just before the run: not silent, so its old entries stay, stale.
+	make_stream sl g 20
+	crash_consumer sl g gone 3
+	crash_consumer sl g busy 3
+	sleep 2.5
+	crash_consumer sl g busy 1
+	xr run -s sl --claim-idle 2s --only-silent-consumers --metrics-file "$M" 2>/dev/null
+	assert_eq 3 "$(sql "select count(*) from claimed_messages where stream = 'sl'")"
+	assert_eq 3 "$(prom get "$M" xrecover_stale sl g)"
+	assert_eq 3 "$(prom get "$M" xrecover_held sl g)"
+	assert_eq 7 "$(prom get "$M" xrecover_pending sl g)"
+	# without --only-silent-consumers busy's old entries are claimed: none left stale
+	xr run -s sl --claim-idle 2s --metrics-file "$M" 2>/dev/null
+	assert_eq 0 "$(prom get "$M" xrecover_stale sl g)"
+	[ "$(prom get "$M" xrecover_held sl g)" -ge 6 ] || fail "busy's old entries not claimed"
+	# --no-claim lists nothing: no stale sample
+	xr run -s sl --no-claim --metrics-file "$M" 2>/dev/null
+	assert_eq none "$(prom get "$M" xrecover_stale sl g)"
+}
+test_case 'stale: entries past the threshold left on a consumer that is not silent' stale_left
+
 hostile_label() {
 	# The label as the format wants it, byte for byte...
 	grep -F 'xrecover_claimed_total{stream="h\"o\\st\nile",group="g"} ' "$M" >/dev/null ||
