@@ -443,6 +443,30 @@ t_escape(void)
 	}
 }
 
+/* Label values of the Prometheus text format (core/metrics.h). */
+static void
+t_metrics_labels(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{"orders", "orders"},
+		{"a\"b", "a\\\"b"},
+		{"a\\b", "a\\\\b"},
+		{"a\nb", "a\\nb"},
+		{"tab\tcr\r", "tab\tcr\r"},
+		{"\xc3\xa9\xe4\xb8\xad", "\xc3\xa9\xe4\xb8\xad"},
+		{"x\xffy\xc3", "x\xef\xbf\xbdy\xef\xbf\xbd"},
+		{"", ""},
+	};
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		metrics_label_value(&b, cases[i].in);
+		CHECK_STR(buf_str(&b), cases[i].out);
+	}
+	buf_free(&b);
+}
+
 static void
 t_urls(void)
 {
@@ -551,30 +575,6 @@ t_url_password(void)
 		CHECK(!redis_url_password(none[i], &off, &len));
 }
 
-/* Label values of the Prometheus text format (core/metrics.h). */
-static void
-t_metrics_labels(void)
-{
-	static const struct { const char *in, *out; } cases[] = {
-		{"orders", "orders"},
-		{"a\"b", "a\\\"b"},
-		{"a\\b", "a\\\\b"},
-		{"a\nb", "a\\nb"},
-		{"tab\tcr\r", "tab\tcr\r"},
-		{"\xc3\xa9\xe4\xb8\xad", "\xc3\xa9\xe4\xb8\xad"},
-		{"x\xffy\xc3", "x\xef\xbf\xbdy\xef\xbf\xbd"},
-		{"", ""},
-	};
-	struct buf b = BUF_INIT;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		buf_reset(&b);
-		metrics_label_value(&b, cases[i].in);
-		CHECK_STR(buf_str(&b), cases[i].out);
-	}
-	buf_free(&b);
-}
-
 int
 main(void)
 {
@@ -588,9 +588,9 @@ main(void)
 	run("JSON strings, byte by byte and a word at a time", t_json_strings);
 	run("logfmt values", t_logfmt);
 	run("escaping for terminals and logs", t_escape);
+	run("metrics label values", t_metrics_labels);
 	run("redis URLs", t_urls);
 	run("the password in a URL, as the process title hides it", t_url_password);
-	run("metrics label values", t_metrics_labels);
 	printf("# unit: %d passed, %d failed\n", n_test - n_failed, n_failed);
 	return n_failed ? 1 : 0;
 }
