@@ -3,11 +3,9 @@
  * incident, one run; rendered as text, Markdown, JSON, CSV or HTML.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../core/report.h"
 #include "../lib/buf.h"
@@ -95,59 +93,14 @@ parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt
 	return 0;
 }
 
-/*
- * Writes buf to path through a temporary file beside it and a rename, so
- * a reader never sees half a report.  Reports carry payloads: the file is
- * created mode 0600 whatever the umask, under a name nobody can guess,
- * and exclusively (mkostemp: O_CREAT|O_EXCL), so a file or symlink planted
- * there is never written through.  The rename replaces path itself, never
- * what a symlink at path points to.
- */
+/* Writes b to path; a reader never sees half a report (file_replace()). */
 static int
 write_file(const char *path, const struct buf *b, struct xerr *err)
 {
-	size_t len = strlen(path);
-	char *tmp = xmalloc(len + 8);
-	int fd, rc = -1;
-
-	/* mkostemp's template: path, a dot, six X that it replaces */
-	memcpy(tmp, path, len);
-	tmp[len] = '.';
-	memset(tmp + len + 1, 'X', 6);
-	tmp[len + 7] = '\0';
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	for (size_t off = 0; off < b->len;) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0) {
-		xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	/* Reports carry payloads: 0600 whatever the umask. */
+	if (file_replace(path, b->data, b->len, 0600) < 0)
+		return xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
+	return 0;
 }
 
 static int

@@ -3,8 +3,11 @@
  * consumers left pending into the recovery consumer, deletes consumers
  * that are gone for good, and journals everything (core/recover.c).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "../core/metrics.h"
 #include "../core/mode.h"
 #include "../core/recover.h"
 #include "../lib/buf.h"
@@ -24,6 +27,7 @@ static const struct cmd_option run_options[] = {
 	{"no-clean", 0, "no_clean", NULL, "do not delete consumers"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing anywhere (Redis, journal); print what would be done"},
 	{"log-file", 0, "log_file", "FILE", "also append the log lines to FILE"},
+	{"metrics-file", 0, "metrics_file", "FILE", "after the run, replace FILE with the metrics in the Prometheus text format (for node_exporter's textfile collector)"},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
@@ -104,6 +108,30 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	buf_free(&b);
 }
 
+/*
+ * The metrics of the journal and this run, written to FILE through a
+ * temporary file and a rename.  They hold no payload or secret: 0644, so
+ * that node_exporter, running as its own user, can read them.
+ */
+static int
+write_metrics(struct ctx *c, const struct recover_result *r, struct xerr *err)
+{
+	struct buf b = BUF_INIT;
+	const char *path = c->cfg.metrics_file;
+	int rc = 0;
+
+	if (metrics_build(&c->cfg, r, &b, err) < 0) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		rc = xerr_set(err, XR_EMETRICS, "--metrics-file: %s", msg);
+	} else if (file_replace(path, b.data, b.len, 0644) < 0) {
+		rc = xerr_set(err, XR_EMETRICS, "--metrics-file: cannot write '%s': %s", path,
+		    strerror(errno));
+	}
+	buf_free(&b);
+	return rc;
+}
+
 static int
 run_run(struct ctx *c)
 {
@@ -115,9 +143,25 @@ run_run(struct ctx *c)
 	if (mode_resolve(&c->cfg, &mode, &err) < 0)
 		return fail(c, &err);
 	rc = recover_run(&c->cfg, &mode, c->lg, c->stop, &res, &err);
+	/*
+	 * Metrics once the run has a number (it is journalled, failed or not).
+	 * Failing to write them fails an otherwise good run with XR_EMETRICS;
+	 * after a failed run it is one more error line, and the run's code stands.
+	 */
+	if (c->cfg.metrics_file != NULL && !c->cfg.dry_run && res.run > 0) {
+		struct xerr merr = {0};
+		if (write_metrics(c, &res, &merr) < 0) {
+			if (rc == 0) {
+				err = merr;
+				rc = -1;
+			} else {
+				out_error(&c->out, merr.msg);
+			}
+		}
+	}
 	/* Once the run has started, the summary says how it ended, failure or not. */
 	if (c->cfg.json && (rc == 0 || err.code == XR_EFAIL || err.code == XR_EREDIS ||
-	    err.code == XR_EMISSING || err.code == XR_EUNSAFE)) {
+	    err.code == XR_EMISSING || err.code == XR_EUNSAFE || err.code == XR_EMETRICS)) {
 		print_json(&res, &mode, c->cfg.dry_run, err.msg,
 		    rc == 0 ? XR_OK : err.code != 0 ? err.code : XR_EFAIL);
 		c->out.json_done = true;

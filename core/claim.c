@@ -231,6 +231,7 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		if (claim_survey(p->rc, gr->stream, gr->group, &o, NULL, NULL, &st, err) < 0)
 			goto done;
 		gr->claimed = (long long)st.planned;
+		gr->stale = (long long)st.live;
 		log_claim_debug(p, gr->stream, gr->group, &st);
 		rc = 0;
 		goto out;
@@ -253,6 +254,7 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 			goto out;
 	}
 	log_claim_debug(p, gr->stream, gr->group, claimer_stats(cl));
+	gr->stale = (long long)claimer_stats(cl)->live;
 	rc = 0;
 out:
 	/*

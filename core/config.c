@@ -72,6 +72,7 @@ static const struct setting settings[] = {
 	{"no_claim", S_BOOL, F(no_claim), false, NULL, NULL, 0, 0, false},
 	{"no_clean", S_BOOL, F(no_clean), false, NULL, NULL, 0, 0, false},
 	{"log_file", S_STR, F(log_file), true, NULL, NULL, 0, 0, true},
+	{"metrics_file", S_STR, F(metrics_file), true, NULL, NULL, 0, 0, true},
 	{"password_file", S_STR, F(password_file), true, NULL, NULL, 0, 0, true},
 	{"connect_timeout", S_DUR, F(connect_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"command_timeout", S_DUR, F(command_timeout_ms), true, NULL, NULL, 0, 0, false},
@@ -741,6 +742,7 @@ config_free(struct config *c)
 	free(c->dead_letter_stream);
 	list_free(c->exclude);
 	free(c->log_file);
+	free(c->metrics_file);
 	free(c->password_file);
 	list_free(c->mode_files);
 	list_free(c->live_when);

@@ -54,6 +54,7 @@ struct config {
 	long long max_deliveries;   /* 0: off */
 	char *dead_letter_stream;   /* template: {stream}, {group} */
 	char *log_file;
+	char *metrics_file;         /* run: the Prometheus text file (core/metrics.h); NULL: none */
 
 	int64_t connect_timeout_ms;
 	int64_t command_timeout_ms;

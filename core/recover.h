@@ -37,6 +37,9 @@ struct group_result {
 	char *kept_reason;          /* ... why, naming those groups */
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
+	long long stale;            /* idle past the threshold, left on a consumer that is not
+	                               silent (only silent consumers' entries are claimed);
+	                               -1: not listed (--no-claim, or the claim failed) */
 	char *error;                /* NULL when fine */
 	/* When Redis last saw the recovery consumer, if nobody but this run
 	 * touched it from the check of what it holds on (core/adopt.c):

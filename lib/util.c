@@ -2,11 +2,14 @@
 #include <ctype.h>
 #include <signal.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -393,4 +396,56 @@ failpoint(const char *name)
 		raise(SIGSTOP);         /* the test acts, then sends SIGCONT */
 	else if (hits >= at && !stop)
 		raise(SIGKILL);
+}
+
+int
+file_replace(const char *path, const void *data, size_t len, unsigned mode)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8);
+	const char *p = data;
+	int fd, rc = -1, saved;
+
+	if (tmp == NULL)
+		return -1;
+	/* mkostemp's template: path, a dot, six X that it replaces */
+	memcpy(tmp, path, plen);
+	tmp[plen] = '.';
+	memset(tmp + plen + 1, 'X', 6);
+	tmp[plen + 7] = '\0';
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, (mode_t)mode) < 0)
+		goto out;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto out;
+	rc = 0;
+out:
+	saved = errno;
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	errno = saved;
+	return rc;
 }

@@ -85,4 +85,16 @@ void failpoint(const char *name);
 /* Parses a whole decimal integer in [min, max]; -1 otherwise. */
 int parse_int(const char *s, long long min, long long max, long long *ret);
 
+/*
+ * Replaces the file at path with the len bytes at data, through a
+ * temporary file beside it and a rename, so a reader never sees half of
+ * it.  The temporary file is created under a name nobody can guess and
+ * exclusively (mkostemp: O_CREAT|O_EXCL), so a file or symlink planted
+ * there is never written through; it gets mode whatever the umask, and is
+ * synced before the rename.  The rename replaces path itself, never what a
+ * symlink at path points to.  Returns 0, or -1 with errno set and no
+ * temporary file left.
+ */
+int file_replace(const char *path, const void *data, size_t len, unsigned mode);
+
 #endif

@@ -14,6 +14,7 @@ const struct exit_code_doc exit_code_table[] = {
 	{XR_EBROKEN, "verify: the journal's hash chain is broken, or the head given is not in it"},
 	{XR_EMISSING, "run: a stream named with --stream or in the config does not exist; it was skipped and the others were done"},
 	{XR_EUNSAFE, "entries kept back: a copy would reach groups that did not ask for it (run: they stay held, the rest was done; replay: nothing was copied)"},
+	{XR_EMETRICS, "run: the run went well and is journalled, but --metrics-file could not be written"},
 	{-1, NULL},
 };
 

@@ -39,6 +39,7 @@ enum xr_exit {
 	XR_EBROKEN = 7,     /* the journal's hash chain is broken (verify) */
 	XR_EMISSING = 8,    /* run: a stream it was told to work on does not exist */
 	XR_EUNSAFE = 9,     /* entries kept back: a copy would reach groups that did not ask for it */
+	XR_EMETRICS = 10,   /* run: all went well, but the metrics file could not be written */
 };
 
 struct exit_code_doc {

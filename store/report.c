@@ -396,3 +396,42 @@ rq_run_errors(struct journal *j, int64_t run, int64_t from, int64_t to, struct r
 	    " WHERE seq BETWEEN ?1 AND ?2 AND run = ?3 AND kind = 'error' ORDER BY seq", 3,
 	    (int64_t[]){from, to, run}, ret, err);
 }
+
+/* -------------------------------------------------------------- metrics */
+
+int
+rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	/* One pass over the events for four counters; no scan per group. */
+	return query(j,
+	    "SELECT stream, grp, sum(kind IN ('claim', 'claim_reconciled')),"
+	    "  sum(kind = 'consumer_deleted'), sum(kind = 'lost'), sum(kind = 'dead_lettered')"
+	    " FROM events"
+	    " WHERE kind IN ('claim', 'claim_reconciled', 'consumer_deleted', 'lost', 'dead_lettered')"
+	    "  AND stream IS NOT NULL AND grp IS NOT NULL"
+	    " GROUP BY stream, grp ORDER BY stream, grp", 0, NULL, ret, err);
+}
+
+int
+rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT stream, grp, count(*) FROM copy_events"
+	    " WHERE run IS NOT NULL AND stream IS NOT NULL AND grp IS NOT NULL"
+	    " GROUP BY stream, grp ORDER BY stream, grp", 0, NULL, ret, err);
+}
+
+int
+rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT run, ts, json_extract(detail, '$.status'), json_extract(detail, '$.duration_ms')"
+	    " FROM events WHERE kind = 'run_end' ORDER BY seq DESC LIMIT 1", 0, NULL, ret, err);
+}
+
+int
+rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j, "SELECT p.page_count * s.page_size FROM pragma_page_count() p,"
+	    " pragma_page_size() s", 0, NULL, ret, err);
+}

@@ -131,4 +131,15 @@ int rq_run_groups(struct journal *j, int64_t run, int64_t from, int64_t to, stru
 int rq_run_errors(struct journal *j, int64_t run, int64_t from, int64_t to, struct rows *ret,
     struct xerr *err);
 
+/* --- metrics: totals over the whole journal (core/metrics.h) */
+
+/* Per stream and group: stream, grp, claimed, deleted, lost, dead_lettered. */
+int rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err);
+/* Per stream and group, the copies runs made (--action redeliver): stream, grp, copies. */
+int rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err);
+/* The newest run_end, one row or none: run, ts, status, duration_ms. */
+int rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err);
+/* One row: the journal's size in bytes (its pages, the WAL's committed ones included). */
+int rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../cmd/out.h"
+#include "../core/metrics.h"
 #include "../lib/buf.h"
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -443,6 +444,30 @@ t_escape(void)
 	}
 }
 
+/* Label values of the Prometheus text format (core/metrics.h). */
+static void
+t_metrics_labels(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{"orders", "orders"},
+		{"a\"b", "a\\\"b"},
+		{"a\\b", "a\\\\b"},
+		{"a\nb", "a\\nb"},
+		{"tab\tcr\r", "tab\tcr\r"},
+		{"\xc3\xa9\xe4\xb8\xad", "\xc3\xa9\xe4\xb8\xad"},
+		{"x\xffy\xc3", "x\xef\xbf\xbdy\xef\xbf\xbd"},
+		{"", ""},
+	};
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		metrics_label_value(&b, cases[i].in);
+		CHECK_STR(buf_str(&b), cases[i].out);
+	}
+	buf_free(&b);
+}
+
 static void
 t_urls(void)
 {
@@ -594,6 +619,7 @@ main(void)
 	run("JSON strings, byte by byte and a word at a time", t_json_strings);
 	run("logfmt values", t_logfmt);
 	run("escaping for terminals and logs", t_escape);
+	run("metrics label values", t_metrics_labels);
 	run("redis URLs", t_urls);
 	run("the password in a URL, as the process title hides it", t_url_password);
 	run("webhook URLs as shown, their tokens hidden", t_redact);
