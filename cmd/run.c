@@ -63,6 +63,11 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	for (size_t i = 0; i < r->nmissing; i++)
 		jw_str(&w, r->missing[i]);
 	jw_arr_end(&w);
+	jw_key(&w, "missing_groups");
+	jw_arr(&w);
+	for (size_t i = 0; i < r->nmissing_groups; i++)
+		jw_str(&w, r->missing_groups[i]);
+	jw_arr_end(&w);
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
 	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);

@@ -130,8 +130,14 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	return group_failed(p, gr, &gerr, err);
 }
 
+/*
+ * Works on the selected groups of one stream; seen[k] is set when the
+ * stream has the k-th group of --group, and *looked when its groups were
+ * read.
+ */
 static int
-work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
+work_stream(struct pass *p, const char *stream, bool named, bool *seen, bool *looked,
+    struct xerr *err)
 {
 	struct group_info *gs = NULL;
 	size_t ng = 0;
@@ -165,10 +171,12 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 		}
 		return group_failed(p, add_group(p, stream, NULL), &gerr, err);
 	}
+	*looked = true;
 	for (char **g = p->cfg->groups; *g != NULL; g++) {
 		bool found = false;
 		for (size_t i = 0; i < ng; i++)
 			found = found || strcmp(gs[i].name, *g) == 0;
+		seen[g - p->cfg->groups] = seen[g - p->cfg->groups] || found;
 		if (!found && named)
 			pass_log_problem(p, LOG_WARN, stream, *g, "no such group on this stream; skipped");
 	}
@@ -187,14 +195,30 @@ work_stream(struct pass *p, const char *stream, bool named, struct xerr *err)
 static int
 work(struct pass *p, struct xerr *err)
 {
+	struct recover_result *r = p->res;
 	struct selected *sel = NULL;
-	size_t n = 0;
+	size_t n = 0, ng = 0;
+	bool *seen, looked = false;
 	int rc = 0;
 
 	if (select_streams(p->rc, p->cfg, false, &sel, &n, err) < 0)
 		return -1;
+	while (p->cfg->groups[ng] != NULL)
+		ng++;
+	seen = xcalloc(ng + 1, sizeof(*seen));
 	for (size_t i = 0; i < n && !*p->stop && rc == 0; i++)
-		rc = work_stream(p, sel[i].name, sel[i].named, err);
+		rc = work_stream(p, sel[i].name, sel[i].named, seen, &looked, err);
+	/* A group no stream has is a typo, not a quiet day: the run ends in a warning. */
+	for (size_t k = 0; k < ng && rc == 0 && looked && !*p->stop; k++) {
+		if (seen[k])
+			continue;
+		pass_log_problem(p, LOG_WARN, NULL, p->cfg->groups[k],
+		    "no such group on any selected stream; nothing done for it");
+		r->missing_groups = xrealloc(r->missing_groups,
+		    (r->nmissing_groups + 1) * sizeof(*r->missing_groups));
+		r->missing_groups[r->nmissing_groups++] = xstrdup(p->cfg->groups[k]);
+	}
+	free(seen);
 	/* Replays of these streams' entries whose copies were read and acknowledged. */
 	if (rc == 0 && !p->dry && !*p->stop) {
 		char **names = xcalloc(n + 1, sizeof(*names));
@@ -386,6 +410,13 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 			jw_str(&w, r->missing[i]);
 		jw_arr_end(&w);
 	}
+	if (r->nmissing_groups > 0) {
+		jw_key(&w, "missing_groups");
+		jw_arr(&w);
+		for (size_t i = 0; i < r->nmissing_groups; i++)
+			jw_str(&w, r->missing_groups[i]);
+		jw_arr_end(&w);
+	}
 	/* What each group had pending afterwards: the daily report draws it. */
 	jw_key(&w, "pending");
 	jw_arr(&w);
@@ -429,7 +460,8 @@ log_summary(struct pass *p)
 	struct recover_result *r = p->res;
 	struct logline l;
 
-	ll_start(&l, r->errors > 0 || r->nmissing > 0 || r->kept_back > 0 ? LOG_WARN : LOG_INFO,
+	ll_start(&l, r->errors > 0 || r->nmissing > 0 || r->nmissing_groups > 0 ||
+	    r->kept_back > 0 ? LOG_WARN : LOG_INFO,
 	    "SUMMARY",
 	    p->dry ? "DRY-RUN" : NULL);
 	if (!p->dry)
@@ -452,6 +484,8 @@ log_summary(struct pass *p)
 		ll_int(&l, "adopted", r->adopted);
 	if (r->nmissing > 0)
 		ll_int(&l, "missing", (int64_t)r->nmissing);
+	if (r->nmissing_groups > 0)
+		ll_int(&l, "missing_groups", (int64_t)r->nmissing_groups);
 	ll_str(&l, "status", r->status);
 	ll_int(&l, "duration_ms", r->duration_ms);
 	ll_emit(p->lg, &l);
@@ -465,9 +499,15 @@ missing_message(const struct recover_result *r, char *out, size_t len)
 {
 	struct buf b = BUF_INIT;
 
-	buf_adds(&b, r->nmissing == 1 ? "no such stream: " : "no such streams: ");
+	if (r->nmissing > 0)
+		buf_adds(&b, r->nmissing == 1 ? "no such stream: " : "no such streams: ");
 	for (size_t i = 0; i < r->nmissing; i++)
 		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", r->missing[i]);
+	if (r->nmissing_groups > 0)
+		buf_printf(&b, "%s%s", r->nmissing > 0 ? "; " : "", r->nmissing_groups == 1 ?
+		    "no such group on any selected stream: " : "no such groups on any selected stream: ");
+	for (size_t i = 0; i < r->nmissing_groups; i++)
+		buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", r->missing_groups[i]);
 	if (b.len >= len && len > 4)
 		memcpy(b.data + len - 4, "...", 4);
 	snprintf(out, len, "%s", buf_str(&b));
@@ -496,7 +536,7 @@ warning_message(const struct recover_result *r, char *out, size_t len)
 		buf_printf(&b, "%lld entries kept back in %zu group%s, still held: stream '%s' "
 		    "group '%s': %s", r->kept_back, ngroups, ngroups == 1 ? "" : "s", first->stream,
 		    first->group, first->kept_reason != NULL ? first->kept_reason : "");
-	if (r->nmissing > 0) {
+	if (r->nmissing > 0 || r->nmissing_groups > 0) {
 		char missing[300];
 		missing_message(r, missing, sizeof(missing));
 		buf_printf(&b, "%s%s", first != NULL ? "; " : "", missing);
@@ -588,7 +628,7 @@ pass_tally(struct pass *p, const struct xerr *werr)
 		r->status = "interrupted";
 	else if (r->errors > 0)
 		r->status = "failed";
-	else if (r->nmissing > 0 || r->kept_back > 0)
+	else if (r->nmissing > 0 || r->nmissing_groups > 0 || r->kept_back > 0)
 		r->status = "warning";
 	else
 		r->status = "ok";
@@ -638,8 +678,8 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 		    r->ngroups, p->first_error.msg);
 	else if (r->kept_back > 0)
 		xerr_set(err, XR_EUNSAFE, "%s", missing);
-	else if (r->nmissing > 0)
-		xerr_set(err, XR_EMISSING, "%s (skipped; the other streams were done)", missing);
+	else if (r->nmissing > 0 || r->nmissing_groups > 0)
+		xerr_set(err, XR_EMISSING, "%s (skipped; the rest was done)", missing);
 	else
 		return 0;
 	return -1;
@@ -700,7 +740,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	pass_tally(&p, &werr);
 	if (ret->kept_back > 0)
 		warning_message(ret, missing, sizeof(missing));
-	else if (ret->nmissing > 0)
+	else if (ret->nmissing > 0 || ret->nmissing_groups > 0)
 		missing_message(ret, missing, sizeof(missing));
 	ret->duration_ms = mono_ms() - t0;
 	if (!p.dry && pass_close_journal(&p, &werr, missing, &serr) < 0) {
@@ -729,5 +769,8 @@ recover_result_free(struct recover_result *r)
 	for (size_t i = 0; i < r->nmissing; i++)
 		free(r->missing[i]);
 	free(r->missing);
+	for (size_t i = 0; i < r->nmissing_groups; i++)
+		free(r->missing_groups[i]);
+	free(r->missing_groups);
 	memset(r, 0, sizeof(*r));
 }

@@ -64,6 +64,9 @@ struct recover_result {
 	size_t ngroups;
 	char **missing;             /* streams named (--stream, config) that do not exist */
 	size_t nmissing;
+	char **missing_groups;      /* groups named (--group, config) that none of the
+	                               streams looked at has */
+	size_t nmissing_groups;
 };
 
 /*

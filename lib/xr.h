@@ -37,7 +37,7 @@ enum xr_exit {
 	XR_ELOCKED = 5,     /* another xrecover holds the journal's lock */
 	XR_ENOTHING = 6,    /* nothing matched, or nothing left to do */
 	XR_EBROKEN = 7,     /* the journal's hash chain is broken (verify) */
-	XR_EMISSING = 8,    /* run: a stream it was told to work on does not exist */
+	XR_EMISSING = 8,    /* run: a stream or group it was told to work on does not exist */
 	XR_EUNSAFE = 9,     /* entries kept back: a copy would reach groups that did not ask for it */
 	XR_EMETRICS = 10,   /* run: all went well, but the metrics file could not be written */
 };

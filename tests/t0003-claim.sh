@@ -251,7 +251,7 @@ missing_streams() {
 	cat "$TMP"/err
 	assert_grep '\[WARN\] stream=hree warning="no such stream; skipped"' "$TMP"/err
 	assert_grep '\[SUMMARY\] run=1 mode=TEST claimed=3 .* missing=1 status=warning duration_ms=' "$TMP"/err
-	assert_grep "^xrecover: no such stream: 'hree' \(skipped; the other streams were done\)$" "$TMP"/err
+	assert_grep "^xrecover: no such stream: 'hree' \(skipped; the rest was done\)$" "$TMP"/err
 	assert_eq 3 "$(sql "select count(*) from claimed_messages where stream = 'here'" "$D")"
 	assert_eq "warning|no such stream: 'hree'" "$(sql "select status, error from runs where run = 1" "$D")"
 	assert_eq '["hree"]' "$(sql "select json_extract(detail, '$.missing') from events where kind = 'run_end' and run = 1" "$D")"
@@ -287,5 +287,35 @@ missing_streams() {
 	assert_grep "Runs with a warning +2" "$TMP"/day.txt
 }
 test_case 'a stream that does not exist: exit 8, status=warning in the summary, the journal and the daily report' missing_streams
+
+missing_groups() {
+	D=$TMP/mg.db
+	make_stream gs billing 3
+	crash_consumer gs billing d
+	"$XRTEST" fill "$REDIS_URL" gs2 1 >/dev/null
+	rcli XGROUP CREATE gs2 shipping 0 >/dev/null
+	xg() { "$XR" -r "$REDIS_URL" --db "$D" "$@"; }
+	# a typo in a group name: exit 8, and the group that exists is still done
+	assert_exit 8 xg run -s gs -g billing -g biling --claim-idle 0
+	assert_grep '\[WARN\] group=biling warning="no such group on any selected stream; nothing done for it"' "$TMP"/err
+	assert_grep '\[SUMMARY\] run=1 .* missing_groups=1 status=warning' "$TMP"/err
+	assert_grep "^xrecover: no such group on any selected stream: 'biling' \(skipped; the rest was done\)$" "$TMP"/err
+	assert_eq 3 "$(sql "select count(*) from claimed_messages where stream = 'gs'" "$D")"
+	assert_eq '["biling"]' "$(sql "select json_extract(detail, '$.missing_groups') from events where kind = 'run_end' and run = 1" "$D")"
+	# a group that one selected stream has is no typo, whichever stream lacks it
+	assert_exit 0 xg run -s gs -s gs2 -g shipping --claim-idle 0
+	assert_exit 0 xg run --match 'gs*' -g billing --claim-idle 0
+	# --match and --json, a missing stream and a missing group at once
+	assert_exit 8 xg --json run -s gs -s nosuch --match 'gs*' -g nobody --claim-idle 0
+	python3 - "$TMP"/out <<-'EOF'
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	assert r["status"] == "warning" and r["missing"] == ["nosuch"] and r["missing_groups"] == ["nobody"], r
+	assert r["exit_code"] == 8, r
+	EOF
+	assert_grep "no such stream: 'nosuch'; no such group on any selected stream: 'nobody'" "$TMP"/err
+	xg verify >/dev/null || fail "verify: exit $?"
+}
+test_case 'a group that no selected stream has: exit 8, status=warning, the rest done' missing_groups
 
 test_done
