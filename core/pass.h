@@ -103,6 +103,19 @@ int dispose_group(struct pass *p, struct group_result *gr, struct xerr *err);
 int clean_group(struct pass *p, struct group_result *gr, struct xerr *err);
 
 /*
+ * runlog.c: the run's own events and summary.  run_start journals the
+ * run_start event (and sets p->run, p->run_seq); run_end journals run_end,
+ * synced, with p->res's counts; log_summary writes the SUMMARY line.
+ * missing_message and warning_message write, into out (len bytes, cut
+ * short with "..."), what was missing, and what was kept back then missing.
+ */
+int run_start(struct pass *p, struct xerr *err);
+int run_end(struct pass *p, const char *status, const char *error, struct xerr *err);
+void log_summary(struct pass *p);
+void missing_message(const struct recover_result *r, char *out, size_t len);
+void warning_message(const struct recover_result *r, char *out, size_t len);
+
+/*
  * Journals, exactly once, what killed runs did in Redis but did not
  * journal, from the intent file; closes those runs as "crashed".  A
  * record that Redis refuses now (NOGROUP, NOPERM...) stays in the file:

@@ -741,17 +741,109 @@ retryable_curl(CURLcode r)
 	}
 }
 
+/* The Standard Webhooks headers of a signed json request, onto *hdrs. */
+static int
+sign_headers(const struct webhook *w, const struct notify_msg *m, struct curl_slist **hdrs,
+    char *err, size_t errlen)
+{
+	struct buf sig = BUF_INIT, line = BUF_INIT;
+	struct xerr e = {0};
+	int64_t ts = now_ms() / 1000;
+	int rc = -1;
+
+	if (notify_sign(w->secret, m->id, ts, buf_str(&m->body), m->body.len, &sig, &e) < 0) {
+		snprintf(err, errlen, "%s", e.msg);
+		goto out;
+	}
+	buf_printf(&line, "webhook-id: %s", m->id);
+	*hdrs = curl_slist_append(*hdrs, buf_str(&line));
+	buf_reset(&line);
+	buf_printf(&line, "webhook-timestamp: %lld", (long long)ts);
+	*hdrs = curl_slist_append(*hdrs, buf_str(&line));
+	buf_reset(&line);
+	buf_printf(&line, "webhook-signature: %s", buf_str(&sig));
+	*hdrs = curl_slist_append(*hdrs, buf_str(&line));
+	rc = 0;
+out:
+	buf_free(&sig);
+	buf_free(&line);
+	return rc;
+}
+
+/* The request's options: a POST of m's body, TLS verified, time-limited (total ms). */
+static void
+set_request(CURL *h, const struct webhook *w, const struct notify_msg *m,
+    struct curl_slist *hdrs, int64_t total, struct answer *ans, char *errbuf)
+{
+	int64_t conn = w->connect_timeout_ms > 0 && w->connect_timeout_ms < total ?
+	    w->connect_timeout_ms : total;
+
+	curl_easy_setopt(h, CURLOPT_URL, w->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "xrecover/" XR_VERSION);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&m->body));
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)m->body.len);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ans);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, ans);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* What the answer means: delivered, or why not and whether to retry (and when). */
+static void
+classify(CURL *h, CURLcode cr, const struct webhook *w, const struct answer *ans,
+    const char *errbuf, int64_t total, struct notify_result *r)
+{
+	if (cr != CURLE_OK) {
+		const char *why = errbuf[0] != '\0' && !leaks(errbuf, w) ? errbuf : curl_easy_strerror(cr);
+		struct buf e = BUF_INIT;
+		if (cr == CURLE_OPERATION_TIMEDOUT) {
+			char d[32];
+			format_duration(total, d, sizeof(d));
+			buf_printf(&e, "no answer within %s", d);
+		} else {
+			buf_add_esc(&e, why, strlen(why));
+		}
+		snprintf(r->error, sizeof(r->error), "%s", buf_str(&e));
+		buf_free(&e);
+		r->retryable = retryable_curl(cr);
+		return;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http_status);
+	if (r->http_status >= 200 && r->http_status < 300) {
+		r->delivered = true;
+		return;
+	}
+	r->retryable = r->http_status == 429 || r->http_status >= 500 || r->http_status == 408;
+	if (r->retryable) {
+		r->retry_after_ms = parse_body_retry_after(&ans->body);
+		if (r->retry_after_ms < 0)
+			r->retry_after_ms = parse_retry_after(ans->retry_after);
+	}
+	snprintf(r->error, sizeof(r->error), "answered HTTP %ld", r->http_status);
+}
+
 int
 notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_result *ret)
 {
 	struct notify_result r;
 	struct answer ans;
 	struct curl_slist *hdrs = NULL;
-	struct buf roots = BUF_INIT, sig = BUF_INIT, line = BUF_INIT;
+	struct buf roots = BUF_INIT;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *h;
-	CURLcode cr;
+	/* 0 would mean no limit at all: never that. */
+	int64_t total = w->timeout_ms > 0 ? w->timeout_ms : 10000;
 	int64_t t0 = mono_ms();
+	CURL *h;
 
 	memset(&r, 0, sizeof(r));
 	memset(&ans, 0, sizeof(ans));
@@ -766,79 +858,17 @@ notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_r
 	}
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (w->format == WH_JSON && w->secret != NULL) {
-		struct xerr e = {0};
-		int64_t ts = now_ms() / 1000;
-		if (notify_sign(w->secret, m->id, ts, buf_str(&m->body), m->body.len, &sig, &e) < 0) {
-			snprintf(r.error, sizeof(r.error), "%s", e.msg);
-			goto out;
-		}
-		buf_printf(&line, "webhook-id: %s", m->id);
-		hdrs = curl_slist_append(hdrs, buf_str(&line));
-		buf_reset(&line);
-		buf_printf(&line, "webhook-timestamp: %lld", (long long)ts);
-		hdrs = curl_slist_append(hdrs, buf_str(&line));
-		buf_reset(&line);
-		buf_printf(&line, "webhook-signature: %s", buf_str(&sig));
-		hdrs = curl_slist_append(hdrs, buf_str(&line));
-	}
+	if (w->format == WH_JSON && w->secret != NULL &&
+	    sign_headers(w, m, &hdrs, r.error, sizeof(r.error)) < 0)
+		goto out;
 	if (w->ca_file != NULL) {
 		if (load_roots(h, w, &roots, r.error, sizeof(r.error)) < 0)
 			goto out;
 		struct curl_blob blob = {roots.data, roots.len, CURL_BLOB_COPY};
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	curl_easy_setopt(h, CURLOPT_URL, w->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	/* 0 would mean no limit at all: never that. */
-	int64_t total = w->timeout_ms > 0 ? w->timeout_ms : 10000;
-	int64_t conn = w->connect_timeout_ms > 0 && w->connect_timeout_ms < total ?
-	    w->connect_timeout_ms : total;
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "xrecover/" XR_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&m->body));
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)m->body.len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &ans);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-
-	cr = curl_easy_perform(h);
-	if (cr != CURLE_OK) {
-		const char *why = errbuf[0] != '\0' && !leaks(errbuf, w) ? errbuf : curl_easy_strerror(cr);
-		struct buf e = BUF_INIT;
-		if (cr == CURLE_OPERATION_TIMEDOUT) {
-			char d[32];
-			format_duration(total, d, sizeof(d));
-			buf_printf(&e, "no answer within %s", d);
-		} else {
-			buf_add_esc(&e, why, strlen(why));
-		}
-		snprintf(r.error, sizeof(r.error), "%s", buf_str(&e));
-		buf_free(&e);
-		r.retryable = retryable_curl(cr);
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.http_status);
-	if (r.http_status >= 200 && r.http_status < 300) {
-		r.delivered = true;
-		goto out;
-	}
-	r.retryable = r.http_status == 429 || r.http_status >= 500 || r.http_status == 408;
-	if (r.retryable) {
-		r.retry_after_ms = parse_body_retry_after(&ans.body);
-		if (r.retry_after_ms < 0)
-			r.retry_after_ms = parse_retry_after(ans.retry_after);
-	}
-	snprintf(r.error, sizeof(r.error), "answered HTTP %ld", r.http_status);
+	set_request(h, w, m, hdrs, total, &ans, errbuf);
+	classify(h, curl_easy_perform(h), w, &ans, errbuf, total, &r);
 out:
 	r.elapsed_ms = mono_ms() - t0;
 	curl_slist_free_all(hdrs);
@@ -846,8 +876,6 @@ out:
 		curl_easy_cleanup(h);
 	buf_free(&ans.body);
 	buf_free(&roots);
-	buf_free(&sig);
-	buf_free(&line);
 	*ret = r;
 	return r.delivered ? 0 : -1;
 }
