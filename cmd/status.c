@@ -95,6 +95,11 @@ status_run(struct ctx *c)
 		table_json(&gt, &w);
 		jw_key(&w, "consumers");
 		table_json(&ct, &w);
+		jw_key(&w, "missing");
+		jw_arr(&w);
+		for (size_t i = 0; i < st.nmissing; i++)
+			jw_str(&w, st.missing[i]);
+		jw_arr_end(&w);
 		jw_obj_end(&w);
 		puts(buf_str(&b));
 		buf_free(&b);
@@ -107,6 +112,18 @@ status_run(struct ctx *c)
 	}
 	table_free(&gt);
 	table_free(&ct);
+	if (st.nmissing > 0) {
+		/* A typo must not look like an idle stream: shown, and exit 8. */
+		struct buf b = BUF_INIT;
+		buf_adds(&b, st.nmissing == 1 ? "no such stream: " : "no such streams: ");
+		for (size_t i = 0; i < st.nmissing; i++)
+			buf_printf(&b, "%s'%s'", i > 0 ? ", " : "", st.missing[i]);
+		xerr_set(&err, XR_EMISSING, "%s (the other streams are shown)", buf_str(&b));
+		buf_free(&b);
+		c->out.json_done = c->cfg.json;
+		status_free(&st);
+		return fail(c, &err);
+	}
 	status_free(&st);
 	return XR_OK;
 }

@@ -183,6 +183,11 @@ status_gather(const struct config *cfg, const struct logger *lg, struct status *
 			if (strcmp(type, "stream") != 0) {
 				warn(lg, sel[i].name, strcmp(type, "none") == 0 ? "no such stream" :
 				    "not a stream");
+				if (strcmp(type, "none") == 0) {
+					ret->missing = xrealloc(ret->missing,
+					    (ret->nmissing + 1) * sizeof(*ret->missing));
+					ret->missing[ret->nmissing++] = xstrdup(sel[i].name);
+				}
 				continue;
 			}
 		}
@@ -221,5 +226,8 @@ status_free(struct status *s)
 	}
 	free(s->groups);
 	free(s->consumers);
+	for (size_t i = 0; i < s->nmissing; i++)
+		free(s->missing[i]);
+	free(s->missing);
 	memset(s, 0, sizeof(*s));
 }

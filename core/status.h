@@ -49,6 +49,8 @@ struct status {
 	size_t ngroups;
 	struct status_consumer *consumers;
 	size_t nconsumers;
+	char **missing;             /* streams named (--stream, config) that do not exist */
+	size_t nmissing;
 };
 
 /* Reads Redis only.  Warnings (missing streams) go to lg.  OUT: *ret, free with status_free(). */

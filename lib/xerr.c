@@ -12,7 +12,7 @@ const struct exit_code_doc exit_code_table[] = {
 	{XR_ELOCKED, "another xrecover holds the journal lock"},
 	{XR_ENOTHING, "nothing matched or nothing left to do (empty selection, unknown or rolled-back batch, trace of an entry or field the journal does not know)"},
 	{XR_EBROKEN, "verify: the journal's hash chain is broken, or the head given is not in it"},
-	{XR_EMISSING, "run: a stream named with --stream or in the config does not exist, or a group named with --group is on none of the selected streams; it was skipped and the rest was done"},
+	{XR_EMISSING, "run, status: a stream named with --stream or in the config does not exist, or (run) a group named with --group is on none of the selected streams; it was skipped and the rest was done"},
 	{XR_EUNSAFE, "entries kept back: a copy would reach groups that did not ask for it (run: they stay held, the rest was done; replay: nothing was copied)"},
 	{XR_EMETRICS, "run: the run went well and is journalled, but --metrics-file could not be written"},
 	{-1, NULL},

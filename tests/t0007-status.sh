@@ -68,10 +68,21 @@ selection() {
 	assert_exit 0 xr status --match 'ord*' -g billing
 	assert_grep '^orders +billing ' "$TMP"/out
 	assert_no_grep '^other' "$TMP"/out
-	assert_exit 0 xr status -s missing
+	# a typo is no idle stream: the rest is shown, and exit 8
+	assert_exit 8 xr status -s missing
 	assert_grep 'stream=missing warning="no such stream"' "$TMP"/err
+	assert_grep "^xrecover: no such stream: 'missing' \(the other streams are shown\)$" "$TMP"/err
+	assert_exit 8 xr status -s other -s missing -s gone
+	assert_grep '^other +g ' "$TMP"/out
+	assert_grep "no such streams: 'missing', 'gone'" "$TMP"/err
+	assert_exit 8 xr --json status -s other -s missing
+	python3 - "$TMP"/out <<-'EOF'
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	assert r["missing"] == ["missing"] and [g["stream"] for g in r["groups"]] == ["other"], r
+	EOF
 }
-test_case 'status takes the same selection as run' selection
+test_case 'status takes the same selection as run; a named stream that does not exist: exit 8' selection
 
 # stale_vs_dry T: status --json's STALE per group, and what run --dry-run --json
 # would claim per group, with the same thresholds, as "stream/group=N ..." lines
