@@ -85,17 +85,6 @@ static const struct column dry_cols[] = {
 	{"COPY TO", "to", COL_STR},
 };
 
-/* A list option as a JSON array of strings. */
-static void
-json_names(struct jw *w, const char *key, char *const *names)
-{
-	jw_key(w, key);
-	jw_arr(w);
-	for (char *const *s = names; *s != NULL; s++)
-		jw_str(w, *s);
-	jw_arr_end(w);
-}
-
 /* --message (repeatable) into req->sel, and into the selection's JSON. */
 static int
 parse_messages(struct ctx *c, struct replay_request *req, struct jw *w, struct xerr *err)
@@ -184,12 +173,12 @@ parse_selection(struct ctx *c, struct replay_request *req, struct buf *sel, stru
 	found += k;
 	if (c->cfg.streams[0] != NULL) {
 		s->streams = c->cfg.streams;
-		json_names(&w, "streams", c->cfg.streams);
+		jw_kstrs(&w, "streams", c->cfg.streams, JW_TO_NULL);
 		found++;
 	}
 	if (c->cfg.groups[0] != NULL) {
 		s->groups = c->cfg.groups;
-		json_names(&w, "groups", c->cfg.groups);
+		jw_kstrs(&w, "groups", c->cfg.groups, JW_TO_NULL);
 	}
 	if (ctx_flag(c, "dead-lettered")) {
 		s->dead_lettered = true;

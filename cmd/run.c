@@ -47,27 +47,12 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kstr(&w, "mode", m->name);
 	jw_kstr(&w, "status", r->status);
 	jw_kbool(&w, "dry_run", dry);
-	jw_kint(&w, "claimed", r->claimed);
-	jw_kint(&w, "reconciled", r->reconciled);
-	jw_kint(&w, "adopted", r->adopted);
-	jw_kint(&w, "lost", r->lost);
-	jw_kint(&w, "deleted", r->deleted);
-	jw_kint(&w, "dead_lettered", r->dead_lettered);
-	jw_kint(&w, "redelivered", r->redelivered);
-	jw_kint(&w, "settled", r->settled);
+	recover_counts_json(r, &w);
 	jw_kint(&w, "handed_off", r->handed_off);
 	jw_kint(&w, "kept_back", r->kept_back);
 	jw_kint(&w, "errors", r->errors);
-	jw_key(&w, "missing");
-	jw_arr(&w);
-	for (size_t i = 0; i < r->nmissing; i++)
-		jw_str(&w, r->missing[i]);
-	jw_arr_end(&w);
-	jw_key(&w, "missing_groups");
-	jw_arr(&w);
-	for (size_t i = 0; i < r->nmissing_groups; i++)
-		jw_str(&w, r->missing_groups[i]);
-	jw_arr_end(&w);
+	jw_kstrs(&w, "missing", r->missing, r->nmissing);
+	jw_kstrs(&w, "missing_groups", r->missing_groups, r->nmissing_groups);
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
 	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);

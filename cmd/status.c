@@ -95,11 +95,7 @@ status_run(struct ctx *c)
 		table_json(&gt, &w);
 		jw_key(&w, "consumers");
 		table_json(&ct, &w);
-		jw_key(&w, "missing");
-		jw_arr(&w);
-		for (size_t i = 0; i < st.nmissing; i++)
-			jw_str(&w, st.missing[i]);
-		jw_arr_end(&w);
+		jw_kstrs(&w, "missing", st.missing, st.nmissing);
 		jw_obj_end(&w);
 		puts(buf_str(&b));
 		buf_free(&b);

@@ -20,6 +20,8 @@
 #include "idle.h"
 #include "mode.h"
 
+struct jw;
+
 struct group_result {
 	char *stream;
 	char *group;
@@ -81,5 +83,7 @@ int recover_run(const struct config *cfg, const struct mode *mode,
     const struct logger *lg, volatile sig_atomic_t *stop,
     struct recover_result *ret, struct xerr *err);
 void recover_result_free(struct recover_result *r);
+/* The run's counts (claimed ... settled) as "key": N members of the object w is in. */
+void recover_counts_json(const struct recover_result *r, struct jw *w);
 
 #endif

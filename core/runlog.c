@@ -25,17 +25,9 @@ options_json(const struct config *c, struct jw *w)
 	}
 	jw_obj(w);
 	jw_kstr(w, "redis", where);
-	jw_key(w, "streams");
-	jw_arr(w);
-	for (char **s = c->streams; *s != NULL; s++)
-		jw_str(w, *s);
-	jw_arr_end(w);
+	jw_kstrs(w, "streams", c->streams, JW_TO_NULL);
 	jw_kstr(w, "match", c->match);
-	jw_key(w, "groups");
-	jw_arr(w);
-	for (char **s = c->groups; *s != NULL; s++)
-		jw_str(w, *s);
-	jw_arr_end(w);
+	jw_kstrs(w, "groups", c->groups, JW_TO_NULL);
 	if (c->claim_idle_ms == CLAIM_IDLE_AUTO)
 		jw_kstr(w, "claim_idle", "auto");
 	else
@@ -60,11 +52,7 @@ options_json(const struct config *c, struct jw *w)
 	jw_kint(w, "zombie_idle_ms", c->zombie_idle_ms);
 	jw_kint(w, "batch", c->batch);
 	jw_kstr(w, "consumer", c->consumer);
-	jw_key(w, "exclude_consumers");
-	jw_arr(w);
-	for (char **s = c->exclude; *s != NULL; s++)
-		jw_str(w, *s);
-	jw_arr_end(w);
+	jw_kstrs(w, "exclude_consumers", c->exclude, JW_TO_NULL);
 	jw_kstr(w, "action", c->action);
 	jw_kstr(w, "redeliver_to", c->redeliver_to);
 	jw_kbool(w, "all_groups", c->all_groups);
@@ -141,6 +129,19 @@ group_idle_json(const struct group_result *g, struct jw *w)
 	jw_arr_end(w);
 }
 
+void
+recover_counts_json(const struct recover_result *r, struct jw *w)
+{
+	jw_kint(w, "claimed", r->claimed);
+	jw_kint(w, "reconciled", r->reconciled);
+	jw_kint(w, "adopted", r->adopted);
+	jw_kint(w, "lost", r->lost);
+	jw_kint(w, "deleted", r->deleted);
+	jw_kint(w, "dead_lettered", r->dead_lettered);
+	jw_kint(w, "redelivered", r->redelivered);
+	jw_kint(w, "settled", r->settled);
+}
+
 int
 run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 {
@@ -153,14 +154,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_obj(&w);
 	jw_kstr(&w, "status", status);
 	jw_kint(&w, "duration_ms", r->duration_ms);
-	jw_kint(&w, "claimed", r->claimed);
-	jw_kint(&w, "reconciled", r->reconciled);
-	jw_kint(&w, "adopted", r->adopted);
-	jw_kint(&w, "lost", r->lost);
-	jw_kint(&w, "deleted", r->deleted);
-	jw_kint(&w, "dead_lettered", r->dead_lettered);
-	jw_kint(&w, "redelivered", r->redelivered);
-	jw_kint(&w, "settled", r->settled);
+	recover_counts_json(r, &w);
 	if (r->handed_off > 0)
 		jw_kint(&w, "handed_off", r->handed_off);
 	if (r->kept_back > 0)
@@ -169,20 +163,10 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	jw_kint(&w, "errors", r->errors);
 	if (error != NULL)
 		jw_kstr(&w, "error", error);
-	if (r->nmissing > 0) {
-		jw_key(&w, "missing");
-		jw_arr(&w);
-		for (size_t i = 0; i < r->nmissing; i++)
-			jw_str(&w, r->missing[i]);
-		jw_arr_end(&w);
-	}
-	if (r->nmissing_groups > 0) {
-		jw_key(&w, "missing_groups");
-		jw_arr(&w);
-		for (size_t i = 0; i < r->nmissing_groups; i++)
-			jw_str(&w, r->missing_groups[i]);
-		jw_arr_end(&w);
-	}
+	if (r->nmissing > 0)
+		jw_kstrs(&w, "missing", r->missing, r->nmissing);
+	if (r->nmissing_groups > 0)
+		jw_kstrs(&w, "missing_groups", r->missing_groups, r->nmissing_groups);
 	/* What each group had pending afterwards: the daily report draws it. */
 	jw_key(&w, "pending");
 	jw_arr(&w);

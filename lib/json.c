@@ -182,3 +182,13 @@ jw_kbool(struct jw *w, const char *k, bool v)
 	jw_key(w, k);
 	jw_bool(w, v);
 }
+
+void
+jw_kstrs(struct jw *w, const char *k, char *const *v, size_t n)
+{
+	jw_key(w, k);
+	jw_arr(w);
+	for (size_t i = 0; i < n && (n != JW_TO_NULL || v[i] != NULL); i++)
+		jw_str(w, v[i]);
+	jw_arr_end(w);
+}

@@ -39,6 +39,9 @@ void jw_raw(struct jw *w, const char *json);    /* an already-encoded value */
 void jw_kstr(struct jw *w, const char *k, const char *s);
 void jw_kint(struct jw *w, const char *k, int64_t v);
 void jw_kbool(struct jw *w, const char *k, bool v);
+/* "k": [strings]: the n strings of v, or with n JW_TO_NULL those up to a NULL. */
+#define JW_TO_NULL ((size_t)-1)
+void jw_kstrs(struct jw *w, const char *k, char *const *v, size_t n);
 
 /*
  * Appends s as a JSON string, escaping stray non-UTF-8 bytes as \u00XX

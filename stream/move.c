@@ -486,34 +486,6 @@ static const char ack_lua[] = NOT_OURS_LUA
 "end\n"
 "return out\n";
 
-int
-ack_held(struct rconn *rc, const char *stream, const char *group, const char *owner,
-    const struct entry_id *ids, size_t n, char **ret_owner, struct xerr *err)
-{
-	for (size_t i = 0; i < n; i++)
-		ret_owner[i] = NULL;
-	for (size_t i = 0; i < n; i += 500) {
-		size_t m = n - i < 500 ? n - i : 500;
-		const char *head[] = {"EVAL", ack_lua, "1", stream, group, owner};
-		redisReply *r = ids_command(rc, head, 6, ids + i, m, err);
-
-		if (r == NULL)
-			return -1;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
-			xerr_set(err, XR_EFAIL, "redis: acknowledging in %s: %s", stream,
-			    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-			freeReplyObject(r);
-			return -1;
-		}
-		for (size_t j = 0; j < m; j++) {
-			bool not_pending = false;
-			not_ours_answer(r->element[j], &not_pending, &ret_owner[i + j]);
-		}
-		freeReplyObject(r);
-	}
-	return 0;
-}
-
 /*
  * KEYS[1] the stream; ARGV[1] the group, ARGV[2] the consumer the entries
  * must be pending on, ARGV[3] the consumer they go to, then the IDs.  Per
@@ -532,24 +504,31 @@ static const char hand_off_lua[] = NOT_OURS_LUA
 "end\n"
 "return out\n";
 
-int
-hand_off(struct rconn *rc, const char *stream, const char *group, const char *owner,
-    const char *to, const struct entry_id *ids, size_t n, bool *ret_done, char **ret_owner,
-    struct xerr *err)
+/*
+ * Runs script (ack_lua or hand_off_lua) over ids[0..n), 500 a call, on the
+ * entries pending on owner in stream/group (to: where hand_off_lua sends
+ * them).  ret_done[i] (if not NULL): the script answered done_code for it;
+ * ret_owner[i]: the consumer it was pending on instead, else NULL.
+ */
+static int
+on_held(struct rconn *rc, const char *script, const char *what, const char *stream,
+    const char *group, const char *owner, const char *to, long long done_code,
+    const struct entry_id *ids, size_t n, bool *ret_done, char **ret_owner, struct xerr *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		ret_owner[i] = NULL;
-		ret_done[i] = false;
+		if (ret_done != NULL)
+			ret_done[i] = false;
 	}
 	for (size_t i = 0; i < n; i += 500) {
 		size_t m = n - i < 500 ? n - i : 500;
-		const char *head[] = {"EVAL", hand_off_lua, "1", stream, group, owner, to};
-		redisReply *r = ids_command(rc, head, 7, ids + i, m, err);
+		const char *head[] = {"EVAL", script, "1", stream, group, owner, to};
+		redisReply *r = ids_command(rc, head, to != NULL ? 7 : 6, ids + i, m, err);
 
 		if (r == NULL)
 			return -1;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != m) {
-			xerr_set(err, XR_EFAIL, "redis: handing off in %s: %s", stream,
+			xerr_set(err, XR_EFAIL, "redis: %s in %s: %s", what, stream,
 			    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 			freeReplyObject(r);
 			return -1;
@@ -559,14 +538,34 @@ hand_off(struct rconn *rc, const char *stream, const char *group, const char *ow
 			bool not_pending = false;
 
 			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-			    e->element[1]->type == REDIS_REPLY_INTEGER && e->element[1]->integer == 3)
-				ret_done[i + j] = true;
-			else
+			    e->element[1]->type == REDIS_REPLY_INTEGER &&
+			    e->element[1]->integer == done_code) {
+				if (ret_done != NULL)
+					ret_done[i + j] = true;
+			} else {
 				not_ours_answer(e, &not_pending, &ret_owner[i + j]);
+			}
 		}
 		freeReplyObject(r);
 	}
 	return 0;
+}
+
+int
+ack_held(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const struct entry_id *ids, size_t n, char **ret_owner, struct xerr *err)
+{
+	return on_held(rc, ack_lua, "acknowledging", stream, group, owner, NULL, 2, ids, n, NULL,
+	    ret_owner, err);
+}
+
+int
+hand_off(struct rconn *rc, const char *stream, const char *group, const char *owner,
+    const char *to, const struct entry_id *ids, size_t n, bool *ret_done, char **ret_owner,
+    struct xerr *err)
+{
+	return on_held(rc, hand_off_lua, "handing off", stream, group, owner, to, 3, ids, n,
+	    ret_done, ret_owner, err);
 }
 
 int
