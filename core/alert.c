@@ -51,7 +51,7 @@ alert_test(const struct config *c, const char *only, const char *stream, const c
 			continue;
 		if (config_webhook_open(c, i, &w, err) < 0)
 			goto fail;
-		if (notify_render(&w, &a, &m, err) < 0) {
+		if (notify_render(&w, &a, NULL, &m, err) < 0) {
 			webhook_free(&w);
 			goto fail;
 		}

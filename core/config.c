@@ -28,6 +28,7 @@ enum stype {
 	S_COUNT,        /* int, flags only: -v -v */
 	S_MODE,         /* the "mode" object, file only */
 	S_WEBHOOKS,     /* the "webhooks" list, file only */
+	S_OBJECT,       /* char *: a JSON object kept as text, file only */
 };
 
 struct setting {
@@ -79,6 +80,12 @@ static const struct setting settings[] = {
 	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"mode", S_MODE, 0, true, NULL, NULL, 0, 0, false},
 	{"webhooks", S_WEBHOOKS, 0, true, NULL, NULL, 0, 0, false},
+	{"interval", S_DUR, F(interval_ms), true, NULL, NULL, 0, 0, false},
+	{"alert_rules", S_OBJECT, F(alert_rules), true, NULL, NULL, 0, 0, false},
+	{"alert_cooldown", S_DUR, F(alert_cooldown_ms), true, NULL, NULL, 0, 0, false},
+	{"alert_budget", S_DUR, F(alert_budget_ms), true, NULL, NULL, 0, 0, false},
+	{"alert_max_attempts", S_INT, F(alert_max_attempts), true, NULL, NULL, 1, 1000, false},
+	{"alert_backoff", S_DUR, F(alert_backoff_ms), true, NULL, NULL, 0, 0, false},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -204,6 +211,7 @@ set_text(struct config *c, const struct setting *s, const char *value,
 	case S_MODE:
 	case S_IDLEMAP:
 	case S_WEBHOOKS:
+	case S_OBJECT:
 		break;
 	}
 	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
@@ -539,6 +547,15 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return set_mode(c, v, path, err);
 	case S_WEBHOOKS:
 		return set_webhooks(c, v, path, err);
+	case S_OBJECT:
+		if (!cJSON_IsObject(v))
+			return xerr_set(err, XR_EUSAGE, "%s must be an object, not %s", where,
+			    json_type_name(v));
+		free(*(char **)p);
+		*(char **)p = cJSON_PrintUnformatted(v);
+		if (*(char **)p == NULL)
+			return xerr_set(err, XR_EUSAGE, "%s: out of memory", where);
+		return 0;
 	case S_COUNT:
 		break;
 	}
@@ -648,6 +665,11 @@ set_defaults(struct config *c)
 	c->connect_timeout_ms = 5000;
 	c->command_timeout_ms = 30000;
 	c->lock_timeout_ms = 10000;
+	c->interval_ms = 120 * 1000;
+	c->alert_cooldown_ms = 30 * 60 * 1000;
+	c->alert_budget_ms = 10 * 1000;
+	c->alert_max_attempts = 10;
+	c->alert_backoff_ms = 30 * 1000;
 }
 
 int
@@ -751,6 +773,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nwebhooks; i++)
 		webhook_conf_free(&c->webhooks[i]);
 	free(c->webhooks);
+	free(c->alert_rules);
 	memset(c, 0, sizeof(*c));
 }
 

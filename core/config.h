@@ -66,6 +66,13 @@ struct config {
 
 	struct config_webhook *webhooks;    /* the "webhooks" list, as written */
 	size_t nwebhooks;
+
+	int64_t interval_ms;        /* how often the timer runs `run` (default 120s) */
+	char *alert_rules;          /* the "alert_rules" object as JSON text, or NULL: defaults */
+	int64_t alert_cooldown_ms;  /* a rule and group alert at most this often (default 30m) */
+	int64_t alert_budget_ms;    /* a run's time for sending alerts, in all (default 10s) */
+	long long alert_max_attempts;   /* per alert and webhook, then failed (default 10) */
+	int64_t alert_backoff_ms;   /* the wait before the first retry, doubled each time (30s) */
 };
 
 /*

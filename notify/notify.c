@@ -183,7 +183,8 @@ mode_tag(const struct alert *a)
 static void
 text_title(struct buf *b, const struct alert *a, bool slack)
 {
-	buf_printf(b, "%s xrecover on ", mode_tag(a));
+	buf_printf(b, "%s %sxrecover on ", mode_tag(a),
+	    a->state != NULL && strcmp(a->state, "resolved") == 0 ? "Resolved: " : "");
 	chat_esc(b, a->host, slack);
 	buf_adds(b, ": ");
 	chat_esc(b, a->title, slack);
@@ -468,6 +469,10 @@ render_json(struct jw *w, const struct alert *a, const char *id)
 	jw_kstr(w, "group", a->group);
 	jw_kstr(w, "severity", severity_name(a->severity));
 	jw_kstr(w, "rule", a->rule);
+	if (a->state != NULL)
+		jw_kstr(w, "state", a->state);
+	if (a->number > 0)
+		jw_kint(w, "alert", a->number);
 	jw_kstr(w, "title", a->title);
 	jw_key(w, "lines");
 	jw_arr(w);
@@ -484,23 +489,35 @@ render_json(struct jw *w, const struct alert *a, const char *id)
 }
 
 int
-notify_render(const struct webhook *wh, const struct alert *a, struct notify_msg *ret,
-    struct xerr *err)
+notify_new_id(char id[40], struct xerr *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[16];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return xerr_set(err, XR_EFAIL, "no random bytes for a message id");
+	memcpy(id, "msg_", 4);
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		id[4 + 2 * i] = hex[rnd[i] >> 4];
+		id[5 + 2 * i] = hex[rnd[i] & 15];
+	}
+	id[4 + 2 * sizeof(rnd)] = '\0';
+	return 0;
+}
+
+int
+notify_render(const struct webhook *wh, const struct alert *a, const char *id,
+    struct notify_msg *ret, struct xerr *err)
+{
 	struct notify_msg m;
 	struct jw w;
 
 	memset(&m, 0, sizeof(m));
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return xerr_set(err, XR_EFAIL, "no random bytes for a message id");
-	memcpy(m.id, "msg_", 4);
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		m.id[4 + 2 * i] = hex[rnd[i] >> 4];
-		m.id[5 + 2 * i] = hex[rnd[i] & 15];
-	}
-	m.id[4 + 2 * sizeof(rnd)] = '\0';
+	if (id == NULL) {
+		if (notify_new_id(m.id, err) < 0)
+			return -1;
+	} else
+		snprintf(m.id, sizeof(m.id), "%s", id);
 	jw_init(&w, &m.body);
 	switch (wh->format) {
 	case WH_SLACK: render_slack(&w, a); break;

@@ -48,6 +48,8 @@ struct alert {
 	const char *group;
 	enum severity severity;
 	const char *rule;           /* "claimed", "test", ... */
+	const char *state;          /* "firing", "resolved", or NULL (a test, a report) */
+	int64_t number;             /* the alert's number in the journal; 0: none */
 	const char *title;          /* one line: what happened */
 	const struct alert_line *lines;
 	size_t nlines;
@@ -91,11 +93,15 @@ struct notify_msg {
 
 /*
  * Renders alert a for webhook w's format into *ret (freed with
- * notify_msg_free()), with a fresh random id.  -1 (XR_EFAIL) only when
- * no random bytes could be had.
+ * notify_msg_free()).  id: the message id a retry sends again, or NULL
+ * for a fresh random one (notify_new_id()).  The body depends only on w's
+ * format, a and the id.  -1 (XR_EFAIL) only when no random bytes could
+ * be had.
  */
-int notify_render(const struct webhook *w, const struct alert *a, struct notify_msg *ret,
-    struct xerr *err);
+int notify_render(const struct webhook *w, const struct alert *a, const char *id,
+    struct notify_msg *ret, struct xerr *err);
+/* A fresh message id: "msg_" and 32 random hex digits. */
+int notify_new_id(char id[40], struct xerr *err);
 void notify_msg_free(struct notify_msg *m);
 
 /*
