@@ -148,26 +148,43 @@ out:
 
 /* ------------------------------------------------------------ rendering */
 
-/* Text from Redis for a chat message: control characters escaped. */
+/* How a chat reads text: Slack's mrkdwn, Markdown (Discord, Teams' cards). */
+enum chat { CHAT_SLACK, CHAT_MARKDOWN };
+
+/*
+ * Text from Redis for a chat message: control characters escaped, then
+ * what the chat would read as markup made plain.  Markdown takes a
+ * backslash before a punctuation character as that character.  Slack has
+ * no such escape: &, < and > get its entities, and a zero-width space
+ * after *, _, ~ and ` keeps them from pairing into bold, italics, strike
+ * or code.
+ */
 static void
-chat_esc(struct buf *b, const char *s, bool slack)
+chat_esc(struct buf *b, const char *s, enum chat k)
 {
 	struct buf t = BUF_INIT;
 
 	if (s == NULL)
 		return;
 	buf_add_esc(&t, s, strlen(s));
-	if (!slack) {
-		buf_add(b, t.data != NULL ? t.data : "", t.len);
-	} else {
-		/* Slack reads &, < and > as markup: its own escapes. */
-		for (size_t i = 0; i < t.len; i++) {
-			switch (t.data[i]) {
-			case '&': buf_adds(b, "&amp;"); break;
-			case '<': buf_adds(b, "&lt;"); break;
-			case '>': buf_adds(b, "&gt;"); break;
-			default: buf_addc(b, t.data[i]);
-			}
+	for (size_t i = 0; i < t.len; i++) {
+		char c = t.data[i];
+
+		if (k == CHAT_MARKDOWN) {
+			if (c != '\0' && strchr("\\`*_~|>#<[]()", c) != NULL)
+				buf_addc(b, '\\');
+			buf_addc(b, c);
+			continue;
+		}
+		switch (c) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '*': case '_': case '~': case '`':
+			buf_addc(b, c);
+			buf_adds(b, "\xe2\x80\x8b");   /* U+200B */
+			break;
+		default: buf_addc(b, c);
 		}
 	}
 	buf_free(&t);
@@ -181,36 +198,36 @@ mode_tag(const struct alert *a)
 
 /* "[TEST] xrecover on HOST: TITLE" */
 static void
-text_title(struct buf *b, const struct alert *a, bool slack)
+text_title(struct buf *b, const struct alert *a, enum chat k)
 {
 	buf_printf(b, "%s %sxrecover on ", mode_tag(a),
 	    a->state != NULL && strcmp(a->state, "resolved") == 0 ? "Resolved: " : "");
-	chat_esc(b, a->host, slack);
+	chat_esc(b, a->host, k);
 	buf_adds(b, ": ");
-	chat_esc(b, a->title, slack);
+	chat_esc(b, a->title, k);
 }
 
 /* "stream S, group G" (or what of it there is), "" when neither. */
 static void
-text_where(struct buf *b, const struct alert *a, bool slack)
+text_where(struct buf *b, const struct alert *a, enum chat k)
 {
 	if (a->stream != NULL) {
 		buf_adds(b, "stream ");
-		chat_esc(b, a->stream, slack);
+		chat_esc(b, a->stream, k);
 	}
 	if (a->group != NULL) {
 		buf_adds(b, a->stream != NULL ? ", group " : "group ");
-		chat_esc(b, a->group, slack);
+		chat_esc(b, a->group, k);
 	}
 }
 
 /* One "- what: N" line per alert line, each ending in a newline. */
 static void
-text_lines(struct buf *b, const struct alert *a, bool slack)
+text_lines(struct buf *b, const struct alert *a, enum chat k)
 {
 	for (size_t i = 0; i < a->nlines; i++) {
 		buf_adds(b, "- ");
-		chat_esc(b, a->lines[i].text, slack);
+		chat_esc(b, a->lines[i].text, k);
 		buf_printf(b, ": %lld\n", (long long)a->lines[i].count);
 	}
 }
@@ -224,29 +241,29 @@ chomp(struct buf *b)
 }
 
 static void
-text_more(struct buf *b, const struct alert *a, bool slack)
+text_more(struct buf *b, const struct alert *a, enum chat k)
 {
 	if (a->command == NULL)
 		return;
 	buf_adds(b, "more: ");
-	chat_esc(b, a->command, slack);
+	chat_esc(b, a->command, k);
 }
 
 /* The whole message as plain lines (Slack's text, Discord's content). */
 static void
-text_all(struct buf *b, const struct alert *a, bool slack, bool with_more)
+text_all(struct buf *b, const struct alert *a, enum chat k, bool with_more)
 {
-	text_title(b, a, slack);
+	text_title(b, a, k);
 	buf_printf(b, "\nseverity %s, rule ", severity_name(a->severity));
-	chat_esc(b, a->rule, slack);
+	chat_esc(b, a->rule, k);
 	buf_addc(b, '\n');
 	if (a->stream != NULL || a->group != NULL) {
-		text_where(b, a, slack);
+		text_where(b, a, k);
 		buf_addc(b, '\n');
 	}
-	text_lines(b, a, slack);
+	text_lines(b, a, k);
 	if (with_more)
-		text_more(b, a, slack);
+		text_more(b, a, k);
 }
 
 /* Code points in valid UTF-8 (what buf_add_esc writes). */
@@ -285,8 +302,8 @@ render_discord(struct jw *w, const struct alert *a)
 {
 	struct buf text = BUF_INIT, more = BUF_INIT;
 
-	text_all(&text, a, false, false);
-	text_more(&more, a, false);
+	text_all(&text, a, CHAT_MARKDOWN, false);
+	text_more(&more, a, CHAT_MARKDOWN);
 	size_t total = utf8_chars(buf_str(&text), text.len) + utf8_chars(buf_str(&more), more.len);
 	if (total > DISCORD_MAX_CHARS) {
 		/* Cut the middle, keep the command that shows everything. */
@@ -323,7 +340,7 @@ render_slack(struct jw *w, const struct alert *a)
 {
 	struct buf text = BUF_INIT, t = BUF_INIT;
 
-	text_all(&text, a, true, true);
+	text_all(&text, a, CHAT_SLACK, true);
 	jw_obj(w);
 	jw_kstr(w, "text", buf_str(&text));
 	jw_key(w, "blocks");
@@ -335,15 +352,15 @@ render_slack(struct jw *w, const struct alert *a)
 	jw_obj(w);
 	jw_kstr(w, "type", "mrkdwn");
 	buf_adds(&t, "*");
-	text_title(&t, a, true);
+	text_title(&t, a, CHAT_SLACK);
 	buf_printf(&t, "*\nseverity %s, rule ", severity_name(a->severity));
-	chat_esc(&t, a->rule, true);
+	chat_esc(&t, a->rule, CHAT_SLACK);
 	if (a->stream != NULL || a->group != NULL) {
 		buf_addc(&t, '\n');
-		text_where(&t, a, true);
+		text_where(&t, a, CHAT_SLACK);
 	}
 	buf_addc(&t, '\n');
-	text_lines(&t, a, true);
+	text_lines(&t, a, CHAT_SLACK);
 	chomp(&t);
 	t.len = utf8_prefix(buf_str(&t), t.len, 3000);
 	buf_add(&t, "", 0);
@@ -353,7 +370,7 @@ render_slack(struct jw *w, const struct alert *a)
 
 	if (a->command != NULL) {
 		buf_reset(&t);
-		text_more(&t, a, true);
+		text_more(&t, a, CHAT_SLACK);
 		jw_obj(w);
 		jw_kstr(w, "type", "context");
 		jw_key(w, "elements");
@@ -390,7 +407,7 @@ card_fact(struct jw *w, const char *title, const char *value)
 {
 	struct buf t = BUF_INIT;
 
-	chat_esc(&t, value, false);
+	chat_esc(&t, value, CHAT_MARKDOWN);
 	jw_obj(w);
 	jw_kstr(w, "title", title);
 	jw_kstr(w, "value", buf_str(&t));
@@ -418,7 +435,7 @@ render_teams(struct jw *w, const struct alert *a)
 	jw_kstr(w, "version", "1.4");
 	jw_key(w, "body");
 	jw_arr(w);
-	text_title(&t, a, false);
+	text_title(&t, a, CHAT_MARKDOWN);
 	card_text(w, buf_str(&t), "Bolder", NULL);
 	jw_obj(w);
 	jw_kstr(w, "type", "FactSet");
@@ -436,13 +453,13 @@ render_teams(struct jw *w, const struct alert *a)
 	jw_obj_end(w);
 	if (a->nlines > 0) {
 		buf_reset(&t);
-		text_lines(&t, a, false);
+		text_lines(&t, a, CHAT_MARKDOWN);
 		chomp(&t);
 		card_text(w, buf_str(&t), NULL, NULL);
 	}
 	if (a->command != NULL) {
 		buf_reset(&t);
-		text_more(&t, a, false);
+		text_more(&t, a, CHAT_MARKDOWN);
 		card_text(w, buf_str(&t), NULL, "Monospace");
 	}
 	jw_arr_end(w);
