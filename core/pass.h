@@ -126,12 +126,6 @@ int release_group(struct pass *p, struct group_result *gr, struct xerr *err);
 void release_refusal(const struct pass *p, struct xerr *err);
 
 /*
- * The pass whose settings p holds (cfg, mode, lg, stop, res, dry, and
- * release): recover_run() and release_run() set p up and call this.
- */
-int pass_run(struct pass *p, struct xerr *err);
-
-/*
  * runlog.c: the run's own events and summary.  run_start journals the
  * run_start event (and sets p->run, p->run_seq); run_end journals run_end,
  * synced, with p->res's counts; log_summary writes the SUMMARY line.

@@ -416,6 +416,8 @@ pass_free(struct pass *p)
 	pass_unsettled_free(p);
 }
 
+static int pass_run(struct pass *p, struct xerr *err);
+
 int
 recover_run(const struct config *cfg, const struct mode *mode, const struct logger *lg,
     volatile sig_atomic_t *stop, struct recover_result *ret, struct xerr *err)
@@ -426,7 +428,7 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	return pass_run(&p, err);
 }
 
-int
+static int
 pass_run(struct pass *p, struct xerr *err)
 {
 	const struct config *cfg = p->cfg;
@@ -479,6 +481,22 @@ out:
 	redis_target_free(&t);
 	pass_free(p);
 	return rc;
+}
+
+int
+release_run(const struct config *cfg, const struct mode *mode, const char *consumer,
+    bool claim, const struct logger *lg, volatile sig_atomic_t *stop,
+    struct recover_result *ret, struct xerr *err)
+{
+	struct pass p = {.cfg = cfg, .mode = mode, .lg = lg, .stop = stop, .res = ret,
+	    .release = consumer, .release_claim = claim};
+
+	memset(ret, 0, sizeof(*ret));
+	ret->status = "failed";
+	if (strcmp(consumer, cfg->consumer) == 0)
+		return xerr_set(err, XR_EUSAGE, "release: '%s' is the recovery consumer "
+		    "(--consumer); it is never released", consumer);
+	return pass_run(&p, err);
 }
 
 void

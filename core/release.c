@@ -116,19 +116,3 @@ release_refusal(const struct pass *p, struct xerr *err)
 		return;
 	}
 }
-
-int
-release_run(const struct config *cfg, const struct mode *mode, const char *consumer,
-    bool claim, const struct logger *lg, volatile sig_atomic_t *stop,
-    struct recover_result *ret, struct xerr *err)
-{
-	struct pass p = {.cfg = cfg, .mode = mode, .lg = lg, .stop = stop, .res = ret,
-	    .release = consumer, .release_claim = claim};
-
-	memset(ret, 0, sizeof(*ret));
-	ret->status = "failed";
-	if (strcmp(consumer, cfg->consumer) == 0)
-		return xerr_set(err, XR_EUSAGE, "release: '%s' is the recovery consumer "
-		    "(--consumer); it is never released", consumer);
-	return pass_run(&p, err);
-}
