@@ -178,10 +178,14 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 		jw_kstrs(&w, "missing", r->missing, r->nmissing);
 	if (r->nmissing_groups > 0)
 		jw_kstrs(&w, "missing_groups", r->missing_groups, r->nmissing_groups);
-	/* What each group had pending afterwards: the daily report draws it. */
+	/*
+	 * What each group had pending afterwards: the daily report draws it,
+	 * and later runs learn from it (history.h, adopt.h).  A release looked
+	 * at one consumer, not the group: it adds nothing there.
+	 */
 	jw_key(&w, "pending");
 	jw_arr(&w);
-	for (size_t i = 0; i < r->ngroups; i++) {
+	for (size_t i = 0; i < r->ngroups && p->release == NULL; i++) {
 		const struct group_result *g = &r->groups[i];
 		if (g->group == NULL || g->pending < 0)
 			continue;

@@ -74,6 +74,8 @@ claimed() {
 	assert_eq "4|app2" "$(sql "select count(*), consumer from events where kind = 'claim' and stream = 'c' and payload is not null group by consumer")"
 	assert_eq 1 "$(sql "select count(*) from events where kind = 'consumer_deleted' and consumer = 'app2'")"
 	assert_eq "ok|1" "$(sql "select status, json_extract(options, '\$.release_claim') from runs order by run desc limit 1")"
+	# the release adds no observation of the group for later runs to learn from
+	assert_eq 0 "$(sql "select json_array_length(detail, '\$.pending') from events where kind = 'run_end' order by seq desc limit 1")"
 }
 test_case '--claim moves its entries to the recovery consumer (journalled with payloads), then deletes it' claimed
 
