@@ -44,16 +44,18 @@ doctor_cmd(struct ctx *c)
 		puts(buf_str(&b));
 		buf_free(&b);
 	} else {
-		struct buf e = BUF_INIT, f = BUF_INIT;
+		struct buf e = BUF_INIT, f = BUF_INIT, n = BUF_INIT;
 		for (size_t i = 0; i < r.n; i++) {
 			out_esc(&e, r.v[i].what);
-			printf("%-8s %s: %s", check_level_name(r.v[i].level), r.v[i].name, buf_str(&e));
+			printf("%-8s %s: %s", check_level_name(r.v[i].level), out_esc(&n, r.v[i].name),
+			    buf_str(&e));
 			if (r.v[i].fix != NULL)
 				printf(" -- %s", out_esc(&f, r.v[i].fix));
 			putchar('\n');
 		}
 		buf_free(&e);
 		buf_free(&f);
+		buf_free(&n);
 	}
 	doctor_result_free(&r);
 	return failed ? XR_EFAIL : XR_OK;
