@@ -126,4 +126,25 @@ hostile() {
 }
 test_case 'hostile consumer names are escaped in every message and kept exact in the journal' hostile
 
+crashed() {
+	make_stream k g 50
+	crash_consumer k g app4
+	set +e
+	XRECOVER_FAILPOINT=consumers-deleted "$XR" -r "$REDIS_URL" --db "$TMP"/k.db -q release app4 -s k \
+		--claim 2>/dev/null
+	rc=$?
+	set -e
+	[ $rc -eq 137 ] || fail "exit $rc, not killed"
+	# killed after Redis deleted it, before the journal said so
+	assert_eq "xrecover " "$(consumers k g)"
+	assert_eq 0 "$(sql "select count(*) from events where kind = 'consumer_deleted'" "$TMP"/k.db)"
+	# the next run finishes the journal from the intents: every claim once, the deletion
+	"$XR" -r "$REDIS_URL" --db "$TMP"/k.db -q run -s k --no-claim --no-clean
+	"$XRTEST" verify "$REDIS_URL" "$TMP"/k.db k g xrecover
+	assert_eq 50 "$(sql "select count(distinct entry_ms || '-' || entry_seq) from events where kind in ('claim', 'claim_reconciled')" "$TMP"/k.db)"
+	assert_eq "app4|1" "$(sql "select consumer, reconciled from deleted_consumers" "$TMP"/k.db)"
+	assert_eq crashed "$(sql "select status from runs where run = 1" "$TMP"/k.db)"
+}
+test_case 'a release --claim killed between the delete and its journal entry: the next run journals both' crashed
+
 test_done
