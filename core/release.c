@@ -6,7 +6,6 @@
  * outcome journalled.  With --claim its entries are first claimed into
  * the recovery consumer by claim.c, journalled with their payloads.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "../lib/util.h"
