@@ -56,6 +56,8 @@ struct ctx {
 	struct out out;
 	const struct logger *lg;
 	volatile sig_atomic_t *stop;
+	/* Why the configuration did not load (cfg is empty), for runs_on_bad_config. */
+	const struct xerr *config_error;
 };
 
 struct command {
@@ -66,6 +68,8 @@ struct command {
 	const struct cmd_option *options;   /* terminated by a zeroed entry */
 	int min_args, max_args;
 	int (*run)(struct ctx *c);  /* returns an exit code (lib/xr.h) */
+	/* run() is called even when the configuration does not load (ctx.config_error). */
+	bool runs_on_bad_config;
 };
 
 extern const struct command cmd_run;
@@ -73,6 +77,8 @@ extern const struct command cmd_status;
 extern const struct command cmd_replay;
 extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
+extern const struct command cmd_release;
+extern const struct command cmd_doctor;
 extern const struct command cmd_report;
 extern const struct command cmd_trace;
 extern const struct command cmd_test_alert;

@@ -20,6 +20,8 @@ static const struct command *const commands[] = {
 	&cmd_report,
 	&cmd_trace,
 	&cmd_verify,
+	&cmd_release,
+	&cmd_doctor,
 	&cmd_test_alert,
 	NULL,
 };
@@ -361,8 +363,13 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 		free((char *)flags[i].spelling);
 	free(flags);
 	scrub_argv(argc, argv);
-	if (rc < 0)
+	if (rc < 0 && !cmd->runs_on_bad_config)
 		return fail_early(&err);
+	if (rc < 0) {
+		memset(&c.cfg, 0, sizeof(c.cfg));
+		c.cfg.json = want_json;
+		c.config_error = &err;
+	}
 	if (out_open(&c.out, &c.cfg, &err) < 0) {
 		config_free(&c.cfg);
 		return fail_early(&err);

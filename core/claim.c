@@ -12,6 +12,7 @@
  * dropped while pending as lost; after a failure the intents stay, for
  * the next run to reconcile.  A dry run only lists what it would claim.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "../lib/json.h"
@@ -146,13 +147,14 @@ log_claim_debug(struct pass *p, const char *stream, const char *group,
 
 /* Sends every page that may go out now: each is written to the intent file first. */
 static int
-send_pages(struct pass *p, struct claimer *cl, struct group_result *gr, struct xerr *err)
+send_pages(struct pass *p, struct claimer *cl, struct group_result *gr,
+    const struct claim_opts *o, struct xerr *err)
 {
 	const struct pending_entry *plan;
 	size_t n;
 
 	while (!*p->stop && (plan = claimer_plan(cl, &n)) != NULL) {
-		if (write_claim_intent(p, gr->stream, gr->group, gr->idle.ms, plan, n, err) < 0)
+		if (write_claim_intent(p, gr->stream, gr->group, o->min_idle_ms, plan, n, err) < 0)
 			return -1;
 		failpoint("claim-planned");
 		if (claimer_send(cl, err) < 0)
@@ -221,10 +223,19 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	char **silent = NULL;
 	struct claimer *cl = NULL;
 	struct claim_page page;
+	char *only[2] = {(char *)p->release, NULL};
 	int rc = -1;
 
-	if (choose_threshold(p, gr, &o, &cs, &ncs, &silent, err) < 0)
+	if (p->release != NULL) {
+		/* release --claim: every entry of that consumer, however young, whatever --exclude says. */
+		o.exclude = NULL;
+		o.min_idle_ms = 0;
+		o.only_silent = true;
+		o.silent = only;
+		o.live_min_idle_ms = INT64_MAX;
+	} else if (choose_threshold(p, gr, &o, &cs, &ncs, &silent, err) < 0) {
 		goto done;
+	}
 	if (p->dry) {
 		/* What would be claimed, by the same listing (status counts it the same way). */
 		struct claim_stats st;
@@ -241,14 +252,14 @@ claim_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	for (;;) {
 		if (*p->stop)
 			claimer_close(cl);
-		if (send_pages(p, cl, gr, err) < 0)
+		if (send_pages(p, cl, gr, &o, err) < 0)
 			goto out;
 		if (!claimer_pending(cl))
 			break;
 		if (claimer_recv(cl, &page, err) < 0)
 			goto out;
 		/* Refill the pipeline before the journal work on this page. */
-		if (send_pages(p, cl, gr, err) < 0)
+		if (send_pages(p, cl, gr, &o, err) < 0)
 			goto out;
 		if (page.n > 0 && journal_page(p, gr->stream, gr->group, &page, gr, err) < 0)
 			goto out;
@@ -274,7 +285,7 @@ out:
 		ll_str(&l, "stream", gr->stream);
 		ll_str(&l, "group", gr->group);
 		ll_str(&l, "consumer", p->cfg->consumer);
-		ll_dur(&l, "idle_threshold", gr->idle.ms);
+		ll_dur(&l, "idle_threshold", o.min_idle_ms);
 		if (gr->lost > 0)
 			ll_int(&l, "lost", gr->lost);
 		ll_emit(p->lg, &l);

@@ -43,57 +43,42 @@ log_deleted(struct pass *p, const char *stream, const char *group, const char *n
 	ll_emit(p->lg, &l);
 }
 
+/*
+ * Deletes names[0..n) (cs: what XINFO said of each) from stream/group the
+ * safe way: the intent first, then the atomic check and delete
+ * (stream/zombie.h: only a consumer that owns nothing and is quiet
+ * min_idle_ms), then each outcome journalled in one transaction.
+ * OUT: *ret, n results (zombie_results_free()).
+ */
 int
-clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
+clean_delete(struct pass *p, const char *stream, const char *group, int64_t min_idle_ms,
+    const struct consumer_info *const *cs, size_t n, struct zombie_result **ret,
+    struct xerr *err)
 {
-	struct consumer_info *cs = NULL;
 	struct zombie_result *zr = NULL;
-	char **names = NULL;
-	size_t ncs = 0, n = 0;
+	char **names = xcalloc(n + 1, sizeof(*names));
+	struct jw w;
 	int rc = -1;
 
-	if (redis_consumers(p->rc, gr->stream, gr->group, &cs, &ncs, err) < 0)
-		return -1;
-	names = xcalloc(ncs + 1, sizeof(*names));
-	for (size_t i = 0; i < ncs; i++)
-		if (is_zombie(p, &cs[i]))
-			names[n++] = cs[i].name;
-	if (n == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (p->dry) {
-		for (size_t i = 0; i < ncs; i++)
-			if (is_zombie(p, &cs[i]))
-				log_deleted(p, gr->stream, gr->group, cs[i].name, cs[i].idle_ms, 0, true);
-		gr->deleted = (long long)n;
-		rc = 0;
-		goto out;
-	}
-
 	/* The intent first: a deletion leaves no trace in Redis to reconcile from. */
-	{
-		struct jw w;
-		pass_intent_head(p, &w, "delete", gr->stream, gr->group);
-		jw_kint(&w, "min_idle_ms", p->cfg->zombie_idle_ms);
-		jw_key(&w, "candidates");
-		jw_arr(&w);
-		for (size_t i = 0; i < ncs; i++) {
-			if (!is_zombie(p, &cs[i]))
-				continue;
-			jw_obj(&w);
-			intent_kname(&w, "name", cs[i].name);
-			jw_kint(&w, "idle_ms", cs[i].idle_ms);
-			jw_kint(&w, "inactive_ms", cs[i].inactive_ms);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
+	pass_intent_head(p, &w, "delete", stream, group);
+	jw_kint(&w, "min_idle_ms", min_idle_ms);
+	jw_key(&w, "candidates");
+	jw_arr(&w);
+	for (size_t i = 0; i < n; i++) {
+		names[i] = cs[i]->name;
+		jw_obj(&w);
+		intent_kname(&w, "name", cs[i]->name);
+		jw_kint(&w, "idle_ms", cs[i]->idle_ms);
+		jw_kint(&w, "inactive_ms", cs[i]->inactive_ms);
 		jw_obj_end(&w);
-		if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0)
-			goto out;
 	}
-	if (zombies_delete(p->rc, gr->stream, gr->group, p->cfg->zombie_idle_ms,
-	    p->rc->has_inactive, names, n, &zr, err) < 0) {
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	if (intent_append(p->intents, p->dbuf.data, p->dbuf.len, err) < 0)
+		goto out;
+	if (zombies_delete(p->rc, stream, group, min_idle_ms, p->rc->has_inactive, names, n,
+	    &zr, err) < 0) {
 		p->uncertain = p->uncertain || err->code == XR_EREDIS;
 		goto out;
 	}
@@ -101,12 +86,51 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	if (pass_flush(p, err) < 0 || journal_begin(p->j, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (pass_journal_zombie(p, gr->stream, gr->group, &zr[i], false, err) < 0) {
+		if (pass_journal_zombie(p, stream, group, &zr[i], false, err) < 0) {
 			journal_rollback(p->j);
 			goto out;
 		}
 	}
 	if (journal_commit(p->j, err) < 0)
+		goto out;
+	*ret = zr;
+	zr = NULL;
+	rc = 0;
+out:
+	zombie_results_free(zr, n);
+	free(names);
+	return rc;
+}
+
+int
+clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
+{
+	struct consumer_info *cs = NULL;
+	struct zombie_result *zr = NULL;
+	const struct consumer_info **cands = NULL;
+	size_t ncs = 0, n = 0;
+	int rc = -1;
+
+	if (redis_consumers(p->rc, gr->stream, gr->group, &cs, &ncs, err) < 0)
+		return -1;
+	cands = xcalloc(ncs + 1, sizeof(*cands));
+	for (size_t i = 0; i < ncs; i++)
+		if (is_zombie(p, &cs[i]))
+			cands[n++] = &cs[i];
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (p->dry) {
+		for (size_t i = 0; i < n; i++)
+			log_deleted(p, gr->stream, gr->group, cands[i]->name, cands[i]->idle_ms, 0,
+			    true);
+		gr->deleted = (long long)n;
+		rc = 0;
+		goto out;
+	}
+	if (clean_delete(p, gr->stream, gr->group, p->cfg->zombie_idle_ms, cands, n, &zr,
+	    err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (zr[i].outcome == ZOMBIE_DELETED) {
@@ -127,7 +151,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	rc = 0;
 out:
 	zombie_results_free(zr, n);
-	free(names);
+	free(cands);
 	consumer_info_free(cs, ncs);
 	return rc;
 }

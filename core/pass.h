@@ -40,6 +40,12 @@ struct pass {
 	bool dry;
 	bool uncertain;             /* a claim or delete was sent and its answer lost */
 	bool sweep;                 /* a run ended without a trace: check what is held */
+	/*
+	 * release (release.c): the consumer to delete from each group instead
+	 * of the usual steps, and whether to claim its entries first.
+	 */
+	const char *release;
+	bool release_claim;
 
 	struct writer *w;           /* journals claimed pages while claiming goes on */
 	struct ev_batch batch;      /* the page being handed to w */
@@ -101,6 +107,23 @@ int pass_journal_zombie(struct pass *p, const char *stream, const char *group,
 int claim_group(struct pass *p, struct group_result *gr, struct xerr *err);
 int dispose_group(struct pass *p, struct group_result *gr, struct xerr *err);
 int clean_group(struct pass *p, struct group_result *gr, struct xerr *err);
+/*
+ * The deletion step of clean_group, for given candidates cs[0..n): the
+ * intent, the atomic check-and-delete (stream/zombie.h) of those that own
+ * nothing and are quiet min_idle_ms, and each outcome journalled.
+ * OUT: *ret, n results in the order of cs (zombie_results_free()).
+ */
+int clean_delete(struct pass *p, const char *stream, const char *group, int64_t min_idle_ms,
+    const struct consumer_info *const *cs, size_t n, struct zombie_result **ret,
+    struct xerr *err);
+/*
+ * release_group (release.c), instead of the steps above when p->release
+ * is set: deletes that consumer from the group when it owns nothing, after
+ * claiming what it owns with p->release_claim.
+ */
+int release_group(struct pass *p, struct group_result *gr, struct xerr *err);
+/* Sets err (XR_EOWNS) to the message of a release that kept the consumer somewhere. */
+void release_refusal(const struct pass *p, struct xerr *err);
 
 /*
  * runlog.c: the run's own events and summary.  run_start journals the

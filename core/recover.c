@@ -108,18 +108,22 @@ work_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	struct xerr gerr = {0};
 	int rc = 0;
 
-	rc = adopt_group(p, gr, &gerr);
-	if (rc == 0 && !p->cfg->no_claim)
-		rc = claim_group(p, gr, &gerr);
-	if (rc == 0 && !p->cfg->no_claim && !*p->stop)
-		rc = dispose_group(p, gr, &gerr);
-	if (rc == 0 && !p->cfg->no_clean && !*p->stop)
-		rc = clean_group(p, gr, &gerr);
+	if (p->release != NULL) {
+		rc = release_group(p, gr, &gerr);
+	} else {
+		rc = adopt_group(p, gr, &gerr);
+		if (rc == 0 && !p->cfg->no_claim)
+			rc = claim_group(p, gr, &gerr);
+		if (rc == 0 && !p->cfg->no_claim && !*p->stop)
+			rc = dispose_group(p, gr, &gerr);
+		if (rc == 0 && !p->cfg->no_clean && !*p->stop)
+			rc = clean_group(p, gr, &gerr);
+	}
 	if (rc == 0) {
 		gerr = (struct xerr){0};
 		rc = group_after(p, gr, &gerr);
 	}
-	if (rc == 0)
+	if (rc == 0 && p->release == NULL)
 		rc = adopt_group_end(p, gr, &gerr);
 	if (rc == 0)
 		return 0;
@@ -220,7 +224,7 @@ work(struct pass *p, struct xerr *err)
 	}
 	free(seen);
 	/* Replays of these streams' entries whose copies were read and acknowledged. */
-	if (rc == 0 && !p->dry && !*p->stop) {
+	if (rc == 0 && !p->dry && !*p->stop && p->release == NULL) {
 		char **names = xcalloc(n + 1, sizeof(*names));
 		struct settle_result sr;
 		for (size_t i = 0; i < n; i++)
@@ -321,14 +325,16 @@ pass_tally(struct pass *p, const struct xerr *werr)
 		r->redelivered += r->groups[i].redelivered;
 		r->handed_off += r->groups[i].handed_off;
 		r->kept_back += r->groups[i].kept_back;
+		r->release_found += r->groups[i].release_found;
+		r->release_refused += r->groups[i].release_owned > 0;
 	}
 	if (werr->msg[0] != '\0')
 		r->status = "failed";
 	else if (*p->stop)
 		r->status = "interrupted";
-	else if (r->errors > 0)
+	else if (r->errors > 0 || r->release_refused > 0)
 		r->status = "failed";
-	else if (r->nmissing > 0 || r->nmissing_groups > 0 || r->kept_back > 0)
+	else if ((p->release != NULL && r->release_found == 0) || r->nmissing > 0 || r->nmissing_groups > 0 || r->kept_back > 0)
 		r->status = "warning";
 	else
 		r->status = "ok";
@@ -344,8 +350,14 @@ pass_close_journal(struct pass *p, const struct xerr *werr, const char *missing,
     struct xerr *err)
 {
 	struct recover_result *r = p->res;
+	struct xerr rerr = {0};
 	const char *emsg = werr->msg[0] ? werr->msg :
 	    p->first_error.msg[0] ? p->first_error.msg : missing[0] ? missing : NULL;
+
+	if (emsg == NULL && r->release_refused > 0) {
+		release_refusal(p, &rerr);
+		emsg = rerr.msg;
+	}
 
 	if (werr->code == XR_EJOURNAL)
 		journal_rollback(p->j);
@@ -376,6 +388,11 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 	else if (r->errors > 0)
 		xerr_set(err, XR_EFAIL, "%lld of %zu groups failed; first: %s", r->errors,
 		    r->ngroups, p->first_error.msg);
+	else if (r->release_refused > 0)
+		release_refusal(p, err);
+	else if (p->release != NULL && r->release_found == 0)
+		xerr_set(err, XR_ENOTHING, "release: no selected group has a consumer named '%s'%s%s",
+		    p->release, missing[0] ? "; " : "", missing);
 	else if (r->kept_back > 0)
 		xerr_set(err, XR_EUNSAFE, "%s", missing);
 	else if (r->nmissing > 0 || r->nmissing_groups > 0)
@@ -399,12 +416,23 @@ pass_free(struct pass *p)
 	pass_unsettled_free(p);
 }
 
+static int pass_run(struct pass *p, struct xerr *err);
+
 int
 recover_run(const struct config *cfg, const struct mode *mode, const struct logger *lg,
     volatile sig_atomic_t *stop, struct recover_result *ret, struct xerr *err)
 {
 	struct pass p = {.cfg = cfg, .mode = mode, .lg = lg, .stop = stop, .res = ret,
 	    .dry = cfg->dry_run};
+
+	return pass_run(&p, err);
+}
+
+static int
+pass_run(struct pass *p, struct xerr *err)
+{
+	const struct config *cfg = p->cfg;
+	struct recover_result *ret = p->res;
 	struct redis_target t;
 	struct xerr werr = {0}, serr = {0};
 	char missing[480] = "";
@@ -420,39 +448,55 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		    "\"streams\" or \"match\" in the config");
 	if (config_redis_target(cfg, &t, err) < 0)
 		return -1;
-	if (!p.dry && pass_open_journal(&p, err) < 0)
+	if (!p->dry && pass_open_journal(p, err) < 0)
 		goto out;
 	/* A dry run reads the groups' history, if there is a journal, to choose as a run would. */
-	if (p.dry && config_any_auto(cfg) && access(cfg->db_path, F_OK) == 0 &&
-	    journal_open(cfg->db_path, JOURNAL_READ, &p.hist, err) < 0)
+	if (p->dry && config_any_auto(cfg) && access(cfg->db_path, F_OK) == 0 &&
+	    journal_open(cfg->db_path, JOURNAL_READ, &p->hist, err) < 0)
 		goto out;
-	if (config_redis_open(cfg, &t, &p.rc, &werr) < 0) {
+	if (config_redis_open(cfg, &t, &p->rc, &werr) < 0) {
 		ret->duration_ms = mono_ms() - t0;
-		if (!p.dry && run_end(&p, "failed", werr.msg, err) < 0)
+		if (!p->dry && run_end(p, "failed", werr.msg, err) < 0)
 			goto out;
 		*err = werr;
 		goto out;
 	}
-	pass_work(&p, &werr);
-	if (p.w != NULL && writer_stop(p.w, &serr) < 0 && werr.msg[0] == '\0')
+	pass_work(p, &werr);
+	if (p->w != NULL && writer_stop(p->w, &serr) < 0 && werr.msg[0] == '\0')
 		werr = serr;
-	p.w = NULL;
-	pass_tally(&p, &werr);
+	p->w = NULL;
+	pass_tally(p, &werr);
 	if (ret->kept_back > 0)
 		warning_message(ret, missing, sizeof(missing));
 	else if (ret->nmissing > 0 || ret->nmissing_groups > 0)
 		missing_message(ret, missing, sizeof(missing));
 	ret->duration_ms = mono_ms() - t0;
-	if (!p.dry && pass_close_journal(&p, &werr, missing, &serr) < 0) {
+	if (!p->dry && pass_close_journal(p, &werr, missing, &serr) < 0) {
 		*err = werr.msg[0] ? werr : serr;
 		goto out;
 	}
-	log_summary(&p);
-	rc = pass_outcome(&p, &werr, missing, err);
+	log_summary(p);
+	rc = pass_outcome(p, &werr, missing, err);
 out:
 	redis_target_free(&t);
-	pass_free(&p);
+	pass_free(p);
 	return rc;
+}
+
+int
+release_run(const struct config *cfg, const struct mode *mode, const char *consumer,
+    bool claim, const struct logger *lg, volatile sig_atomic_t *stop,
+    struct recover_result *ret, struct xerr *err)
+{
+	struct pass p = {.cfg = cfg, .mode = mode, .lg = lg, .stop = stop, .res = ret,
+	    .release = consumer, .release_claim = claim};
+
+	memset(ret, 0, sizeof(*ret));
+	ret->status = "failed";
+	if (strcmp(consumer, cfg->consumer) == 0)
+		return xerr_set(err, XR_EUSAGE, "release: '%s' is the recovery consumer "
+		    "(--consumer); it is never released", consumer);
+	return pass_run(&p, err);
 }
 
 void

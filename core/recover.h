@@ -42,6 +42,9 @@ struct group_result {
 	long long stale;            /* idle past the threshold, left on a consumer that is not
 	                               silent (only silent consumers' entries are claimed);
 	                               -1: not listed (--no-claim, or the claim failed) */
+	/* release: the group has the consumer; what it owned when it was kept (0: deleted) */
+	bool release_found;
+	long long release_owned;
 	char *error;                /* NULL when fine */
 	/* When Redis last saw the recovery consumer, if nobody but this run
 	 * touched it from the check of what it holds on (core/adopt.c):
@@ -69,6 +72,8 @@ struct recover_result {
 	char **missing_groups;      /* groups named (--group, config) that none of the
 	                               streams looked at has */
 	size_t nmissing_groups;
+	/* release: groups that had the consumer, and those where it was kept (it owned entries) */
+	long long release_found, release_refused;
 };
 
 /*
@@ -83,6 +88,21 @@ int recover_run(const struct config *cfg, const struct mode *mode,
     const struct logger *lg, volatile sig_atomic_t *stop,
     struct recover_result *ret, struct xerr *err);
 void recover_result_free(struct recover_result *r);
+
+/*
+ * `xrecover release`: a pass (journalled as a run whose options name the
+ * consumer) that deletes consumer from each selected group where it owns
+ * no pending entry, at the instant of the delete (the check and the delete
+ * are one step in Redis, as for zombies).  With claim, its pending entries
+ * are first claimed into the recovery consumer the way run claims them.
+ * Groups where it still owns entries keep it; the others are done.
+ * Returns 0 when it was deleted everywhere it was; otherwise -1 with err:
+ * XR_EOWNS when it was kept somewhere, XR_ENOTHING when no selected group
+ * has it, or as recover_run.  *ret as recover_run.
+ */
+int release_run(const struct config *cfg, const struct mode *mode, const char *consumer,
+    bool claim, const struct logger *lg, volatile sig_atomic_t *stop,
+    struct recover_result *ret, struct xerr *err);
 /* The run's counts (claimed ... settled) as "key": N members of the object w is in. */
 void recover_counts_json(const struct recover_result *r, struct jw *w);
 

@@ -14,8 +14,9 @@
 #include "pass.h"
 
 static void
-options_json(const struct config *c, struct jw *w)
+options_json(const struct pass *p, struct jw *w)
 {
+	const struct config *c = p->cfg;
 	struct redis_target t;
 	char where[300] = "?";
 
@@ -60,6 +61,11 @@ options_json(const struct config *c, struct jw *w)
 	jw_kstr(w, "dead_letter_stream", c->dead_letter_stream);
 	jw_kbool(w, "no_claim", c->no_claim);
 	jw_kbool(w, "no_clean", c->no_clean);
+	if (p->release != NULL) {
+		/* `xrecover release`: the runs view shows it among the options. */
+		jw_kstr(w, "release", p->release);
+		jw_kbool(w, "release_claim", p->release_claim);
+	}
 	jw_obj_end(w);
 }
 
@@ -82,8 +88,9 @@ run_start(struct pass *p, struct xerr *err)
 	jw_kstr(&w, "mode", p->mode->name);
 	jw_kstr(&w, "mode_reason", p->mode->why);
 	pass_who(&w);
+	jw_kstr(&w, "command", p->release != NULL ? "release" : "run");
 	jw_key(&w, "options");
-	options_json(p->cfg, &w);
+	options_json(p, &w);
 	jw_obj_end(&w);
 	/* The run starts now, once it holds the lock, not when it began waiting. */
 	p->res->started_ms = now_ms();
@@ -161,16 +168,24 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 		jw_kint(&w, "kept_back", r->kept_back);
 	jw_kint(&w, "groups", (int64_t)r->ngroups);
 	jw_kint(&w, "errors", r->errors);
+	if (p->release != NULL) {
+		jw_kint(&w, "release_found", r->release_found);
+		jw_kint(&w, "release_refused", r->release_refused);
+	}
 	if (error != NULL)
 		jw_kstr(&w, "error", error);
 	if (r->nmissing > 0)
 		jw_kstrs(&w, "missing", r->missing, r->nmissing);
 	if (r->nmissing_groups > 0)
 		jw_kstrs(&w, "missing_groups", r->missing_groups, r->nmissing_groups);
-	/* What each group had pending afterwards: the daily report draws it. */
+	/*
+	 * What each group had pending afterwards: the daily report draws it,
+	 * and later runs learn from it (history.h, adopt.h).  A release looked
+	 * at one consumer, not the group: it adds nothing there.
+	 */
 	jw_key(&w, "pending");
 	jw_arr(&w);
-	for (size_t i = 0; i < r->ngroups; i++) {
+	for (size_t i = 0; i < r->ngroups && p->release == NULL; i++) {
 		const struct group_result *g = &r->groups[i];
 		if (g->group == NULL || g->pending < 0)
 			continue;
@@ -210,13 +225,18 @@ log_summary(struct pass *p)
 	struct recover_result *r = p->res;
 	struct logline l;
 
-	ll_start(&l, r->errors > 0 || r->nmissing > 0 || r->nmissing_groups > 0 ||
+	ll_start(&l, r->errors > 0 || r->release_refused > 0 || r->nmissing > 0 || r->nmissing_groups > 0 ||
 	    r->kept_back > 0 ? LOG_WARN : LOG_INFO,
 	    "SUMMARY",
 	    p->dry ? "DRY-RUN" : NULL);
 	if (!p->dry)
 		ll_int(&l, "run", r->run);
 	ll_str(&l, "mode", p->mode->name);
+	if (p->release != NULL) {
+		ll_str(&l, "release", p->release);
+		ll_int(&l, "groups_with_it", r->release_found);
+		ll_int(&l, "kept_in", r->release_refused);
+	}
 	ll_int(&l, p->dry ? "would_claim" : "claimed", r->claimed);
 	ll_int(&l, p->dry ? "would_delete" : "deleted", r->deleted);
 	ll_int(&l, "lost", r->lost);

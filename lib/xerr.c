@@ -15,6 +15,7 @@ const struct exit_code_doc exit_code_table[] = {
 	{XR_EMISSING, "run, status: a stream named with --stream or in the config does not exist, or (run) a group named with --group is on none of the selected streams; it was skipped and the rest was done"},
 	{XR_EUNSAFE, "entries kept back: a copy would reach groups that did not ask for it (run: they stay held, the rest was done; replay: nothing was copied)"},
 	{XR_EMETRICS, "run: the run went well and is journalled, but --metrics-file could not be written"},
+	{XR_EOWNS, "release: the consumer still owns pending entries; it was kept in those groups (--claim moves them to the recovery consumer first)"},
 	{-1, NULL},
 };
 

@@ -40,6 +40,7 @@ enum xr_exit {
 	XR_EMISSING = 8,    /* run: a stream or group it was told to work on does not exist */
 	XR_EUNSAFE = 9,     /* entries kept back: a copy would reach groups that did not ask for it */
 	XR_EMETRICS = 10,   /* run: all went well, but the metrics file could not be written */
+	XR_EOWNS = 11,      /* release: the consumer still owns pending entries */
 };
 
 struct exit_code_doc {

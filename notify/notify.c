@@ -913,3 +913,59 @@ out:
 	*ret = r;
 	return r.delivered ? 0 : -1;
 }
+
+int
+notify_probe(const struct webhook *w, struct notify_result *ret)
+{
+	struct notify_result r;
+	struct buf roots = BUF_INIT;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	int64_t total = w->timeout_ms > 0 ? w->timeout_ms : 10000;
+	int64_t conn = w->connect_timeout_ms > 0 && w->connect_timeout_ms < total ?
+	    w->connect_timeout_ms : total;
+	int64_t t0 = mono_ms();
+	CURL *h;
+
+	memset(&r, 0, sizeof(r));
+	r.retry_after_ms = -1;
+	notify_redact(w->url, r.target, sizeof(r.target));
+	h = curl_easy_init();
+	if (h == NULL) {
+		snprintf(r.error, sizeof(r.error), "cannot start a libcurl request");
+		goto out;
+	}
+	if (w->ca_file != NULL) {
+		if (load_roots(h, w, &roots, r.error, sizeof(r.error)) < 0)
+			goto out;
+		struct curl_blob blob = {roots.data, roots.len, CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, w->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
+	/* The connection (and TLS handshake) only: no request is sent. */
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode cr = curl_easy_perform(h);
+	if (cr != CURLE_OK) {
+		const char *why = errbuf[0] != '\0' && !leaks(errbuf, w) ? errbuf : curl_easy_strerror(cr);
+		struct buf e = BUF_INIT;
+		buf_add_esc(&e, why, strlen(why));
+		snprintf(r.error, sizeof(r.error), "%s", buf_str(&e));
+		buf_free(&e);
+		r.retryable = retryable_curl(cr);
+	} else {
+		r.delivered = true;
+	}
+out:
+	r.elapsed_ms = mono_ms() - t0;
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	buf_free(&roots);
+	*ret = r;
+	return r.delivered ? 0 : -1;
+}

@@ -141,6 +141,14 @@ void notify_global_cleanup(void);
  */
 int notify_post(const struct webhook *w, const struct notify_msg *m, struct notify_result *ret);
 
+/*
+ * Whether w's receiver answers, without sending it anything: a TCP
+ * connection, and for https the TLS handshake verified as notify_post's,
+ * within w's timeouts; no HTTP request goes out.  Fills *ret (delivered:
+ * it connected; error: why not, redacted like notify_post's); 0 when it
+ * connected, else -1.
+ */
+int notify_probe(const struct webhook *w, struct notify_result *ret);
 /* url with its token hidden, as described above, into out (always terminated). */
 void notify_redact(const char *url, char *out, size_t outlen);
 

@@ -943,3 +943,74 @@ journal_consumer_has(struct journal *j, const char *stream, const char *grp,
 		return DB_ERR(j, err, "reading events");
 	return 0;
 }
+
+int
+journal_file_version(const char *path, int *ret, struct xerr *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	pthread_once(&sqlite_once, sqlite_setup);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		xerr_set(err, XR_EJOURNAL, "cannot read journal '%s': %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	*ret = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The ts of event seq, or INT64_MAX past the end (-1 on error). */
+static int64_t
+ts_at(sqlite3_stmt *st, int64_t seq)
+{
+	int64_t ts = INT64_MAX;
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ts = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		ts = -1;
+	return ts;
+}
+
+int
+journal_events_since(struct journal *j, int64_t since_ms, int64_t *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	char head[65];
+	int64_t last, lo = 1, hi;
+
+	if (journal_head(j, head, &last, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(j->db, "SELECT ts FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading event times");
+	/* Events are appended in time order: the first at or after since_ms, by halves. */
+	hi = last + 1;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2, ts = ts_at(st, mid);
+		if (ts < 0) {
+			sqlite3_finalize(st);
+			return DB_ERR(j, err, "reading event times");
+		}
+		if (ts >= since_ms)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	sqlite3_finalize(st);
+	*ret = last - lo + 1;
+	return 0;
+}

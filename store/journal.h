@@ -158,6 +158,11 @@ struct journal_incidents {
  */
 void journal_set_incidents(struct journal *j, const struct journal_incidents *ops, void *ctx);
 
+/* The schema version of the journal file at path, read only: nothing migrated or locked. */
+int journal_file_version(const char *path, int *ret, struct xerr *err);
+/* About how many events were appended at or after since_ms (Unix ms), by seq and time. */
+int journal_events_since(struct journal *j, int64_t since_ms, int64_t *ret, struct xerr *err);
+
 /* The newest event's hash as 64 hex digits, and its seq (0 when empty). */
 int journal_head(struct journal *j, char hex[65], int64_t *ret_seq, struct xerr *err);
 
