@@ -201,13 +201,12 @@ EOF
 cd "$root$here"
 # Rolled back out of order, an older install would bring back files from
 # before a later one, and the later one's rollback could not undo it.
-for b in ../*; do
-	if [ -f "$b/rollback.sh" ] && [ "$(basename "$b")" \> "$(basename "$here")" ] &&
-		[ -z "${FORCE:-}" ]; then
-		echo "rollback.sh: a later install's backup is there, $root$(dirname "$here")/$(basename "$b"): roll that back first (or FORCE=1)" >&2
-		exit 1
-	fi
-done
+newest=$(cd .. && for b in *; do [ ! -f "$b/rollback.sh" ] || echo "$b"; done |
+	LC_ALL=C sort | tail -n 1)
+if [ "$newest" != "$(basename "$here")" ] && [ -z "${FORCE:-}" ]; then
+	echo "rollback.sh: a later install's backup is there, $root$(dirname "$here")/$newest: roll that back first (or FORCE=1)" >&2
+	exit 1
+fi
 while read -r f; do
 	cp -P -p "files$f" "$root$f.xrecover-old"
 	mv -f "$root$f.xrecover-old" "$root$f"
