@@ -111,6 +111,16 @@ if [ -s "$TMP/exposure" ]; then
 	echo "# systemd-analyze security: xrecover.service exposure $(cat "$TMP/exposure")"
 fi
 
+test_case 'the installed sysusers.d file makes the system user xrecover' '
+	command -v systemd-sysusers >/dev/null || skip "systemd-sysusers is not installed"
+	D=$TMP/su/root
+	mkdir -p "$D/etc"
+	inst "$D" install >/dev/null
+	systemd-sysusers --root="$D" "$D"/usr/local/lib/sysusers.d/xrecover.conf >"$TMP/su.out" 2>&1
+	assert_grep "^xrecover:x:[0-9]+:[0-9]+:[^:]*:/var/lib/xrecover:[^:]*nologin$" "$D/etc/passwd"
+	assert_grep "^xrecover:x:[0-9]+:" "$D/etc/group"
+'
+
 test_case 'deploy/config.example.json loads; status and run --dry-run work with it' '
 	start_redis
 	make_stream orders billing 3
@@ -125,6 +135,26 @@ test_case 'deploy/config.example.json loads; status and run --dry-run work with 
 	sed "s/\"batch\"/\"batches\"/" "$C" >"$TMP/bad.json"
 	assert_exit 2 "$XR" -c "$TMP/bad.json" -r "$REDIS_URL" --db "$DB" status
 	assert_grep "unknown key .batches." "$TMP/err"
+'
+
+test_case 'logrotate: the snippet rotates the log files; the next run makes a new one' '
+	command -v logrotate >/dev/null || skip "logrotate is not installed"
+	mkdir -p "$TMP/lr/var/log/xrecover" "$TMP/lr/var/log/xrecover-orders-worker"
+	# As /etc/logrotate.conf on Debian: create by default; the user xrecover
+	# may not exist here: no su.
+	{ echo create; sed -e "s|/var/log/|$TMP/lr/var/log/|g" -e "/^[[:space:]]*su /d" \
+		"$TOP/deploy/xrecover.logrotate"; } >"$TMP/lr/conf"
+	echo line >"$TMP/lr/var/log/xrecover/xrecover.log"
+	echo line >"$TMP/lr/var/log/xrecover-orders-worker/xrecover.log"
+	logrotate -f -s "$TMP/lr/state" "$TMP/lr/conf"
+	for d in xrecover xrecover-orders-worker; do
+		[ -f "$TMP/lr/var/log/$d/xrecover.log.1" ] || fail "$d: not rotated"
+		[ ! -e "$TMP/lr/var/log/$d/xrecover.log" ] || fail "$d: a new log made (nocreate)"
+	done
+	start_redis
+	make_stream lr g 1
+	assert_exit 0 xr run -s lr --log-file "$TMP/lr/var/log/xrecover/xrecover.log"
+	assert_grep "SUMMARY" "$TMP/lr/var/log/xrecover/xrecover.log"
 '
 
 test_case 'install, change, install again, roll back: the tree as before the second install' '
