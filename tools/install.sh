@@ -23,6 +23,11 @@
 # journal: only the files install puts, and the directories left empty.
 set -eu
 
+die() {
+	echo "install.sh: $*" >&2
+	exit 1
+}
+
 PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
 BINDIR=${BINDIR:-$PREFIX/bin}
@@ -45,36 +50,39 @@ BIN=${BIN:-$SRC/xrecover}
 MAN=${MAN:-}
 COMPLETION=${COMPLETION:-}
 
-die() {
-	echo "install.sh: $*" >&2
-	exit 1
-}
-
 nl='
 '
+tab=$(printf '\t')
 for v in "$DESTDIR" "$PREFIX" "$BINDIR" "$UNITDIR" "$SYSCONFDIR" "$MANDIR" \
-	"$COMPLETIONDIR" "$SYSUSERSDIR" "$DOCDIR" "$BACKUPDIR"; do
-	case $v in *"$nl"*) die "a path with a newline in it: refused" ;; esac
+	"$COMPLETIONDIR" "$SYSUSERSDIR" "$DOCDIR" "$BACKUPDIR" "$SRC" "$BIN" "$MAN" \
+	"$COMPLETION"; do
+	case $v in *"$nl"* | *"$tab"*) die "a path with a newline or a tab in it: refused" ;; esac
 done
+
 for v in "$PREFIX" "$BINDIR" "$UNITDIR" "$SYSCONFDIR" "$MANDIR" "$COMPLETIONDIR" \
 	"$SYSUSERSDIR" "$DOCDIR" "$BACKUPDIR"; do
 	case $v in /*) ;; *) die "'$v' is not an absolute path" ;; esac
 done
+# The units name the binary as it is, unquoted, and one inside sh -c '...'.
+case $BINDIR in *[!A-Za-z0-9/._+-]*)
+	die "BINDIR '$BINDIR': the units name the binary; use letters, digits and / . _ + - only" ;;
+esac
 
-# The files install puts, one a line: MODE SOURCE DESTINATION (below DESTDIR);
-# SOURCE "unit:FILE" is deploy/FILE with the binary's installed path in it.
+# The files install puts, one a line: MODE, SOURCE, DESTINATION (below
+# DESTDIR), separated by tabs.  SOURCE "unit:FILE" is deploy/FILE with the
+# binary's installed path in it.
 manifest() {
-	echo "0755 $BIN $BINDIR/xrecover"
+	printf '%s\t%s\t%s\n' 0755 "$BIN" "$BINDIR/xrecover"
 	for u in xrecover.service xrecover.timer xrecover-report.service \
 		xrecover-report.timer xrecover-serve.service; do
-		echo "0644 unit:$u $UNITDIR/$u"
+		printf '%s\t%s\t%s\n' 0644 "unit:$u" "$UNITDIR/$u"
 	done
-	echo "0644 $SRC/deploy/xrecover.sysusers $SYSUSERSDIR/xrecover.conf"
-	echo "0644 $SRC/deploy/config.example.json $SYSCONFDIR/xrecover/config.example.json"
-	echo "0644 $SRC/deploy/xrecover.logrotate $SYSCONFDIR/logrotate.d/xrecover"
-	echo "0644 unit:consumer-dropin.conf $DOCDIR/consumer-dropin.conf"
-	[ -z "$MAN" ] || echo "0644 $MAN $MANDIR/man1/xrecover.1"
-	[ -z "$COMPLETION" ] || echo "0644 $COMPLETION $COMPLETIONDIR/xrecover"
+	printf '%s\t%s\t%s\n' 0644 "$SRC/deploy/xrecover.sysusers" "$SYSUSERSDIR/xrecover.conf"
+	printf '%s\t%s\t%s\n' 0644 "$SRC/deploy/config.example.json" "$SYSCONFDIR/xrecover/config.example.json"
+	printf '%s\t%s\t%s\n' 0644 "$SRC/deploy/xrecover.logrotate" "$SYSCONFDIR/logrotate.d/xrecover"
+	printf '%s\t%s\t%s\n' 0644 "unit:consumer-dropin.conf" "$DOCDIR/consumer-dropin.conf"
+	[ -z "$MAN" ] || printf '%s\t%s\t%s\n' 0644 "$MAN" "$MANDIR/man1/xrecover.1"
+	[ -z "$COMPLETION" ] || printf '%s\t%s\t%s\n' 0644 "$COMPLETION" "$COMPLETIONDIR/xrecover"
 }
 
 # quote STRING: STRING as one shell word
@@ -133,7 +141,7 @@ do_install() {
 	missing_dirs "$bk" >>"$stage/dirs"
 	n=0
 	manifest >"$stage/manifest"
-	while read -r mode src dst; do
+	while IFS=$tab read -r mode src dst; do
 		n=$((n + 1))
 		render "$src" "$stage/$n"
 		chmod "$mode" "$stage/$n"
@@ -157,7 +165,7 @@ do_install() {
 	# The backup, complete before anything is replaced.
 	mkdir -p "$DESTDIR$bk/files"
 	cp "$stage/new" "$stage/new-dirs" "$stage/replaced" "$DESTDIR$bk/"
-	while read -r dst; do
+	while IFS= read -r dst; do
 		mkdir -p "$DESTDIR$bk/files$(dirname "$dst")"
 		cp -P -p "$DESTDIR$dst" "$DESTDIR$bk/files$dst"
 	done <"$stage/replaced"
@@ -165,7 +173,7 @@ do_install() {
 
 	# The files, each replaced in one rename.
 	n=0
-	while read -r mode src dst; do
+	while IFS=$tab read -r mode src dst; do
 		n=$((n + 1))
 		grep -qxF "$dst" "$stage/new" "$stage/replaced" || continue
 		mkdir -p "$DESTDIR$(dirname "$dst")"
@@ -207,12 +215,12 @@ if [ "$newest" != "$(basename "$here")" ] && [ -z "${FORCE:-}" ]; then
 	echo "rollback.sh: a later install's backup is there, $root$(dirname "$here")/$newest: roll that back first (or FORCE=1)" >&2
 	exit 1
 fi
-while read -r f; do
+while IFS= read -r f; do
 	cp -P -p "files$f" "$root$f.xrecover-old"
 	mv -f "$root$f.xrecover-old" "$root$f"
 	echo "  RESTORE	$root$f"
 done <replaced
-while read -r f; do
+while IFS= read -r f; do
 	rm -f "$root$f"
 	echo "  REMOVE	$root$f"
 done <new
@@ -220,7 +228,7 @@ dirs=$(cat new-dirs)
 cd /
 rm -rf "$root$here"
 # The deepest first; a directory someone put files in stays.
-printf '%s\n' "$dirs" | sort -r | while read -r d; do
+printf '%s\n' "$dirs" | LC_ALL=C sort -r | while IFS= read -r d; do
 	[ -z "$d" ] || rmdir "$root$d" 2>/dev/null || true
 done
 echo "rolled back: $root$here"
@@ -229,7 +237,7 @@ EOF
 }
 
 do_uninstall() {
-	manifest | while read -r mode src dst; do
+	manifest | while IFS=$tab read -r mode src dst; do
 		: "$mode" "$src"
 		if [ -e "$DESTDIR$dst" ] || [ -L "$DESTDIR$dst" ]; then
 			rm -f "$DESTDIR$dst"
