@@ -6,6 +6,10 @@
 #   make test-html    the HTML report rendered in headless Chromium (installs it)
 #   make demo         a throwaway Redis, a crashed consumer, and xrecover at work
 #   make bench        the benchmarks (bench/), each a ratio against a baseline
+#   make install      the binary, units, config example, man page, completion
+#                     (PREFIX=/usr/local, DESTDIR=); backs up what it replaces
+#   make uninstall    removes what install put
+#   make rollback-install BACKUP=DIR   puts back what that install replaced
 #
 # Objects go to build/rel or build/san so the two builds never mix.
 
@@ -43,7 +47,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 HELPERS := $(B)/xrtest $(B)/unit $(B)/bench-base
 
-.PHONY: all deps test test-sanitize test-html demo bench clean FORCE
+.PHONY: all deps test test-sanitize test-html demo bench clean install uninstall \
+	rollback-install FORCE
 
 all: xrecover
 
@@ -104,5 +109,48 @@ $(B)/bench-base: $(B)/obj/bench/baseline.o $(B)/libxr.a
 
 clean:
 	rm -rf build xrecover
+
+# ------------------------------------------------------------ install
+#
+# tools/install.sh does the work; these say where things go.  The units go
+# where systemd looks for a prefix's units: PREFIX/lib/systemd/system for
+# /usr and /usr/local, else /etc/systemd/system.
+
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+BINDIR        ?= $(PREFIX)/bin
+SYSCONFDIR    ?= /etc
+UNITDIR       ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,$(SYSCONFDIR)/systemd/system)
+SYSUSERSDIR   ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
+MANDIR        ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR        ?= $(PREFIX)/share/doc/xrecover
+BACKUPDIR     ?= $(PREFIX)/share/xrecover/backup
+
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' \
+	SYSCONFDIR='$(SYSCONFDIR)' UNITDIR='$(UNITDIR)' SYSUSERSDIR='$(SYSUSERSDIR)' \
+	MANDIR='$(MANDIR)' COMPLETIONDIR='$(COMPLETIONDIR)' DOCDIR='$(DOCDIR)' \
+	BACKUPDIR='$(BACKUPDIR)' SRC=. BIN=$(B)/xrecover MAN=$(B)/xrecover.1 \
+	COMPLETION=$(B)/xrecover.bash
+
+install: $(B)/xrecover $(B)/xrecover.1 $(B)/xrecover.bash
+	@$(INSTALL_ENV) sh tools/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) sh tools/install.sh uninstall
+
+rollback-install:
+	@test -n '$(BACKUP)' || { echo 'make rollback-install BACKUP=DIR: DIR is a backup folder install printed' >&2; exit 2; }
+	@$(INSTALL_ENV) sh tools/install.sh rollback '$(BACKUP)'
+
+# replaced by the generated man page
+$(B)/xrecover.1:
+	@mkdir -p $(dir $@)
+	@echo '.TH XRECOVER 1' >$@
+
+# replaced by the generated completion
+$(B)/xrecover.bash:
+	@mkdir -p $(dir $@)
+	@echo '# xrecover bash completion: generated from the command table' >$@
 
 -include $(shell find build -name '*.d' 2>/dev/null)
