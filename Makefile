@@ -6,6 +6,8 @@
 #   make test-html    the HTML report rendered in headless Chromium (installs it)
 #   make demo         a throwaway Redis, a crashed consumer, and xrecover at work
 #   make bench        the benchmarks (bench/), each a ratio against a baseline
+#   make man          the manual page build/rel/xrecover.1 (man ./build/rel/xrecover.1)
+#                     and the bash completion build/rel/xrecover.bash
 #
 # Objects go to build/rel or build/san so the two builds never mix.
 
@@ -42,8 +44,9 @@ SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 HELPERS := $(B)/xrtest $(B)/unit $(B)/bench-base
+DOCS    := $(B)/xrecover.1 $(B)/xrecover.bash
 
-.PHONY: all deps test test-sanitize test-html demo bench clean FORCE
+.PHONY: all deps test test-sanitize test-html demo bench man clean FORCE
 
 all: xrecover
 
@@ -69,6 +72,16 @@ $(B)/obj/schema.o: $(B)/schema.c store/migrations.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<) $(CC) $(CFLAGS) -I. -c -o $@ $<
 
+# The manual page and the completion: their command parts are written by
+# xrecover itself, from the table `xrecover help` prints.
+$(B)/xrecover.1: $(B)/xrecover doc/xrecover.1.in tools/man.sh
+	$(call say,GEN,$@) sh tools/man.sh $(B)/xrecover doc/xrecover.1.in $@
+
+$(B)/xrecover.bash: $(B)/xrecover
+	$(call say,GEN,$@) $(B)/xrecover help --completion bash >$@.tmp && mv $@.tmp $@
+
+man: $(DOCS)
+
 $(B)/xrtest: $(B)/obj/tests/xrtest.o $(B)/libxr.a
 	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -79,7 +92,7 @@ deps:
 	@sh tools/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory xrecover $(HELPERS)
+	@$(MAKE) --no-print-directory xrecover $(HELPERS) $(DOCS)
 	@XR_BUILD=$(B) XR_SANITIZE=$(SANITIZE) sh tests/run.sh $(T)
 
 test-sanitize:
