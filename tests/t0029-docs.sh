@@ -183,4 +183,54 @@ test_case 'option values: files for FILE, the words of hold|redeliver|..., nothi
 	assert_eq "" "$(complete_words xrecover rollback r)" "rollback BATCH"
 '
 
+# ROLLBACK.md, "A journal migration": the copy taken before migrating, and
+# putting it back as ROLLBACK.md says.
+backup_before_migrating() {
+	J=$TMP/mig/journal.db
+	mkdir -p "$TMP/mig"
+	latest=$(printf '%s\n' "$TOP"/schema/[0-9][0-9][0-9]_*.sql | sed 's|.*/0*\([0-9]*\)_.*|\1|' | sort -n | tail -n 1)
+	{ cat "$TOP/schema/001_init.sql"; echo "
+		PRAGMA user_version = 1;
+		INSERT INTO events (ts, run, kind, detail) VALUES (1768644328000, 1, 'run_start', '{\"mode\":\"TEST\"}');
+		INSERT INTO events (ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms, deliveries, payload)
+		  VALUES (1768644328001, 1, 'claim', 'old', 'g', 1768644000000, 0, 'dead', 5000, 1, '{\"k\":\"v\"}');
+		INSERT INTO events (ts, run, kind, detail) VALUES (1768644328002, 1, 'run_end', '{\"status\":\"ok\",\"claimed\":1}');"
+	} | sqlite3 "$J"
+	sqlite3 "$J" .dump >"$TMP/v1.dump"
+	# a run migrates it (and fails at Redis: nothing listens on port 1)
+	assert_exit 3 "$XR" -r redis://127.0.0.1:1 --db "$J" run -s orders
+	assert_eq "$latest" "$(sql "PRAGMA user_version" "$J")" "the journal's version after the run"
+	[ -f "$J.bak-v1" ] || fail "no $J.bak-v1"
+	assert_eq 600 "$(stat -c %a "$J.bak-v1")" "mode of the backup"
+	assert_eq 1 "$(sql "PRAGMA user_version" "$J.bak-v1")" "the backup's version"
+	assert_eq ok "$(sql "PRAGMA integrity_check" "$J.bak-v1")" "the backup's integrity"
+	sqlite3 "$J.bak-v1" .dump >"$TMP/bak.dump"
+	cmp "$TMP/v1.dump" "$TMP/bak.dump" || fail "the backup is not the journal as it was"
+	ls "$TMP/mig" >"$TMP/files"
+	assert_no_grep "tmp" "$TMP/files"
+	# a journal already at the newest version is not copied again
+	cp "$J.bak-v1" "$TMP/bak-v1.first"
+	assert_exit 3 "$XR" -r redis://127.0.0.1:1 --db "$J" run -s orders
+	cmp "$J.bak-v1" "$TMP/bak-v1.first" || fail "the backup changed"
+	set -- "$TMP"/mig/*.bak-v*
+	assert_eq 1 "$#" "backups"
+	# a new journal has nothing to back up
+	assert_exit 3 "$XR" -r redis://127.0.0.1:1 --db "$TMP/mig/new.db" run -s orders
+	[ ! -e "$TMP/mig/new.db.bak-v0" ] || fail "a new journal was backed up"
+	# put it back as ROLLBACK.md says: the migrated journal aside, the copy in its place
+	mkdir "$TMP/mig/migrated"
+	for f in "$J" "$J-wal" "$J-shm"; do
+		[ ! -e "$f" ] || mv "$f" "$TMP/mig/migrated/"
+	done
+	cp -p "$J.bak-v1" "$J"
+	assert_eq 1 "$(sql "PRAGMA user_version" "$J")" "the version put back"
+	sqlite3 "$J" .dump >"$TMP/back.dump"
+	cmp "$TMP/v1.dump" "$TMP/back.dump" || fail "the journal put back is not the one before"
+	# this xrecover will not read it unmigrated: the old binary goes back with it
+	assert_exit 4 "$XR" --db "$J" verify
+	assert_grep "needs migrating" "$TMP/err"
+}
+test_case 'a journal is copied to journal.db.bak-vN before its migration from N, and the copy puts it back' \
+	backup_before_migrating
+
 test_done
