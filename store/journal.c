@@ -263,7 +263,8 @@ migrate(struct journal *j, struct xerr *err)
 			    journal_schema_version());
 		return 0;
 	}
-	bool backed_up = false;
+	/* A new journal (version 0) has nothing to back up. */
+	bool backed_up = j->version == 0;
 	for (size_t i = 0; i < migrations_n; i++) {
 		const struct migration *m = &migrations[i];
 		char pragma[64];
@@ -281,7 +282,7 @@ migrate(struct journal *j, struct xerr *err)
 			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 			continue;
 		}
-		if (!backed_up && j->version > 0) {
+		if (!backed_up) {
 			if (backup_before_migrating(j, j->version, err) < 0) {
 				sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 				return -1;
