@@ -328,7 +328,7 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 		/* For the Makefile: the manual page's generated parts, the completion. */
 		if (strcmp(argv[next + 1], "--man") == 0 && next + 3 == argc)
 			return manual_write(stdout, &table, argv[next + 2]) < 0 ?
-			    usage_error("help", "no part '%s' of the manual", argv[next + 2]) :
+			    usage_error(NULL, "no part '%s' of the manual", argv[next + 2]) :
 			    XR_OK;
 		if (strcmp(argv[next + 1], "--completion") == 0 && next + 3 == argc &&
 		    strcmp(argv[next + 2], "bash") == 0) {
