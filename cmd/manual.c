@@ -83,7 +83,7 @@ roff_lines(FILE *f, const char *s, const char *blank_macro)
 {
 	struct buf b = BUF_INIT;
 
-	while (*s != '\0') {
+	while (s != NULL && *s != '\0') {
 		const char *nl = strchr(s, '\n');
 		size_t n = nl != NULL ? (size_t)(nl - s) : strlen(s);
 
@@ -112,7 +112,8 @@ roff_usage(FILE *f, const char *name, const char *usage)
 		roff_esc(&b, name, strlen(name));
 	}
 	buf_adds(&b, "\\fR ");
-	roff_esc(&b, usage, strlen(usage));
+	if (usage != NULL)
+		roff_esc(&b, usage, strlen(usage));
 	roff_emit(f, buf_str(&b), ROFF_WIDTH);
 	buf_free(&b);
 }
