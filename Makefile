@@ -6,6 +6,8 @@
 #   make test-html    the HTML report rendered in headless Chromium (installs it)
 #   make demo         a throwaway Redis, a crashed consumer, and xrecover at work
 #   make bench        the benchmarks (bench/), each a ratio against a baseline
+#   make man          the manual page build/rel/xrecover.1 (man ./build/rel/xrecover.1)
+#                     and the bash completion build/rel/xrecover.bash
 #   make install      the binary, units, config example, man page, completion
 #                     (PREFIX=/usr/local, DESTDIR=); backs up what it replaces
 #   make uninstall    removes what install put
@@ -46,8 +48,9 @@ SCHEMA  := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/schema.o
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 HELPERS := $(B)/xrtest $(B)/unit $(B)/bench-base
+DOCS    := $(B)/xrecover.1 $(B)/xrecover.bash
 
-.PHONY: all deps test test-sanitize test-html demo bench clean install uninstall \
+.PHONY: all deps test test-sanitize test-html demo bench man clean install uninstall \
 	rollback-install FORCE
 
 all: xrecover
@@ -74,6 +77,16 @@ $(B)/obj/schema.o: $(B)/schema.c store/migrations.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<) $(CC) $(CFLAGS) -I. -c -o $@ $<
 
+# The manual page and the completion: their command parts are written by
+# xrecover itself, from the table `xrecover help` prints.
+$(B)/xrecover.1: $(B)/xrecover doc/xrecover.1.in tools/man.sh
+	$(call say,GEN,$@) sh tools/man.sh $(B)/xrecover doc/xrecover.1.in $@
+
+$(B)/xrecover.bash: $(B)/xrecover
+	$(call say,GEN,$@) $(B)/xrecover help --completion bash >$@.tmp && mv $@.tmp $@
+
+man: $(DOCS)
+
 $(B)/xrtest: $(B)/obj/tests/xrtest.o $(B)/libxr.a
 	$(call say,LINK,$@) $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -84,7 +97,7 @@ deps:
 	@sh tools/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory xrecover $(HELPERS)
+	@$(MAKE) --no-print-directory xrecover $(HELPERS) $(DOCS)
 	@XR_BUILD=$(B) XR_SANITIZE=$(SANITIZE) sh tests/run.sh $(T)
 
 test-sanitize:
@@ -133,7 +146,7 @@ INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' \
 	BACKUPDIR='$(BACKUPDIR)' SRC=. BIN=$(B)/xrecover MAN=$(B)/xrecover.1 \
 	COMPLETION=$(B)/xrecover.bash
 
-install: $(B)/xrecover $(B)/xrecover.1 $(B)/xrecover.bash
+install: $(B)/xrecover $(DOCS)
 	@$(INSTALL_ENV) sh tools/install.sh install
 
 uninstall:
@@ -142,15 +155,5 @@ uninstall:
 rollback-install:
 	@test -n '$(BACKUP)' || { echo 'make rollback-install BACKUP=DIR: DIR is a backup folder install printed' >&2; exit 2; }
 	@$(INSTALL_ENV) sh tools/install.sh rollback '$(BACKUP)'
-
-# replaced by the generated man page
-$(B)/xrecover.1:
-	@mkdir -p $(dir $@)
-	@echo '.TH XRECOVER 1' >$@
-
-# replaced by the generated completion
-$(B)/xrecover.bash:
-	@mkdir -p $(dir $@)
-	@echo '# xrecover bash completion: generated from the command table' >$@
 
 -include $(shell find build -name '*.d' 2>/dev/null)

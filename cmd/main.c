@@ -11,6 +11,7 @@
 #include "../lib/buf.h"
 #include "../stream/redis.h"
 #include "command.h"
+#include "manual.h"
 
 static const struct command *const commands[] = {
 	&cmd_run,
@@ -40,6 +41,20 @@ static const struct cmd_option global_options[] = {
 	{"version", 0, NULL, NULL, "print the version"},
 	{"help", 'h', NULL, NULL, "print help"},
 	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const char help_summary[] = "show help for a command: xrecover help COMMAND";
+static const char help_notes[] =
+    "Durations: 1500ms, 90s, 5m, 1h, or a bare number of seconds; at most 36500d.\n"
+    "Flags beat the environment, which beats the config file.\n";
+
+/* What help, the manual page and the bash completion are written from. */
+static const struct cmd_table table = {
+	.commands = commands,
+	.usage = "[GLOBAL OPTIONS] COMMAND [OPTIONS]",
+	.global = global_options,
+	.help_summary = help_summary,
+	.notes = help_notes,
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -107,18 +122,17 @@ print_exit_codes(FILE *f)
 static void
 print_general_help(FILE *f)
 {
-	fputs("usage: xrecover [GLOBAL OPTIONS] COMMAND [OPTIONS]\n\n"
-	    "xrecover keeps Redis Streams consumer groups healthy: it claims entries that\n"
+	fprintf(f, "usage: xrecover %s\n\n", table.usage);
+	fputs("xrecover keeps Redis Streams consumer groups healthy: it claims entries that\n"
 	    "dead consumers left pending, deletes consumers that are gone for good, and\n"
 	    "journals every action with each message's payload in an append-only SQLite journal.\n\n"
 	    "Commands:\n", f);
 	for (size_t i = 0; commands[i] != NULL; i++)
 		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(f, "  %-10s %s\n", "help", "show help for a command: xrecover help COMMAND");
+	fprintf(f, "  %-10s %s\n", "help", help_summary);
 	fputs("\nGlobal options:\n", f);
 	print_options(f, global_options);
-	fputs("\nDurations: 1500ms, 90s, 5m, 1h, or a bare number of seconds; at most 36500d.\n"
-	    "Flags beat the environment, which beats the config file.\n", f);
+	fprintf(f, "\n%s", help_notes);
 	print_exit_codes(f);
 }
 
@@ -311,6 +325,16 @@ dispatch(int argc, char **argv, struct parsed *gp, struct parsed *cp)
 	if (strcmp(argv[next], "help") == 0) {
 		if (next + 1 >= argc) {
 			print_general_help(stdout);
+			return XR_OK;
+		}
+		/* For the Makefile: the manual page's generated parts, the completion. */
+		if (strcmp(argv[next + 1], "--man") == 0 && next + 3 == argc)
+			return manual_write(stdout, &table, argv[next + 2]) < 0 ?
+			    usage_error(NULL, "no part '%s' of the manual", argv[next + 2]) :
+			    XR_OK;
+		if (strcmp(argv[next + 1], "--completion") == 0 && next + 3 == argc &&
+		    strcmp(argv[next + 2], "bash") == 0) {
+			completion_write(stdout, &table);
 			return XR_OK;
 		}
 		cmd = find_command(argv[next + 1]);

@@ -147,9 +147,104 @@ migration_code(struct journal *j, int version, struct xerr *err)
 	return 0;
 }
 
+/* Syncs the directory that holds path, so that a rename in it is durable. */
+static void
+sync_dir_of(const char *path)
+{
+	char *dir = xstrdup(path);
+	int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+/*
+ * Copies the journal as it is at schema version `from` to
+ * "<path>.bak-v<from>" (mode 0600: it holds payloads), synced, through a
+ * temporary file renamed into place, so that the file of that name is
+ * always a whole journal.  Called inside the transaction of the first
+ * migration, before its SQL, which holds the write lock: nobody can write
+ * the journal between the copy and the migration.  A copy left by an earlier attempt whose migration
+ * failed (the journal is still at `from`, and nothing wrote it since) is
+ * replaced.  ROLLBACK.md says how to put it back.
+ */
+static int
+backup_before_migrating(struct journal *j, int from, struct xerr *err)
+{
+	struct buf path = BUF_INIT, tmp = BUF_INIT;
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *bk;
+	int fd, rc = -1;
+
+	buf_printf(&path, "%s.bak-v%d", j->path, from);
+	buf_printf(&tmp, "%s.tmp", buf_str(&path));
+	unlink(buf_str(&tmp));
+	fd = open(buf_str(&tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		xerr_set(err, XR_EJOURNAL, "cannot create '%s' for the backup before migrating: %s",
+		    buf_str(&tmp), strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (sqlite3_open_v2(buf_str(&tmp), &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "cannot open '%s' for the backup before migrating: %s",
+		    buf_str(&tmp), dst != NULL ? sqlite3_errmsg(dst) : "out of memory");
+		goto out;
+	}
+	/*
+	 * Read through a connection of its own: this one holds the write
+	 * lock (which keeps every writer out), and WAL lets a reader in.
+	 */
+	if (sqlite3_open_v2(j->path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "cannot open journal '%s' to back it up: %s", j->path,
+		    src != NULL ? sqlite3_errmsg(src) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(src, 10000);
+	bk = sqlite3_backup_init(dst, "main", src, "main");
+	if (bk == NULL) {
+		xerr_set(err, XR_EJOURNAL, "cannot back up journal '%s' to '%s': %s", j->path,
+		    buf_str(&tmp), sqlite3_errmsg(dst));
+		goto out;
+	}
+	sqlite3_backup_step(bk, -1);
+	if (sqlite3_backup_finish(bk) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "cannot back up journal '%s' to '%s': %s", j->path,
+		    buf_str(&tmp), sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* The copy committed with synchronous=FULL: it is on disk. */
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		xerr_set(err, XR_EJOURNAL, "cannot close the backup '%s'", buf_str(&tmp));
+		goto out;
+	}
+	dst = NULL;
+	if (rename(buf_str(&tmp), buf_str(&path)) < 0) {
+		xerr_set(err, XR_EJOURNAL, "cannot rename '%s' to '%s': %s", buf_str(&tmp),
+		    buf_str(&path), strerror(errno));
+		goto out;
+	}
+	sync_dir_of(buf_str(&path));
+	rc = 0;
+out:
+	sqlite3_close(src);
+	if (dst != NULL)
+		sqlite3_close(dst);
+	if (rc < 0)
+		unlink(buf_str(&tmp));
+	buf_free(&path);
+	buf_free(&tmp);
+	return rc;
+}
+
 /*
  * Applies each migration newer than the journal, each in its own
- * BEGIN IMMEDIATE ... COMMIT together with its PRAGMA user_version.
+ * BEGIN IMMEDIATE ... COMMIT together with its PRAGMA user_version.  A
+ * journal that has a schema already is first copied as it is (see
+ * backup_before_migrating), in the first migration's transaction.
  */
 static int
 migrate(struct journal *j, struct xerr *err)
@@ -168,6 +263,8 @@ migrate(struct journal *j, struct xerr *err)
 			    journal_schema_version());
 		return 0;
 	}
+	/* A new journal (version 0) has nothing to back up. */
+	bool backed_up = j->version == 0;
 	for (size_t i = 0; i < migrations_n; i++) {
 		const struct migration *m = &migrations[i];
 		char pragma[64];
@@ -184,6 +281,13 @@ migrate(struct journal *j, struct xerr *err)
 		if (m->version <= j->version) {
 			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 			continue;
+		}
+		if (!backed_up) {
+			if (backup_before_migrating(j, j->version, err) < 0) {
+				sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+				return -1;
+			}
+			backed_up = true;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
 		if (exec(j, m->sql, err) < 0 || migration_code(j, m->version, err) < 0 ||

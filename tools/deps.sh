@@ -19,6 +19,7 @@ cmd:sqlite3:sqlite3
 cmd:setpriv:util-linux
 cmd:python3:python3
 cmd:shellcheck:shellcheck
+cmd:mandoc:mandoc
 "
 # `deps.sh html`: also what the HTML report test needs
 [ "${1:-}" = html ] && need="$need cmd:chromium:chromium"
