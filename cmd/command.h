@@ -73,6 +73,7 @@ extern const struct command cmd_status;
 extern const struct command cmd_replay;
 extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
+extern const struct command cmd_archive;
 extern const struct command cmd_report;
 extern const struct command cmd_trace;
 extern const struct command cmd_test_alert;

@@ -20,6 +20,7 @@ static const struct command *const commands[] = {
 	&cmd_report,
 	&cmd_trace,
 	&cmd_verify,
+	&cmd_archive,
 	&cmd_test_alert,
 	NULL,
 };
