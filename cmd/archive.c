@@ -46,8 +46,8 @@ stop_text(const struct archive_result *r, char *out, size_t n)
 		    (long long)r->stop_seq, (long long)r->stop_id);
 		break;
 	case ARCHIVE_STOP_HELD:
-		snprintf(out, n, "; stopped before event %lld: an entry claimed there is still held",
-		    (long long)r->stop_seq);
+		snprintf(out, n, "; stopped before event %lld: an entry claimed at event %lld is "
+		    "still held", (long long)r->stop_seq, (long long)r->stop_at);
 		break;
 	case ARCHIVE_STOP_SPLIT:
 		snprintf(out, n, "; stopped before event %lld: a run, replay batch or incident "
@@ -93,8 +93,10 @@ archive_run(struct ctx *c)
 		}
 		jw_kint(&w, "events", r.events);
 		jw_kstr(&w, "stopped", stop_name(r.stop));
-		if (r.stop != ARCHIVE_STOP_NONE)
+		if (r.stop != ARCHIVE_STOP_NONE) {
 			jw_kint(&w, "stopped_at", r.stop_seq);
+			jw_kint(&w, "stopped_by", r.stop_at);
+		}
 		out_json_outcome(&w, r.nothing ? "nothing to archive" : "archived",
 		    r.nothing ? XR_ENOTHING : XR_OK);
 		jw_obj_end(&w);

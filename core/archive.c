@@ -146,16 +146,19 @@ plan(struct journal *j, int64_t before_ms, struct archive_limits *l, struct arch
 	if (l->run_seq > 0 && l->run_seq <= last) {
 		last = l->run_seq - 1;
 		r->stop = ARCHIVE_STOP_RUN;
+		r->stop_at = l->run_seq;
 		r->stop_id = l->run;
 	}
 	if (l->batch_seq > 0 && l->batch_seq <= last) {
 		last = l->batch_seq - 1;
 		r->stop = ARCHIVE_STOP_BATCH;
+		r->stop_at = l->batch_seq;
 		r->stop_id = l->batch;
 	}
 	if (l->held_seq > 0 && l->held_seq <= last) {
 		last = l->held_seq - 1;
 		r->stop = ARCHIVE_STOP_HELD;
+		r->stop_at = l->held_seq;
 		r->stop_id = 0;
 	}
 	while (last >= l->first_seq) {
@@ -164,13 +167,18 @@ plan(struct journal *j, int64_t before_ms, struct archive_limits *l, struct arch
 		if (split == 0)
 			break;
 		last = split - 1;
-		r->stop = ARCHIVE_STOP_SPLIT;
-		r->stop_id = 0;
+		if (r->stop == ARCHIVE_STOP_NONE) {
+			r->stop = ARCHIVE_STOP_SPLIT;
+			r->stop_at = split;
+		}
 	}
-	r->first_seq = l->first_seq;
-	r->last_seq = last;
 	if (r->stop != ARCHIVE_STOP_NONE)
 		r->stop_seq = last + 1;
+	/* Only the archived events of earlier archives: nothing worth a file. */
+	if (l->work_seq == 0 || l->work_seq > last)
+		last = 0;
+	r->first_seq = l->first_seq;
+	r->last_seq = last;
 	return 0;
 }
 
@@ -297,6 +305,7 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	/* The last step, under the lock: what was appended meanwhile, and the renames. */
 	if (journal_lock(j, cfg->lock_timeout_ms, err) < 0)
 		goto out;
+	failpoint("archive-locked");
 	{
 		char hex[CHAIN_HEX_LEN];
 		int64_t now_head;

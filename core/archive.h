@@ -38,7 +38,8 @@ enum archive_stop {
 	ARCHIVE_STOP_RUN,           /* a run that has not ended (stop_id: the run) */
 	ARCHIVE_STOP_BATCH,         /* a replay batch not closed (stop_id: the batch) */
 	ARCHIVE_STOP_HELD,          /* an entry still held */
-	ARCHIVE_STOP_SPLIT,         /* a run, batch or incident that lies across the date */
+	ARCHIVE_STOP_SPLIT,         /* a run, batch or incident that lies across the date
+	                               (or across the cut the others made: their reason stays) */
 };
 
 struct archive_result {
@@ -48,6 +49,7 @@ struct archive_result {
 	int64_t kept_from, kept_to; /* what the live journal holds now */
 	enum archive_stop stop;
 	int64_t stop_seq;           /* the first event kept back */
+	int64_t stop_at;            /* the event that kept it back (the run, batch, claim) */
 	int64_t stop_id;
 	char head[CHAIN_HEX_LEN];   /* the live journal's head afterwards */
 };

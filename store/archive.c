@@ -115,7 +115,9 @@ journal_archive_limits(struct journal *j, int64_t before_ms, struct archive_limi
 	    one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'replay_start'"
 	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch"
 	    "  AND e.kind = 'batch_closed')", 0, &ret->batch_seq, err) < 0 ||
-	    one(j, held_sql, 0, &ret->held_seq, err) < 0)
+	    one(j, held_sql, 0, &ret->held_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE kind <> 'archived'", 0,
+	    &ret->work_seq, err) < 0)
 		return -1;
 	if (ret->run_seq > 0 && one(j, "SELECT run FROM events WHERE seq = ?1", ret->run_seq,
 	    &ret->run, err) < 0)
@@ -322,7 +324,7 @@ out:
 int
 journal_file_remove(const char *path, struct xerr *err)
 {
-	static const char *const ends[] = {"-wal", "-shm", ""};
+	static const char *const ends[] = {"-wal", "-shm", "-journal", ""};
 	size_t n = strlen(path) + 8;
 	char *p = xmalloc(n);
 	int rc = 0;
