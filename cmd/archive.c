@@ -24,6 +24,7 @@ stop_name(enum archive_stop s)
 	case ARCHIVE_STOP_RUN: return "run";
 	case ARCHIVE_STOP_BATCH: return "batch";
 	case ARCHIVE_STOP_HELD: return "held";
+	case ARCHIVE_STOP_INTENT: return "intent";
 	case ARCHIVE_STOP_SPLIT: return "split";
 	}
 	return NULL;
@@ -48,6 +49,11 @@ stop_text(const struct archive_result *r, char *out, size_t n)
 	case ARCHIVE_STOP_HELD:
 		snprintf(out, n, "; stopped before event %lld: an entry claimed at event %lld is "
 		    "still held", (long long)r->stop_seq, (long long)r->stop_at);
+		break;
+	case ARCHIVE_STOP_INTENT:
+		snprintf(out, n, "; stopped before event %lld: the intent file names the run or "
+		    "batch of event %lld (a killed command's, for the next run)",
+		    (long long)r->stop_seq, (long long)r->stop_at);
 		break;
 	case ARCHIVE_STOP_SPLIT:
 		snprintf(out, n, "; stopped before event %lld: a run, replay batch or incident "
@@ -127,10 +133,10 @@ const struct command cmd_archive = {
 	    "goes on from the archive's last hash; events keep their numbers.  The live\n"
 	    "journal names its archives, and verify checks them with it as one chain.  It\n"
 	    "stops before the first event of a run that has not ended, a replay batch not\n"
-	    "closed, or an entry still held, and never splits a run, a batch or an incident.\n"
-	    "The copying is done without the journal's lock; the lock is held only for the\n"
-	    "last step.  A kill at any point loses nothing: run it again.  Exits 6 when\n"
-	    "nothing is old enough to move.",
+	    "closed, an entry still held, or a run or batch the intent file names, and it\n"
+	    "never splits a run, a batch or an incident.  The copying is done without the\n"
+	    "journal's lock; the lock is held only for the last step.  A kill at any point\n"
+	    "loses nothing: run it again.  Exits 6 when nothing is old enough to move.",
 	.options = archive_options,
 	.min_args = 0,
 	.max_args = 0,

@@ -1,5 +1,7 @@
 /* archive.c: moving old events to an archive file (see archive.h). */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <glob.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "../store/archive.h"
+#include "../store/intent.h"
 #include "../store/journal.h"
 #include "../store/verify.h"
 #include "archive.h"
@@ -55,6 +58,23 @@ real_dir(const char *path)
 	return r;
 }
 
+/* "DIR/NAME" of the journal DIR/NAME.db: what its archives' default names start with. */
+static char *
+archive_stem(const char *db)
+{
+	char *b = xstrdup(db), *d = xstrdup(db);
+	char *stem = basename(b), *dot = strrchr(stem, '.');
+	char *ret;
+
+	if (dot != NULL && dot != stem && strcmp(dot, ".db") == 0)
+		*dot = '\0';
+	ret = xmalloc(strlen(db) + 2);
+	sprintf(ret, "%s/%s", dirname(d), stem);
+	free(b);
+	free(d);
+	return ret;
+}
+
 /*
  * Where the archive goes (ret->file) and how the live journal names it
  * (*ret_name: its name alone when it lies beside the journal).
@@ -67,14 +87,10 @@ name_archive(const char *db, const char *to, const struct archive_result *r, cha
 	const char *base;
 
 	if (to == NULL) {
-		char *b = xstrdup(db), *stem = basename(b), *dot = strrchr(stem, '.');
-		char *d = xstrdup(db);
-		if (dot != NULL && dot != stem && strcmp(dot, ".db") == 0)
-			*dot = '\0';
-		snprintf(file, n, "%s/%s-archive-%lld-%lld.db", dirname(d), stem,
-		    (long long)r->first_seq, (long long)r->last_seq);
-		free(b);
-		free(d);
+		char *stem = archive_stem(db);
+		snprintf(file, n, "%s-archive-%lld-%lld.db", stem, (long long)r->first_seq,
+		    (long long)r->last_seq);
+		free(stem);
 	} else {
 		snprintf(file, n, "%s", to);
 	}
@@ -133,14 +149,83 @@ check_target(struct journal *j, const char *path, const char *name,
 	return 0;
 }
 
+/*
+ * What an interrupted archive left beside the journal under the default
+ * names: its temporary files, and an archive renamed into place that the
+ * journal does not name yet (its events are all still in the journal:
+ * check_target proves it).  The archive lock keeps other archives out.
+ */
+static void
+clear_leftovers(struct journal *j, const char *db, const struct archive_row *rows, size_t nrows)
+{
+	static const char *const ends[] = {"-archive-*.db.tmp", "-archive-*.db"};
+	char *stem = archive_stem(db);
+	char *pat = xmalloc(strlen(stem) + 32);
+
+	for (size_t e = 0; e < 2; e++) {
+		glob_t g;
+		sprintf(pat, "%s%s", stem, ends[e]);
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			const char *p = g.gl_pathv[i];
+			const char *base = strrchr(p, '/') != NULL ? strrchr(p, '/') + 1 : p;
+			if (e == 0 || check_target(j, p, base, rows, nrows, NULL) == 0)
+				journal_file_remove(p, NULL);
+		}
+		globfree(&g);
+	}
+	free(pat);
+	free(stem);
+}
+
+/* The oldest run and batch the intent file's records name (0: none). */
+struct intents_seen {
+	int64_t run, batch;
+};
+
+static void
+intent_seen(void *ctx, const char *line)
+{
+	struct intents_seen *in = ctx;
+	cJSON *d = cJSON_Parse(line);
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(d, "run");
+	const cJSON *batch = cJSON_GetObjectItemCaseSensitive(d, "batch");
+
+	if (cJSON_IsNumber(run) && run->valuedouble > 0 &&
+	    (in->run == 0 || (int64_t)run->valuedouble < in->run))
+		in->run = (int64_t)run->valuedouble;
+	if (cJSON_IsNumber(batch) && batch->valuedouble > 0 &&
+	    (in->batch == 0 || (int64_t)batch->valuedouble < in->batch))
+		in->batch = (int64_t)batch->valuedouble;
+	cJSON_Delete(d);
+}
+
+/* The first event the intent file's records may need (0: none). */
+static int
+intent_limit(struct journal *j, const char *db, int64_t *ret, struct xerr *err)
+{
+	struct intents_seen in = {0, 0};
+	int64_t r = 0, b = 0;
+
+	*ret = 0;
+	if (intent_peek(db, intent_seen, &in, err) < 0 ||
+	    (in.run > 0 && journal_run_start_seq(j, in.run, &r, err) < 0) ||
+	    (in.batch > 0 && journal_batch_start_seq(j, in.batch, &b, err) < 0))
+		return -1;
+	*ret = r > 0 && (b == 0 || r < b) ? r : b;
+	return 0;
+}
+
 /* Where the cut falls: the last event to move, and why not later. */
 static int
-plan(struct journal *j, int64_t before_ms, struct archive_limits *l, struct archive_result *r,
-    struct xerr *err)
+plan(struct journal *j, const char *db, int64_t before_ms, struct archive_limits *l,
+    struct archive_result *r, struct xerr *err)
 {
-	int64_t last, split;
+	int64_t last, split, intent;
 
-	if (journal_archive_limits(j, before_ms, l, err) < 0)
+	if (journal_archive_limits(j, before_ms, l, err) < 0 ||
+	    intent_limit(j, db, &intent, err) < 0)
 		return -1;
 	last = l->newer_seq > 0 ? l->newer_seq - 1 : l->head_seq;
 	if (l->run_seq > 0 && l->run_seq <= last) {
@@ -159,6 +244,12 @@ plan(struct journal *j, int64_t before_ms, struct archive_limits *l, struct arch
 		last = l->held_seq - 1;
 		r->stop = ARCHIVE_STOP_HELD;
 		r->stop_at = l->held_seq;
+		r->stop_id = 0;
+	}
+	if (intent > 0 && intent <= last) {
+		last = intent - 1;
+		r->stop = ARCHIVE_STOP_INTENT;
+		r->stop_at = intent;
 		r->stop_id = 0;
 	}
 	while (last >= l->first_seq) {
@@ -251,8 +342,10 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	/* What an interrupted archive left beside the journal is its own: start again. */
 	if (journal_file_remove(next, err) < 0 ||
 	    journal_open(db, JOURNAL_WRITE, &j, err) < 0 ||
-	    journal_archives(j, &rows, &nrows, err) < 0 ||
-	    plan(j, before_ms, &lim, ret, err) < 0)
+	    journal_archives(j, &rows, &nrows, err) < 0)
+		goto out;
+	clear_leftovers(j, db, rows, nrows);
+	if (plan(j, db, before_ms, &lim, ret, err) < 0)
 		goto out;
 	if (ret->last_seq < ret->first_seq || ret->first_seq == 0) {
 		ret->nothing = true;
@@ -319,7 +412,7 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 		goto out;
 	journal_close(l);
 	l = NULL;
-	if (journal_file_rename(tmp, ret->file, err) < 0)
+	if (journal_file_rename(tmp, ret->file, db, err) < 0)
 		goto out;
 	failpoint("archive-renamed");
 	if (journal_replace(j, next, err) < 0)

@@ -8,9 +8,11 @@
  * (schema/009_archive.sql).  Events keep their seq.
  *
  * What is safe to move: the cut never passes the first event of a run that
- * has not ended, of a replay batch not closed, or of an entry still held
- * (its claim is what replay and adoption look up); and it never splits a
- * run, a batch or an incident: it stops before the first one it would cut.
+ * has not ended, of a replay batch not closed, of an entry still held (its
+ * claim is what replay and adoption look up), or of a run or batch that a
+ * record of the intent file names (the next run reconciles it from there);
+ * and it never splits a run, a batch or an incident: it stops before the
+ * first one it would cut.
  *
  * Nothing is lost by a kill at any instant: the archive and the new live
  * journal are built beside the journal (NAME.tmp, JOURNAL.new), the
@@ -38,6 +40,7 @@ enum archive_stop {
 	ARCHIVE_STOP_RUN,           /* a run that has not ended (stop_id: the run) */
 	ARCHIVE_STOP_BATCH,         /* a replay batch not closed (stop_id: the batch) */
 	ARCHIVE_STOP_HELD,          /* an entry still held */
+	ARCHIVE_STOP_INTENT,        /* a record of the intent file (a killed command's) */
 	ARCHIVE_STOP_SPLIT,         /* a run, batch or incident that lies across the date
 	                               (or across the cut the others made: their reason stays) */
 };

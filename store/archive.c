@@ -155,6 +155,13 @@ journal_split_at(struct journal *j, int64_t last, int64_t *ret, struct xerr *err
 }
 
 int
+journal_batch_start_seq(struct journal *j, int64_t batch, int64_t *ret, struct xerr *err)
+{
+	return one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE kind = 'replay_start'"
+	    " AND batch = ?1", batch, ret, err);
+}
+
+int
 journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_HASH_LEN],
     struct xerr *err)
 {
@@ -339,7 +346,7 @@ journal_file_remove(const char *path, struct xerr *err)
 }
 
 int
-journal_file_rename(const char *from, const char *to, struct xerr *err)
+journal_file_rename(const char *from, const char *to, const char *like, struct xerr *err)
 {
 	static const char *const ends[] = {"-wal", "-shm"};
 	char *dir = xstrdup(to);
@@ -360,6 +367,9 @@ journal_file_rename(const char *from, const char *to, struct xerr *err)
 		unlink(p);
 	}
 	free(p);
+	if (like != NULL && stat(like, &sb) == 0 && chown(from, sb.st_uid, sb.st_gid) < 0) {
+		/* Not root: the file is already this user's. */
+	}
 	if (rename(from, to) < 0) {
 		free(dir);
 		return xerr_set(err, XR_EJOURNAL, "cannot rename '%s' to '%s': %s", from, to,

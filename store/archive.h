@@ -51,6 +51,9 @@ int journal_archive_limits(struct journal *j, int64_t before_ms, struct archive_
  */
 int journal_split_at(struct journal *j, int64_t last, int64_t *ret, struct xerr *err);
 
+/* The replay_start event of batch (0: none). */
+int journal_batch_start_seq(struct journal *j, int64_t batch, int64_t *ret, struct xerr *err);
+
 /* The stored hash of event seq.  XR_EJOURNAL when there is none. */
 int journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_HASH_LEN],
     struct xerr *err);
@@ -78,7 +81,10 @@ int journal_range_info(struct journal *j, int64_t from, int64_t to, struct archi
 /* Removes the journal file path with its -wal and -shm, if they exist. */
 int journal_file_remove(const char *path, struct xerr *err);
 
-/* Renames a closed journal file (no -wal left) and syncs its directory. */
-int journal_file_rename(const char *from, const char *to, struct xerr *err);
+/*
+ * Renames a closed journal file (no -wal left) and syncs its directory;
+ * the file is given the owner of the file like first (when allowed).
+ */
+int journal_file_rename(const char *from, const char *to, const char *like, struct xerr *err);
 
 #endif

@@ -514,7 +514,9 @@ journal_replace(struct journal *j, const char *from, struct xerr *err)
 {
 	size_t n = strlen(j->path) + 8;
 	char *wal = xmalloc(n), *shm = xmalloc(n);
-	int rc = -1;
+	sqlite3_stmt *st;
+	struct stat sb;
+	int rc = -1, step, busy;
 
 	if (j->lock_fd < 0 || j->in_tx || j->access != JOURNAL_WRITE) {
 		xerr_set(err, XR_EJOURNAL, "journal '%s': replaced without its lock", j->path);
@@ -525,8 +527,26 @@ journal_replace(struct journal *j, const char *from, struct xerr *err)
 	 * the old file open keep reading it whole; the new file must not meet
 	 * the old file's WAL.
 	 */
-	if (exec(j, "PRAGMA wal_checkpoint(TRUNCATE)", err) < 0)
+	if (sqlite3_prepare_v2(j->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "checkpoint");
 		goto out;
+	}
+	step = sqlite3_step(st);
+	busy = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
+	sqlite3_finalize(st);
+	if (busy != 0) {
+		/* Its WAL must be empty before it goes: a kill then leaves it whole. */
+		xerr_set(err, XR_EJOURNAL, "journal '%s': another process kept its WAL busy; "
+		    "nothing was changed, try again", j->path);
+		goto out;
+	}
+	/* The new file belongs to whom the old one did, with its mode. */
+	if (stat(j->path, &sb) == 0) {
+		if (chown(from, sb.st_uid, sb.st_gid) < 0) {
+			/* Not root: the file is already this user's. */
+		}
+		chmod(from, sb.st_mode & 07777);
+	}
 	disconnect_db(j);
 	snprintf(wal, n, "%s-wal", j->path);
 	snprintf(shm, n, "%s-shm", j->path);

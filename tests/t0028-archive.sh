@@ -183,8 +183,17 @@ unfinished() {
 	"$XR" -r "$REDIS_URL" --db "$d" -q run -s uf 2>/dev/null
 	assert_eq "2|crashed 3|ok" "$(sql "select run || '|' || status from runs order by run" "$d" | tr '\n' ' ' | sed 's/ $//')"
 	"$XR" --db "$d" verify >/dev/null
+	# a record of the intent file (a killed command's) names run 1: it stays
+	d=$TMP/uf2.db
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s uf 2>/dev/null
+	printf '{"run":1,"kind":"claim"}\n' >"$d".intent
+	assert_exit 6 "$XR" --db "$d" archive --before "$FUTURE"
+	assert_grep "^nothing to archive before $FUTURE; stopped before event 1: the intent file names the run or batch of event 1" "$TMP"/out
+	: >"$d".intent
+	"$XR" --db "$d" -q archive --before "$FUTURE"
+	assert_eq 1 "$(sql "select count(*) from archives" "$d")"
 }
-test_case 'archive stops before a run that has not ended' unfinished
+test_case 'archive stops before a run that has not ended, or that the intent file names' unfinished
 
 # ---------------------------------------------------------------- kills
 
@@ -220,6 +229,8 @@ after_kill() {
 	union "$TMP"/k/j.db "$kh" >"$TMP"/u
 	cmp "$TMP"/base.dump "$TMP"/u || fail "events lost or changed after the rerun"
 	[ -z "$(find "$TMP"/k -name '*.new' -o -name '*.tmp')" ] || fail "temporary files left"
+	assert_eq "$(sql "select file from archives" "$TMP"/k/j.db)" \
+		"$(cd "$TMP"/k && echo j-archive-*.db)" "the archive files after the rerun"
 }
 
 kills() {
@@ -251,6 +262,20 @@ kills() {
 		assert_eq 137 "$rc" "killed at $fp"
 		after_kill
 	done
+	# killed between its renames, then a run: the next archive cuts elsewhere,
+	# and the archive the journal never named goes
+	fresh
+	rc=0
+	XRECOVER_FAILPOINT=archive-renamed "$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE" \
+		2>/dev/null || rc=$?
+	assert_eq 137 "$rc" "killed at archive-renamed"
+	left=$(cd "$TMP"/k && echo j-archive-*.db)
+	"$XR" -r "$REDIS_URL" --db "$TMP"/k/j.db -q run -s k 2>/dev/null
+	"$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE"
+	named=$(sql "select file from archives" "$TMP"/k/j.db)
+	[ "$named" != "$left" ] || fail "the cut did not move"
+	assert_eq "$named" "$(cd "$TMP"/k && echo j-archive-*.db)" "archive files"
+	"$XR" --db "$TMP"/k/j.db verify >/dev/null
 	# at random instants: at least 10, and until 8 of them landed mid-work
 	n=0
 	mid=0
