@@ -79,6 +79,7 @@ extern const struct command cmd_rollback;
 extern const struct command cmd_verify;
 extern const struct command cmd_release;
 extern const struct command cmd_doctor;
+extern const struct command cmd_archive;
 extern const struct command cmd_report;
 extern const struct command cmd_trace;
 extern const struct command cmd_test_alert;

@@ -23,6 +23,7 @@ static const struct command *const commands[] = {
 	&cmd_verify,
 	&cmd_release,
 	&cmd_doctor,
+	&cmd_archive,
 	&cmd_test_alert,
 	NULL,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/archive.h"
 #include "../core/metrics.h"
 #include "../core/mode.h"
 #include "../core/recover.h"
@@ -27,6 +28,7 @@ static const struct cmd_option run_options[] = {
 	{"no-clean", 0, "no_clean", NULL, "do not delete consumers"},
 	{"dry-run", 'n', "dry_run", NULL, "change nothing anywhere (Redis, journal); print what would be done"},
 	{"log-file", 0, "log_file", "FILE", "also append the log lines to FILE"},
+	{"archive-after", 0, "archive_after", "DURATION", "after a good run, at most once a day, archive the events older than this (as archive --before; default never)"},
 	{"metrics-file", 0, "metrics_file", "FILE", "after the run, replace FILE with the metrics in the Prometheus text format (for node_exporter's textfile collector)"},
 	{NULL, 0, NULL, NULL, NULL},
 };
@@ -122,6 +124,33 @@ write_metrics(struct ctx *c, const struct recover_result *r, struct xerr *err)
 	return rc;
 }
 
+/*
+ * The retention setting, after a good run: at most once a day (the archive
+ * lock file's time says when one last began), the events older than
+ * archive_after go to an archive.  Its failure is a warning: the run's
+ * work is done and journalled.
+ */
+static void
+retention(struct ctx *c)
+{
+	struct archive_result r;
+	struct xerr err = {0};
+	struct buf esc = BUF_INIT;
+	int64_t now = now_ms();
+
+	if (c->cfg.archive_after_ms <= 0 || c->cfg.dry_run || !archive_due(&c->cfg, now))
+		return;
+	if (archive_journal(&c->cfg, now - c->cfg.archive_after_ms, NULL, &r, &err) < 0) {
+		char msg[sizeof(err.msg) + 32];
+		snprintf(msg, sizeof(msg), "archive_after: %s", err.msg);
+		out_error(&c->out, msg);
+	} else if (!r.nothing && !c->cfg.quiet && !c->cfg.json) {
+		fprintf(stderr, "xrecover: archived events %lld to %lld to %s\n",
+		    (long long)r.first_seq, (long long)r.last_seq, out_esc(&esc, r.file));
+	}
+	buf_free(&esc);
+}
+
 static int
 run_run(struct ctx *c)
 {
@@ -157,6 +186,8 @@ run_run(struct ctx *c)
 		c->out.json_done = true;
 	}
 	recover_result_free(&res);
+	if (rc == 0)
+		retention(c);
 	return rc < 0 ? fail(c, &err) : XR_OK;
 }
 

@@ -43,8 +43,11 @@ verify_run(struct ctx *c)
 		jw_kint(&w, "events", r.events);
 		jw_kstr(&w, "head", head);
 		jw_kint(&w, "head_seq", r.head_seq);
+		jw_kint(&w, "archives", r.archives);
+		jw_kint(&w, "archived_events", r.archived_events);
+		jw_kstr(&w, "archive", r.archive[0] != '\0' ? r.archive : NULL);
 		if (r.status != CHAIN_WHOLE && r.status != CHAIN_HEAD_MISSING &&
-		    r.status != CHAIN_INDEX)
+		    r.status != CHAIN_INDEX && r.status != CHAIN_ARCHIVE)
 			jw_kint(&w, "bad_seq", r.bad_seq);
 		else
 			jw_kstr(&w, "bad_seq", NULL);
@@ -67,7 +70,9 @@ verify_run(struct ctx *c)
 		return fail(c, &err);
 	}
 	if (!c->cfg.json) {
-		printf("%s\n", line);
+		struct buf esc = BUF_INIT;
+		printf("%s\n", out_esc(&esc, line));
+		buf_free(&esc);
 		if (want != NULL)
 			printf("head %s is event %lld: nothing was cut off after it\n", want,
 			    (long long)r.head_at);
@@ -86,7 +91,10 @@ const struct command cmd_verify = {
 	    "whole; otherwise names the first bad event and what was done to it (changed,\n"
 	    "deleted, inserted, moved) and exits 7.  A chain alone cannot show that its newest\n"
 	    "events were cut off: keep a head outside the journal (run --json and every daily\n"
-	    "report print it) and give it to --head.  Reads the journal only.",
+	    "report print it) and give it to --head.  A journal that was archived (archive)\n"
+	    "names its archive files: verify checks each of them too, and that they and the\n"
+	    "journal are one chain; a missing or changed archive exits 7.  Verify an archive\n"
+	    "alone with --db ARCHIVE.  Reads the journal only.",
 	.options = verify_options,
 	.min_args = 0,
 	.max_args = 0,

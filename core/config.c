@@ -78,6 +78,7 @@ static const struct setting settings[] = {
 	{"connect_timeout", S_DUR, F(connect_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"command_timeout", S_DUR, F(command_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
+	{"archive_after", S_DUR, F(archive_after_ms), true, NULL, NULL, 0, 0, false},
 	{"mode", S_MODE, 0, true, NULL, NULL, 0, 0, false},
 	{"webhooks", S_WEBHOOKS, 0, true, NULL, NULL, 0, 0, false},
 	{"interval", S_DUR, F(interval_ms), true, NULL, NULL, 0, 0, false},

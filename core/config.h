@@ -59,6 +59,7 @@ struct config {
 	int64_t connect_timeout_ms;
 	int64_t command_timeout_ms;
 	int64_t lock_timeout_ms;
+	int64_t archive_after_ms;   /* run: archive events older than this, once a day (0: never) */
 
 	char **mode_files;          /* globs of KEY=VALUE env files */
 	char **live_when;           /* KEY=VALUE that make the mode LIVE */

@@ -171,6 +171,27 @@ row_hash(sqlite3_stmt *st)
 }
 
 int
+chain_anchor(sqlite3 *db, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(ret, 0, CHAIN_HASH_LEN);
+	*ret_seq = 0;
+	if (sqlite3_prepare_v2(db, "SELECT last_seq, last_hash FROM archives"
+	    " ORDER BY last_seq DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_seq = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == CHAIN_HASH_LEN)
+			memcpy(ret, sqlite3_column_blob(st, 1), CHAIN_HASH_LEN);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 hash_before(sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq)
 {
 	sqlite3_stmt *st;
@@ -189,7 +210,19 @@ hash_before(sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN], int64_t
 			memcpy(ret, sqlite3_column_blob(st, 1), CHAIN_HASH_LEN);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	if (rc == SQLITE_DONE) {
+		/* None left here: the chain goes on from the last archive's, if any. */
+		unsigned char h[CHAIN_HASH_LEN];
+		int64_t at;
+		if (chain_anchor(db, h, &at) < 0)
+			return -1;
+		if (at > 0 && at < seq) {
+			memcpy(ret, h, CHAIN_HASH_LEN);
+			*ret_seq = at;
+		}
+		return 0;
+	}
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int

@@ -77,9 +77,20 @@ struct sqlite3_stmt;
 void row_values(struct sqlite3_stmt *st, struct cval v[CHAIN_COLS]);
 /* The stored hash of the row, in st (NULL when it has none or it is not 32 bytes). */
 const unsigned char *row_hash(struct sqlite3_stmt *st);
-/* The stored hash and seq of the last event before seq (zero hash, 0 when none). */
+/*
+ * The stored hash and seq of the last event before seq; when the journal
+ * holds none, the last archived event's (chain_anchor) if it is before seq;
+ * else the zero hash and 0.
+ */
 int hash_before(struct sqlite3 *db, int64_t seq, unsigned char ret[CHAIN_HASH_LEN],
     int64_t *ret_seq);
+
+/*
+ * The event the journal's chain goes on from after its archives (schema
+ * 009): the last archived event's seq and hash (0 and the zero hash when
+ * nothing was archived).
+ */
+int chain_anchor(struct sqlite3 *db, unsigned char ret[CHAIN_HASH_LEN], int64_t *ret_seq);
 
 /* The newest event's hash and seq (seq 0 and zero hash for an empty journal). */
 int chain_head(struct sqlite3 *db, const char *path, unsigned char ret[CHAIN_HASH_LEN],

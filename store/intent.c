@@ -124,25 +124,67 @@ fail:
 	return -1;
 }
 
+/* The whole file at fd into all (path names it in the error). */
+static int
+read_all(int fd, const char *path, struct buf *all, struct xerr *err)
+{
+	char chunk[65536];
+	ssize_t n;
+	off_t pos = 0;
+
+	while ((n = pread(fd, chunk, sizeof(chunk), pos)) > 0) {
+		buf_add(all, chunk, (size_t)n);
+		pos += n;
+	}
+	if (n < 0)
+		return xerr_set(err, XR_EJOURNAL, "cannot read intent file '%s': %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+int
+intent_peek(const char *journal_path, void (*fn)(void *ctx, const char *line), void *ctx,
+    struct xerr *err)
+{
+	char *path = xmalloc(strlen(journal_path) + 8);
+	struct buf all = BUF_INIT;
+	int fd, rc;
+
+	sprintf(path, "%s.intent", journal_path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno == ENOENT ? 0 : xerr_set(err, XR_EJOURNAL,
+		    "cannot read intent file '%s': %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	rc = read_all(fd, path, &all, err);
+	close(fd);
+	for (char *p = all.data, *end = all.data + all.len; rc == 0 && p != NULL && p < end; ) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;              /* cut short by a kill: never acted on */
+		*nl = '\0';
+		if (nl > p)
+			fn(ctx, p);
+		p = nl + 1;
+	}
+	buf_free(&all);
+	free(path);
+	return rc;
+}
+
 int
 intent_each(struct intent_log *l, int (*fn)(void *ctx, const char *line), void *ctx,
     struct xerr *err)
 {
 	struct buf all = BUF_INIT, keep = BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
-	off_t pos = 0;
 	int rc = 0;
 	bool dropped = false;
 
-	while ((n = pread(l->fd, chunk, sizeof(chunk), pos)) > 0) {
-		buf_add(&all, chunk, (size_t)n);
-		pos += n;
-	}
-	if (n < 0) {
+	if (read_all(l->fd, l->path, &all, err) < 0) {
 		buf_free(&all);
-		return xerr_set(err, XR_EJOURNAL, "cannot read intent file '%s': %s", l->path,
-		    strerror(errno));
+		return -1;
 	}
 	char *p = all.data, *end = all.data + all.len;
 	while (p != NULL && p < end) {

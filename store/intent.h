@@ -55,6 +55,13 @@ enum { INTENT_DONE = 0, INTENT_KEEP = 1 };
 int intent_each(struct intent_log *l, int (*fn)(void *ctx, const char *line),
     void *ctx, struct xerr *err);
 
+/*
+ * Calls fn for each complete record of the intent file of the journal at
+ * journal_path, read-only (while a run may append to it); no file: none.
+ */
+int intent_peek(const char *journal_path, void (*fn)(void *ctx, const char *line), void *ctx,
+    struct xerr *err);
+
 /* True when the file holds records. */
 int intent_pending(struct intent_log *l, int *ret, struct xerr *err);
 

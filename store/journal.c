@@ -63,6 +63,8 @@ struct journal {
 	enum journal_access access;
 	int version;
 	int lock_fd;
+	dev_t dev;              /* the file the connection opened */
+	ino_t ino;
 	bool in_tx;
 	bool durable;           /* the open transaction commits with synchronous=FULL */
 	bool head_known;        /* head and head_seq are the newest event's */
@@ -305,7 +307,35 @@ migrate(struct journal *j, struct xerr *err)
 	return 0;
 }
 
-/* Creates the journal file (mode 0600) and, if missing, its directory. */
+/*
+ * Creates every missing directory level of dir, each mode 0700 (a journal
+ * holds payloads: only its owner may look in).
+ */
+static int
+make_dirs(const char *dir, struct xerr *err)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1; ; s++) {
+		char c = *s;
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			rc = xerr_set(err, XR_EJOURNAL, "cannot create journal directory '%s': %s", p,
+			    strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Creates the journal file (mode 0600) and, if missing, its directories. */
 static int
 create_file(const char *path, struct xerr *err)
 {
@@ -314,9 +344,7 @@ create_file(const char *path, struct xerr *err)
 	struct stat sb;
 	int fd;
 
-	if (stat(d, &sb) < 0 && errno == ENOENT && mkdir(d, 0700) < 0 && errno != EEXIST) {
-		xerr_set(err, XR_EJOURNAL, "cannot create journal directory '%s': %s", d,
-		    strerror(errno));
+	if (stat(d, &sb) < 0 && errno == ENOENT && make_dirs(d, err) < 0) {
 		free(dir);
 		return -1;
 	}
@@ -351,38 +379,36 @@ sqlite_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int
-journal_open(const char *path, enum journal_access access, struct journal **ret,
-    struct xerr *err)
+/*
+ * Opens the SQLite connection to j->path as j->access says, and notes
+ * which file it is (the inode: an archive may put another in its place).
+ */
+static int
+connect_db(struct journal *j, struct xerr *err)
 {
-	struct journal *j = xcalloc(1, sizeof(*j));
 	struct stat sb;
 	int flags;
 
-	pthread_once(&sqlite_once, sqlite_setup);
-	j->path = xstrdup(path);
-	j->access = access;
-	j->lock_fd = -1;
-	if (access == JOURNAL_READ) {
-		if (stat(path, &sb) < 0) {
-			xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s%s", path,
+	if (j->access == JOURNAL_READ) {
+		if (stat(j->path, &sb) < 0)
+			return xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s%s", j->path,
 			    strerror(errno), errno == ENOENT ? " (no run has written it yet)" : "");
-			goto fail;
-		}
 		flags = SQLITE_OPEN_READONLY;
 	} else {
-		if (stat(path, &sb) < 0 && create_file(path, err) < 0)
-			goto fail;
+		if (stat(j->path, &sb) < 0 && create_file(j->path, err) < 0)
+			return -1;
 		flags = SQLITE_OPEN_READWRITE;
 	}
-	if (sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s", path,
+	if (sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return xerr_set(err, XR_EJOURNAL, "cannot open journal '%s': %s", j->path,
 		    j->db != NULL ? sqlite3_errmsg(j->db) : "out of memory");
-		goto fail;
+	if (stat(j->path, &sb) == 0) {
+		j->dev = sb.st_dev;
+		j->ino = sb.st_ino;
 	}
 	sqlite3_extended_result_codes(j->db, 1);
 	sqlite3_busy_timeout(j->db, 10000);
-	if (access == JOURNAL_WRITE) {
+	if (j->access == JOURNAL_WRITE) {
 		sqlite3_stmt *st;
 		const char *mode = NULL;
 
@@ -391,21 +417,19 @@ journal_open(const char *path, enum journal_access access, struct journal **ret,
 		 * commit with fewer page writes.  Only takes effect on a new file.
 		 */
 		if (exec(j, "PRAGMA page_size = 16384", err) < 0)
-			goto fail;
-		if (sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
-			DB_ERR(j, err, "cannot switch to WAL");
-			goto fail;
-		}
+			return -1;
+		if (sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+			return DB_ERR(j, err, "cannot switch to WAL");
 		if (sqlite3_step(st) == SQLITE_ROW)
 			mode = (const char *)sqlite3_column_text(st, 0);
 		if (mode == NULL || strcmp(mode, "wal") != 0) {
 			DB_ERR(j, err, "cannot switch to WAL");
 			sqlite3_finalize(st);
-			goto fail;
+			return -1;
 		}
 		sqlite3_finalize(st);
 		if (exec(j, "PRAGMA synchronous = NORMAL", err) < 0)
-			goto fail;
+			return -1;
 		/*
 		 * Checkpoint each 8 MiB of WAL (512 pages).  A long run then
 		 * merges most of its pages into the file while it still claims
@@ -414,9 +438,40 @@ journal_open(const char *path, enum journal_access access, struct journal **ret,
 		 * 64 and 16 MiB: claims of 100,000 and 1,000,000 entries faster.
 		 */
 		if (exec(j, "PRAGMA wal_autocheckpoint = 512", err) < 0)
-			goto fail;
+			return -1;
 	}
-	if (migrate(j, err) < 0)
+	return 0;
+}
+
+/* Closes the connection and forgets its statements (the journal itself stays). */
+static void
+disconnect_db(struct journal *j)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(j->st[i]);
+		j->st[i] = NULL;
+	}
+	if (j->db != NULL) {
+		if (j->in_tx)
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(j->db);
+	}
+	j->db = NULL;
+	j->in_tx = false;
+	j->head_known = false;
+}
+
+int
+journal_open(const char *path, enum journal_access access, struct journal **ret,
+    struct xerr *err)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+
+	pthread_once(&sqlite_once, sqlite_setup);
+	j->path = xstrdup(path);
+	j->access = access;
+	j->lock_fd = -1;
+	if (connect_db(j, err) < 0 || migrate(j, err) < 0)
 		goto fail;
 	*ret = j;
 	return 0;
@@ -430,13 +485,7 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(j->st[i]);
-	if (j->db != NULL) {
-		if (j->in_tx)
-			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(j->db);
-	}
+	disconnect_db(j);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	chain_hasher_free(j->hasher);
@@ -502,6 +551,15 @@ fail:
 	return -1;
 }
 
+/* Whether the file at the journal's path is not the one the connection opened. */
+static bool
+replaced(const struct journal *j)
+{
+	struct stat sb;
+
+	return stat(j->path, &sb) == 0 && (sb.st_dev != j->dev || sb.st_ino != j->ino);
+}
+
 int
 journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
 {
@@ -510,6 +568,15 @@ journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err)
 	if (lock_file(j->path, ".lock", "is locked by", wait_ms, &j->lock_fd,
 	    err) < 0)
 		return -1;
+	/*
+	 * An archive may have put a new file in the journal's place while
+	 * the lock was free: what is written must go to that one.
+	 */
+	if (!j->in_tx && replaced(j) && (disconnect_db(j), connect_db(j, err) < 0 ||
+	    migrate(j, err) < 0)) {
+		journal_unlock(j);
+		return -1;
+	}
 	/* Others may have written while it was free: what this connection knew is stale. */
 	j->head_known = false;
 	if (j->inc != NULL)
@@ -523,6 +590,89 @@ journal_unlock(struct journal *j)
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
 	j->lock_fd = -1;
+}
+
+int
+journal_lock_archive(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err)
+{
+	return lock_file(path, ".archive.lock", "has an archive running in", wait_ms, ret_fd,
+	    err);
+}
+
+/* Syncs the directory that holds path: a rename in it is then durable. */
+static void
+sync_dir(const char *path)
+{
+	char *dir = xstrdup(path);
+	int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int
+journal_replace(struct journal *j, const char *from, struct xerr *err)
+{
+	size_t n = strlen(j->path) + 8;
+	char *wal = xmalloc(n), *shm = xmalloc(n);
+	sqlite3_stmt *st;
+	struct stat sb;
+	int rc = -1, step, busy;
+
+	if (j->lock_fd < 0 || j->in_tx || j->access != JOURNAL_WRITE) {
+		xerr_set(err, XR_EJOURNAL, "journal '%s': replaced without its lock", j->path);
+		goto out;
+	}
+	/*
+	 * Everything into the file, the WAL emptied: readers that still have
+	 * the old file open keep reading it whole; the new file must not meet
+	 * the old file's WAL.
+	 */
+	if (sqlite3_prepare_v2(j->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "checkpoint");
+		goto out;
+	}
+	step = sqlite3_step(st);
+	busy = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
+	sqlite3_finalize(st);
+	if (busy != 0) {
+		/* Its WAL must be empty before it goes: a kill then leaves it whole. */
+		xerr_set(err, XR_EJOURNAL, "journal '%s': another process kept its WAL busy; "
+		    "nothing was changed, try again", j->path);
+		goto out;
+	}
+	/* The new file belongs to whom the old one did, with its mode. */
+	if (stat(j->path, &sb) == 0) {
+		if (chown(from, sb.st_uid, sb.st_gid) < 0) {
+			/* Not root: the file is already this user's. */
+		}
+		chmod(from, sb.st_mode & 07777);
+	}
+	disconnect_db(j);
+	snprintf(wal, n, "%s-wal", j->path);
+	snprintf(shm, n, "%s-shm", j->path);
+	if ((unlink(wal) < 0 && errno != ENOENT) || (unlink(shm) < 0 && errno != ENOENT)) {
+		xerr_set(err, XR_EJOURNAL, "journal '%s': cannot remove its WAL: %s", j->path,
+		    strerror(errno));
+		goto reopen;
+	}
+	if (rename(from, j->path) < 0) {
+		xerr_set(err, XR_EJOURNAL, "cannot rename '%s' to '%s': %s", from, j->path,
+		    strerror(errno));
+		goto reopen;
+	}
+	sync_dir(j->path);
+	rc = 0;
+reopen:
+	if (connect_db(j, rc < 0 ? NULL : err) < 0 || migrate(j, rc < 0 ? NULL : err) < 0)
+		rc = -1;
+out:
+	free(wal);
+	free(shm);
+	return rc;
 }
 
 int
@@ -905,7 +1055,8 @@ journal_next_run(struct journal *j, int64_t *ret, struct xerr *err)
 	int rc;
 
 	if (sqlite3_prepare_v2(j->db,
-	    "SELECT coalesce(max(run), 0) + 1 FROM events WHERE kind = 'run_start'",
+	    "SELECT max(coalesce((SELECT max(run) FROM events WHERE kind = 'run_start'), 0),"
+	    " coalesce((SELECT max(last_run) FROM archives), 0)) + 1",
 	    -1, &st, NULL) != SQLITE_OK)
 		return DB_ERR(j, err, "reading runs");
 	rc = sqlite3_step(st);

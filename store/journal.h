@@ -24,7 +24,7 @@ struct journal;
 
 enum journal_access {
 	JOURNAL_READ,       /* must exist; never written */
-	JOURNAL_WRITE,      /* created (mode 0600) and migrated as needed */
+	JOURNAL_WRITE,      /* created (mode 0600, missing directories 0700) and migrated as needed */
 };
 
 /* OUT: *ret, closed with journal_close(). */
@@ -42,7 +42,8 @@ int journal_schema_version(void);
 /*
  * Takes the journal's lock (an flock on "<path>.lock"), waiting up to
  * wait_ms.  Held until journal_close().  XR_ELOCKED when another process
- * keeps it.
+ * keeps it.  When an archive put a new file in the journal's place since
+ * j was opened, j is connected to the new one first.
  */
 int journal_lock(struct journal *j, int64_t wait_ms, struct xerr *err);
 /*
@@ -59,6 +60,23 @@ void journal_unlock(struct journal *j);
  * keeps it.  OUT: *ret_fd, closed to let it go.
  */
 int journal_lock_rollback(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err);
+
+/*
+ * The lock one archive at a time holds (an flock on "<path>.archive.lock"),
+ * whole, while it takes the journal's lock only for its last step.  Its
+ * file's mtime is when an archive last began.  Waits up to wait_ms;
+ * XR_ELOCKED when another process keeps it.  OUT: *ret_fd, closed to let it go.
+ */
+int journal_lock_archive(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err);
+
+/*
+ * Puts the journal file from (made beside it, closed) in the journal's
+ * place with a rename, and reconnects j to it.  j must hold the journal's
+ * lock, outside a transaction.  The old file is checkpointed first and its
+ * WAL removed, so that the new file never meets it.  Every other command
+ * that takes the lock afterwards notices the new file (journal_lock).
+ */
+int journal_replace(struct journal *j, const char *from, struct xerr *err);
 
 int journal_begin(struct journal *j, struct xerr *err);
 /*

@@ -839,8 +839,9 @@ one_int(struct journal *j, const char *sql, int64_t arg, int64_t *ret, bool *fou
 int
 journal_next_batch(struct journal *j, int64_t *ret, struct xerr *err)
 {
-	return one_int(j, "SELECT coalesce(max(batch), 0) + 1 FROM events"
-	    " WHERE kind = 'replay_start' AND ?1 = ?1", 0, ret, NULL, err);
+	return one_int(j, "SELECT max(coalesce((SELECT max(batch) FROM events"
+	    " WHERE kind = 'replay_start' AND ?1 = ?1), 0),"
+	    " coalesce((SELECT max(last_batch) FROM archives), 0)) + 1", 0, ret, NULL, err);
 }
 
 /*

@@ -324,12 +324,17 @@ chain_verify_range(const char *path, int64_t from, int64_t to, const unsigned ch
 	total = sqlite3_column_int64(st, 2);
 	sqlite3_finalize(st);
 	st = NULL;
+	/* After archives, the journal starts at the event after the last archived one. */
+	if (chain_anchor(journal_db(j), ret->anchor, &ret->anchor_seq) < 0) {
+		DB_ERR(j, err, "verifying");
+		goto out;
+	}
 	/* Two halves, walked at once; each starts from the stored hash before it. */
 	int64_t mid = lo + (hi - lo) / 2;
 	for (int i = 0; i < 2 && total > 0; i++) {
 		w[i].path = path;
 		/* The whole journal starts at event 1: events missing before lo count. */
-		w[i].from = i == 0 ? (from > 0 ? from : 1) : mid + 1;
+		w[i].from = i == 0 ? (from > 0 ? from : ret->anchor_seq + 1) : mid + 1;
 		w[i].to = i == 0 ? mid : hi;
 		w[i].want_head = want_head;
 		w[i].done = &done;

@@ -19,6 +19,7 @@ enum chain_break {
 	CHAIN_UNHASHED,             /* it has no hash */
 	CHAIN_HEAD_MISSING,         /* the head asked for is not in the journal */
 	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
+	CHAIN_ARCHIVE,              /* an archive the journal names is missing or not its own */
 };
 
 /* Self-contained (fixed arrays only): nothing to free. */
@@ -34,6 +35,13 @@ struct chain_report {
 	int64_t head_at;            /* --head: the seq that has it */
 	int64_t index_missing;      /* CHAIN_INDEX: copies the copied table lacks */
 	int64_t index_extra;        /* and rows of it no event made */
+	int64_t anchor_seq;         /* the last archived event (0: none), whose hash */
+	unsigned char anchor[CHAIN_HASH_LEN];  /* the first event follows */
+	/* Filled in by core/verify.c, which follows the archives: */
+	int64_t archives;           /* archive files checked */
+	int64_t archived_events;    /* the events in them */
+	char archive[256];          /* the archive the break is in ("": the journal) */
+	char archive_why[160];      /* CHAIN_ARCHIVE: what is wrong with it */
 };
 
 typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);

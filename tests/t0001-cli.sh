@@ -716,7 +716,7 @@ test_case 'every --json failure is one JSON object on stdout: status, error, exi
 	json_fails 2 failed "json-fail-cfg.json" "$XR" -c $TMP/json-fail-cfg.json --json status
 	# run: before it starts, and after (the summary, with the reason)
 	json_fails 2 failed "no streams selected" xrd $D --json run
-	json_fails 4 failed "/nonexistent/" "$XR" -r "$REDIS_URL" --db /nonexistent/dir/j.db --json run -s x
+	json_fails 4 failed "/dev/null/" "$XR" -r "$REDIS_URL" --db /dev/null/dir/j.db --json run -s x
 	json_fails 3 failed "127.0.0.1:1" "$XR" -r $BADPORT --db $D --json run -s x
 	rcli SET json-fail-str 1 >/dev/null
 	json_fails 1 failed "is a string, not a stream" xrd $D --json run -s json-fail-str

@@ -1,0 +1,385 @@
+/* archive.c: the journal's archives, its cuts, copying events between files (see archive.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+
+#define DB_ERR(j, err, what) \
+	xerr_set((err), XR_EJOURNAL, "journal '%s': %s: %s", journal_path(j), (what), \
+	    journal_errmsg(j))
+
+#define COPY_CHUNK 20000        /* events per transaction of a copy */
+
+void
+archive_rows_free(struct archive_row *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].file);
+	free(r);
+}
+
+int
+journal_archives(struct journal *j, struct archive_row **ret, size_t *ret_n, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	struct archive_row *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT first_seq, last_seq, last_hash, file, events,"
+	    " coalesce(first_ts, 0), coalesce(last_ts, 0), last_run, last_batch, archived_at"
+	    " FROM archives ORDER BY last_seq", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading archives");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct archive_row *r;
+		const char *file = (const char *)sqlite3_column_text(st, 3);
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		r = &v[n++];
+		memset(r, 0, sizeof(*r));
+		r->first_seq = sqlite3_column_int64(st, 0);
+		r->last_seq = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_bytes(st, 2) == CHAIN_HASH_LEN)
+			memcpy(r->last_hash, sqlite3_column_blob(st, 2), CHAIN_HASH_LEN);
+		r->file = xstrdup(file != NULL ? file : "");
+		r->events = sqlite3_column_int64(st, 4);
+		r->first_ts = sqlite3_column_int64(st, 5);
+		r->last_ts = sqlite3_column_int64(st, 6);
+		r->last_run = sqlite3_column_int64(st, 7);
+		r->last_batch = sqlite3_column_int64(st, 8);
+		r->archived_at = sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		archive_rows_free(v, n);
+		return DB_ERR(j, err, "reading archives");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* One integer from sql with up to one parameter a (0 when NULL or no row). */
+static int
+one(struct journal *j, const char *sql, int64_t a, int64_t *ret, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), sql, -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the journal");
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, a);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading the journal");
+	return 0;
+}
+
+/*
+ * An entry is held while the last of its events that take it in or let it
+ * go is one that takes it in: a claim, or a rollback's copy_removed (the
+ * original is back on the recovery consumer).  Its first event is where
+ * the journal's knowledge of it starts (adopt.c and replay look it up).
+ */
+static const char held_sql[] =
+    "SELECT min(first) FROM (SELECT min(seq) AS first,"
+    "  max(CASE WHEN kind IN ('claim', 'claim_reconciled', 'copy_removed') THEN seq END) AS h,"
+    "  max(CASE WHEN kind IN ('dead_lettered', 'settled', 'lost', 'taken', 'handed_off')"
+    "      THEN seq END) AS t"
+    " FROM events WHERE entry_ms IS NOT NULL AND kind IN ('claim', 'claim_reconciled',"
+    "  'copy_removed', 'dead_lettered', 'settled', 'lost', 'taken', 'handed_off')"
+    " GROUP BY entry_ms, entry_seq, stream, grp)"
+    " WHERE h IS NOT NULL AND (t IS NULL OR t < h)";
+
+int
+journal_archive_limits(struct journal *j, int64_t before_ms, struct archive_limits *ret,
+    struct xerr *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (one(j, "SELECT coalesce(min(seq), 0) FROM events", 0, &ret->first_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(max(seq), 0) FROM events", 0, &ret->head_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE ts >= ?1", before_ms,
+	    &ret->newer_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'run_start'"
+	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.kind = 'run_end' AND e.run = s.run)",
+	    0, &ret->run_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'replay_start'"
+	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch"
+	    "  AND e.kind = 'batch_closed')", 0, &ret->batch_seq, err) < 0 ||
+	    one(j, held_sql, 0, &ret->held_seq, err) < 0 ||
+	    one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE kind <> 'archived'", 0,
+	    &ret->work_seq, err) < 0)
+		return -1;
+	if (ret->run_seq > 0 && one(j, "SELECT run FROM events WHERE seq = ?1", ret->run_seq,
+	    &ret->run, err) < 0)
+		return -1;
+	if (ret->batch_seq > 0 && one(j, "SELECT batch FROM events WHERE seq = ?1",
+	    ret->batch_seq, &ret->batch, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+journal_split_at(struct journal *j, int64_t last, int64_t *ret, struct xerr *err)
+{
+	int64_t r, b, i;
+
+	/* Runs never overlap (the lock), and a run's run_end is its last event. */
+	if (one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'run_start'"
+	    " AND s.seq <= ?1 AND EXISTS (SELECT 1 FROM events e WHERE e.kind = 'run_end'"
+	    "  AND e.run = s.run AND e.seq > ?1)", last, &r, err) < 0 ||
+	    one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'replay_start'"
+	    " AND s.seq <= ?1 AND EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch"
+	    "  AND e.seq > ?1)", last, &b, err) < 0 ||
+	    one(j, "SELECT coalesce(min(o.seq), 0) FROM events o WHERE o.kind = 'incident_opened'"
+	    " AND o.seq <= ?1 AND EXISTS (SELECT 1 FROM events e WHERE e.incident = o.seq"
+	    "  AND e.seq > ?1)", last, &i, err) < 0)
+		return -1;
+	*ret = 0;
+	if (r > 0)
+		*ret = r;
+	if (b > 0 && (*ret == 0 || b < *ret))
+		*ret = b;
+	if (i > 0 && (*ret == 0 || i < *ret))
+		*ret = i;
+	return 0;
+}
+
+int
+journal_batch_start_seq(struct journal *j, int64_t batch, int64_t *ret, struct xerr *err)
+{
+	return one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE kind = 'replay_start'"
+	    " AND batch = ?1", batch, ret, err);
+}
+
+int
+journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_HASH_LEN],
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT hash FROM events WHERE seq = ?1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the journal");
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == CHAIN_HASH_LEN) {
+		memcpy(ret, sqlite3_column_blob(st, 0), CHAIN_HASH_LEN);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading the journal");
+	return xerr_set(err, XR_EJOURNAL, "journal '%s': event %lld has no hash",
+	    journal_path(j), (long long)seq);
+}
+
+int
+journal_range_info(struct journal *j, int64_t from, int64_t to, struct archive_row *ret,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT count(*), coalesce(min(ts), 0),"
+	    " coalesce(max(ts), 0), coalesce(max(CASE WHEN kind = 'run_start' THEN run END), 0),"
+	    " coalesce(max(CASE WHEN kind = 'replay_start' THEN batch END), 0)"
+	    " FROM events WHERE seq BETWEEN ?1 AND ?2", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the journal");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->events = sqlite3_column_int64(st, 0);
+		ret->first_ts = sqlite3_column_int64(st, 1);
+		ret->last_ts = sqlite3_column_int64(st, 2);
+		ret->last_run = sqlite3_column_int64(st, 3);
+		ret->last_batch = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return DB_ERR(j, err, "reading the journal");
+	return 0;
+}
+
+int
+journal_add_archive(struct journal *j, const struct archive_row *r, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), "INSERT INTO archives (last_seq, first_seq, last_hash,"
+	    " file, events, first_ts, last_ts, last_run, last_batch, archived_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "recording the archive");
+	sqlite3_bind_int64(st, 1, r->last_seq);
+	sqlite3_bind_int64(st, 2, r->first_seq);
+	sqlite3_bind_blob(st, 3, r->last_hash, CHAIN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, r->events);
+	sqlite3_bind_int64(st, 6, r->first_ts);
+	sqlite3_bind_int64(st, 7, r->last_ts);
+	sqlite3_bind_int64(st, 8, r->last_run);
+	sqlite3_bind_int64(st, 9, r->last_batch);
+	sqlite3_bind_int64(st, 10, r->archived_at);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "recording the archive");
+	return 0;
+}
+
+/* Runs sql with ?1 = a, ?2 = b; err names what. */
+static int
+run2(struct journal *j, const char *sql, int64_t a, int64_t b, const char *what,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), sql, -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, what);
+	if (sqlite3_bind_parameter_count(st) >= 2) {
+		sqlite3_bind_int64(st, 1, a);
+		sqlite3_bind_int64(st, 2, b);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return DB_ERR(j, err, what);
+	return 0;
+}
+
+#define EVENT_COLS "seq, ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms," \
+	" deliveries, payload, detail, batch, ref_stream, ref_ms, ref_seq, incident, hash"
+#define COPIED_COLS "entry_ms, entry_seq, stream, grp, seq, pos, batch"
+#define ARCHIVE_COLS "last_seq, first_seq, last_hash, file, events, first_ts, last_ts," \
+	" last_run, last_batch, archived_at"
+
+int
+journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_t to, bool rows,
+    int64_t *ret_n, struct xerr *err)
+{
+	sqlite3 *db = journal_db(dst);
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc = -1;
+
+	*ret_n = 0;
+	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(dst, err, "reading the journal to archive");
+	sqlite3_bind_text(st, 1, src, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(dst, err, "reading the journal to archive");
+	rc = -1;
+	if (rows && (journal_begin(dst, err) < 0 ||
+	    run2(dst, "INSERT INTO main.archives (" ARCHIVE_COLS ") SELECT " ARCHIVE_COLS
+	    " FROM src.archives WHERE last_seq NOT IN (SELECT last_seq FROM main.archives)",
+	    0, 0, "copying archives", err) < 0 || journal_commit(dst, err) < 0))
+		goto out;
+	for (int64_t lo = from; lo <= to; lo += COPY_CHUNK) {
+		int64_t hi = to - lo >= COPY_CHUNK ? lo + COPY_CHUNK - 1 : to;
+		if (journal_begin(dst, err) < 0)
+			goto out;
+		if (run2(dst, "INSERT INTO main.events (" EVENT_COLS ") SELECT " EVENT_COLS
+		    " FROM src.events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq", lo, hi,
+		    "copying events", err) < 0 ||
+		    run2(dst, "INSERT INTO main.copied (" COPIED_COLS ") SELECT " COPIED_COLS
+		    " FROM src.copied WHERE seq BETWEEN ?1 AND ?2", lo, hi, "copying copies",
+		    err) < 0) {
+			journal_rollback(dst);
+			goto out;
+		}
+		if (journal_commit(dst, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (journal_in_tx(dst))
+		journal_rollback(dst);
+	sqlite3_exec(db, "DETACH DATABASE src", NULL, NULL, NULL);
+	if (rc == 0) {
+		/* What dst now holds of the range. */
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM events WHERE seq BETWEEN ?1 AND ?2",
+		    -1, &st, NULL) != SQLITE_OK)
+			return DB_ERR(dst, err, "counting events");
+		sqlite3_bind_int64(st, 1, from);
+		sqlite3_bind_int64(st, 2, to);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		else
+			rc = DB_ERR(dst, err, "counting events");
+		sqlite3_finalize(st);
+	}
+	*ret_n = n;
+	return rc;
+}
+
+int
+journal_file_remove(const char *path, struct xerr *err)
+{
+	static const char *const ends[] = {"-wal", "-shm", "-journal", ""};
+	size_t n = strlen(path) + 8;
+	char *p = xmalloc(n);
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]) && rc == 0; i++) {
+		snprintf(p, n, "%s%s", path, ends[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			rc = xerr_set(err, XR_EJOURNAL, "cannot remove '%s': %s", p, strerror(errno));
+	}
+	free(p);
+	return rc;
+}
+
+int
+journal_file_rename(const char *from, const char *to, const char *like, struct xerr *err)
+{
+	static const char *const ends[] = {"-wal", "-shm"};
+	char *dir = xstrdup(to);
+	size_t n = strlen(from) + 8;
+	char *p = xmalloc(n);
+	struct stat sb;
+	int fd;
+
+	/* A closed file's WAL is empty (a reader may have left one): it must not follow it. */
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, n, "%s%s", from, ends[i]);
+		if (i == 0 && stat(p, &sb) == 0 && sb.st_size > 0) {
+			xerr_set(err, XR_EJOURNAL, "journal '%s' is still open elsewhere", from);
+			free(p);
+			free(dir);
+			return -1;
+		}
+		unlink(p);
+	}
+	free(p);
+	if (like != NULL && stat(like, &sb) == 0 && chown(from, sb.st_uid, sb.st_gid) < 0) {
+		/* Not root: the file is already this user's. */
+	}
+	if (rename(from, to) < 0) {
+		free(dir);
+		return xerr_set(err, XR_EJOURNAL, "cannot rename '%s' to '%s': %s", from, to,
+		    strerror(errno));
+	}
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}

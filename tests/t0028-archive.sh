@@ -1,0 +1,392 @@
+#!/bin/sh
+# t0028-archive: archive moves the older events to an archive file with the
+# chain intact; the live journal goes on from the archive's last hash;
+# verify checks them as one chain; a kill at any instant loses nothing; a
+# run during an archive still succeeds; run applies the retention setting;
+# --db creates every missing directory level, mode 0700.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+
+FUTURE=2099-01-01
+
+mode_of() {
+	stat -c %a "$1"
+}
+
+json_field() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# dump DB: every event as seq|hash, in order
+dump() {
+	sql "select seq || '|' || hex(hash) from events order by seq" "$1"
+}
+
+# union LIVE MAX: the events of the live journal and of every archive it
+# names (and every other archive file beside it), up to seq MAX, each once
+union() {
+	dir=$(dirname "$1")
+	{
+		dump "$1"
+		for f in $(sql "select file from archives" "$1") "$dir"/*-archive-*.db; do
+			case $f in /*) ;; *) f=$dir/$f ;; esac
+			[ -f "$f" ] && dump "$f"
+		done
+	} | sort -u | awk -F'|' -v max="$2" '$1 <= max' | sort -t'|' -k1,1n
+}
+
+# ----------------------------------------------------------------- --db
+
+db_mkdir() {
+	d=$TMP/mk/a/b/c
+	make_stream mk g 3
+	"$XR" -r "$REDIS_URL" --db "$d"/j.db -q run -s mk 2>/dev/null
+	assert_eq "700 700 700 700 600" "$(mode_of "$TMP"/mk) $(mode_of "$TMP"/mk/a) \
+$(mode_of "$TMP"/mk/a/b) $(mode_of "$d") $(mode_of "$d"/j.db)" "modes of mk, a, b, c, j.db"
+	assert_eq 1 "$(sql "select count(*) from runs" "$d"/j.db)"
+	# a level that cannot be made: exit 4, named
+	assert_exit 4 "$XR" -r "$REDIS_URL" --db /dev/null/x/j.db run -s mk
+	assert_grep "cannot create journal '/dev/null/x/j.db'" "$TMP"/err
+}
+test_case '--db creates every missing directory level, mode 0700' db_mkdir
+
+# ------------------------------------------------------- the main journal
+
+# A journal with runs, claims, a replay batch read and settled, dead letters,
+# and last a run whose entries are still held.
+build() {
+	make_stream a g 200
+	crash_consumer a g dead
+	xr -q run -s a --claim-idle 0 2>/dev/null
+	xr -q replay --run 1 >/dev/null
+	"$XRTEST" worker "$REDIS_URL" a g reader 1 >/dev/null
+	xr run -s a --claim-idle 1h --no-clean 2>"$TMP"/log
+	assert_grep 'batches_closed=1' "$TMP"/log
+	make_stream b g 100
+	crash_consumer b g dead
+	xr -q run -s b --claim-idle 0 --action dead-letter 2>/dev/null
+	make_stream c g 50
+	crash_consumer c g dead
+	xr -q run -s c --claim-idle 0 2>/dev/null
+	assert_eq "1 2 3 4" "$(sql "select run from runs order by run" | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "settled" "$(sql "select status from replays")"
+}
+
+archive_main() {
+	build
+	head=$(sql "select max(seq) from events")
+	stop=$(sql "select seq from events where kind = 'run_start' and run = 4")
+	dump "$DB" >"$TMP"/before
+	sql "select kind, count(*) from events where seq < $stop group by kind order by kind" \
+		>"$TMP"/kinds
+	xr archive --before "$FUTURE" >"$TMP"/out
+	a=$TMP/journal-archive-1-$((stop - 1)).db
+	assert_grep "^archived events 1 to $((stop - 1)) \\($((stop - 1)) events\\) to $a; stopped before event $stop: an entry claimed at event [0-9]+ is still held\$" "$TMP"/out
+	# both sides: the archive holds the older events, whole; the journal the rest
+	assert_eq "$((stop - 1))|1|$((stop - 1))" "$(sql "select count(*), min(seq), max(seq) from events" "$a")"
+	assert_eq "$(cat "$TMP"/kinds)" "$(sql "select kind, count(*) from events group by kind order by kind" "$a")"
+	assert_eq "$((head - stop + 2))|$stop|$((head + 1))" "$(sql "select count(*), min(seq), max(seq) from events")"
+	assert_eq "archived" "$(sql "select kind from events where seq = $((head + 1))")"
+	assert_eq "1|$((stop - 1))|journal-archive-1-$((stop - 1)).db|3|1" \
+		"$(sql "select first_seq, last_seq, file, last_run, last_batch from archives")"
+	assert_eq "$(sql "select hex(hash) from events where seq = $((stop - 1))" "$a")" \
+		"$(sql "select hex(last_hash) from archives")"
+	assert_eq 600 "$(mode_of "$a")"
+	# nothing lost or changed: the union is the journal before, byte for byte
+	union "$DB" "$head" >"$TMP"/after
+	cmp "$TMP"/before "$TMP"/after || fail "the union of archive and journal is not the journal before"
+	# verify: one chain across both
+	xr verify >"$TMP"/out
+	assert_grep "^journal whole: $((head - stop + 2)) events, head [0-9a-f]{64} \\(event $((head + 1))\\), and its 1 archives: $((stop - 1)) events\$" "$TMP"/out
+	xr verify --json >"$TMP"/out
+	assert_eq 1 "$(json_field "$TMP"/out archives)"
+	# the archive alone, and read commands on it (--db ARCHIVE)
+	"$XR" --db "$a" verify >"$TMP"/out
+	assert_grep "^journal whole: $((stop - 1)) events" "$TMP"/out
+	assert_eq "1 2 3" "$(sql "select run from runs order by run" "$a" | tr '\n' ' ' | sed 's/ $//')"
+	"$XR" --db "$a" report --run 3 >"$TMP"/out
+	assert_grep 'dead' "$TMP"/out
+	id=$(sql "select entry_id from claimed_messages where stream = 'a' limit 1" "$a")
+	"$XR" --db "$a" trace "a/$id" >"$TMP"/out
+	assert_grep 'replayed and read' "$TMP"/out
+	# numbers go on: the next run is 5, the next batch 2; the held entries still replay
+	xr -q run -s c --claim-idle 1h --no-clean 2>/dev/null
+	assert_eq 5 "$(sql "select max(run) from runs")"
+	xr replay --run 4 --json >"$TMP"/out
+	assert_eq 2 "$(json_field "$TMP"/out batch)"
+	xr verify >/dev/null
+	# archiving again: the held entries and the open batch keep it back
+	assert_exit 6 "$XR" --db "$DB" archive --before "$FUTURE"
+	assert_grep "^nothing to archive before $FUTURE; stopped before event $stop" "$TMP"/out
+	cp "$DB" "$TMP"/main.db
+}
+test_case 'archive: the older events move, counts on both sides, one chain, numbers go on' archive_main
+
+# tampered ARCHIVE CHANGE: the journal verified with the archive changed; exit in $rc
+tamper_case() {
+	cp "$1" "$TMP"/saved.db
+	sh -c "$2"
+	rc=0
+	xr verify >"$TMP"/out 2>"$TMP"/err || rc=$?
+	rm -f "$1" "$1"-wal "$1"-shm
+	cp "$TMP"/saved.db "$1"
+}
+
+tamper() {
+	a=$TMP/$(sql "select file from archives")
+	xr verify >/dev/null
+	tamper_case "$a" "sqlite3 '$a' \"DROP TRIGGER events_append_only_update;
+		UPDATE events SET detail = '{}' WHERE seq = 7\""
+	assert_eq 7 "$rc"
+	assert_grep "archive '$a': journal broken at event 7 .*changed after it was written" "$TMP"/err
+	tamper_case "$a" "rm '$a'"
+	assert_eq 7 "$rc"
+	assert_grep "its archive '$a' is missing \\(events 1 to " "$TMP"/err
+	# events cut off the archive's end
+	tamper_case "$a" "sqlite3 '$a' \"DROP TRIGGER events_append_only_delete;
+		DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)\""
+	assert_eq 7 "$rc"
+	assert_grep "does not end with the event the journal goes on from" "$TMP"/err
+	# the anchor in the live journal changed: its first event no longer follows
+	cp "$DB" "$TMP"/live.db
+	sqlite3 "$DB" "DROP TRIGGER archives_append_only_update;
+		UPDATE archives SET last_hash = zeroblob(32)"
+	rc=0
+	xr verify >"$TMP"/out 2>"$TMP"/err || rc=$?
+	cp "$TMP"/live.db "$DB"
+	rm -f "$DB"-wal "$DB"-shm
+	assert_eq 7 "$rc"
+	xr verify >"$TMP"/out
+	assert_grep '^journal whole: .* and its 1 archives' "$TMP"/out
+}
+test_case 'verify: an archive changed, missing or cut short, or the anchor changed, exits 7' tamper
+
+# ------------------------------------------------------- stop before a run
+
+unfinished() {
+	d=$TMP/uf.db
+	make_stream uf g 20
+	crash_consumer uf g dead
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s uf --claim-idle 0 --action dead-letter 2>/dev/null
+	set +e
+	XRECOVER_FAILPOINT=before-run-end "$XR" -r "$REDIS_URL" --db "$d" -q run -s uf 2>/dev/null
+	rc=$?
+	set -e
+	assert_eq 137 "$rc" "killed run"
+	s=$(sql "select seq from events where kind = 'run_start' and run = 2" "$d")
+	"$XR" --db "$d" archive --before "$FUTURE" >"$TMP"/out
+	assert_grep "^archived events 1 to $((s - 1)) .*; stopped before event $s: run 2 has not ended\$" "$TMP"/out
+	assert_eq 0 "$(sql "select count(*) from events where run = 1" "$d")"
+	# the next run finds run 2 unfinished in the live journal, as it should
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s uf 2>/dev/null
+	assert_eq "2|crashed 3|ok" "$(sql "select run || '|' || status from runs order by run" "$d" | tr '\n' ' ' | sed 's/ $//')"
+	"$XR" --db "$d" verify >/dev/null
+	# a record of the intent file (a killed command's) names run 1: it stays
+	d=$TMP/uf2.db
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s uf 2>/dev/null
+	printf '{"run":1,"kind":"claim"}\n' >"$d".intent
+	assert_exit 6 "$XR" --db "$d" archive --before "$FUTURE"
+	assert_grep "^nothing to archive before $FUTURE; stopped before event 1: the intent file names the run or batch of event 1" "$TMP"/out
+	: >"$d".intent
+	"$XR" --db "$d" -q archive --before "$FUTURE"
+	assert_eq 1 "$(sql "select count(*) from archives" "$d")"
+}
+test_case 'archive stops before a run that has not ended, or that the intent file names' unfinished
+
+# ---------------------------------------------------------------- kills
+
+# A journal of 40,000 events, all finished with: the kill test's start.
+kill_base() {
+	make_stream k g 20000
+	crash_consumer k g dead
+	"$XR" -r "$REDIS_URL" --db "$TMP"/base.db -q run -s k --claim-idle 0 --action dead-letter \
+		--batch 1000 2>/dev/null
+	sqlite3 "$TMP"/base.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	dump "$TMP"/base.db >"$TMP"/base.dump
+}
+
+# fresh: the kill directory holds the base journal only
+fresh() {
+	rm -rf "$TMP"/k
+	mkdir "$TMP"/k
+	cp "$TMP"/base.db "$TMP"/k/j.db
+}
+
+# after_kill: the journal (and its archives) verify, nothing is lost, and a
+# rerun completes
+after_kill() {
+	kh=$(sql "select max(seq) from events" "$TMP"/base.db)
+	"$XR" --db "$TMP"/k/j.db verify >"$TMP"/v || { cat "$TMP"/v; fail "verify after a kill"; }
+	union "$TMP"/k/j.db "$kh" >"$TMP"/u
+	cmp "$TMP"/base.dump "$TMP"/u || fail "events lost or changed by a kill"
+	rc=0
+	"$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE" >/dev/null || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 6 ] || fail "rerun of archive: exit $rc"
+	"$XR" --db "$TMP"/k/j.db verify >"$TMP"/v || { cat "$TMP"/v; fail "verify after the rerun"; }
+	assert_grep "and its 1 archives: $kh events" "$TMP"/v
+	union "$TMP"/k/j.db "$kh" >"$TMP"/u
+	cmp "$TMP"/base.dump "$TMP"/u || fail "events lost or changed after the rerun"
+	[ -z "$(find "$TMP"/k -name '*.new' -o -name '*.tmp')" ] || fail "temporary files left"
+	assert_eq "$(sql "select file from archives" "$TMP"/k/j.db)" \
+		"$(cd "$TMP"/k && echo j-archive-*.db)" "the archive files after the rerun"
+}
+
+kills() {
+	kill_base
+	# how long an archive takes here and its start (opening, deciding the
+	# cut), each the shorter of two: the load of the machine varies
+	start=0
+	us=0
+	for i in 1 2; do
+		fresh
+		t0=$(date +%s%N)
+		"$XR" --db "$TMP"/k/j.db -q archive --before 1970-01-02 >/dev/null || true
+		t1=$(date +%s%N)
+		"$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE"
+		t2=$(date +%s%N)
+		if [ $start -eq 0 ] || [ $(((t1 - t0) / 1000)) -lt $start ]; then
+			start=$(((t1 - t0) / 1000))
+		fi
+		if [ $us -eq 0 ] || [ $(((t2 - t1) / 1000)) -lt $us ]; then
+			us=$(((t2 - t1) / 1000))
+		fi
+	done
+	[ $us -gt $((start + 1000)) ] || start=0
+	# at exact spots: each leaves the journal whole
+	for fp in archive-written archive-copied archive-locked archive-renamed archive-replaced; do
+		fresh
+		rc=0
+		XRECOVER_FAILPOINT=$fp "$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE" \
+			2>/dev/null || rc=$?
+		assert_eq 137 "$rc" "killed at $fp"
+		after_kill
+	done
+	# killed between its renames, then a run: the next archive cuts elsewhere,
+	# and the archive the journal never named goes
+	fresh
+	rc=0
+	XRECOVER_FAILPOINT=archive-renamed "$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE" \
+		2>/dev/null || rc=$?
+	assert_eq 137 "$rc" "killed at archive-renamed"
+	left=$(cd "$TMP"/k && echo j-archive-*.db)
+	"$XR" -r "$REDIS_URL" --db "$TMP"/k/j.db -q run -s k 2>/dev/null
+	"$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE"
+	named=$(sql "select file from archives" "$TMP"/k/j.db)
+	[ "$named" != "$left" ] || fail "the cut did not move"
+	assert_eq "$named" "$(cd "$TMP"/k && echo j-archive-*.db)" "archive files"
+	"$XR" --db "$TMP"/k/j.db verify >/dev/null
+	# at random instants: at least 10, and until 8 of them landed mid-work
+	n=0
+	mid=0
+	while [ $n -lt 10 ] || { [ $mid -lt 8 ] && [ $n -lt 24 ]; }; do
+		fresh
+		"$XR" --db "$TMP"/k/j.db -q archive --before "$FUTURE" >/dev/null 2>&1 &
+		pid=$!
+		d=$((start + $(random_below $((us - start)))))
+		sleep "$(printf '%d.%06d' $((d / 1000000)) $((d % 1000000)))"
+		if ! kill -9 $pid 2>/dev/null && [ "$d" -gt $((start + 1000)) ]; then
+			us=$d       # it was over by then: aim earlier (the load changes)
+		fi
+		wait $pid 2>/dev/null || true
+		# mid-work: what an archive builds beside the journal was there
+		if [ -n "$(find "$TMP"/k -name '*.new' -o -name '*.tmp')" ]; then
+			mid=$((mid + 1))
+		fi
+		after_kill
+		n=$((n + 1))
+	done
+	echo "archive of $(wc -l <"$TMP"/base.dump) events: ${us}us (start ${start}us); kills: $n, mid-work: $mid" |
+		tee "$TMP"/kills
+	[ "$mid" -ge 8 ] || fail "only $mid of $n kills landed in the middle of the archive"
+}
+test_case 'SIGKILL at 5 spots and at random instants (8 mid-work at least): nothing lost, the chain whole, a rerun completes' kills
+if [ -s "$TMP"/kills ]; then echo "# $(cat "$TMP"/kills)"; fi
+
+# ------------------------------------------------------- with a run at once
+
+# wait_stopped PID: until the process is stopped (SIGSTOP at a failpoint)
+wait_stopped() {
+	i=0
+	while [ "$(awk '{ print $3 }' /proc/"$1"/stat 2>/dev/null)" != T ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "process $1 never stopped"
+		sleep 0.05
+	done
+}
+
+run_during() {
+	fresh
+	make_stream rd g 10
+	crash_consumer rd g dead
+	XRECOVER_FAILPOINT=archive-copied:stop "$XR" --db "$TMP"/k/j.db -q archive \
+		--before "$FUTURE" >"$TMP"/aout 2>&1 &
+	pid=$!
+	wait_stopped $pid
+	# the archive has copied, without the lock: a run goes through
+	"$XR" -r "$REDIS_URL" --db "$TMP"/k/j.db --lock-timeout 2s -q run -s rd --claim-idle 0 \
+		2>"$TMP"/err || fail "a run during the archive failed: $(cat "$TMP"/err)"
+	r=$(sql "select max(run) from runs" "$TMP"/k/j.db)
+	kill -CONT $pid
+	wait $pid || fail "archive: $(cat "$TMP"/aout)"
+	# the run's events were taken along into the new journal
+	assert_eq "$r|ok" "$(sql "select run || '|' || status from runs" "$TMP"/k/j.db)"
+	assert_eq 10 "$(sql "select count(*) from claimed_messages" "$TMP"/k/j.db)"
+	"$XR" --db "$TMP"/k/j.db verify >/dev/null
+
+	# a run that opened the journal and waits for the lock the archive's last step holds
+	fresh
+	make_stream rw g 10
+	crash_consumer rw g dead
+	XRECOVER_FAILPOINT=archive-locked:stop "$XR" --db "$TMP"/k/j.db -q archive \
+		--before "$FUTURE" >"$TMP"/aout 2>&1 &
+	pid=$!
+	wait_stopped $pid
+	"$XR" -r "$REDIS_URL" --db "$TMP"/k/j.db -q run -s rw --claim-idle 0 2>"$TMP"/err &
+	rpid=$!
+	sleep 0.5
+	kill -CONT $pid
+	wait $pid || fail "archive: $(cat "$TMP"/aout)"
+	wait $rpid || fail "the run waiting for the lock failed: $(cat "$TMP"/err)"
+	# it wrote into the new journal, not the old file the archive replaced
+	assert_eq "ok" "$(sql "select status from runs" "$TMP"/k/j.db)"
+	assert_eq 10 "$(sql "select count(*) from claimed_messages where stream = 'rw'" "$TMP"/k/j.db)"
+	"$XR" --db "$TMP"/k/j.db verify >/dev/null
+}
+test_case 'a run during an archive succeeds; a run waiting for its lock writes to the new journal' run_during
+
+# ------------------------------------------------------------ retention
+
+retention() {
+	d=$TMP/ret/j.db
+	mkdir -p "$TMP"/ret
+	make_stream rt g 20
+	crash_consumer rt g dead
+	printf '{"archive_after": "1s"}\n' >"$TMP"/ret.json
+	"$XR" -c "$TMP"/ret.json -r "$REDIS_URL" --db "$d" -q run -s rt --claim-idle 0 \
+		--action dead-letter 2>/dev/null
+	# nothing was older than a second then; the attempt counts for the day
+	assert_eq 0 "$(sql "select count(*) from archives" "$d")"
+	touch -d '25 hours ago' "$d".archive.lock
+	sleep 1.1
+	"$XR" -c "$TMP"/ret.json -r "$REDIS_URL" --db "$d" -q run -s rt 2>/dev/null
+	assert_eq 1 "$(sql "select count(*) from archives" "$d")" "archives after the second run"
+	assert_eq 0 "$(sql "select count(*) from events where run = 1" "$d")"
+	# once a day: the next runs do not archive, though run 2 is older than a second now
+	sleep 1.1
+	"$XR" -c "$TMP"/ret.json -r "$REDIS_URL" --db "$d" -q run -s rt 2>/dev/null
+	assert_eq 1 "$(sql "select count(*) from archives" "$d")" "archives after the third run"
+	# a day later it is due again
+	touch -d '25 hours ago' "$d".archive.lock
+	"$XR" -c "$TMP"/ret.json -r "$REDIS_URL" --db "$d" -q run -s rt 2>/dev/null
+	assert_eq 2 "$(sql "select count(*) from archives" "$d")" "archives a day later"
+	"$XR" --db "$d" verify >"$TMP"/out
+	assert_grep 'and its 2 archives' "$TMP"/out
+	# the flag, without the config: a day has not passed
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s rt --archive-after 1s 2>/dev/null
+	assert_eq 2 "$(sql "select count(*) from archives" "$d")"
+}
+test_case 'retention: run archives events older than archive_after, at most once a day' retention
+
+test_done
