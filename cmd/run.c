@@ -56,6 +56,13 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
 	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);
+	/* The outbox: what this run delivered, what failed for good, what waits. */
+	jw_key(&w, "alerts");
+	jw_obj(&w);
+	jw_kint(&w, "sent", r->alerts_sent);
+	jw_kint(&w, "failed", r->alerts_failed);
+	jw_kint(&w, "pending", r->alerts_pending);
+	jw_obj_end(&w);
 	jw_key(&w, "groups");
 	jw_arr(&w);
 	for (size_t i = 0; i < r->ngroups; i++) {

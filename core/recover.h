@@ -69,6 +69,9 @@ struct recover_result {
 	char **missing_groups;      /* groups named (--group, config) that none of the
 	                               streams looked at has */
 	size_t nmissing_groups;
+	/* The outbox after the run (core/outbox.h): pairs of alert and webhook
+	 * this run delivered, that failed for good in it, still pending. */
+	long long alerts_sent, alerts_failed, alerts_pending;
 };
 
 /*

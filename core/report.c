@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
@@ -757,5 +758,83 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 		break;
 	}
 	journal_close(j);
+	return rc;
+}
+
+/* ------------------------------------------------------------- --notify */
+
+int
+report_notify(const struct config *cfg, const struct report *r, enum alert_mode mode,
+    struct outbox_result *ret, int64_t *ret_alert, struct xerr *err)
+{
+	static const struct {
+		const char *key, *text;
+	} counts[] = {
+		{"runs", "runs"},
+		{"runs_failed", "runs that failed"},
+		{"schedule_gaps", "gaps in the schedule"},
+		{"claimed", "entries claimed"},
+		{"lost", "entries lost"},
+		{"dead_lettered", "dead letters"},
+		{"replay_batches", "replays"},
+	};
+	struct alert_line lines[sizeof(counts) / sizeof(counts[0]) + 1];
+	const struct rcell *date = report_kv(r, "date");
+	struct journal *j = NULL;
+	struct buf title = BUF_INIT, cmd = BUF_INIT;
+	struct alert a;
+	char host[256] = "", head[65];
+	int64_t head_seq, lost = kv_int(r, "lost");
+	size_t want = 0;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_alert = 0;
+	memset(&a, 0, sizeof(a));
+	a.rule = "report";
+	for (size_t i = 0; i < cfg->nwebhooks; i++)
+		want += outbox_wants(&cfg->webhooks[i], &a);
+	if (cfg->nwebhooks == 0)
+		return xerr_set(err, XR_EUSAGE, "--notify: no webhooks configured (see \"webhooks\" "
+		    "in README.md, Alerts)");
+	if (want == 0)
+		return xerr_set(err, XR_EUSAGE, "--notify: no webhook wants the rule 'report' (see "
+		    "their \"rules\")");
+	if (journal_open(cfg->db_path, JOURNAL_WRITE, &j, err) < 0 ||
+	    journal_lock(j, cfg->lock_timeout_ms, err) < 0 ||
+	    journal_head(j, head, &head_seq, err) < 0)
+		goto out;
+	buf_printf(&title, "daily report %s: ", date != NULL && date->s != NULL ? date->s : "?");
+	if (lost == 0)
+		buf_adds(&title, "nothing lost");
+	else
+		count_of(&title, lost, "entry lost", "entries lost");
+	buf_printf(&title, "; journal head %lld %s", (long long)head_seq, head);
+	buf_printf(&cmd, "xrecover report --daily --date %s",
+	    date != NULL && date->s != NULL ? date->s : "?");
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		lines[i].text = counts[i].text;
+		lines[i].count = kv_int(r, counts[i].key);
+	}
+	lines[sizeof(counts) / sizeof(counts[0])].text = "journal head at event";
+	lines[sizeof(counts) / sizeof(counts[0])].count = head_seq;
+	gethostname(host, sizeof(host) - 1);
+	a.mode = mode;
+	a.host = host;
+	a.severity = SEV_INFO;
+	a.state = NULL;
+	a.title = buf_str(&title);
+	a.lines = lines;
+	a.nlines = sizeof(lines) / sizeof(lines[0]);
+	a.command = buf_str(&cmd);
+	a.time_ms = now_ms();
+	if (outbox_raise(j, cfg, 0, &a, ret_alert, err) < 0 ||
+	    outbox_deliver(j, cfg, 0, cfg->alert_budget_ms, ret, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	journal_close(j);
+	buf_free(&title);
+	buf_free(&cmd);
 	return rc;
 }

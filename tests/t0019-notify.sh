@@ -14,34 +14,6 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-RECEIVER=$TOP/tests/receiver.py
-
-# start_receiver DIR [receiver.py options]: prints "PID PORT" once DIR/ready is there
-start_receiver() {
-	d=$1
-	shift
-	mkdir -p "$d"
-	tries=0
-	while :; do
-		port=$(free_port)
-		rm -f "$d"/ready
-		python3 "$RECEIVER" "$d" "$port" "$@" >"$d"/log 2>&1 &
-		pid=$!
-		i=0
-		while [ $i -lt 100 ] && [ ! -e "$d"/ready ] && kill -0 $pid 2>/dev/null; do
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -e "$d"/ready ]; then
-			echo "$pid $port"
-			return 0
-		fi
-		kill -9 $pid 2>/dev/null || true
-		tries=$((tries + 1))
-		[ $tries -lt 5 ] || { echo "cannot start the receiver" >&2; return 1; }
-	done
-}
-
 # A self-signed certificate for 127.0.0.1, made here.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP"/key.pem -out "$TMP"/cert.pem \
