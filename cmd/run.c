@@ -183,7 +183,9 @@ const struct command cmd_run = {
 	    "A run killed part way is reconciled by the next one.  Entries the recovery consumer\n"
 	    "holds that this journal does not know (another journal claimed them, or it was\n"
 	    "lost) are adopted first: journalled as they are, left pending.  Needs a selection:\n"
-	    "--stream, --match, or the config's \"streams\"/\"match\".",
+	    "--stream, --match, or the config's \"streams\"/\"match\".  Once the run is journalled\n"
+	    "(failed or not), the alerts pending in the journal's outbox go to the configured\n"
+	    "webhooks, within alert_budget; each attempt is journalled.",
 	.options = run_options,
 	.min_args = 0,
 	.max_args = 0,

@@ -233,6 +233,27 @@ test_case 'a receiver that never answers: run ends within its budget, the alert 
 	pycheck $R1DIR/req.1.body "assert b[\"alert\"] == $alert and b[\"stream\"] == \"s\" and b[\"group\"] == \"g\", b"
 '
 
+test_case 'guarantee 8: the journal is not locked while a run waits on a webhook' '
+	fresh lock
+	HUNG=$(printf "{\"name\":\"ops\",\"format\":\"json\",\"url\":\"http://127.0.0.1:%s/hook/%s\",\"timeout\":\"30s\"}" \
+		"$HANG" "$URL_TOKEN")
+	conf $TMP/c.json 4s 1s 5 "$HUNG"
+	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	xr -c $TMP/c.json run >$OUTPUTS/lock-bg.out 2>&1 &
+	bg=$!
+	sleep 1.5
+	# another run (no webhooks of its own) gets the journal while the first one waits
+	t0=$(date +%s%N)
+	assert_exit 0 xr -c $TMP/none.json --lock-timeout 1s run
+	t1=$(date +%s%N)
+	keep lock-second
+	kill -0 $bg || fail "the first run ended before the second one ran"
+	wait $bg || fail "the first run failed"
+	echo "the second run took $(( (t1 - t0) / 1000000 ))ms"
+	assert_eq "pending|1" "$(pair "alert = $alert")"
+	assert_eq 3 "$(sql "select count(*) from runs where status = \"ok\"")" "runs"
+'
+
 test_case '404: failed at once, never retried' '
 	fresh nf
 	conf $TMP/c.json 10s 1s 5 "$OPS"
