@@ -254,6 +254,21 @@ test_case 'guarantee 8: the journal is not locked while a run waits on a webhook
 	assert_eq 3 "$(sql "select count(*) from runs where status = \"ok\"")" "runs"
 '
 
+test_case 'a run that cannot reach Redis is journalled failed, then delivers what is pending' '
+	fresh noredis
+	conf $TMP/c.json 10s 1s 5 "$OPS"
+	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	answers 200
+	assert_exit 3 "$XR" -r redis://127.0.0.1:$(free_port) --db $DB -c $TMP/c.json run --json
+	keep noredis
+	pycheck $TMP/out "assert b[\"status\"] == \"failed\" and b[\"alerts\"][\"sent\"] == 1, b"
+	assert_eq "sent|1" "$(pair "alert = $alert")"
+	assert_eq "failed" "$(sql "select status from runs order by run desc limit 1")"
+	# the head --json gives is the journal'"'"'s after the delivery
+	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" \
+		"$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"head\"])" $TMP/out)"
+'
+
 test_case '404: failed at once, never retried' '
 	fresh nf
 	conf $TMP/c.json 10s 1s 5 "$OPS"
