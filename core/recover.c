@@ -372,9 +372,14 @@ pass_alerts(struct pass *p)
 	struct xerr err = {0};
 	int rc;
 
-	if (p->dry || p->j == NULL || p->cfg->nwebhooks == 0)
+	if (p->dry || p->j == NULL)
 		return;
-	/* The alert rules go here: rules_evaluate() raises this run's alerts. */
+	/*
+	 * The alert rules go here: rules_evaluate() raises this run's alerts
+	 * into the outbox (journalled even when no webhook wants them).
+	 */
+	if (p->cfg->nwebhooks == 0)
+		return;
 	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
 	for (size_t i = 0; i < o.nposts; i++) {
 		const struct outbox_post *op = &o.posts[i];
