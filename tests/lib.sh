@@ -195,7 +195,12 @@ rcli() {
 	redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:+-a "$REDIS_CLI_AUTH"} "$@"
 }
 
-# ------------------------------------------------------------- webhooks
+# xr ARGS...: xrecover against the test server and journal
+xr() {
+	"$XR" -r "$REDIS_URL" --db "$DB" "$@"
+}
+
+# ------------------------------------------------------------ webhooks
 
 RECEIVER=$TOP/tests/receiver.py
 
@@ -255,11 +260,6 @@ import json
 assert json.loads(body)["id"] == mid
 print("signature ok", mid)
 EOF
-}
-
-# xr ARGS...: xrecover against the test server and journal
-xr() {
-	"$XR" -r "$REDIS_URL" --db "$DB" "$@"
 }
 
 # make_stream STREAM GROUP N: N plain entries and a group that starts at 0
