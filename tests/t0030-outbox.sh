@@ -5,7 +5,8 @@
 # raise it), delivered by that command and by `run`: a 500 is retried by a
 # later run with the same message id and body; a 429's Retry-After is waited
 # for within the budget; a receiver that never answers cannot hold a run
-# past its budget; a 404 fails at once and is never retried; the last
+# past its budget nor hold the journal's lock meanwhile; a run killed
+# there sends it again with its id; a 404 fails at once and is never retried; the last
 # attempt allowed fails; a webhook gone from the config fails; TLS is
 # verified (ca_file).  The daily report and the metrics file count the
 # outbox; verify --head checks the journal against the head a chat message
@@ -267,6 +268,31 @@ test_case 'a run that cannot reach Redis is journalled failed, then delivers wha
 	# the head --json gives is the journal'"'"'s after the delivery
 	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" \
 		"$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"head\"])" $TMP/out)"
+'
+
+test_case 'killed while a POST is in flight: the run is whole, the POST unjournalled and sent again with its id' '
+	fresh kill
+	HUNG=$(printf "{\"name\":\"ops\",\"format\":\"json\",\"url\":\"http://127.0.0.1:%s/hook/%s\",\"secret\":\"%s\"}" \
+		"$HANG" "$URL_TOKEN" "$WHSEC")
+	conf $TMP/c.json 10s 1s 5 "$HUNG"
+	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	xr -c $TMP/c.json run >$OUTPUTS/kill-bg.out 2>&1 &
+	bg=$!
+	sleep 1.5
+	kill -9 $bg
+	wait $bg || true
+	# its run_end came before the delivery: the run is ok, the attempt never journalled
+	assert_eq "ok" "$(sql "select status from runs order by run desc limit 1")"
+	assert_eq "pending|0" "$(pair "alert = $alert")"
+	assert_exit 0 xr verify
+	conf $TMP/c.json 10s 1s 5 "$OPS"
+	answers 200
+	assert_exit 0 xr -c $TMP/c.json run
+	keep kill-run
+	assert_eq "sent|1" "$(pair "alert = $alert")"
+	assert_eq "$(sql "select message_id from alerts where alert = $alert")" \
+		"$(sed -n "s/^webhook-id: //p" $R1DIR/req.1.headers)" "webhook-id"
+	verify_sig $R1DIR/req.1.body $R1DIR/req.1.headers "$WHSEC"
 '
 
 test_case '404: failed at once, never retried' '
