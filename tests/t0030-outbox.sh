@@ -5,10 +5,10 @@
 # raise it), delivered by that command and by `run`: a 500 is retried by a
 # later run with the same message id and body; a 429's Retry-After is waited
 # for within the budget; a receiver that never answers cannot hold a run
-# past its budget nor hold the journal's lock meanwhile; a run killed
-# there sends it again with its id; a 404 fails at once and is never retried; the last
-# attempt allowed fails; a webhook gone from the config fails; TLS is
-# verified (ca_file).  The daily report and the metrics file count the
+# past its budget nor hold the journal's lock meanwhile; what a run killed
+# there was sending goes again, with its id; a 404 fails at once and is
+# never retried; the last attempt allowed fails; a webhook gone from the
+# config fails; TLS is verified (ca_file).  The daily report and the metrics file count the
 # outbox; verify --head checks the journal against the head a chat message
 # carries; no URL token, secret or password reaches any output.
 # Case bodies are single-quoted and expanded by test_case, so shellcheck
