@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/mode.h"
 #include "../core/report.h"
 #include "../lib/buf.h"
 #include "../lib/json.h"
@@ -24,6 +25,7 @@ static const struct cmd_option report_options[] = {
 	{"run", 0, NULL, "N", "one run"},
 	{"format", 0, NULL, "FORMAT", "text (default), md, json, csv or html"},
 	{"output", 'o', NULL, "FILE", "write the report to FILE instead of standard output"},
+	{"notify", 0, NULL, NULL, "--daily: post the day's verdict and the journal's head to the webhooks (through the outbox) and print what each answered; the report itself goes only to -o"},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
@@ -87,6 +89,8 @@ parse_request(struct ctx *c, struct report_request *req, enum render_format *fmt
 			    "--incident: '%s' is not an incident ID", v);
 		req->id = id;
 	}
+	if (ctx_flag(c, "notify") && req->what != REPORT_DAILY)
+		return usage(c, "--notify goes with --daily%s", "");
 	*fmt = c->cfg.json ? RENDER_JSON : RENDER_TEXT;
 	if ((v = ctx_opt(c, "format")) != NULL && render_format_parse(v, fmt) < 0)
 		return usage(c, "--format: '%s' is not text, md, json, csv or html", v);
@@ -101,6 +105,106 @@ write_file(const char *path, const struct buf *b, struct xerr *err)
 	if (file_replace(path, b->data, b->len, 0600) < 0)
 		return xerr_set(err, XR_EUSAGE, "-o: cannot write '%s': %s", path, strerror(errno));
 	return 0;
+}
+
+enum { N_ALERT, N_WEBHOOK, N_ATTEMPT, N_RESULT, N_STATUS, N_RETRY, N_TIME, N_TARGET, N_ERROR };
+static const struct column notify_cols[] = {
+	{"ALERT", "alert", COL_INT},
+	{"WEBHOOK", "webhook", COL_STR},
+	{"ATTEMPT", "attempt", COL_INT},
+	{"RESULT", "result", COL_STR},
+	{"HTTP", "http_status", COL_INT},
+	{"RETRY-AFTER", "retry_after_ms", COL_MS},
+	{"TIME", "time_ms", COL_MS},
+	{"TARGET", "target", COL_STR},
+	{"ERROR", "error", COL_STR},
+};
+
+/*
+ * --notify: the report r raised as an alert and the outbox delivered; a
+ * line per POST (the report's, and any an earlier run left pending).
+ * Exits 0 when every webhook that wants the report took it.
+ */
+static int
+notify(struct ctx *c, const struct report *r)
+{
+	struct outbox_result o;
+	struct mode mode;
+	struct xerr err = {0};
+	struct table t;
+	struct alert a = {.rule = "report"};
+	int64_t alert;
+	size_t want = 0, took = 0;
+	int code;
+
+	if (mode_resolve(&c->cfg, &mode, &err) < 0)
+		return fail(c, &err);
+	if (report_notify(&c->cfg, r, strcmp(mode.name, "LIVE") == 0 ? ALERT_LIVE : ALERT_TEST,
+	    &o, &alert, &err) < 0) {
+		outbox_result_free(&o);
+		return fail(c, &err);
+	}
+	for (size_t i = 0; i < c->cfg.nwebhooks; i++)
+		want += outbox_wants(&c->cfg.webhooks[i], &a);
+	table_init(&t, notify_cols, sizeof(notify_cols) / sizeof(notify_cols[0]));
+	for (size_t i = 0; i < o.nposts; i++) {
+		const struct outbox_post *p = &o.posts[i];
+		size_t row = table_row(&t);
+
+		table_int(&t, row, N_ALERT, p->alert);
+		table_str(&t, row, N_WEBHOOK, p->webhook);
+		table_int(&t, row, N_ATTEMPT, p->attempt);
+		table_str(&t, row, N_RESULT, p->outcome);
+		if (p->r.http_status != 0)
+			table_int(&t, row, N_STATUS, p->r.http_status);
+		if (p->r.retry_after_ms >= 0)
+			table_int(&t, row, N_RETRY, p->r.retry_after_ms);
+		table_int(&t, row, N_TIME, p->r.elapsed_ms);
+		table_str(&t, row, N_TARGET, p->r.target);
+		if (p->r.error[0] != '\0')
+			table_str(&t, row, N_ERROR, p->r.error);
+		took += p->alert == alert && p->r.delivered;
+
+		struct logline l;
+		ll_start(&l, p->r.delivered ? LOG_INFO : LOG_WARN, "ALERT",
+		    p->r.delivered ? "DELIVERED" : strcmp(p->outcome, "retry") == 0 ? "RETRY" : "FAILED");
+		ll_int(&l, "alert", p->alert);
+		ll_str(&l, "webhook", p->webhook);
+		ll_int(&l, "attempt", p->attempt);
+		if (p->r.http_status != 0)
+			ll_int(&l, "http_status", p->r.http_status);
+		ll_dur(&l, "time", p->r.elapsed_ms);
+		ll_str(&l, "target", p->r.target);
+		if (p->r.error[0] != '\0')
+			ll_str(&l, "error", p->r.error);
+		ll_emit(c->lg, &l);
+	}
+	code = took == want ? XR_OK : XR_EFAIL;
+	xerr_set(&err, code, "%zu of %zu webhooks did not take the daily report (alert %lld; "
+	    "see the alerts view: a later run retries what is pending)", want - took, want,
+	    (long long)alert);
+	if (c->cfg.json) {
+		struct buf b = BUF_INIT;
+		struct jw w;
+		jw_init(&w, &b);
+		jw_obj(&w);
+		jw_kint(&w, "alert", alert);
+		jw_kint(&w, "sent", o.sent);
+		jw_kint(&w, "failed", o.failed);
+		jw_kint(&w, "pending", o.pending);
+		jw_key(&w, "posts");
+		table_json(&t, &w);
+		out_json_outcome(&w, err.msg, code);
+		jw_obj_end(&w);
+		puts(buf_str(&b));
+		buf_free(&b);
+		c->out.json_done = true;
+	} else {
+		table_print(&t, stdout);
+	}
+	table_free(&t);
+	outbox_result_free(&o);
+	return code == XR_OK ? XR_OK : fail(c, &err);
 }
 
 static int
@@ -121,13 +225,17 @@ report_run(struct ctx *c)
 		return fail(c, &err);
 	}
 	render(&r, fmt, &out);
-	report_free(&r);
 	if (path != NULL) {
 		rc = write_file(path, &out, &err) < 0 ? fail(c, &err) : XR_OK;
+		if (rc == XR_OK && ctx_flag(c, "notify"))
+			rc = notify(c, &r);
+	} else if (ctx_flag(c, "notify")) {
+		rc = notify(c, &r);
 	} else {
 		fwrite(out.data, 1, out.len, stdout);
 		rc = XR_OK;
 	}
+	report_free(&r);
 	buf_free(&out);
 	return rc;
 }
@@ -136,7 +244,7 @@ const struct command cmd_report = {
 	.name = "report",
 	.summary = "the daily compliance report, incidents and their timelines, one run",
 	.usage = "--daily [--date D] | --incidents [--since T] [--until T] | --incident ID | --run N "
-	    "[--format F] [-o FILE]",
+	    "[--format F] [-o FILE] [--notify]",
 	.description =
 	    "Reads the journal only.  --daily: one UTC day (default yesterday): runs, failures and\n"
 	    "gaps in the schedule, what was claimed, deleted, lost, dead-lettered, replayed and\n"
@@ -145,7 +253,11 @@ const struct command cmd_report = {
 	    "incident (everything about one consumer that stopped acknowledging in one group).\n"
 	    "--incident ID: its timeline, earliest first, and each entry's fate with a look at its\n"
 	    "payload.  --run N: one run.  Formats: text, md (fits in a chat message), json, csv (one\n"
-	    "row per stream and group, or per incident or entry), html (one file, charts included).",
+	    "row per stream and group, or per incident or entry), html (one file, charts included).\n"
+	    "--daily --notify: writes to the journal too: the day's counts and the journal's head\n"
+	    "(seq and hash, for verify --head) raised as an alert, delivered through the outbox to\n"
+	    "the webhooks; prints what each answered and exits 1 when one did not take it (a later\n"
+	    "run retries); the report itself goes only to -o.",
 	.options = report_options,
 	.min_args = 0,
 	.max_args = 0,

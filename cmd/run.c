@@ -58,6 +58,13 @@ print_json(const struct recover_result *r, const struct mode *m, bool dry, const
 	jw_kint(&w, "duration_ms", r->duration_ms);
 	/* Kept outside the journal, it proves later that nothing was cut off (verify --head). */
 	jw_kstr(&w, "head", r->head[0] != '\0' ? r->head : NULL);
+	/* The outbox: what this run delivered, what failed for good, what waits. */
+	jw_key(&w, "alerts");
+	jw_obj(&w);
+	jw_kint(&w, "sent", r->alerts_sent);
+	jw_kint(&w, "failed", r->alerts_failed);
+	jw_kint(&w, "pending", r->alerts_pending);
+	jw_obj_end(&w);
 	jw_key(&w, "groups");
 	jw_arr(&w);
 	for (size_t i = 0; i < r->ngroups; i++) {
@@ -207,7 +214,9 @@ const struct command cmd_run = {
 	    "A run killed part way is reconciled by the next one.  Entries the recovery consumer\n"
 	    "holds that this journal does not know (another journal claimed them, or it was\n"
 	    "lost) are adopted first: journalled as they are, left pending.  Needs a selection:\n"
-	    "--stream, --match, or the config's \"streams\"/\"match\".",
+	    "--stream, --match, or the config's \"streams\"/\"match\".  Once the run is journalled\n"
+	    "(failed or not), the alerts pending in the journal's outbox go to the configured\n"
+	    "webhooks, within alert_budget; each attempt is journalled.",
 	.options = run_options,
 	.min_args = 0,
 	.max_args = 0,

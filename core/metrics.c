@@ -210,6 +210,29 @@ group_gauges(struct buf *b, const struct mgroups *m)
 	}
 }
 
+/* The outbox: alerts sent and failed (counters), pending (a gauge); pairs of alert and webhook. */
+static int
+alerts(struct journal *j, struct buf *b, struct xerr *err)
+{
+	struct rows ra = {0};
+
+	if (rq_metrics_alerts(j, &ra, err) < 0) {
+		rows_free(&ra);
+		return -1;
+	}
+	family(b, "xrecover_alerts_sent_total", "counter",
+	    "Alerts delivered, one per alert and webhook (whole journal).");
+	buf_printf(b, "xrecover_alerts_sent_total %lld\n", (long long)rows_int(&ra, 0, 0));
+	family(b, "xrecover_alerts_failed_total", "counter",
+	    "Alerts given up on, one per alert and webhook (whole journal).");
+	buf_printf(b, "xrecover_alerts_failed_total %lld\n", (long long)rows_int(&ra, 0, 1));
+	family(b, "xrecover_alerts_pending", "gauge",
+	    "Alerts still to be delivered, one per alert and webhook.");
+	buf_printf(b, "xrecover_alerts_pending %lld\n", (long long)rows_int(&ra, 0, 2));
+	rows_free(&ra);
+	return 0;
+}
+
 /* The last run: r, or the journal's newest run_end. */
 static int
 last_run(struct journal *j, const struct recover_result *r, struct buf *b, struct xerr *err)
@@ -271,7 +294,8 @@ metrics_build(const struct config *cfg, const struct recover_result *r, struct b
 	}
 	if (r != NULL)
 		group_gauges(out, &m);
-	if (last_run(j, r, out, err) < 0 || rq_metrics_size(j, &rs, err) < 0)
+	if (last_run(j, r, out, err) < 0 || alerts(j, out, err) < 0 ||
+	    rq_metrics_size(j, &rs, err) < 0)
 		goto out;
 	family(out, "xrecover_journal_size_bytes", "gauge", "The journal's size in bytes.");
 	buf_printf(out, "xrecover_journal_size_bytes %lld\n",

@@ -38,4 +38,49 @@ bool outbox_wants(const struct config_webhook *w, const struct alert *a);
 int outbox_raise(struct journal *j, const struct config *cfg, int64_t run,
     const struct alert *a, int64_t *ret_seq, struct xerr *err);
 
+/* One POST of an alert to a webhook, as outbox_deliver() made it. */
+struct outbox_post {
+	int64_t alert;              /* the alert event's seq */
+	char *webhook;              /* its name */
+	char *stream, *group;       /* the alert's (NULL: none) */
+	int64_t attempt;            /* 1 for the first */
+	const char *outcome;        /* "delivered", "retry", "failed" */
+	int64_t retry_at;           /* retry: Unix ms; else 0 */
+	struct notify_result r;     /* target redacted, error without secrets */
+};
+
+struct outbox_result {
+	long long sent;             /* pairs delivered by this call */
+	long long failed;           /* pairs that failed for good in this call */
+	long long pending;          /* pairs still pending when it returned */
+	struct outbox_post *posts;  /* every POST, in order (and each "webhook no longer
+	                               configured", with no request) */
+	size_t nposts;
+};
+
+/*
+ * Delivers what the outbox holds: every (alert, webhook) pair pending whose
+ * last attempt's retry_at has passed, oldest alert first, re-rendered from
+ * its alert event with its message id (a retry's body is the same), POSTed,
+ * and one `alert_attempt` event journalled per POST: delivered; retry, with
+ * retry_at = now + max(Retry-After, alert_backoff * 2^(attempt - 1)), at
+ * most an hour; or failed (a refusal retrying cannot change, a webhook no
+ * longer configured, or attempt alert_max_attempts).  A retry whose wait
+ * fits what is left of budget_ms is waited for and made at once.  Every
+ * request's timeout is at most what is left of budget_ms, and nothing new
+ * starts once it is spent: the call ends within budget_ms and a little.
+ *
+ * The caller holds j's lock (journal_lock) and no transaction; the lock is
+ * let go while a request is in flight, taken again to journal its attempt,
+ * and held again on return.  A POST is journalled after it is answered: if
+ * the process dies in between, the next call sends it again, with the same
+ * message id.  run: the run delivering (0: none).  Does nothing when cfg
+ * has no webhooks.  OUT: *ret, freed with outbox_result_free() whatever
+ * the call returns.  -1 only when the journal fails (XR_EJOURNAL, or
+ * XR_ELOCKED when its lock cannot be taken again).
+ */
+int outbox_deliver(struct journal *j, const struct config *cfg, int64_t run, int64_t budget_ms,
+    struct outbox_result *ret, struct xerr *err);
+void outbox_result_free(struct outbox_result *r);
+
 #endif

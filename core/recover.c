@@ -14,6 +14,7 @@
 #include "../lib/util.h"
 #include "incident.h"
 #include "moves.h"
+#include "outbox.h"
 #include "pass.h"
 #include "select.h"
 
@@ -371,6 +372,62 @@ pass_close_journal(struct pass *p, const struct xerr *werr, const char *missing,
 }
 
 /*
+ * The outbox, once the run is journalled (failed or not): the alerts it
+ * raised, then what is pending from earlier runs, out within alert_budget.
+ * A delivery problem is logged and leaves the run's outcome alone.  A
+ * release (a service's ExecStop) leaves alerts to the next run: a stop
+ * must not wait on a webhook.
+ */
+static void
+pass_alerts(struct pass *p)
+{
+	struct recover_result *r = p->res;
+	struct outbox_result o;
+	struct xerr err = {0};
+	int rc;
+
+	if (p->dry || p->j == NULL || p->release)
+		return;
+	/*
+	 * The alert rules go here: rules_evaluate() raises this run's alerts
+	 * into the outbox (journalled even when no webhook wants them).
+	 */
+	if (p->cfg->nwebhooks == 0)
+		return;
+	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
+	for (size_t i = 0; i < o.nposts; i++) {
+		const struct outbox_post *op = &o.posts[i];
+		struct logline l;
+		ll_start(&l, strcmp(op->outcome, "delivered") == 0 ? LOG_INFO : LOG_WARN, "ALERT",
+		    strcmp(op->outcome, "delivered") == 0 ? "DELIVERED" :
+		    strcmp(op->outcome, "retry") == 0 ? "RETRY" : "FAILED");
+		ll_int(&l, "alert", op->alert);
+		ll_str(&l, "webhook", op->webhook);
+		ll_int(&l, "attempt", op->attempt);
+		if (op->r.http_status != 0)
+			ll_int(&l, "http_status", op->r.http_status);
+		if (op->retry_at > 0)
+			ll_dur(&l, "retry_in", op->retry_at - now_ms() > 0 ? op->retry_at - now_ms() : 0);
+		ll_dur(&l, "time", op->r.elapsed_ms);
+		if (op->r.target[0] != '\0')
+			ll_str(&l, "target", op->r.target);
+		if (op->r.error[0] != '\0')
+			ll_str(&l, "error", op->r.error);
+		ll_emit(p->lg, &l);
+	}
+	r->alerts_sent = o.sent;
+	r->alerts_failed = o.failed;
+	r->alerts_pending = o.pending;
+	outbox_result_free(&o);
+	if (rc < 0) {
+		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
+		return;
+	}
+	if (journal_head(p->j, r->head, &r->head_seq, &err) < 0)
+		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
+}
+
+/*
  * What the pass returns: werr first, then a stop, failed groups, entries
  * kept back, missing streams.
  */
@@ -458,6 +515,7 @@ pass_run(struct pass *p, struct xerr *err)
 		ret->duration_ms = mono_ms() - t0;
 		if (!p->dry && run_end(p, "failed", werr.msg, err) < 0)
 			goto out;
+		pass_alerts(p);
 		*err = werr;
 		goto out;
 	}
@@ -476,6 +534,7 @@ pass_run(struct pass *p, struct xerr *err)
 		goto out;
 	}
 	log_summary(p);
+	pass_alerts(p);
 	rc = pass_outcome(p, &werr, missing, err);
 out:
 	redis_target_free(&t);

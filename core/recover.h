@@ -74,6 +74,9 @@ struct recover_result {
 	size_t nmissing_groups;
 	/* release: groups that had the consumer, and those where it was kept (it owned entries) */
 	long long release_found, release_refused;
+	/* The outbox after the run (core/outbox.h): pairs of alert and webhook
+	 * this run delivered, that failed for good in it, still pending. */
+	long long alerts_sent, alerts_failed, alerts_pending;
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
@@ -202,17 +203,55 @@ daily_runs(struct journal *j, const struct rspan *sp, struct report *r, struct x
 	return 0;
 }
 
+/*
+ * The outbox's counts of the day's alerts (sent, failed, pending: as it
+ * has them now) into the groups table's last three columns, and their
+ * totals, alerts about no one group too, into the summary.
+ */
+static int
+daily_alerts(struct journal *j, const struct rspan *sp, struct report *r, struct rtable *t,
+    struct xerr *err)
+{
+	static const char *const totals[] = {"alerts_sent", "alerts_failed", "alerts_pending"};
+	struct rows rs;
+	int64_t sum[3] = {0};
+
+	if (rq_day_alerts(j, sp, &rs, err) < 0) {
+		rows_free(&rs);
+		return -1;
+	}
+	for (size_t i = 0; i < rs.nrows; i++) {
+		const char *st = rows_text(&rs, i, 0), *g = rows_text(&rs, i, 1);
+		for (size_t k = 0; k < 3; k++)
+			sum[k] += rows_int(&rs, i, 2 + k);
+		for (size_t row = 0; st != NULL && g != NULL && row < t->nrows; row++) {
+			const struct rcell *c = &t->cells[row * t->ncols];
+			if (c[0].s == NULL || c[1].s == NULL || strcmp(c[0].s, st) != 0 ||
+			    strcmp(c[1].s, g) != 0)
+				continue;
+			for (size_t k = 0; k < 3; k++)
+				rtable_int(t, row, t->ncols - 3 + k, rows_int(&rs, i, 2 + k), RC_INT);
+		}
+	}
+	rows_free(&rs);
+	for (int k = 0; k < 3; k++)
+		report_kv_int(r, totals[k], sum[k], RC_INT);
+	return 0;
+}
+
 /* Per stream and group: what was done; the day's totals in the summary. */
 static int
 daily_groups(struct journal *j, const struct rspan *sp, struct report *r, struct xerr *err)
 {
 	static const char *const keys[] = {"stream", "group", "claimed", "reconciled", "lost",
-	    "deleted", "dead_lettered", "replayed", "settled", "rolled_back", "incidents"};
+	    "deleted", "dead_lettered", "replayed", "settled", "rolled_back", "incidents",
+	    "alerts_sent", "alerts_failed", "alerts_pending"};
 	static const char *const heads[] = {"STREAM", "GROUP", "CLAIMED", "RECONCILED", "LOST",
-	    "DELETED", "DEAD-LETTERED", "REPLAYED", "SETTLED", "ROLLED-BACK", "INCIDENTS"};
+	    "DELETED", "DEAD-LETTERED", "REPLAYED", "SETTLED", "ROLLED-BACK", "INCIDENTS",
+	    "ALERTS SENT", "ALERTS FAILED", "ALERTS PENDING"};
 	static const char *const totals[] = {"claimed", "reconciled", "lost", "deleted",
 	    "dead_lettered", "replayed", "settled", "rolled_back", "incidents_opened"};
-	struct rtable *t = report_table(r, "groups", "Per stream and group", keys, heads, 11);
+	struct rtable *t = report_table(r, "groups", "Per stream and group", keys, heads, 14);
 	struct rows rs;
 	int64_t sum[9] = {0};
 
@@ -229,13 +268,15 @@ daily_groups(struct journal *j, const struct rspan *sp, struct report *r, struct
 			rtable_int(t, row, 2 + k, v, RC_INT);
 			sum[k] += v;
 		}
+		for (size_t k = 11; k < 14; k++)
+			rtable_int(t, row, k, 0, RC_INT);
 	}
 	rows_free(&rs);
 	for (int k = 0; k < 9; k++)
 		report_kv_int(r, totals[k], sum[k], RC_INT);
 	free(r->csv_table);
 	r->csv_table = xstrdup("groups");
-	return 0;
+	return daily_alerts(j, sp, r, t, err);
 }
 
 /* Incidents opened, replays and rollbacks of the day. */
@@ -516,6 +557,21 @@ verdict_chain(struct report *r, struct buf *b)
 	report_verdict(r, RL_BAD, buf_str(b));
 }
 
+/* The day's alerts, when there were any: all sent, or how many failed or wait. */
+static void
+verdict_alerts(struct report *r, struct buf *b)
+{
+	int64_t sent = kv_int(r, "alerts_sent"), failed = kv_int(r, "alerts_failed");
+	int64_t pending = kv_int(r, "alerts_pending");
+
+	buf_reset(b);
+	if (sent + failed + pending == 0)
+		return;
+	buf_printf(b, "Alerts: %lld sent, %lld failed, %lld pending.", (long long)sent,
+	    (long long)failed, (long long)pending);
+	report_verdict(r, failed > 0 || pending > 0 ? RL_WARN : RL_OK, buf_str(b));
+}
+
 /* The day's sign-off, from what the report holds: nothing lost, every run, the chain. */
 static void
 daily_verdict(struct report *r, int64_t day)
@@ -525,6 +581,7 @@ daily_verdict(struct report *r, int64_t day)
 	verdict_lost(r, &b);
 	verdict_runs(r, day, &b);
 	verdict_chain(r, &b);
+	verdict_alerts(r, &b);
 	buf_free(&b);
 }
 
@@ -757,5 +814,83 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 		break;
 	}
 	journal_close(j);
+	return rc;
+}
+
+/* ------------------------------------------------------------- --notify */
+
+int
+report_notify(const struct config *cfg, const struct report *r, enum alert_mode mode,
+    struct outbox_result *ret, int64_t *ret_alert, struct xerr *err)
+{
+	static const struct {
+		const char *key, *text;
+	} counts[] = {
+		{"runs", "runs"},
+		{"runs_failed", "runs that failed"},
+		{"schedule_gaps", "gaps in the schedule"},
+		{"claimed", "entries claimed"},
+		{"lost", "entries lost"},
+		{"dead_lettered", "dead letters"},
+		{"replay_batches", "replays"},
+	};
+	struct alert_line lines[sizeof(counts) / sizeof(counts[0]) + 1];
+	const struct rcell *date = report_kv(r, "date");
+	struct journal *j = NULL;
+	struct buf title = BUF_INIT, cmd = BUF_INIT;
+	struct alert a;
+	char host[256] = "", head[65];
+	int64_t head_seq, lost = kv_int(r, "lost");
+	size_t want = 0;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_alert = 0;
+	memset(&a, 0, sizeof(a));
+	a.rule = "report";
+	for (size_t i = 0; i < cfg->nwebhooks; i++)
+		want += outbox_wants(&cfg->webhooks[i], &a);
+	if (cfg->nwebhooks == 0)
+		return xerr_set(err, XR_EUSAGE, "--notify: no webhooks configured (see \"webhooks\" "
+		    "in README.md, Alerts)");
+	if (want == 0)
+		return xerr_set(err, XR_EUSAGE, "--notify: no webhook wants the rule 'report' (see "
+		    "their \"rules\")");
+	if (journal_open(cfg->db_path, JOURNAL_WRITE, &j, err) < 0 ||
+	    journal_lock(j, cfg->lock_timeout_ms, err) < 0 ||
+	    journal_head(j, head, &head_seq, err) < 0)
+		goto out;
+	buf_printf(&title, "daily report %s: ", date != NULL && date->s != NULL ? date->s : "?");
+	if (lost == 0)
+		buf_adds(&title, "nothing lost");
+	else
+		count_of(&title, lost, "entry lost", "entries lost");
+	buf_printf(&title, "; journal head %lld %s", (long long)head_seq, head);
+	buf_printf(&cmd, "xrecover report --daily --date %s",
+	    date != NULL && date->s != NULL ? date->s : "?");
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		lines[i].text = counts[i].text;
+		lines[i].count = kv_int(r, counts[i].key);
+	}
+	lines[sizeof(counts) / sizeof(counts[0])].text = "journal head at event";
+	lines[sizeof(counts) / sizeof(counts[0])].count = head_seq;
+	gethostname(host, sizeof(host) - 1);
+	a.mode = mode;
+	a.host = host;
+	a.severity = SEV_INFO;
+	a.state = NULL;
+	a.title = buf_str(&title);
+	a.lines = lines;
+	a.nlines = sizeof(lines) / sizeof(lines[0]);
+	a.command = buf_str(&cmd);
+	a.time_ms = now_ms();
+	if (outbox_raise(j, cfg, 0, &a, ret_alert, err) < 0 ||
+	    outbox_deliver(j, cfg, 0, cfg->alert_budget_ms, ret, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	journal_close(j);
+	buf_free(&title);
+	buf_free(&cmd);
 	return rc;
 }

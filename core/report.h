@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "outbox.h"
 #include "rmodel.h"
 
 enum report_what { REPORT_DAILY, REPORT_INCIDENTS, REPORT_INCIDENT, REPORT_RUN };
@@ -27,5 +28,19 @@ struct report_request {
  */
 int report_build(const struct config *cfg, const struct report_request *req,
     struct report *ret, struct xerr *err);
+
+/*
+ * `report --daily --notify`: raises the daily report r (report_build's) as
+ * a notice alert (rule "report", severity info): its counts as lines, the
+ * journal's head seq and hash in the title ("daily report 2026-12-01:
+ * nothing lost; journal head 812 <hash>"), then delivers the outbox
+ * (outbox_deliver, within alert_budget; what earlier runs left pending
+ * goes too).  OUT: *ret (outbox_result_free() it whatever this returns),
+ * *ret_alert the alert's number.  Errors: XR_EUSAGE when no webhook is
+ * configured or none wants the rule "report" (nothing journalled),
+ * XR_EJOURNAL, XR_ELOCKED.
+ */
+int report_notify(const struct config *cfg, const struct report *r, enum alert_mode mode,
+    struct outbox_result *ret, int64_t *ret_alert, struct xerr *err);
 
 #endif

@@ -435,3 +435,38 @@ rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err)
 	return query(j, "SELECT p.page_count * s.page_size FROM pragma_page_count() p,"
 	    " pragma_page_size() s", 0, NULL, ret, err);
 }
+
+/* --------------------------------------------------------------- outbox */
+
+int
+rq_outbox_pending(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	/* The pending pairs of the alerts view (schema/009_alerts.sql), with their alert event. */
+	return query(j,
+	    "SELECT a.alert, a.webhook, a.message_id, a.attempts,"
+	    "  (SELECT json_extract(t.detail, '$.retry_at') FROM events t"
+	    "    WHERE t.kind = 'alert_attempt' AND json_extract(t.detail, '$.alert') = a.alert"
+	    "      AND json_extract(t.detail, '$.webhook') = a.webhook ORDER BY t.seq DESC LIMIT 1),"
+	    "  e.ts, e.stream, e.grp, e.detail"
+	    " FROM alerts a JOIN events e ON e.seq = a.alert"
+	    " WHERE a.status = 'pending' ORDER BY a.alert, a.webhook", 0, NULL, ret, err);
+}
+
+int
+rq_day_alerts(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err)
+{
+	return span_query(j,
+	    "SELECT stream, grp, sum(status = 'sent'), sum(status = 'failed'),"
+	    "  sum(status = 'pending') FROM alerts"
+	    " WHERE alert IN (SELECT seq FROM events WHERE seq BETWEEN ?1 AND ?2"
+	    "  AND ts >= ?3 AND ts < ?4 AND kind = 'alert') AND status <> 'none'"
+	    " GROUP BY stream, grp ORDER BY stream, grp", sp, ret, err);
+}
+
+int
+rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT coalesce(sum(status = 'sent'), 0), coalesce(sum(status = 'failed'), 0),"
+	    "  coalesce(sum(status = 'pending'), 0) FROM alerts", 0, NULL, ret, err);
+}

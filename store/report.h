@@ -85,6 +85,12 @@ int rq_day_claims_per_hour(struct journal *j, const struct rspan *sp, struct row
     struct xerr *err);
 /* After each run that ended: ts, "stream/group", pending; by seq. */
 int rq_day_pending(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
+/*
+ * The alerts raised that day, as the outbox has them now, per stream and
+ * group (either NULL: an alert about no one group): stream, grp, sent,
+ * failed, pending (pairs of alert and webhook; none wanted: not counted).
+ */
+int rq_day_alerts(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err);
 
 /* --- incidents */
 
@@ -141,5 +147,16 @@ int rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err
 int rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err);
 /* One row: the journal's size in bytes (its pages, the WAL's committed ones included). */
 int rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err);
+/* One row: the alerts view's pairs sent, failed and pending, over the whole journal. */
+int rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err);
+
+/* --- the outbox (schema/009_alerts.sql) */
+
+/*
+ * The (alert, webhook) pairs still pending, oldest alert first: alert,
+ * webhook, message_id, attempts, retry_at (the last attempt's, Unix ms;
+ * NULL: none yet), then the alert event's ts, stream, grp and detail.
+ */
+int rq_outbox_pending(struct journal *j, struct rows *ret, struct xerr *err);
 
 #endif

@@ -2,7 +2,8 @@
 """receiver.py DIR PORT [--tls CERT KEY] [--hang]: a webhook receiver for tests.
 
 Listens on 127.0.0.1:PORT and records every request N (from 1) in DIR:
-req.N.method, req.N.path, req.N.headers ("Name: value" lines), req.N.body.
+req.N.method, req.N.path, req.N.headers ("Name: value" lines), req.N.body,
+req.N.time (when it arrived, Unix seconds with a fraction).
 Each answer is the first line of DIR/answers, which is then dropped unless
 it is the last: "STATUS|Header: value|...|body=TEXT" (200 when no file).
 --tls serves HTTPS with the given certificate and key.  --hang accepts
@@ -43,6 +44,7 @@ def make_handler(d):
             pass
 
         def do_any(self):
+            arrived = time.time()
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             with lock:
@@ -52,7 +54,7 @@ def make_handler(d):
                 with open(os.path.join(d, "req.%d.method" % k), "w") as f:
                     f.write(self.command)
             base = os.path.join(d, "req.%d." % k)
-            for name, data in (("path", self.path),
+            for name, data in (("path", self.path), ("time", "%.3f" % arrived),
                                ("headers", "".join("%s: %s\n" % kv for kv in self.headers.items()))):
                 with open(base + name, "w") as f:
                     f.write(data)

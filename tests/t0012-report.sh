@@ -114,10 +114,10 @@ daily_today() {
 	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" "$(jq_ "$TMP"/j 'd["head"]')"
 	xr verify --head "$(jq_ "$TMP"/j 'd["head"]')" >/dev/null
 	assert_eq "o g" "$(jq_ "$TMP"/j 'd["groups"][0]["stream"] + " " + d["groups"][0]["group"]')"
-	# no alert counts until there is alerting
-	assert_eq "[]" "$(jq_ "$TMP"/j '[k for k in list(d) + list(d["groups"][0]) if "alert" in k]')"
+	# alert counts from the outbox: none here (no webhooks)
+	assert_eq "[0, 0, 0, 0, 0, 0]" "$(jq_ "$TMP"/j '[d[k] for k in ("alerts_sent", "alerts_failed", "alerts_pending")] + [d["groups"][0][k] for k in ("alerts_sent", "alerts_failed", "alerts_pending")]')"
 	xr report --daily --date "$day" --format csv -o "$TMP"/day.csv
-	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
+	assert_eq "date,stream,group,claimed,reconciled,lost,deleted,dead_lettered,replayed,settled,rolled_back,incidents,alerts_sent,alerts_failed,alerts_pending" "$(head -n 1 "$TMP"/day.csv | tr -d '\r')"
 	assert_grep "^$day,o,g,$n," "$TMP"/day.csv
 	xr report --daily --date "$day" --format html -o "$TMP"/day.html
 	assert_grep '<svg ' "$TMP"/day.html
@@ -200,9 +200,9 @@ daily_generated() {
 	assert_grep "^  \[ok\] Chain whole: $(jq_ "$TMP"/j 'd["events"]') events checked; head $head\.\$" "$TMP"/out
 	assert_eq "warning: ok warning ok" "$(jq_ "$TMP"/j 'd["verdict"]["level"] + ": " + " ".join(l["level"] for l in d["verdict"]["lines"])')"
 	# JSON keys are an interface: the same as ever, the verdict added
-	assert_eq "report title verdict date runs runs_ok runs_failed runs_warning mode interval schedule_gaps claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents_opened replay_batches rollback_batches verify events first_event last_event head failures gaps groups incidents replays rollbacks claims_per_hour pending" \
+	assert_eq "report title verdict date runs runs_ok runs_failed runs_warning mode interval schedule_gaps claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents_opened alerts_sent alerts_failed alerts_pending replay_batches rollback_batches verify events first_event last_event head failures gaps groups incidents replays rollbacks claims_per_hour pending" \
 		"$(jq_ "$TMP"/j '" ".join(d)')"
-	assert_eq "stream group claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents|from to length_ms" \
+	assert_eq "stream group claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents alerts_sent alerts_failed alerts_pending|from to length_ms" \
 		"$(jq_ "$TMP"/j '" ".join(d["groups"][0]) + "|" + " ".join(d["gaps"][0])')"
 	# people read labels, in text, Markdown and HTML alike
 	assert_no_grep '^(runs_ok|rollback_batches|schedule_gaps|head) ' "$TMP"/out
@@ -337,7 +337,9 @@ bad_input() {
 	assert_grep "is not text, md, json, csv or html" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --incident x1
 	assert_exit 2 "$XR" --db "$DB" report --daily --notify
-	assert_grep "unknown option '--notify'" "$TMP"/err
+	assert_grep "no webhooks configured" "$TMP"/err
+	assert_exit 2 "$XR" --db "$DB" report --incidents --notify
+	assert_grep "notify goes with --daily" "$TMP"/err
 	assert_exit 2 "$XR" --db "$DB" report --daily -o /nonexistent/dir/r.txt
 	assert_exit 4 "$XR" --db "$TMP"/none.db report --daily
 	assert_lines 1 "$TMP"/err

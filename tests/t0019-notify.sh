@@ -87,16 +87,6 @@ body_of() {
 	fail "no request to $1"
 }
 
-# pycheck FILE PYTHON: runs PYTHON with b = the JSON in FILE, raw = its text
-pycheck() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-raw = open(sys.argv[1], encoding="utf-8").read()
-b = json.loads(raw)
-exec(sys.argv[2])
-EOF
-}
-
 # no_secrets FILE...: none of the tokens and secrets is in any of them
 no_secrets() {
 	for f in "$@"; do
@@ -194,28 +184,6 @@ assert c.startswith(\"[TEST] xrecover on \")
 '
 
 # ------------------------------------------------------------ signature
-
-# verify_sig BODY-FILE HEADERS-FILE SECRET: the Standard Webhooks check, done here
-verify_sig() {
-	python3 - "$@" <<'EOF'
-import base64, hashlib, hmac, sys, time
-body = open(sys.argv[1], "rb").read()
-hdr = {}
-for line in open(sys.argv[2]):
-    k, _, v = line.rstrip("\n").partition(": ")
-    hdr[k.lower()] = v
-secret = sys.argv[3]
-key = base64.b64decode(secret[6:]) if secret.startswith("whsec_") else secret.encode()
-mid, ts, sig = hdr["webhook-id"], hdr["webhook-timestamp"], hdr["webhook-signature"]
-assert abs(int(ts) - time.time()) < 60, ts
-want = base64.b64encode(hmac.new(key, mid.encode() + b"." + ts.encode() + b"." + body,
-                                 hashlib.sha256).digest()).decode()
-assert sig == "v1," + want, (sig, want)
-import json
-assert json.loads(body)["id"] == mid
-print("signature ok", mid)
-EOF
-}
 
 test_case 'json with a whsec_ secret: signed as Standard Webhooks, checked here with hmac' '
 	config $TMP/c.json "$JSONW"

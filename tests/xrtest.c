@@ -56,6 +56,10 @@
  *   xrtest hashes URL STREAM read GROUP CONSUMER  (each length and byte, in order): of
  *                                                 the entries named (XRANGE), or of those a
  *                                                 consumer reads with '>' (never acked)
+ *   xrtest raise CONFIG DB STREAM GROUP RULE SEVERITY
+ *                                                 an alert about STREAM/GROUP into the
+ *                                                 journal's outbox (outbox_raise), routed
+ *                                                 as CONFIG's webhooks want; prints its seq
  *   xrtest cut URL COMMAND SECONDS [N]            MONITOR; print "ready"; at the Nth (default
  *                                                 first) COMMAND another client sends, kill
  *                                                 that client's connection (as if Redis went
@@ -72,6 +76,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/config.h"
+#include "../core/outbox.h"
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../lib/payload.h"
@@ -1435,11 +1441,50 @@ do_hashes(int argc, char **argv)
 	return 0;
 }
 
+/* An alert as a rule would raise it: the delivery tests need some with a stream and group. */
+static int
+do_raise(int argc, char **argv)
+{
+	struct config cfg;
+	struct journal *j;
+	struct xerr err = {0};
+	struct alert_line line = {"things that happened", 3};
+	struct alert a;
+	int64_t seq;
+	int sev;
+
+	if (argc != 8 || (sev = severity_parse(argv[7])) < 0)
+		die("%s", "usage: raise CONFIG DB STREAM GROUP RULE SEVERITY");
+	if (config_load(argv[2], NULL, 0, &cfg, &err) < 0 ||
+	    journal_open(argv[3], JOURNAL_WRITE, &j, &err) < 0 ||
+	    journal_lock(j, 10000, &err) < 0)
+		die("%s", err.msg);
+	memset(&a, 0, sizeof(a));
+	a.mode = ALERT_TEST;
+	a.host = "xrtest";
+	a.stream = argv[4];
+	a.group = argv[5];
+	a.severity = (enum severity)sev;
+	a.rule = argv[6];
+	a.state = "firing";
+	a.title = "a test alert";
+	a.lines = &line;
+	a.nlines = 1;
+	a.command = "xrecover report --daily";
+	a.time_ms = now_ms();
+	if (outbox_raise(j, &cfg, 0, &a, &seq, &err) < 0)
+		die("%s", err.msg);
+	printf("%lld\n", (long long)seq);
+	journal_close(j);
+	config_free(&cfg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range|raise ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1476,6 +1521,8 @@ main(int argc, char **argv)
 		return do_cut(argc, argv);
 	if (strcmp(argv[1], "hashes") == 0)
 		return do_hashes(argc, argv);
+	if (strcmp(argv[1], "raise") == 0)
+		return do_raise(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
