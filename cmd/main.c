@@ -21,6 +21,7 @@ static const struct command *const commands[] = {
 	&cmd_trace,
 	&cmd_verify,
 	&cmd_test_alert,
+	&cmd_serve,
 	NULL,
 };
 

@@ -28,6 +28,7 @@ enum stype {
 	S_COUNT,        /* int, flags only: -v -v */
 	S_MODE,         /* the "mode" object, file only */
 	S_WEBHOOKS,     /* the "webhooks" list, file only */
+	S_SERVE,        /* the "serve" object, file only */
 };
 
 struct setting {
@@ -79,6 +80,8 @@ static const struct setting settings[] = {
 	{"lock_timeout", S_DUR, F(lock_timeout_ms), true, NULL, NULL, 0, 0, false},
 	{"mode", S_MODE, 0, true, NULL, NULL, 0, 0, false},
 	{"webhooks", S_WEBHOOKS, 0, true, NULL, NULL, 0, 0, false},
+	{"interval", S_DUR, F(interval_ms), true, NULL, NULL, 0, 0, false},
+	{"serve", S_SERVE, 0, true, NULL, NULL, 0, 0, false},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -204,6 +207,7 @@ set_text(struct config *c, const struct setting *s, const char *value,
 	case S_MODE:
 	case S_IDLEMAP:
 	case S_WEBHOOKS:
+	case S_SERVE:
 		break;
 	}
 	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
@@ -487,6 +491,36 @@ set_webhooks(struct config *c, const cJSON *v, const char *path, struct xerr *er
 	return 0;
 }
 
+/* The "serve" object: {"listen": "ADDR:PORT", "token_file": "FILE"}, both optional. */
+static int
+set_serve(struct config *c, const cJSON *v, const char *path, struct xerr *err)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(v))
+		return xerr_set(err, XR_EUSAGE, "config '%s': 'serve' must be an object, not %s",
+		    path, json_type_name(v));
+	if (check_duplicates(v, path, "serve.", err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, v) {
+		char **dst;
+
+		if (strcmp(it->string, "listen") == 0)
+			dst = &c->serve_listen;
+		else if (strcmp(it->string, "token_file") == 0)
+			dst = &c->serve_token_file;
+		else
+			return xerr_set(err, XR_EUSAGE, "config '%s': unknown key 'serve.%s' (known: "
+			    "serve.listen, serve.token_file)", path, it->string);
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+			return xerr_set(err, XR_EUSAGE, "config '%s': 'serve.%s' must be a non-empty "
+			    "string", path, it->string);
+		free(*dst);
+		*dst = xstrdup(it->valuestring);
+	}
+	return 0;
+}
+
 static int
 set_json(struct config *c, const struct setting *s, const cJSON *v, const char *path,
     struct xerr *err)
@@ -539,6 +573,8 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		return set_mode(c, v, path, err);
 	case S_WEBHOOKS:
 		return set_webhooks(c, v, path, err);
+	case S_SERVE:
+		return set_serve(c, v, path, err);
 	case S_COUNT:
 		break;
 	}
@@ -648,6 +684,7 @@ set_defaults(struct config *c)
 	c->connect_timeout_ms = 5000;
 	c->command_timeout_ms = 30000;
 	c->lock_timeout_ms = 10000;
+	c->interval_ms = 120 * 1000;
 }
 
 int
@@ -751,6 +788,8 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nwebhooks; i++)
 		webhook_conf_free(&c->webhooks[i]);
 	free(c->webhooks);
+	free(c->serve_listen);
+	free(c->serve_token_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1029,4 +1068,27 @@ config_webhook_open(const struct config *c, size_t i, struct webhook *ret, struc
 fail:
 	webhook_free(&w);
 	return -1;
+}
+
+int
+config_serve_token(const struct config *c, const char *flag_file, char **ret,
+    struct xerr *err)
+{
+	char *path;
+	int r;
+
+	if (flag_file != NULL)
+		return read_password(flag_file, "--token-file", false, ret, err);
+	if (c->serve_token_file == NULL)
+		return 0;
+	path = config_relative(c, c->serve_token_file);
+	r = read_password(path, "serve.token_file", false, ret, err);
+	free(path);
+	return r;
+}
+
+void
+config_token_free(char *token)
+{
+	password_free(token);
 }

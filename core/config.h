@@ -66,6 +66,10 @@ struct config {
 
 	struct config_webhook *webhooks;    /* the "webhooks" list, as written */
 	size_t nwebhooks;
+
+	int64_t interval_ms;        /* how often runs are scheduled (default 2m) */
+	char *serve_listen;         /* "serve": {"listen"}: ADDR:PORT, or NULL */
+	char *serve_token_file;     /* "serve": {"token_file"}, as written, or NULL */
 };
 
 /*
@@ -162,6 +166,19 @@ int config_webhook_find(const struct config *c, const char *name);
  */
 int config_webhook_open(const struct config *c, size_t i, struct webhook *ret,
     struct xerr *err);
+
+/*
+ * The bearer token `serve` requires: from flag_file (--token-file, a path
+ * as given) if not NULL, else from the config's serve.token_file (relative
+ * to the config file).  Read as password_file is: one line, refused when
+ * every user may read the file.  Returns 1 and *ret (config_token_free()),
+ * 0 when neither names a file, -1 with XR_EUSAGE (never repeating the
+ * token).
+ */
+int config_serve_token(const struct config *c, const char *flag_file, char **ret,
+    struct xerr *err);
+/* Zeroes and frees a token (NULL is fine). */
+void config_token_free(char *token);
 
 /* The default journal path: $XRECOVER_DB is handled by config_load. */
 const char *config_default_db(void);
