@@ -289,8 +289,21 @@ listen_refused() {
 	assert_exit 2 timeout 10 "$XR" --db "$DB" serve --listen "0.0.0.0:$port" \
 		--token-file "$TMP"/open.tok
 	assert_grep 'can be read by every user' "$TMP"/err
+	# the config's serve object and interval are checked
+	printf '{"serve": {"tokenfile": "x"}}\n' >"$TMP"/bad1.json
+	assert_exit 2 timeout 10 "$XR" -c "$TMP"/bad1.json --db "$DB" serve
+	assert_grep "unknown key 'serve.tokenfile'" "$TMP"/err
+	printf '{"serve": {"listen": 8099}}\n' >"$TMP"/bad2.json
+	assert_exit 2 timeout 10 "$XR" -c "$TMP"/bad2.json --db "$DB" serve
+	assert_grep "'serve.listen' must be a non-empty string" "$TMP"/err
+	printf '{"interval": "often"}\n' >"$TMP"/bad3.json
+	assert_exit 2 timeout 10 "$XR" -c "$TMP"/bad3.json --db "$DB" serve
+	assert_grep "'interval': bad duration 'often'" "$TMP"/err
+	printf '{"serve": {"listen": "0.0.0.0:%s"}}\n' "$port" >"$TMP"/bad4.json
+	assert_exit 2 timeout 10 "$XR" -c "$TMP"/bad4.json --db "$DB" serve
+	assert_grep 'needs a token' "$TMP"/err
 }
-test_case 'beyond loopback without a token: refused (exit 2); bad and busy addresses exit 2' listen_refused
+test_case 'beyond loopback without a token: refused (exit 2); bad and busy addresses and config exit 2' listen_refused
 
 token() {
 	DB=$TMP/token.db
