@@ -16,7 +16,7 @@
 # Objects go to build/rel or build/san so the two builds never mix.
 
 CC      ?= cc
-PKGS    := hiredis sqlite3 libcjson libcrypto libcurl
+PKGS    := hiredis sqlite3 libcjson libcrypto libcurl libmicrohttpd
 VARIANT := $(if $(SANITIZE),san,rel)
 B       := build/$(VARIANT)
 

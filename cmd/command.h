@@ -83,6 +83,7 @@ extern const struct command cmd_archive;
 extern const struct command cmd_report;
 extern const struct command cmd_trace;
 extern const struct command cmd_test_alert;
+extern const struct command cmd_serve;
 
 /* The last value given for the command's own option name, or NULL. */
 const char *ctx_opt(const struct ctx *c, const char *name);
@@ -96,6 +97,10 @@ bool ctx_flag(const struct ctx *c, const char *name);
  */
 int parse_stream_id(const char *what, const char *s, char **ret_stream, struct entry_id *ret_id,
     struct xerr *err);
+
+struct trace;
+/* One message's story as `trace` prints it (cmd/trace.c), on f. */
+void trace_print(const struct trace *t, FILE *f);
 
 /*
  * Prints "xrecover: msg" (with --json, the failure object on stdout) and

@@ -25,6 +25,7 @@ static const struct command *const commands[] = {
 	&cmd_doctor,
 	&cmd_archive,
 	&cmd_test_alert,
+	&cmd_serve,
 	NULL,
 };
 

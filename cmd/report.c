@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "../core/mode.h"
+#include "../core/render.h"
 #include "../core/report.h"
 #include "../lib/buf.h"
 #include "../lib/json.h"
 #include "../lib/util.h"
 #include "command.h"
-#include "render.h"
 
 static const struct cmd_option report_options[] = {
 	{"daily", 0, NULL, NULL, "the daily compliance report"},

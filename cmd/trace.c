@@ -207,24 +207,24 @@ fill_tables(const struct trace *t, struct table *st, struct table *nt, struct ta
 	buf_free(&b);
 }
 
-static void
-print_text(const struct trace *t)
+void
+trace_print(const struct trace *t, FILE *f)
 {
 	struct table st, nt, ft;
 	struct buf b = BUF_INIT, e = BUF_INIT;
 
 	fill_tables(t, &st, &nt, &ft);
-	printf("message %s\n", out_esc(&e, entry_name(&b, t, 0)));
-	printf("payload %s\n\n", t->payload != NULL ? out_esc(&e, t->payload) : "-");
-	table_print(&st, stdout);
-	putchar('\n');
+	fprintf(f, "message %s\n", out_esc(&e, entry_name(&b, t, 0)));
+	fprintf(f, "payload %s\n\n", t->payload != NULL ? out_esc(&e, t->payload) : "-");
+	table_print(&st, f);
+	fputc('\n', f);
 	if (ft.nrows > 0) {
-		table_print(&ft, stdout);
-		putchar('\n');
+		table_print(&ft, f);
+		fputc('\n', f);
 	}
 	if (!t->redis_asked)
-		printf("Redis could not be asked: %s\n", out_esc(&e, t->redis_error));
-	table_print(&nt, stdout);
+		fprintf(f, "Redis could not be asked: %s\n", out_esc(&e, t->redis_error));
+	table_print(&nt, f);
 	table_free(&st);
 	table_free(&nt);
 	table_free(&ft);
@@ -397,7 +397,7 @@ trace_one(struct ctx *c, const char *arg)
 		rc = finish(c, &w, &t, 1);
 		buf_free(&b);
 	} else {
-		print_text(&t);
+		trace_print(&t, stdout);
 		rc = finish(c, NULL, &t, 1);
 	}
 	trace_free(&t);
@@ -447,7 +447,7 @@ trace_by_field(struct ctx *c, const char *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				fputs("\n\n", stdout);
-			print_text(&t[i]);
+			trace_print(&t[i], stdout);
 		}
 		rc = finish(c, NULL, t, n);
 	}

@@ -29,6 +29,7 @@ enum stype {
 	S_MODE,         /* the "mode" object, file only */
 	S_WEBHOOKS,     /* the "webhooks" list, file only */
 	S_OBJECT,       /* char *: a JSON object kept as text, file only */
+	S_SERVE,        /* the "serve" object, file only */
 };
 
 struct setting {
@@ -87,6 +88,7 @@ static const struct setting settings[] = {
 	{"alert_budget", S_DUR, F(alert_budget_ms), true, NULL, NULL, 0, 0, false},
 	{"alert_max_attempts", S_INT, F(alert_max_attempts), true, NULL, NULL, 1, 1000, false},
 	{"alert_backoff", S_DUR, F(alert_backoff_ms), true, NULL, NULL, 0, 0, false},
+	{"serve", S_SERVE, 0, true, NULL, NULL, 0, 0, false},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -213,6 +215,7 @@ set_text(struct config *c, const struct setting *s, const char *value,
 	case S_IDLEMAP:
 	case S_WEBHOOKS:
 	case S_OBJECT:
+	case S_SERVE:
 		break;
 	}
 	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
@@ -496,6 +499,36 @@ set_webhooks(struct config *c, const cJSON *v, const char *path, struct xerr *er
 	return 0;
 }
 
+/* The "serve" object: {"listen": "ADDR:PORT", "token_file": "FILE"}, both optional. */
+static int
+set_serve(struct config *c, const cJSON *v, const char *path, struct xerr *err)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(v))
+		return xerr_set(err, XR_EUSAGE, "config '%s': 'serve' must be an object, not %s",
+		    path, json_type_name(v));
+	if (check_duplicates(v, path, "serve.", err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, v) {
+		char **dst;
+
+		if (strcmp(it->string, "listen") == 0)
+			dst = &c->serve_listen;
+		else if (strcmp(it->string, "token_file") == 0)
+			dst = &c->serve_token_file;
+		else
+			return xerr_set(err, XR_EUSAGE, "config '%s': unknown key 'serve.%s' (known: "
+			    "serve.listen, serve.token_file)", path, it->string);
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+			return xerr_set(err, XR_EUSAGE, "config '%s': 'serve.%s' must be a non-empty "
+			    "string", path, it->string);
+		free(*dst);
+		*dst = xstrdup(it->valuestring);
+	}
+	return 0;
+}
+
 static int
 set_json(struct config *c, const struct setting *s, const cJSON *v, const char *path,
     struct xerr *err)
@@ -557,6 +590,8 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		if (*(char **)p == NULL)
 			return xerr_set(err, XR_EUSAGE, "%s: out of memory", where);
 		return 0;
+	case S_SERVE:
+		return set_serve(c, v, path, err);
 	case S_COUNT:
 		break;
 	}
@@ -775,6 +810,8 @@ config_free(struct config *c)
 		webhook_conf_free(&c->webhooks[i]);
 	free(c->webhooks);
 	free(c->alert_rules);
+	free(c->serve_listen);
+	free(c->serve_token_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1053,4 +1090,27 @@ config_webhook_open(const struct config *c, size_t i, struct webhook *ret, struc
 fail:
 	webhook_free(&w);
 	return -1;
+}
+
+int
+config_serve_token(const struct config *c, const char *flag_file, char **ret,
+    struct xerr *err)
+{
+	char *path;
+	int r;
+
+	if (flag_file != NULL)
+		return read_password(flag_file, "--token-file", false, ret, err);
+	if (c->serve_token_file == NULL)
+		return 0;
+	path = config_relative(c, c->serve_token_file);
+	r = read_password(path, "serve.token_file", false, ret, err);
+	free(path);
+	return r;
+}
+
+void
+config_token_free(char *token)
+{
+	password_free(token);
 }

@@ -74,6 +74,8 @@ struct config {
 	int64_t alert_budget_ms;    /* a run's time for sending alerts, in all (default 10s) */
 	long long alert_max_attempts;   /* per alert and webhook, then failed (default 10) */
 	int64_t alert_backoff_ms;   /* the wait before the first retry, doubled each time (30s) */
+	char *serve_listen;         /* "serve": {"listen"}: ADDR:PORT, or NULL */
+	char *serve_token_file;     /* "serve": {"token_file"}, as written, or NULL */
 };
 
 /*
@@ -170,6 +172,19 @@ int config_webhook_find(const struct config *c, const char *name);
  */
 int config_webhook_open(const struct config *c, size_t i, struct webhook *ret,
     struct xerr *err);
+
+/*
+ * The bearer token `serve` requires: from flag_file (--token-file, a path
+ * as given) if not NULL, else from the config's serve.token_file (relative
+ * to the config file).  Read as password_file is: one line, refused when
+ * every user may read the file.  Returns 1 and *ret (config_token_free()),
+ * 0 when neither names a file, -1 with XR_EUSAGE (never repeating the
+ * token).
+ */
+int config_serve_token(const struct config *c, const char *flag_file, char **ret,
+    struct xerr *err);
+/* Zeroes and frees a token (NULL is fine). */
+void config_token_free(char *token);
 
 /* The default journal path: $XRECOVER_DB is handled by config_load. */
 const char *config_default_db(void);

@@ -523,8 +523,9 @@ out:
 
 /* ------------------------------------------------------------- entries */
 
-int
-trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
+/* The journal's story of stream/id into ret, Redis not asked yet. */
+static int
+entry_story(const struct config *cfg, const char *stream, struct entry_id id,
     struct trace *ret, struct xerr *err)
 {
 	struct journal *j;
@@ -539,9 +540,27 @@ trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
 		rc = trace_build(j, r, stream, id, ret, err);
 	trace_reader_close(r);
 	journal_close(j);
-	if (rc < 0)
+	return rc < 0 ? -1 : 0;
+}
+
+int
+trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
+    struct trace *ret, struct xerr *err)
+{
+	if (entry_story(cfg, stream, id, ret, err) < 0)
 		return -1;
 	ask_redis(cfg, ret, 1);
+	return 0;
+}
+
+int
+trace_entry_journal(const struct config *cfg, const char *stream, struct entry_id id,
+    const char *not_asked, struct trace *ret, struct xerr *err)
+{
+	if (entry_story(cfg, stream, id, ret, err) < 0)
+		return -1;
+	ret->redis_asked = false;
+	ret->redis_error = xstrdup(not_asked);
 	return 0;
 }
 

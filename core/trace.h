@@ -109,6 +109,12 @@ void chain_fate_free(struct chain_fate *f);
  */
 int trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
     struct trace *ret, struct xerr *err);
+/*
+ * trace_entry() from the journal alone: Redis is not asked, and
+ * ret->redis_error is not_asked (for `serve`, which reads the journal only).
+ */
+int trace_entry_journal(const struct config *cfg, const char *stream, struct entry_id id,
+    const char *not_asked, struct trace *ret, struct xerr *err);
 
 /*
  * The stories of the messages whose claimed payload has field name equal

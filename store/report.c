@@ -430,6 +430,17 @@ rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err)
 }
 
 int
+rq_health_last_run(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT run, ts, json_extract(detail, '$.status'), json_extract(detail, '$.claimed'),"
+	    " json_extract(detail, '$.deleted'),"
+	    " (SELECT sum(json_extract(p.value, '$.pending')) FROM json_each(detail, '$.pending') p),"
+	    " json_extract(detail, '$.error')"
+	    " FROM events WHERE kind = 'run_end' ORDER BY seq DESC LIMIT 1", 0, NULL, ret, err);
+}
+
+int
 rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err)
 {
 	return query(j, "SELECT p.page_count * s.page_size FROM pragma_page_count() p,"

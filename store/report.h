@@ -145,6 +145,12 @@ int rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err);
 int rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err);
 /* The newest run_end, one row or none: run, ts, status, duration_ms. */
 int rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err);
+/*
+ * The newest run_end for serve's /health, one row or none: run, ts, status,
+ * claimed, deleted, pending (the sum of its groups' pending counts, NULL
+ * when it lists none), error.
+ */
+int rq_health_last_run(struct journal *j, struct rows *ret, struct xerr *err);
 /* One row: the journal's size in bytes (its pages, the WAL's committed ones included). */
 int rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err);
 /* One row: the alerts view's pairs sent, failed and pending, over the whole journal. */

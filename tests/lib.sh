@@ -272,3 +272,193 @@ make_stream() {
 crash_consumer() {
 	"$XRTEST" read "$REDIS_URL" "$1" "$2" "$3" "${4:-1000000000}" >/dev/null
 }
+
+# ------------------------------------------------------------ Prometheus
+
+# prom_parser: writes $TMP/promtext.py, a parser of the Prometheus text
+# format written from its description
+# (https://prometheus.io/docs/instrumenting/exposition_formats/): it dies
+# on any line that is not a comment, blank or a well-formed sample, a
+# sample without HELP and TYPE, a family split or a series twice.
+#   python3 "$TMP"/promtext.py check FILE   the number of samples
+#   python3 "$TMP"/promtext.py get FILE NAME [STREAM GROUP]   one value, or none
+# A script beside it may `from promtext import parse, value, die`.
+prom_parser() {
+	cat >"$TMP"/promtext.py <<'PROMTEXT'
+import re, sys
+
+NAME = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*')
+VALUE = re.compile(r'^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|[-+]Inf|NaN)$')
+
+def die(msg):
+    sys.stderr.write('promtext.py: ' + msg + '\n')
+    sys.exit(1)
+
+def labels(s, i, line):
+    """Parses {name="value",...} from s[i] == '{'; returns (dict, index after '}')."""
+    out = {}
+    i += 1
+    while True:
+        if s[i] == '}':
+            return out, i + 1
+        m = NAME.match(s, i)
+        if not m or s[m.end():m.end() + 2] != '="':
+            die('bad label in: %r' % line)
+        name, i, val = m.group(0), m.end() + 2, ''
+        while True:
+            if i >= len(s):
+                die('unterminated label value in: %r' % line)
+            c = s[i]
+            if c == '\\':
+                e = s[i + 1:i + 2]
+                if e == 'n':
+                    val += '\n'
+                elif e in ('\\', '"'):
+                    val += e
+                else:
+                    die('bad escape \\%s in: %r' % (e, line))
+                i += 2
+            elif c == '"':
+                i += 1
+                break
+            else:
+                val += c
+                i += 1
+        if name in out:
+            die('label %s twice in: %r' % (name, line))
+        out[name] = val
+        if s[i] == ',':
+            i += 1
+        elif s[i] != '}':
+            die('expected , or } in: %r' % line)
+
+def parse(path):
+    """{family: {'help', 'type', 'samples': [(labels, value)]}}; dies on a format error."""
+    data = open(path, 'rb').read()
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError:
+        die('not UTF-8')
+    if text and not text.endswith('\n'):
+        die('the last line has no newline (a partial file?)')
+    fams, done, cur = {}, set(), None
+    for line in text.split('\n')[:-1]:
+        if line.strip() == '':
+            continue
+        if line.startswith('#'):
+            parts = line.split(' ', 3)
+            if len(parts) >= 3 and parts[1] in ('HELP', 'TYPE'):
+                f = fams.setdefault(parts[2], {'samples': []})
+                if parts[1] == 'TYPE':
+                    if 'type' in f or f['samples']:
+                        die('TYPE twice or after samples: %r' % line)
+                    if len(parts) != 4 or parts[3] not in ('counter', 'gauge', 'histogram', 'summary', 'untyped'):
+                        die('bad TYPE: %r' % line)
+                    f['type'] = parts[3]
+                else:
+                    f['help'] = parts[3] if len(parts) == 4 else ''
+            continue
+        m = NAME.match(line)
+        if not m:
+            die('not a comment, blank or sample: %r' % line)
+        name, i, lab = m.group(0), m.end(), {}
+        if i < len(line) and line[i] == '{':
+            lab, i = labels(line, i, line)
+        rest = line[i:]
+        if not rest.startswith(' '):
+            die('no value in: %r' % line)
+        fields = rest[1:].split(' ')
+        if len(fields) not in (1, 2) or not VALUE.match(fields[0]):
+            die('bad value in: %r' % line)
+        if name not in fams or 'help' not in fams[name] or 'type' not in fams[name]:
+            die('sample without HELP and TYPE: %r' % line)
+        if name != cur and name in done:
+            die('family %s split: %r' % (name, line))
+        done.add(name)
+        cur = name
+        key = tuple(sorted(lab.items()))
+        if any(k == key for k, _ in fams[name]['samples']):
+            die('series twice: %r' % line)
+        fams[name]['samples'].append((key, float(fields[0])))
+    return fams
+
+def value(fams, name, stream=None, group=None):
+    want = () if stream is None else (('group', group), ('stream', stream))
+    for k, v in fams.get(name, {'samples': []})['samples']:
+        if k == want:
+            return v
+    return None
+
+def main(argv):
+    """check FILE: the number of samples; get FILE NAME [STREAM GROUP]: one value, or none."""
+    fams = parse(argv[1])
+    if argv[0] == 'check':
+        print(sum(len(f['samples']) for f in fams.values()))
+    elif argv[0] == 'get':
+        v = value(fams, *argv[2:])
+        print('none' if v is None else ('%d' % v if v == int(v) else repr(v)))
+    else:
+        die('no command %s' % argv[0])
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
+PROMTEXT
+}
+
+# -------------------------------------------------------------- Chromium
+
+# The HTML tests' browser: `make test-html` installs it; `make test`
+# skips their cases without it.
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+
+# need_chromium: inside a case, skip it when there is no Chromium (fail
+# under make test-html, which installs it)
+need_chromium() {
+	if [ -z "$CHROMIUM" ]; then
+		[ -z "${XR_NEED_CHROMIUM:-}" ] || fail "no chromium, though make test-html installs it"
+		skip "no chromium (make test-html installs it)"
+	fi
+}
+
+# png_colors FILE RGB...: how many pixels of FILE have each colour (exactly)
+png_colors() {
+	python3 - "$@" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat, w = 8, b"", 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        assert depth == 8 and ctype in (2, 6) and interlace == 0, "unexpected PNG form"
+        bpp = 4 if ctype == 6 else 3
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+raw, stride = zlib.decompress(idat), w * bpp
+prev, rows, i = bytearray(stride), [], 0
+for _ in range(h):
+    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+    i += 1 + stride
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    prev = line
+counts = {}
+for line in rows:
+    for x in range(0, stride, bpp):
+        k = bytes(line[x:x + 3])
+        counts[k] = counts.get(k, 0) + 1
+print(" ".join(str(counts.get(bytes.fromhex(c), 0)) for c in sys.argv[2:]))
+PY
+}

@@ -11,20 +11,12 @@
 . "$(dirname "$0")/lib.sh"
 
 GEN=$XR_BUILD/bench-base
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 # a day of one run needs a Redis to run against; the reports read the journal only
 if [ -n "$CHROMIUM" ]; then
 	start_redis
 else
 	REDIS_URL=redis://127.0.0.1:1
 fi
-
-need_chromium() {
-	if [ -z "$CHROMIUM" ]; then
-		[ -z "${XR_NEED_CHROMIUM:-}" ] || fail "no chromium, though make test-html installs it"
-		skip "no chromium (make test-html installs it)"
-	fi
-}
 
 # probe PAGE: the page as a 1280 px wide browser lays it out, measured by
 # a script added to a copy of it (the report itself has none), as JSON:
@@ -92,49 +84,6 @@ page_checks() {
 	assert len(set(next(iter(c)) for c in colors.values())) == len(colors), \
 	    "two streams share a colour: %s" % colors
 	EOF
-}
-
-# png_colors FILE RGB...: how many pixels of FILE have each colour (exactly)
-png_colors() {
-	python3 - "$@" <<'PY'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, w = 8, b"", 0
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-        assert depth == 8 and ctype in (2, 6) and interlace == 0, "unexpected PNG form"
-        bpp = 4 if ctype == 6 else 3
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw, stride = zlib.decompress(idat), w * bpp
-prev, rows, i = bytearray(stride), [], 0
-for _ in range(h):
-    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-    i += 1 + stride
-    for x in range(stride):
-        a = line[x - bpp] if x >= bpp else 0
-        b, c = prev[x], prev[x - bpp] if x >= bpp else 0
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(line)
-    prev = line
-counts = {}
-for line in rows:
-    for x in range(0, stride, bpp):
-        k = bytes(line[x:x + 3])
-        counts[k] = counts.get(k, 0) + 1
-print(" ".join(str(counts.get(bytes.fromhex(c), 0)) for c in sys.argv[2:]))
-PY
 }
 
 renders() {

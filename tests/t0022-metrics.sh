@@ -18,113 +18,13 @@ mkdir -p "$TMP"/m
 HOSTILE=$(printf 'h"o\\st\nile')
 export M HOSTILE
 
-# A parser of the text format, written from the format's description
-# (https://prometheus.io/docs/instrumenting/exposition_formats/), and the
-# journal's counts from its views.
+# The journal's counts from its views, beside the shared parser of the
+# text format (prom_parser in lib.sh).
+prom_parser
 cat >"$TMP"/prom.py <<'EOF'
-import re, sqlite3, sys
-
-NAME = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*')
-VALUE = re.compile(r'^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|[-+]Inf|NaN)$')
-
-def die(msg):
-    sys.stderr.write('prom.py: ' + msg + '\n')
-    sys.exit(1)
-
-def labels(s, i, line):
-    """Parses {name="value",...} from s[i] == '{'; returns (dict, index after '}')."""
-    out = {}
-    i += 1
-    while True:
-        if s[i] == '}':
-            return out, i + 1
-        m = NAME.match(s, i)
-        if not m or s[m.end():m.end() + 2] != '="':
-            die('bad label in: %r' % line)
-        name, i, val = m.group(0), m.end() + 2, ''
-        while True:
-            if i >= len(s):
-                die('unterminated label value in: %r' % line)
-            c = s[i]
-            if c == '\\':
-                e = s[i + 1:i + 2]
-                if e == 'n':
-                    val += '\n'
-                elif e in ('\\', '"'):
-                    val += e
-                else:
-                    die('bad escape \\%s in: %r' % (e, line))
-                i += 2
-            elif c == '"':
-                i += 1
-                break
-            else:
-                val += c
-                i += 1
-        if name in out:
-            die('label %s twice in: %r' % (name, line))
-        out[name] = val
-        if s[i] == ',':
-            i += 1
-        elif s[i] != '}':
-            die('expected , or } in: %r' % line)
-
-def parse(path):
-    """{family: {'help', 'type', 'samples': [(labels, value)]}}; dies on a format error."""
-    data = open(path, 'rb').read()
-    try:
-        text = data.decode('utf-8')
-    except UnicodeDecodeError:
-        die('not UTF-8')
-    if text and not text.endswith('\n'):
-        die('the last line has no newline (a partial file?)')
-    fams, done, cur = {}, set(), None
-    for line in text.split('\n')[:-1]:
-        if line.strip() == '':
-            continue
-        if line.startswith('#'):
-            parts = line.split(' ', 3)
-            if len(parts) >= 3 and parts[1] in ('HELP', 'TYPE'):
-                f = fams.setdefault(parts[2], {'samples': []})
-                if parts[1] == 'TYPE':
-                    if 'type' in f or f['samples']:
-                        die('TYPE twice or after samples: %r' % line)
-                    if len(parts) != 4 or parts[3] not in ('counter', 'gauge', 'histogram', 'summary', 'untyped'):
-                        die('bad TYPE: %r' % line)
-                    f['type'] = parts[3]
-                else:
-                    f['help'] = parts[3] if len(parts) == 4 else ''
-            continue
-        m = NAME.match(line)
-        if not m:
-            die('not a comment, blank or sample: %r' % line)
-        name, i, lab = m.group(0), m.end(), {}
-        if i < len(line) and line[i] == '{':
-            lab, i = labels(line, i, line)
-        rest = line[i:]
-        if not rest.startswith(' '):
-            die('no value in: %r' % line)
-        fields = rest[1:].split(' ')
-        if len(fields) not in (1, 2) or not VALUE.match(fields[0]):
-            die('bad value in: %r' % line)
-        if name not in fams or 'help' not in fams[name] or 'type' not in fams[name]:
-            die('sample without HELP and TYPE: %r' % line)
-        if name != cur and name in done:
-            die('family %s split: %r' % (name, line))
-        done.add(name)
-        cur = name
-        key = tuple(sorted(lab.items()))
-        if any(k == key for k, _ in fams[name]['samples']):
-            die('series twice: %r' % line)
-        fams[name]['samples'].append((key, float(fields[0])))
-    return fams
-
-def value(fams, name, stream=None, group=None):
-    want = () if stream is None else (('group', group), ('stream', stream))
-    for k, v in fams.get(name, {'samples': []})['samples']:
-        if k == want:
-            return v
-    return None
+import sqlite3, sys
+import promtext
+from promtext import die, parse
 
 COUNTS = {
     'xrecover_claimed_total': 'SELECT stream, grp, count(*) FROM claimed_messages GROUP BY 1, 2',
@@ -136,11 +36,8 @@ COUNTS = {
 
 cmd = sys.argv[1]
 fams = parse(sys.argv[2])
-if cmd == 'check':
-    print(sum(len(f['samples']) for f in fams.values()))
-elif cmd == 'get':
-    v = value(fams, *sys.argv[3:])
-    print('none' if v is None else ('%d' % v if v == int(v) else repr(v)))
+if cmd in ('check', 'get'):
+    promtext.main(sys.argv[1:])
 elif cmd == 'journal':
     # Every counter equals the journal's count, for every group the journal
     # or the file names.

@@ -10,6 +10,8 @@ pkg:sqlite3:libsqlite3-dev
 pkg:libcjson:libcjson-dev
 pkg:libcurl:libcurl4-openssl-dev
 pkg:libcrypto:libssl-dev
+pkg:libmicrohttpd:libmicrohttpd-dev
+cmd:curl:curl
 cmd:pkg-config:pkg-config
 cmd:cc:gcc
 cmd:make:make
