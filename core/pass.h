@@ -49,6 +49,7 @@ struct pass {
 	struct bytes *fv;           /* fields of one entry, reused */
 	size_t fv_cap;
 	struct xerr first_error;    /* the first group failure, for the summary */
+	struct xerr alert_error;    /* why the run's alerts could not be raised */
 
 	/* What reconcile() found that killed commands had done. */
 	struct {

@@ -15,6 +15,7 @@
 #include "incident.h"
 #include "moves.h"
 #include "pass.h"
+#include "rules.h"
 #include "select.h"
 
 /* A batch of journal rows is committed when it is this big or this old. */
@@ -65,6 +66,7 @@ add_group(struct pass *p, const char *stream, const char *group)
 	g->stream = xstrdup(stream);
 	g->group = group != NULL ? xstrdup(group) : NULL;
 	g->held = g->pending = g->stale = -1;
+	g->held_ms = -1;
 	g->idle.ms = -1;
 	g->obs.added = -1;
 	return g;
@@ -93,6 +95,9 @@ group_after(struct pass *p, struct group_result *gr, struct xerr *err)
 			if (strcmp(cs[i].name, p->cfg->consumer) == 0)
 				gr->held = cs[i].pending;
 		consumer_info_free(cs, ncs);
+		if (gr->held > 0)
+			redis_oldest_held(p->rc, gr->stream, gr->group, p->cfg->consumer,
+			    &gr->held_ms, err);
 	}
 	return fatal(err) ? -1 : 0;
 }
@@ -385,6 +390,20 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 	return -1;
 }
 
+/*
+ * Raises the alerts of the run's rules (rules.h) once the run is
+ * journalled.  A failure is logged and kept in p->alert_error: the run's
+ * own outcome comes first.
+ */
+static int
+raise_alerts(struct pass *p)
+{
+	if (rules_evaluate(p->j, p->cfg, p->mode, p->run, p->res, &p->alert_error) == 0)
+		return 0;
+	pass_log_problem(p, LOG_ERROR, NULL, NULL, p->alert_error.msg);
+	return -1;
+}
+
 static void
 pass_free(struct pass *p)
 {
@@ -431,6 +450,9 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 		if (!p.dry && run_end(&p, "failed", werr.msg, err) < 0)
 			goto out;
 		*err = werr;
+		/* The alerts this run raises; then they go out. */
+		if (!p.dry)
+			raise_alerts(&p);
 		goto out;
 	}
 	pass_work(&p, &werr);
@@ -449,6 +471,11 @@ recover_run(const struct config *cfg, const struct mode *mode, const struct logg
 	}
 	log_summary(&p);
 	rc = pass_outcome(&p, &werr, missing, err);
+	/* The alerts this run raises; then they go out. */
+	if (!p.dry && raise_alerts(&p) < 0 && rc == 0) {
+		*err = p.alert_error;
+		rc = -1;
+	}
 out:
 	redis_target_free(&t);
 	pass_free(&p);
@@ -472,5 +499,6 @@ recover_result_free(struct recover_result *r)
 	for (size_t i = 0; i < r->nmissing_groups; i++)
 		free(r->missing_groups[i]);
 	free(r->missing_groups);
+	rule_hits_free(r->hits, r->nhits);
 	memset(r, 0, sizeof(*r));
 }

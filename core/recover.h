@@ -21,6 +21,7 @@
 #include "mode.h"
 
 struct jw;
+struct rule_hit;
 
 struct group_result {
 	char *stream;
@@ -39,6 +40,8 @@ struct group_result {
 	char *kept_reason;          /* ... why, naming those groups */
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
+	int64_t held_ms;            /* how long the first entry held afterwards has been
+	                               held (idle on the recovery consumer); -1: none */
 	long long stale;            /* idle past the threshold, left on a consumer that is not
 	                               silent (only silent consumers' entries are claimed);
 	                               -1: not listed (--no-claim, or the claim failed) */
@@ -69,6 +72,9 @@ struct recover_result {
 	char **missing_groups;      /* groups named (--group, config) that none of the
 	                               streams looked at has */
 	size_t nmissing_groups;
+	long long crashed_runs;     /* runs found unfinished and closed as crashed */
+	struct rule_hit *hits;      /* the alert rules whose condition held (core/rules.h) */
+	size_t nhits;
 };
 
 /*

@@ -142,4 +142,36 @@ int rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err);
 /* One row: the journal's size in bytes (its pages, the WAL's committed ones included). */
 int rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err);
 
+/* --- alert rules (core/rules.h) */
+
+/*
+ * Per stream and group, the events in the span: stream, grp, count.
+ * what: ALERT_CLAIMS (claim, claim_reconciled) or ALERT_DELETED
+ * (consumer_deleted).  rq_alert_buckets: the same counted per bucket of
+ * bucket_ms from sp->start: stream, grp, bucket, count.
+ */
+enum alert_count { ALERT_CLAIMS, ALERT_DELETED };
+int rq_alert_counts(struct journal *j, const struct rspan *sp, enum alert_count what,
+    struct rows *ret, struct xerr *err);
+int rq_alert_buckets(struct journal *j, const struct rspan *sp, enum alert_count what,
+    int64_t bucket_ms, struct rows *ret, struct xerr *err);
+/* One row: the time of the journal's first event (NULL when empty). */
+int rq_alert_first_ts(struct journal *j, struct rows *ret, struct xerr *err);
+/*
+ * Per rule, stream and group that ever alerted, its newest alert event:
+ * rule, stream, grp, state, ts, and the ts of its newest firing alert.
+ */
+int rq_alert_latest(struct journal *j, struct rows *ret, struct xerr *err);
+/*
+ * The conditions the runs that ended in the span saw hold (run_end's
+ * "alerting"): rule, stream, grp, the newest such run_end's ts.
+ */
+int rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+/* One row or none: the start (ts) of the newest run before run. */
+int rq_alert_prev_start(struct journal *j, int64_t run, struct rows *ret, struct xerr *err);
+/* Per stream and group, the newest incident opened in the span: stream, grp, incident. */
+int rq_alert_incidents(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+
 #endif
