@@ -527,8 +527,8 @@ say_firing(struct said *s, const struct config *cfg, const struct rule_conf *c, 
 		said_line(s, h->count, "%s in the last %s", h->rule == R_CLAIMED ? "claimed" :
 		    "consumers deleted", d1);
 		if (h->baseline >= 0) {
-			said_line(s, h->baseline, "baseline: the median per %s over the last %lld", d1,
-			    h->windows);
+			said_line(s, h->baseline, "baseline: median per %s over the last %lld x %s", d1,
+			    h->windows, d1);
 			said_line(s, h->mad, "median absolute deviation");
 		}
 		said_line(s, h->limit, "threshold");
