@@ -617,15 +617,42 @@ said_free(struct said *s)
 	buf_free(&s->command);
 }
 
+static bool
+seen_is(const struct rows *seen, size_t i, const char *rule, const char *stream,
+    const char *group)
+{
+	return same(rows_text(seen, i, 2), rule) && same(rows_text(seen, i, 3), stream) &&
+	    same(rows_text(seen, i, 4), group);
+}
+
 /* The newest time the runs of the span saw rule/stream/group hold, or 0. */
 static int64_t
 last_seen(const struct rows *seen, const char *rule, const char *stream, const char *group)
 {
+	int64_t last = 0;
+
 	for (size_t i = 0; i < seen->nrows; i++)
-		if (same(rows_text(seen, i, 0), rule) && same(rows_text(seen, i, 1), stream) &&
-		    same(rows_text(seen, i, 2), group))
-			return rows_int(seen, i, 3);
-	return 0;
+		if (seen_is(seen, i, rule, stream, group) && rows_int(seen, i, 1) > last)
+			last = rows_int(seen, i, 1);
+	return last;
+}
+
+/* Whether every run of the span that ended at or after since saw rule/stream/group hold. */
+static bool
+held_throughout(const struct rows *seen, const char *rule, const char *stream,
+    const char *group, int64_t since)
+{
+	for (size_t i = 0; i < seen->nrows;) {
+		int64_t seq = rows_int(seen, i, 0);
+		bool held = false;
+
+		for (; i < seen->nrows && rows_int(seen, i, 0) == seq; i++)
+			held = held || seen_is(seen, i, rule, stream, group) ||
+			    rows_int(seen, i, 1) < since;
+		if (!held)
+			return false;
+	}
+	return true;
 }
 
 int
@@ -652,7 +679,11 @@ rules_evaluate(struct journal *j, const struct config *cfg, const struct mode *m
 	    rq_alert_incidents(j, &ip, &inc, err) < 0)
 		goto out;
 
-	/* Conditions that hold: firing, unless one is open from within the cooldown. */
+	/*
+	 * Conditions that hold: firing, unless one is open and was raised
+	 * within the cooldown, or has not held in every run of the last
+	 * cooldown (a flapping group stays quiet).
+	 */
 	for (size_t i = 0; i < r->nhits; i++) {
 		const struct rule_hit *h = &r->hits[i];
 		const struct rule_conf *rc_ = &c[h->rule];
@@ -665,7 +696,9 @@ rules_evaluate(struct journal *j, const struct config *cfg, const struct mode *m
 			    same(rows_text(&latest, k, 1), h->stream) &&
 			    same(rows_text(&latest, k, 2), h->group))
 				quiet = same(rows_text(&latest, k, 3), "firing") &&
-				    now - rows_int(&latest, k, 5) < cooldown(cfg, rc_);
+				    (now - rows_int(&latest, k, 5) < cooldown(cfg, rc_) ||
+				    !held_throughout(&seen, defs[h->rule].name, h->stream, h->group,
+				    now - cooldown(cfg, rc_)));
 		if (quiet)
 			continue;
 		say_firing(&s, cfg, rc_, run, h);

@@ -495,11 +495,11 @@ int
 rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err)
 {
 	return span_query(j,
-	    "SELECT json_extract(a.value, '$[0]'), json_extract(a.value, '$[1]'),"
-	    "  json_extract(a.value, '$[2]'), max(e.ts)"
-	    " FROM events e, json_each(e.detail, '$.alerting') a"
+	    "SELECT e.seq, e.ts, json_extract(a.value, '$[0]'), json_extract(a.value, '$[1]'),"
+	    "  json_extract(a.value, '$[2]')"
+	    " FROM events e LEFT JOIN json_each(e.detail, '$.alerting') a"
 	    " WHERE e.seq BETWEEN ?1 AND ?2 AND e.ts >= ?3 AND e.ts < ?4 AND e.kind = 'run_end'"
-	    " GROUP BY 1, 2, 3", sp, ret, err);
+	    " ORDER BY e.seq", sp, ret, err);
 }
 
 int

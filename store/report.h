@@ -163,8 +163,9 @@ int rq_alert_first_ts(struct journal *j, struct rows *ret, struct xerr *err);
  */
 int rq_alert_latest(struct journal *j, struct rows *ret, struct xerr *err);
 /*
- * The conditions the runs that ended in the span saw hold (run_end's
- * "alerting"): rule, stream, grp, the newest such run_end's ts.
+ * The runs that ended in the span and the conditions each saw hold
+ * (run_end's "alerting"), by seq: seq, ts, rule, stream, grp; one row
+ * per condition, or one with rule NULL for a run that saw none.
  */
 int rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret,
     struct xerr *err);
