@@ -228,6 +228,7 @@ rule_hits_free(struct rule_hit *h, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(h[i].stream);
 		free(h[i].group);
+		free(h[i].text);
 	}
 	free(h);
 }
@@ -379,7 +380,7 @@ find_groups(const struct rule_conf *c, struct recover_result *r)
 
 int
 rules_find(struct journal *j, const struct config *cfg, int64_t run, const char *status,
-    struct recover_result *r, struct xerr *err)
+    const char *error, struct recover_result *r, struct xerr *err)
 {
 	struct rule_conf c[NRULES];
 	struct rows prev = {0};
@@ -397,8 +398,10 @@ rules_find(struct journal *j, const struct config *cfg, int64_t run, const char 
 	    r, err) < 0)
 		return -1;
 	find_groups(c, r);
-	if (c[R_FAILED].enabled && strcmp(status, "failed") == 0)
-		add_hit(r, R_FAILED, NULL, NULL, r->errors, 0);
+	if (c[R_FAILED].enabled && strcmp(status, "failed") == 0) {
+		struct rule_hit *h = add_hit(r, R_FAILED, NULL, NULL, r->errors, 0);
+		h->text = error != NULL ? xstrdup(error) : NULL;
+	}
 	for (size_t i = 0; c[R_MISSING].enabled && i < r->nmissing; i++)
 		add_hit(r, R_MISSING, r->missing[i], NULL, 1, 0);
 	for (size_t i = 0; c[R_MISSING].enabled && i < r->nmissing_groups; i++)
@@ -540,7 +543,10 @@ say_firing(struct said *s, const struct config *cfg, const struct rule_conf *c, 
 		break;
 	case R_FAILED:
 		buf_printf(&s->title, "run %lld failed", (long long)run);
-		said_line(s, h->count, "groups failed");
+		if (h->text != NULL)
+			buf_printf(&s->title, ": %.300s", h->text);
+		if (h->count > 0)
+			said_line(s, h->count, "groups failed");
 		break;
 	case R_LOST:
 	case R_DEAD_LETTER:

@@ -41,6 +41,7 @@ struct rule_hit {
 	long long baseline, mad;    /* threshold "auto" with enough history: the median
 	                               and MAD of earlier windows; baseline -1: fixed */
 	long long windows;          /* ... how many windows of history */
+	char *text;                 /* failed: the run's error, or NULL */
 };
 
 /*
@@ -51,12 +52,13 @@ struct rule_hit {
 int rules_check(const char *json, const char *where, struct xerr *err);
 
 /*
- * The conditions that hold at the end of run r (status: how it ended),
- * into r->hits (freed by recover_result_free()).  Reads the journal:
- * the claims and deletions in each window, the run before.
+ * The conditions that hold at the end of run r (status: how it ended;
+ * error: why, or NULL), into r->hits (freed by recover_result_free()).
+ * Reads the journal: the claims and deletions in each window, the run
+ * before.
  */
 int rules_find(struct journal *j, const struct config *cfg, int64_t run, const char *status,
-    struct recover_result *r, struct xerr *err);
+    const char *error, struct recover_result *r, struct xerr *err);
 /* r->hits as run_end's "alerting" member of the object w is in (none: nothing). */
 void rules_alerting_json(const struct recover_result *r, struct jw *w);
 void rule_hits_free(struct rule_hit *h, size_t n);

@@ -151,7 +151,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	struct jw w;
 
 	/* The alert rules whose condition holds now: rules_evaluate() builds on it. */
-	if (rules_find(p->j, p->cfg, p->run, status, r, err) < 0)
+	if (rules_find(p->j, p->cfg, p->run, status, error, r, err) < 0)
 		return -1;
 	buf_reset(&p->dbuf);
 	jw_init(&w, &p->dbuf);

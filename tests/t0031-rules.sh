@@ -130,7 +130,9 @@ test_case 'failed: a run that cannot reach Redis raises a critical alert pointin
 	assert_exit 3 "$XR" -q -r "redis://127.0.0.1:$port" --db "$DB" run -s x --connect-timeout 1s
 	assert_eq 1 "$(count failed firing)"
 	assert_eq critical "$(field failed severity)"
-	assert_eq "run 1 failed" "$(field failed title)"
+	field failed title >"$TMP/title"
+	assert_grep "^run 1 failed: .*127\.0\.0\.1:$port" "$TMP/title"
+	assert_eq 0 "$(sql "SELECT json_array_length(detail, '"'"'\$.lines'"'"') FROM events WHERE kind = '"'"'alert'"'"'")"
 	assert_eq "xrecover report --run 1" "$(field failed command)"
 	assert_exit 0 xr report --run 1
 '
