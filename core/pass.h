@@ -54,6 +54,7 @@ struct pass {
 	/* What reconcile() found that killed commands had done. */
 	struct {
 		long long claimed, lost, deleted, copies, dead_lettered, removed;
+		long long crashed;          /* runs left without an end, closed as crashed */
 		long long unreconciled;     /* records left in the intent file for later */
 	} rec;
 	struct xerr rec_error;      /* why the first of those could not be reconciled */

@@ -303,6 +303,7 @@ pass_work(struct pass *p, struct xerr *werr)
 	if (p->rec.unreconciled > 0 && unreconciled_failed(p, werr) < 0)
 		return;
 	r->reconciled += p->rec.claimed;
+	r->crashed_runs += p->rec.crashed;
 	r->lost += p->rec.lost;
 	r->deleted += p->rec.deleted;
 	r->dead_lettered += p->rec.dead_lettered;
