@@ -393,13 +393,15 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 
 /*
  * Raises the alerts of the run's rules (rules.h) once the run is
- * journalled.  A failure is logged and kept in p->alert_error: the run's
+ * journalled, and takes the journal's head again.  A failure is logged and kept in p->alert_error: the run's
  * own outcome comes first.
  */
 static int
 raise_alerts(struct pass *p)
 {
-	if (rules_evaluate(p->j, p->cfg, p->mode, p->run, p->res, &p->alert_error) == 0)
+	/* The head the run shows (--json) is the journal's after them. */
+	if (rules_evaluate(p->j, p->cfg, p->mode, p->run, p->res, &p->alert_error) == 0 &&
+	    journal_head(p->j, p->res->head, &p->res->head_seq, &p->alert_error) == 0)
 		return 0;
 	pass_log_problem(p, LOG_ERROR, NULL, NULL, p->alert_error.msg);
 	return -1;

@@ -68,8 +68,13 @@ test_case 'claimed: 10 in an hour is quiet, 11 alerts (default threshold 10), ro
 	xr -q run -s cl --claim-idle 0
 	assert_eq 0 "$(count claimed firing)" "claimed alerts after 10"
 	crash_consumer cl g dead 1
-	xr -q run -s cl --claim-idle 0
+	xr -q run -s cl --claim-idle 0 --json >"$TMP/run.json"
 	assert_eq 1 "$(count claimed firing)" "claimed alerts after 11"
+	# run --json shows the head after the alerts it raised
+	xr verify --json >"$TMP/verify.json"
+	assert_eq "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"head\"])" "$TMP/verify.json")" \
+		"$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"head\"])" "$TMP/run.json")" "head"
+	assert_eq alert "$(sql "SELECT kind FROM events ORDER BY seq DESC LIMIT 1")"
 	assert_eq 11 "$(line claimed "claimed in the last 1h")" "claimed count"
 	assert_eq 10 "$(line claimed threshold)" "default threshold"
 	assert_eq warning "$(field claimed severity)"
