@@ -393,8 +393,8 @@ pass_outcome(struct pass *p, const struct xerr *werr, const char *missing, struc
 
 /*
  * Raises the alerts of the run's rules (rules.h) once the run is
- * journalled, and takes the journal's head again.  A failure is logged and kept in p->alert_error: the run's
- * own outcome comes first.
+ * journalled, and takes the journal's head again.  A failure is logged
+ * and kept in p->alert_error: the run's own outcome comes first.
  */
 static int
 raise_alerts(struct pass *p)
