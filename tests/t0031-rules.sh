@@ -183,11 +183,11 @@ test_case 'crashed: the run after a killed one alerts that it found its work' '
 test_case 'silent: a gap of more than three intervals between runs alerts on the next run' '
 	DB=$TMP/silent.db
 	make_stream si g 1
-	printf "{\"interval\": \"200ms\"}" >"$TMP/si.json"
+	printf "{\"interval\": \"500ms\"}" >"$TMP/si.json"
 	xr -q -c "$TMP/si.json" run -s si
 	xr -q -c "$TMP/si.json" run -s si
 	assert_eq 0 "$(count silent firing)" "runs back to back"
-	sleep 1
+	sleep 2
 	xr -q -c "$TMP/si.json" run -s si
 	assert_eq 1 "$(count silent firing)"
 	assert_eq 3 "$(line silent "intervals allowed")"
