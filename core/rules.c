@@ -1,6 +1,7 @@
 /* rules.c: which alerts a run raises (rules.h). */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,7 +414,8 @@ rules_find(struct journal *j, const struct config *cfg, int64_t run, const char 
 			rows_free(&prev);
 			return -1;
 		}
-		if (prev.nrows > 0) {
+		if (prev.nrows > 0 && (cfg->interval_ms == 0 ||
+		    c[R_SILENT].threshold <= INT64_MAX / cfg->interval_ms)) {
 			long long gap = r->started_ms - rows_int(&prev, 0, 0);
 			long long limit = c[R_SILENT].threshold * cfg->interval_ms;
 			if (gap > limit)
