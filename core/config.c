@@ -14,6 +14,7 @@
 #include "../notify/notify.h"
 #include "../stream/redis.h"
 #include "config.h"
+#include "rules.h"
 
 #define DEFAULT_CONFIG "/etc/xrecover/config.json"
 
@@ -589,6 +590,8 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 		*(char **)p = cJSON_PrintUnformatted(v);
 		if (*(char **)p == NULL)
 			return xerr_set(err, XR_EUSAGE, "%s: out of memory", where);
+		if (s->off == F(alert_rules))
+			return rules_check(*(char **)p, where, err);
 		return 0;
 	case S_SERVE:
 		return set_serve(c, v, path, err);

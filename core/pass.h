@@ -55,10 +55,12 @@ struct pass {
 	struct bytes *fv;           /* fields of one entry, reused */
 	size_t fv_cap;
 	struct xerr first_error;    /* the first group failure, for the summary */
+	struct xerr alert_error;    /* why the run's alerts could not be raised */
 
 	/* What reconcile() found that killed commands had done. */
 	struct {
 		long long claimed, lost, deleted, copies, dead_lettered, removed;
+		long long crashed;          /* runs left without an end, closed as crashed */
 		long long unreconciled;     /* records left in the intent file for later */
 	} rec;
 	struct xerr rec_error;      /* why the first of those could not be reconciled */

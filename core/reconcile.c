@@ -422,6 +422,7 @@ reconcile(struct pass *p, struct xerr *err)
 	}
 	/* Crashed runs that left no intents: look at what is held, group by group. */
 	p->sweep = !pending && crashed > 0;
+	p->rec.crashed += (long long)crashed;
 	p->rec.claimed += rx.n.claimed;
 	p->rec.lost += rx.n.lost;
 	p->rec.deleted += rx.n.deleted;

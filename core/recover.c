@@ -16,6 +16,7 @@
 #include "moves.h"
 #include "outbox.h"
 #include "pass.h"
+#include "rules.h"
 #include "select.h"
 
 /* A batch of journal rows is committed when it is this big or this old. */
@@ -66,6 +67,7 @@ add_group(struct pass *p, const char *stream, const char *group)
 	g->stream = xstrdup(stream);
 	g->group = group != NULL ? xstrdup(group) : NULL;
 	g->held = g->pending = g->stale = -1;
+	g->held_ms = -1;
 	g->idle.ms = -1;
 	g->obs.added = -1;
 	return g;
@@ -94,6 +96,9 @@ group_after(struct pass *p, struct group_result *gr, struct xerr *err)
 			if (strcmp(cs[i].name, p->cfg->consumer) == 0)
 				gr->held = cs[i].pending;
 		consumer_info_free(cs, ncs);
+		if (gr->held > 0)
+			redis_oldest_held(p->rc, gr->stream, gr->group, p->cfg->consumer,
+			    &gr->held_ms, err);
 	}
 	return fatal(err) ? -1 : 0;
 }
@@ -303,6 +308,7 @@ pass_work(struct pass *p, struct xerr *werr)
 	if (p->rec.unreconciled > 0 && unreconciled_failed(p, werr) < 0)
 		return;
 	r->reconciled += p->rec.claimed;
+	r->crashed_runs += p->rec.crashed;
 	r->lost += p->rec.lost;
 	r->deleted += p->rec.deleted;
 	r->dead_lettered += p->rec.dead_lettered;
@@ -372,34 +378,31 @@ pass_close_journal(struct pass *p, const struct xerr *werr, const char *missing,
 }
 
 /*
- * The outbox, once the run is journalled (failed or not): the alerts it
- * raised, then what is pending from earlier runs, out within alert_budget.
- * A delivery problem is logged and leaves the run's outcome alone.  A
- * release (a service's ExecStop) leaves alerts to the next run: a stop
- * must not wait on a webhook.
+ * Raises the alerts of the run's rules (rules.h) once the run is
+ * journalled, and takes the journal's head again.  A failure is logged
+ * and kept in p->alert_error: the run's own outcome comes first.
  */
-static void
-pass_alerts(struct pass *p)
+static int
+raise_alerts(struct pass *p)
 {
-	struct recover_result *r = p->res;
-	struct outbox_result o;
-	struct xerr err = {0};
-	int rc;
+	/* The head the run shows (--json) is the journal's after them. */
+	if (rules_evaluate(p->j, p->cfg, p->mode, p->run, p->res, &p->alert_error) == 0 &&
+	    journal_head(p->j, p->res->head, &p->res->head_seq, &p->alert_error) == 0)
+		return 0;
+	pass_log_problem(p, LOG_ERROR, NULL, NULL, p->alert_error.msg);
+	return -1;
+}
 
-	if (p->dry || p->j == NULL || p->release)
-		return;
-	/*
-	 * The alert rules go here: rules_evaluate() raises this run's alerts
-	 * into the outbox (journalled even when no webhook wants them).
-	 */
-	if (p->cfg->nwebhooks == 0)
-		return;
-	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
-	for (size_t i = 0; i < o.nposts; i++) {
-		const struct outbox_post *op = &o.posts[i];
+/* One log line per POST outbox_deliver() made. */
+static void
+log_posts(struct pass *p, const struct outbox_result *o)
+{
+	for (size_t i = 0; i < o->nposts; i++) {
+		const struct outbox_post *op = &o->posts[i];
+		bool ok = strcmp(op->outcome, "delivered") == 0;
 		struct logline l;
-		ll_start(&l, strcmp(op->outcome, "delivered") == 0 ? LOG_INFO : LOG_WARN, "ALERT",
-		    strcmp(op->outcome, "delivered") == 0 ? "DELIVERED" :
+
+		ll_start(&l, ok ? LOG_INFO : LOG_WARN, "ALERT", ok ? "DELIVERED" :
 		    strcmp(op->outcome, "retry") == 0 ? "RETRY" : "FAILED");
 		ll_int(&l, "alert", op->alert);
 		ll_str(&l, "webhook", op->webhook);
@@ -415,16 +418,40 @@ pass_alerts(struct pass *p)
 			ll_str(&l, "error", op->r.error);
 		ll_emit(p->lg, &l);
 	}
+}
+
+/*
+ * Once the run is journalled (failed or not): the alerts it raises, then
+ * the outbox (those and what is pending from earlier runs) out within
+ * alert_budget.  A delivery problem is logged and leaves the run's outcome
+ * alone; alerts that could not be raised fail the run (p->alert_error).  A
+ * release (a service's ExecStop) leaves both to the next run: a stop must
+ * not wait on a webhook.
+ */
+static int
+pass_alerts(struct pass *p)
+{
+	struct recover_result *r = p->res;
+	struct outbox_result o;
+	struct xerr err = {0};
+	int raised, rc;
+
+	if (p->dry || p->j == NULL || p->release)
+		return 0;
+	raised = raise_alerts(p);
+	if (p->cfg->nwebhooks == 0)
+		return raised;
+	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
+	log_posts(p, &o);
 	r->alerts_sent = o.sent;
 	r->alerts_failed = o.failed;
 	r->alerts_pending = o.pending;
 	outbox_result_free(&o);
-	if (rc < 0) {
+	if (rc < 0)
 		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
-		return;
-	}
-	if (journal_head(p->j, r->head, &r->head_seq, &err) < 0)
+	else if (journal_head(p->j, r->head, &r->head_seq, &err) < 0)
 		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
+	return raised;
 }
 
 /*
@@ -515,6 +542,7 @@ pass_run(struct pass *p, struct xerr *err)
 		ret->duration_ms = mono_ms() - t0;
 		if (!p->dry && run_end(p, "failed", werr.msg, err) < 0)
 			goto out;
+		/* The alerts this run raises; then they go out. */
 		pass_alerts(p);
 		*err = werr;
 		goto out;
@@ -534,8 +562,12 @@ pass_run(struct pass *p, struct xerr *err)
 		goto out;
 	}
 	log_summary(p);
-	pass_alerts(p);
 	rc = pass_outcome(p, &werr, missing, err);
+	/* The alerts this run raises; then they go out. */
+	if (pass_alerts(p) < 0 && rc == 0) {
+		*err = p->alert_error;
+		rc = -1;
+	}
 out:
 	redis_target_free(&t);
 	pass_free(p);
@@ -575,5 +607,6 @@ recover_result_free(struct recover_result *r)
 	for (size_t i = 0; i < r->nmissing_groups; i++)
 		free(r->missing_groups[i]);
 	free(r->missing_groups);
+	rule_hits_free(r->hits, r->nhits);
 	memset(r, 0, sizeof(*r));
 }

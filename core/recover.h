@@ -21,6 +21,7 @@
 #include "mode.h"
 
 struct jw;
+struct rule_hit;
 
 struct group_result {
 	char *stream;
@@ -39,6 +40,8 @@ struct group_result {
 	char *kept_reason;          /* ... why, naming those groups */
 	long long held;             /* pending on the recovery consumer afterwards */
 	long long pending;          /* the group's pending count afterwards */
+	int64_t held_ms;            /* how long the first entry held afterwards has been
+	                               held (idle on the recovery consumer); -1: none */
 	long long stale;            /* idle past the threshold, left on a consumer that is not
 	                               silent (only silent consumers' entries are claimed);
 	                               -1: not listed (--no-claim, or the claim failed) */
@@ -77,6 +80,9 @@ struct recover_result {
 	/* The outbox after the run (core/outbox.h): pairs of alert and webhook
 	 * this run delivered, that failed for good in it, still pending. */
 	long long alerts_sent, alerts_failed, alerts_pending;
+	long long crashed_runs;     /* runs found unfinished and closed as crashed */
+	struct rule_hit *hits;      /* the alert rules whose condition held (core/rules.h) */
+	size_t nhits;
 };
 
 /*

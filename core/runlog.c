@@ -12,6 +12,7 @@
 #include "../lib/util.h"
 #include "idle.h"
 #include "pass.h"
+#include "rules.h"
 
 static void
 options_json(const struct pass *p, struct jw *w)
@@ -156,6 +157,9 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	struct event ev = EVENT_INIT;
 	struct jw w;
 
+	/* The alert rules whose condition holds now: rules_evaluate() builds on it. */
+	if (rules_find(p->j, p->cfg, p->run, status, error, r, err) < 0)
+		return -1;
 	buf_reset(&p->dbuf);
 	jw_init(&w, &p->dbuf);
 	jw_obj(&w);
@@ -210,6 +214,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	rules_alerting_json(r, &w);
 	jw_obj_end(&w);
 	ev.kind = "run_end";
 	ev.run = p->run;

@@ -481,3 +481,86 @@ rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err)
 	    "SELECT coalesce(sum(status = 'sent'), 0), coalesce(sum(status = 'failed'), 0),"
 	    "  coalesce(sum(status = 'pending'), 0) FROM alerts", 0, NULL, ret, err);
 }
+
+/* ---------------------------------------------------------- alert rules */
+
+static const char *const alert_kinds[] = {
+	[ALERT_CLAIMS] = "kind IN ('claim', 'claim_reconciled')",
+	[ALERT_DELETED] = "kind = 'consumer_deleted'",
+};
+
+int
+rq_alert_counts(struct journal *j, const struct rspan *sp, enum alert_count what,
+    struct rows *ret, struct xerr *err)
+{
+	struct buf sql = BUF_INIT;
+	int rc;
+
+	buf_printf(&sql, "SELECT stream, grp, count(*) FROM events"
+	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4 AND %s"
+	    " GROUP BY 1, 2", alert_kinds[what]);
+	rc = span_query(j, buf_str(&sql), sp, ret, err);
+	buf_free(&sql);
+	return rc;
+}
+
+int
+rq_alert_buckets(struct journal *j, const struct rspan *sp, enum alert_count what,
+    int64_t bucket_ms, struct rows *ret, struct xerr *err)
+{
+	struct buf sql = BUF_INIT;
+	int rc;
+
+	buf_printf(&sql, "SELECT stream, grp, (ts - ?3) / ?5, count(*) FROM events"
+	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4 AND %s"
+	    " GROUP BY 1, 2, 3", alert_kinds[what]);
+	rc = query(j, buf_str(&sql), 5,
+	    (int64_t[]){sp->from, sp->to, sp->start, sp->end, bucket_ms}, ret, err);
+	buf_free(&sql);
+	return rc;
+}
+
+int
+rq_alert_first_ts(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j, "SELECT (SELECT ts FROM events ORDER BY seq LIMIT 1)", 0, NULL, ret, err);
+}
+
+int
+rq_alert_latest(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT x.rule, x.stream, x.grp, json_extract(e.detail, '$.state'), e.ts, x.firing"
+	    " FROM (SELECT json_extract(detail, '$.rule') AS rule, stream, grp, max(seq) AS last,"
+	    "   max(CASE WHEN json_extract(detail, '$.state') = 'firing' THEN ts END) AS firing"
+	    "   FROM events WHERE kind = 'alert' GROUP BY 1, 2, 3) x"
+	    " JOIN events e ON e.seq = x.last", 0, NULL, ret, err);
+}
+
+int
+rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret, struct xerr *err)
+{
+	return span_query(j,
+	    "SELECT e.seq, e.ts, json_extract(a.value, '$[0]'), json_extract(a.value, '$[1]'),"
+	    "  json_extract(a.value, '$[2]')"
+	    " FROM events e LEFT JOIN json_each(e.detail, '$.alerting') a"
+	    " WHERE e.seq BETWEEN ?1 AND ?2 AND e.ts >= ?3 AND e.ts < ?4 AND e.kind = 'run_end'"
+	    " ORDER BY e.seq", sp, ret, err);
+}
+
+int
+rq_alert_prev_start(struct journal *j, int64_t run, struct rows *ret, struct xerr *err)
+{
+	return query(j, "SELECT ts FROM events WHERE kind = 'run_start' AND run < ?1"
+	    " ORDER BY run DESC LIMIT 1", 1, (int64_t[]){run}, ret, err);
+}
+
+int
+rq_alert_incidents(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err)
+{
+	return span_query(j,
+	    "SELECT stream, grp, max(seq) FROM events"
+	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4 AND kind = 'incident_opened'"
+	    " GROUP BY 1, 2", sp, ret, err);
+}

@@ -165,4 +165,37 @@ int rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err);
  */
 int rq_outbox_pending(struct journal *j, struct rows *ret, struct xerr *err);
 
+/* --- alert rules (core/rules.h) */
+
+/*
+ * Per stream and group, the events in the span: stream, grp, count.
+ * what: ALERT_CLAIMS (claim, claim_reconciled) or ALERT_DELETED
+ * (consumer_deleted).  rq_alert_buckets: the same counted per bucket of
+ * bucket_ms from sp->start: stream, grp, bucket, count.
+ */
+enum alert_count { ALERT_CLAIMS, ALERT_DELETED };
+int rq_alert_counts(struct journal *j, const struct rspan *sp, enum alert_count what,
+    struct rows *ret, struct xerr *err);
+int rq_alert_buckets(struct journal *j, const struct rspan *sp, enum alert_count what,
+    int64_t bucket_ms, struct rows *ret, struct xerr *err);
+/* One row: the time of the journal's first event (NULL when empty). */
+int rq_alert_first_ts(struct journal *j, struct rows *ret, struct xerr *err);
+/*
+ * Per rule, stream and group that ever alerted, its newest alert event:
+ * rule, stream, grp, state, ts, and the ts of its newest firing alert.
+ */
+int rq_alert_latest(struct journal *j, struct rows *ret, struct xerr *err);
+/*
+ * The runs that ended in the span and the conditions each saw hold
+ * (run_end's "alerting"), by seq: seq, ts, rule, stream, grp; one row
+ * per condition, or one with rule NULL for a run that saw none.
+ */
+int rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+/* One row or none: the start (ts) of the newest run before run. */
+int rq_alert_prev_start(struct journal *j, int64_t run, struct rows *ret, struct xerr *err);
+/* Per stream and group, the newest incident opened in the span: stream, grp, incident. */
+int rq_alert_incidents(struct journal *j, const struct rspan *sp, struct rows *ret,
+    struct xerr *err);
+
 #endif

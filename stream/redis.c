@@ -877,6 +877,25 @@ redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
 }
 
 int
+redis_oldest_held(struct rconn *rc, const char *stream, const char *group,
+    const char *consumer, int64_t *ret_idle_ms, struct xerr *err)
+{
+	redisReply *r = rconn_cmd(rc, err, "XPENDING %s %s - + 1 %s", stream, group, consumer);
+
+	if (r == NULL)
+		return -1;
+	*ret_idle_ms = -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		const redisReply *e = r->element[0];
+		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 4 &&
+		    e->element[2]->type == REDIS_REPLY_INTEGER)
+			*ret_idle_ms = e->element[2]->integer;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+int
 redis_entry_exists(struct rconn *rc, const char *stream, struct entry_id id, bool *ret,
     struct xerr *err)
 {

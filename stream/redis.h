@@ -176,6 +176,15 @@ struct pending_id {
 int redis_pending_ids(struct rconn *rc, const char *stream, const char *group,
     const char *consumer, struct pending_id **ret, size_t *ret_n, struct xerr *err);
 
+/*
+ * The idle time of the first entry (lowest ID) pending on consumer in
+ * stream/group: how long it has been held since it was last delivered or
+ * claimed (XPENDING ... - + 1 consumer).  OUT: *ret_idle_ms, -1 when the
+ * consumer holds nothing.
+ */
+int redis_oldest_held(struct rconn *rc, const char *stream, const char *group,
+    const char *consumer, int64_t *ret_idle_ms, struct xerr *err);
+
 /* Whether stream holds entry id (XRANGE id id). */
 int redis_entry_exists(struct rconn *rc, const char *stream, struct entry_id id, bool *ret,
     struct xerr *err);

@@ -64,6 +64,11 @@
  *                                                 first) COMMAND another client sends, kill
  *                                                 that client's connection (as if Redis went
  *                                                 away)
+ *   xrtest history DB STREAM GROUP HOURS LAST     into a new journal, real chained claim
+ *                                                 events of STREAM/GROUP: in each of the
+ *                                                 HOURS hours before the last one 20 to 40
+ *                                                 (20 + h * 5 % 21 in hour h back), LAST
+ *                                                 in the last hour (half an hour ago)
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -83,6 +88,7 @@
 #include "../lib/payload.h"
 #include "../stream/move.h"
 #include "../stream/redis.h"
+#include "../store/journal.h"
 
 static void
 die(const char *fmt, const char *arg)
@@ -1480,11 +1486,55 @@ do_raise(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------- history */
+
+static int
+do_history(int argc, char **argv)
+{
+	struct journal *j;
+	struct xerr err;
+	long long hours, last;
+	int64_t now = now_ms(), n = 0;
+
+	if (argc != 7 || parse_int(argv[5], 0, 100000, &hours) < 0 ||
+	    parse_int(argv[6], 0, 1000000, &last) < 0)
+		die("%s", "usage: history DB STREAM GROUP HOURS LAST");
+	if (access(argv[2], F_OK) == 0)
+		die("%s: exists; history writes a new journal", argv[2]);
+	if (journal_open(argv[2], JOURNAL_WRITE, &j, &err) < 0 || journal_begin(j, &err) < 0)
+		die("%s", err.msg);
+	for (long long h = hours; h >= 0; h--) {
+		long long count = h == 0 ? last : 20 + h * 5 % 21;
+		for (long long k = 0; k < count; k++) {
+			struct event ev = EVENT_INIT;
+			ev.kind = "claim";
+			ev.ts = now - h * 3600000 - 1800000;
+			ev.stream = argv[3];
+			ev.grp = argv[4];
+			ev.has_entry = true;
+			ev.entry = (struct entry_id){(uint64_t)ev.ts, (uint64_t)n++};
+			ev.consumer = "gone";
+			ev.idle_ms = 60000;
+			ev.deliveries = 1;
+			ev.payload = "[]";
+			ev.payload_len = 2;
+			ev.detail = "{}";
+			if (journal_append(j, &ev, &err) < 0)
+				die("%s", err.msg);
+		}
+	}
+	if (journal_commit(j, &err) < 0)
+		die("%s", err.msg);
+	journal_close(j);
+	printf("%lld\n", (long long)n);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range|raise ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range|raise|history ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1523,6 +1573,8 @@ main(int argc, char **argv)
 		return do_hashes(argc, argv);
 	if (strcmp(argv[1], "raise") == 0)
 		return do_raise(argc, argv);
+	if (strcmp(argv[1], "history") == 0)
+		return do_history(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
