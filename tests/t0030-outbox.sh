@@ -262,8 +262,10 @@ test_case 'a run that cannot reach Redis is journalled failed, then delivers wha
 	answers 200
 	assert_exit 3 "$XR" -r redis://127.0.0.1:$(free_port) --db $DB -c $TMP/c.json run --json
 	keep noredis
-	pycheck $TMP/out "assert b[\"status\"] == \"failed\" and b[\"alerts\"][\"sent\"] == 1, b"
+	# the pending alert and the failed run'"'"'s own (rule failed) both went out
+	pycheck $TMP/out "assert b[\"status\"] == \"failed\" and b[\"alerts\"][\"sent\"] == 2, b"
 	assert_eq "sent|1" "$(pair "alert = $alert")"
+	assert_eq "failed|critical|sent" "$(sql "select rule, severity, status from alerts where alert > $alert")"
 	assert_eq "failed" "$(sql "select status from runs order by run desc limit 1")"
 	# the head --json gives is the journal'"'"'s after the delivery
 	assert_eq "$(sql "select lower(hex(hash)) from events order by seq desc limit 1")" \
