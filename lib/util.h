@@ -85,6 +85,9 @@ void failpoint(const char *name);
 /* Parses a whole decimal integer in [min, max]; -1 otherwise. */
 int parse_int(const char *s, long long min, long long max, long long *ret);
 
+/* Syncs the directory that holds path, so that a rename into it is durable. */
+void sync_dir_of(const char *path);
+
 /*
  * Replaces the file at path with the len bytes at data, through a
  * temporary file beside it and a rename, so a reader never sees half of

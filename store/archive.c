@@ -1,7 +1,6 @@
 /* archive.c: the journal's archives, its cuts, copying events between files (see archive.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,11 +348,9 @@ int
 journal_file_rename(const char *from, const char *to, const char *like, struct xerr *err)
 {
 	static const char *const ends[] = {"-wal", "-shm"};
-	char *dir = xstrdup(to);
 	size_t n = strlen(from) + 8;
 	char *p = xmalloc(n);
 	struct stat sb;
-	int fd;
 
 	/* A closed file's WAL is empty (a reader may have left one): it must not follow it. */
 	for (size_t i = 0; i < 2; i++) {
@@ -361,7 +358,6 @@ journal_file_rename(const char *from, const char *to, const char *like, struct x
 		if (i == 0 && stat(p, &sb) == 0 && sb.st_size > 0) {
 			xerr_set(err, XR_EJOURNAL, "journal '%s' is still open elsewhere", from);
 			free(p);
-			free(dir);
 			return -1;
 		}
 		unlink(p);
@@ -370,16 +366,9 @@ journal_file_rename(const char *from, const char *to, const char *like, struct x
 	if (like != NULL && stat(like, &sb) == 0 && chown(from, sb.st_uid, sb.st_gid) < 0) {
 		/* Not root: the file is already this user's. */
 	}
-	if (rename(from, to) < 0) {
-		free(dir);
+	if (rename(from, to) < 0)
 		return xerr_set(err, XR_EJOURNAL, "cannot rename '%s' to '%s': %s", from, to,
 		    strerror(errno));
-	}
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
+	sync_dir_of(to);
 	return 0;
 }

@@ -149,20 +149,6 @@ migration_code(struct journal *j, int version, struct xerr *err)
 	return 0;
 }
 
-/* Syncs the directory that holds path, so that a rename in it is durable. */
-static void
-sync_dir_of(const char *path)
-{
-	char *dir = xstrdup(path);
-	int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
 /*
  * Copies the journal as it is at schema version `from` to
  * "<path>.bak-v<from>" (mode 0600: it holds payloads), synced, through a
@@ -599,20 +585,6 @@ journal_lock_archive(const char *path, int64_t wait_ms, int *ret_fd, struct xerr
 	    err);
 }
 
-/* Syncs the directory that holds path: a rename in it is then durable. */
-static void
-sync_dir(const char *path)
-{
-	char *dir = xstrdup(path);
-	int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
 int
 journal_replace(struct journal *j, const char *from, struct xerr *err)
 {
@@ -664,7 +636,7 @@ journal_replace(struct journal *j, const char *from, struct xerr *err)
 		    strerror(errno));
 		goto reopen;
 	}
-	sync_dir(j->path);
+	sync_dir_of(j->path);
 	rc = 0;
 reopen:
 	if (connect_db(j, rc < 0 ? NULL : err) < 0 || migrate(j, rc < 0 ? NULL : err) < 0)
