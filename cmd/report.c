@@ -164,21 +164,8 @@ notify(struct ctx *c, const struct report *r)
 		if (p->r.error[0] != '\0')
 			table_str(&t, row, N_ERROR, p->r.error);
 		took += p->alert == alert && p->r.delivered;
-
-		struct logline l;
-		ll_start(&l, p->r.delivered ? LOG_INFO : LOG_WARN, "ALERT",
-		    p->r.delivered ? "DELIVERED" : strcmp(p->outcome, "retry") == 0 ? "RETRY" : "FAILED");
-		ll_int(&l, "alert", p->alert);
-		ll_str(&l, "webhook", p->webhook);
-		ll_int(&l, "attempt", p->attempt);
-		if (p->r.http_status != 0)
-			ll_int(&l, "http_status", p->r.http_status);
-		ll_dur(&l, "time", p->r.elapsed_ms);
-		ll_str(&l, "target", p->r.target);
-		if (p->r.error[0] != '\0')
-			ll_str(&l, "error", p->r.error);
-		ll_emit(c->lg, &l);
 	}
+	outbox_log(c->lg, &o);
 	code = took == want ? XR_OK : XR_EFAIL;
 	xerr_set(&err, code, "%zu of %zu webhooks did not take the daily report (alert %lld; "
 	    "see the alerts view: a later run retries what is pending)", want - took, want,

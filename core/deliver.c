@@ -11,6 +11,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/json.h"
+#include "../lib/log.h"
 #include "../lib/util.h"
 #include "../store/report.h"
 #include "outbox.h"
@@ -332,4 +333,30 @@ outbox_result_free(struct outbox_result *r)
 	}
 	free(r->posts);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+outbox_log(const struct logger *lg, const struct outbox_result *o)
+{
+	for (size_t i = 0; i < o->nposts; i++) {
+		const struct outbox_post *op = &o->posts[i];
+		bool ok = strcmp(op->outcome, "delivered") == 0;
+		struct logline l;
+
+		ll_start(&l, ok ? LOG_INFO : LOG_WARN, "ALERT", ok ? "DELIVERED" :
+		    strcmp(op->outcome, "retry") == 0 ? "RETRY" : "FAILED");
+		ll_int(&l, "alert", op->alert);
+		ll_str(&l, "webhook", op->webhook);
+		ll_int(&l, "attempt", op->attempt);
+		if (op->r.http_status != 0)
+			ll_int(&l, "http_status", op->r.http_status);
+		if (op->retry_at > 0)
+			ll_dur(&l, "retry_in", op->retry_at - now_ms() > 0 ? op->retry_at - now_ms() : 0);
+		ll_dur(&l, "time", op->r.elapsed_ms);
+		if (op->r.target[0] != '\0')
+			ll_str(&l, "target", op->r.target);
+		if (op->r.error[0] != '\0')
+			ll_str(&l, "error", op->r.error);
+		ll_emit(lg, &l);
+	}
 }

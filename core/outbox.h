@@ -83,4 +83,12 @@ int outbox_deliver(struct journal *j, const struct config *cfg, int64_t run, int
     struct outbox_result *ret, struct xerr *err);
 void outbox_result_free(struct outbox_result *r);
 
+struct logger;
+/*
+ * One [ALERT] log line per POST in o: DELIVERED, RETRY or FAILED, with the
+ * alert, webhook, attempt, HTTP status, when a retry is due, the time it
+ * took, the target (redacted) and the error.
+ */
+void outbox_log(const struct logger *lg, const struct outbox_result *o);
+
 #endif

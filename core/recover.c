@@ -393,33 +393,6 @@ raise_alerts(struct pass *p)
 	return -1;
 }
 
-/* One log line per POST outbox_deliver() made. */
-static void
-log_posts(struct pass *p, const struct outbox_result *o)
-{
-	for (size_t i = 0; i < o->nposts; i++) {
-		const struct outbox_post *op = &o->posts[i];
-		bool ok = strcmp(op->outcome, "delivered") == 0;
-		struct logline l;
-
-		ll_start(&l, ok ? LOG_INFO : LOG_WARN, "ALERT", ok ? "DELIVERED" :
-		    strcmp(op->outcome, "retry") == 0 ? "RETRY" : "FAILED");
-		ll_int(&l, "alert", op->alert);
-		ll_str(&l, "webhook", op->webhook);
-		ll_int(&l, "attempt", op->attempt);
-		if (op->r.http_status != 0)
-			ll_int(&l, "http_status", op->r.http_status);
-		if (op->retry_at > 0)
-			ll_dur(&l, "retry_in", op->retry_at - now_ms() > 0 ? op->retry_at - now_ms() : 0);
-		ll_dur(&l, "time", op->r.elapsed_ms);
-		if (op->r.target[0] != '\0')
-			ll_str(&l, "target", op->r.target);
-		if (op->r.error[0] != '\0')
-			ll_str(&l, "error", op->r.error);
-		ll_emit(p->lg, &l);
-	}
-}
-
 /*
  * Once the run is journalled (failed or not): the alerts it raises, then
  * the outbox (those and what is pending from earlier runs) out within
@@ -442,7 +415,7 @@ pass_alerts(struct pass *p)
 	if (p->cfg->nwebhooks == 0)
 		return raised;
 	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
-	log_posts(p, &o);
+	outbox_log(p->lg, &o);
 	r->alerts_sent = o.sent;
 	r->alerts_failed = o.failed;
 	r->alerts_pending = o.pending;
