@@ -20,7 +20,7 @@ alert_test(const struct config *c, const char *only, const char *stream, const c
 
 	if (c->nwebhooks == 0)
 		return xerr_set(err, XR_EUSAGE, "no webhooks configured (see \"webhooks\" in "
-		    "README.md, Alerts)");
+		    "docs/alerts.md)");
 	if (only != NULL && (pick = config_webhook_find(c, only)) < 0)
 		return xerr_set(err, XR_EUSAGE, "no webhook named '%s' in the config", only);
 	if (notify_global_init(err) < 0)

@@ -852,7 +852,7 @@ report_notify(const struct config *cfg, const struct report *r, enum alert_mode 
 		want += outbox_wants(&cfg->webhooks[i], &a);
 	if (cfg->nwebhooks == 0)
 		return xerr_set(err, XR_EUSAGE, "--notify: no webhooks configured (see \"webhooks\" "
-		    "in README.md, Alerts)");
+		    "in docs/alerts.md)");
 	if (want == 0)
 		return xerr_set(err, XR_EUSAGE, "--notify: no webhook wants the rule 'report' (see "
 		    "their \"rules\")");

@@ -1,5 +1,5 @@
 /*
- * rules.h: which alerts a run raises (README.md, "Alerts: rules").
+ * rules.h: which alerts a run raises (docs/alerts.md, "Alerts: rules").
  *
  * Each rule is a condition on one stream and group (or on the run) that
  * a run checks once it has done its work: entries claimed or consumers

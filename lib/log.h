@@ -3,7 +3,7 @@
  *
  * A line is a level, a tag ("RECOVER", "CLEAN", "SUMMARY", ...), an
  * optional leading word ("XCLAIM") and key=value pairs in order.  cmd/
- * turns it into the logfmt line of README.md, "Log lines":
+ * turns it into the logfmt line of docs/run.md, "Log lines":
  *
  *   2026-01-17T10:05:28Z [RECOVER] XCLAIM claimed=1 stream=orders ...
  */

@@ -49,7 +49,7 @@ whole() {
 	xr verify --head "$head" >"$TMP"/out
 	assert_grep "^head $head is event $n: nothing was cut off after it\$" "$TMP"/out
 	echo "$head" >"$TMP"/head1
-	# the chain is what README.md says, recomputed from that text alone
+	# the chain is what docs/journal.md says, recomputed from that text alone
 	python3 - "$DB" >"$TMP"/py <<'PY'
 import hashlib, sqlite3, struct, sys
 db = sqlite3.connect(sys.argv[1])

@@ -234,4 +234,76 @@ backup_before_migrating() {
 test_case 'a journal is copied to journal.db.bak-vN before its migration from N, and the copy puts it back' \
 	backup_before_migrating
 
+
+# slugs FILE: the anchor of each heading of the Markdown FILE (outside code
+# blocks), as GitHub makes them: lower case, punctuation dropped but '-' and
+# '_', each space a '-'
+slugs() {
+	awk '/^```/ { code = !code; next }
+	!code && /^#+ / {
+		h = tolower($0)
+		sub(/^#+ /, "", h)
+		gsub(/[^a-z0-9 _-]/, "", h)
+		gsub(/ /, "-", h)
+		print h
+	}' "$1"
+}
+
+# bad_links FILE: each relative link of the Markdown FILE whose file does
+# not exist, or whose #fragment is no heading of that file, one a line
+bad_links() {
+	dir=$(dirname "$1")
+	grep -o '](\([^)]*\))' "$1" | sed 's/^](//; s/)$//' | while IFS= read -r link; do
+		case $link in
+		*://* | mailto:*) continue ;;
+		esac
+		path=${link%%#*}
+		frag=
+		case $link in
+		*'#'*) frag=${link#*#} ;;
+		esac
+		if [ -z "$path" ]; then
+			target=$1
+		else
+			target=$dir/$path
+		fi
+		if [ ! -e "$target" ]; then
+			echo "$1: $link: no such file"
+		elif [ -n "$frag" ] && ! slugs "$target" | grep -qx -- "$frag"; then
+			echo "$1: $link: no such heading"
+		fi
+	done
+}
+
+links_resolve() {
+	n=0
+	for f in "$TOP"/README.md "$TOP"/docs/*.md "$TOP"/ROLLBACK.md "$TOP"/bench/README.md \
+		"$TOP"/tests/README.md; do
+		[ -f "$f" ] || fail "no $f"
+		c=$(grep -o '](\([^)]*\))' "$f" | grep -cv '://') || true
+		n=$((n + c))
+		bad_links "$f" >>"$TMP/bad"
+	done
+	assert_eq "" "$(cat "$TMP/bad")" "links to a missing file or heading"
+	[ "$n" -gt 50 ] || fail "only $n relative links found: the check reads none"
+	echo "# relative links checked: $n"
+	# the check can fail: a link to a missing heading and to a missing file
+	printf '# T\n\n## A `b`: c\n\n```\n# not a heading\n```\n' >"$TMP/doc.md"
+	printf '[x](#a-b-c) [y](#t) [z](#not-a-heading) [w](nothere.md) [v](doc.md#t)\n' >>"$TMP/doc.md"
+	bad_links "$TMP/doc.md" >"$TMP/bad2"
+	assert_eq 2 "$(wc -l <"$TMP/bad2")" "faults found in a page with two"
+	assert_grep "#not-a-heading: no such heading" "$TMP/bad2"
+	assert_grep "nothere.md: no such file" "$TMP/bad2"
+}
+test_case 'every relative link of README.md, docs/, ROLLBACK.md, bench/ and tests/ READMEs names a file and heading that exist' \
+	links_resolve
+
+acl_line_agrees() {
+	line=$(grep '^ACL SETUSER xrecover ' "$TOP"/README.md)
+	assert_eq 1 "$(echo "$line" | wc -l)" "ACL lines in README.md"
+	assert_eq "$line" "$(grep '^ACL SETUSER xrecover ' "$TOP"/docs/configuration.md)" \
+		"the ACL line of docs/configuration.md and README.md's (t0027 tests README.md's)"
+}
+test_case 'the ACL line of docs/configuration.md is README.md'"'"'s' acl_line_agrees
+
 test_done
