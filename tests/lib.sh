@@ -41,7 +41,8 @@ n_case=0
 REDIS_PIDS=""
 
 cleanup() {
-	for pid in $REDIS_PIDS; do
+	# Servers started inside a case (a subshell) are known by the file only.
+	for pid in $REDIS_PIDS $(cat "$TMP/redis.pids" 2>/dev/null); do
 		kill -9 "$pid" 2>/dev/null || true
 	done
 	if [ $n_fail -eq 0 ] && [ -z "${XR_KEEP:-}" ]; then
@@ -198,6 +199,7 @@ start_redis() {
 			"$@" >/dev/null 2>&1 &
 		REDIS_PID=$!
 		REDIS_PIDS="$REDIS_PIDS $REDIS_PID"
+		echo "$REDIS_PID" >>"$TMP/redis.pids"
 		i=0
 		while [ $i -lt 100 ]; do
 			if redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:+-a "$REDIS_CLI_AUTH"} ping 2>/dev/null | grep -q PONG; then
