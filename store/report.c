@@ -170,8 +170,9 @@ int
 journal_time_range(struct journal *j, int64_t start_ms, int64_t end_ms, int64_t *ret_from,
     int64_t *ret_to, struct xerr *err)
 {
-	sqlite3_stmt *st = prep(j, "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) FROM events",
-	    err);
+	/* Each bound its own subquery: SQLite then reads one end of the table for it. */
+	sqlite3_stmt *st = prep(j, "SELECT coalesce((SELECT min(seq) FROM events), 1),"
+	    " coalesce((SELECT max(seq) FROM events), 0)", err);
 	int64_t lo, hi, from, to;
 	int rc;
 
