@@ -205,10 +205,25 @@ test_case 'mode and severity: a LIVE run says LIVE; a rule set critical or off i
 	assert_eq 0 "$(count missing firing)"
 '
 
-test_case 'flapping for longer than the cooldown: one alert, and once clear for the cooldown, one resolved' '
+# sent RULE STATE: the messages of RULE in STATE the receiver in $TMP/rx got
+sent() {
+	python3 - "$TMP/rx" "$1" "$2" <<-PY
+	import glob, json, sys
+	n = 0
+	for f in glob.glob(sys.argv[1] + "/req.*.body"):
+	    b = json.load(open(f))
+	    n += b.get("rule") == sys.argv[2] and b.get("state") == sys.argv[3]
+	print(n)
+	PY
+}
+
+test_case 'flapping for longer than the cooldown: one alert, and once clear for the cooldown, one resolved; so sent' '
 	DB=$TMP/flap.db
 	rcli XGROUP CREATE fl g "\$" MKSTREAM >/dev/null
-	printf "{\"alert_rules\": {\"pending\": {\"threshold\": 2, \"cooldown\": \"3s\"}}}" >"$TMP/fl.json"
+	# shellcheck disable=SC2046 # pid and port
+	set -- $(start_receiver "$TMP/rx")
+	rx=$1
+	printf "{\"alert_rules\": {\"pending\": {\"threshold\": 2, \"cooldown\": \"3s\"}}, \"webhooks\": [{\"name\": \"ops\", \"format\": \"json\", \"url\": \"http://127.0.0.1:%s/hook\"}]}" "$2" >"$TMP/fl.json"
 	t0=$(date +%s)
 	i=0
 	while [ $i -lt 10 ]; do
@@ -236,6 +251,11 @@ test_case 'flapping for longer than the cooldown: one alert, and once clear for 
 	xr -q -c "$TMP/fl.json" run -s fl --claim-idle 1h
 	assert_eq 1 "$(count pending firing)" "firing alerts in all"
 	assert_eq 1 "$(count pending resolved)" "resolved alerts in all"
+	# and what went out to the webhook: one message each
+	assert_eq 1 "$(sent pending firing)" "firing messages received"
+	assert_eq 1 "$(sent pending resolved)" "resolved messages received"
+	assert_eq 2 "$(sql "SELECT count(*) FROM alerts WHERE rule = '"'"'pending'"'"' AND status = '"'"'sent'"'"'")"
+	kill "$rx"
 '
 
 test_case 'a condition that keeps holding alerts again once per cooldown' '
