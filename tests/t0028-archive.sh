@@ -459,7 +459,8 @@ archive_counters() {
 	assert_eq 0 "$(sql "select count(*) from events where kind in ('claim', 'lost',
 		'dead_lettered', 'consumer_deleted', 'replay_copies', 'replay_copy', 'alert')" "$d")"
 	quiet "$TMP"/ct/m2
-	echo "after the archive: $(counters "$TMP"/ct/m1 "$TMP"/ct/m2 same) counter series as before"
+	n=$(counters "$TMP"/ct/m1 "$TMP"/ct/m2 same) || fail "the counters changed with the archive"
+	echo "after the archive: $n counter series as before"
 	# a run after it only adds
 	make_stream cd g 11
 	crash_consumer cd g dead
@@ -474,7 +475,8 @@ archive_counters() {
 	"$XR" --db "$d" -q archive --before "$FUTURE" >/dev/null
 	assert_eq 2 "$(sql "select count(*) from archives" "$d")"
 	quiet "$TMP"/ct/m4
-	echo "after the second archive: $(counters "$TMP"/ct/m3 "$TMP"/ct/m4 same) counter series"
+	n=$(counters "$TMP"/ct/m3 "$TMP"/ct/m4 same) || fail "the counters changed with the second archive"
+	echo "after the second archive: $n counter series as before"
 	# the archive file holds the first archive's totals, the live journal both
 	a=$(dirname "$d")/$(sql "select file from archives order by last_seq desc limit 1" "$d")
 	assert_eq 1 "$(sql "select count(distinct last_seq) from archive_totals" "$a")"
