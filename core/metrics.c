@@ -6,8 +6,8 @@
 #include "../lib/util.h"
 #include "../store/journal.h"
 #include "../store/report.h"
+#include "../store/verify.h"
 #include "metrics.h"
-#include "verify.h"
 
 enum { C_CLAIMED, C_DELETED, C_LOST, C_DEAD, C_REDELIVERED, NCOUNTERS };
 
@@ -379,13 +379,13 @@ last_run(struct journal *j, const struct recover_result *r, struct buf *b, struc
 	return 0;
 }
 
-/* The journal's last verify (verify.h), when one was recorded. */
+/* The journal's last verify (store/verify.h), when one was recorded. */
 static void
 verified(const char *db, struct buf *b)
 {
-	struct verify_last v;
+	struct chain_record v;
 
-	if (verify_last_read(db, &v) < 0)
+	if (chain_record_read(db, &v) < 0)
 		return;
 	family(b, "xrecover_journal_verify_timestamp_seconds", "gauge",
 	    "When the journal's chain was last verified (Unix time).");

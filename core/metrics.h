@@ -9,7 +9,7 @@
  * out are counted by the same queries when it moved them, and the newest
  * archive holds the totals of all archived so far (archive_totals,
  * schema/010_archive.sql), which are added.  The last verify's time and
- * result, when one was recorded (verify.h).  Gauges of a group (pending,
+ * result, when one was recorded (store/verify.h).  Gauges of a group (pending,
  * held, the claim threshold) are what the run saw; the last run's
  * timestamp, success and duration are the run's, or, without one, the
  * journal's newest run_end.  Every family has its HELP and TYPE lines;

@@ -1,13 +1,9 @@
 /* verify.c: `xrecover verify` (see verify.h). */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../lib/buf.h"
-#include "../lib/json.h"
-#include "../lib/util.h"
 #include "../store/archive.h"
 #include "archive.h"
 #include "verify.h"
@@ -95,73 +91,6 @@ out:
 	return rc;
 }
 
-/* "<db>.verified". OUT: free(). */
-static char *
-last_path(const char *db)
-{
-	char *p = xmalloc(strlen(db) + 10);
-
-	sprintf(p, "%s.verified", db);
-	return p;
-}
-
-/* Records r as db's last verify (verify.h); nothing when it cannot be written. */
-static void
-record(const char *db, const struct chain_report *r)
-{
-	struct buf b = BUF_INIT;
-	struct jw w;
-	char head[CHAIN_HEX_LEN];
-	char *p = last_path(db);
-
-	chain_hex(r->head, head);
-	jw_init(&w, &b);
-	jw_obj(&w);
-	jw_kint(&w, "verified_at", now_ms());
-	jw_kstr(&w, "status", verify_status_name(r->status));
-	jw_kbool(&w, "ok", r->status == CHAIN_WHOLE);
-	jw_kint(&w, "events", r->events);
-	jw_kint(&w, "archived_events", r->archived_events);
-	jw_kstr(&w, "head", head);
-	jw_kint(&w, "head_seq", r->head_seq);
-	jw_obj_end(&w);
-	buf_addc(&b, '\n');
-	(void)file_replace(p, b.data, b.len, 0600);
-	buf_free(&b);
-	free(p);
-}
-
-int
-verify_last_read(const char *db, struct verify_last *ret)
-{
-	char *p = last_path(db);
-	struct buf b = BUF_INIT;
-	cJSON *d = NULL;
-	const cJSON *at, *ok;
-	FILE *f = fopen(p, "r");
-	char chunk[512];
-	size_t n;
-	int rc = -1;
-
-	free(p);
-	if (f == NULL)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < 65536)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	d = cJSON_Parse(buf_str(&b));
-	at = cJSON_GetObjectItemCaseSensitive(d, "verified_at");
-	ok = cJSON_GetObjectItemCaseSensitive(d, "ok");
-	if (cJSON_IsNumber(at) && cJSON_IsBool(ok)) {
-		ret->at_ms = (int64_t)at->valuedouble;
-		ret->ok = cJSON_IsTrue(ok);
-		rc = 0;
-	}
-	cJSON_Delete(d);
-	buf_free(&b);
-	return rc;
-}
-
 int
 verify_journal(const struct config *cfg, const char *head_hex, chain_progress_fn progress,
     void *progress_ctx, struct chain_report *ret, struct xerr *err)
@@ -177,7 +106,8 @@ verify_journal(const struct config *cfg, const char *head_hex, chain_progress_fn
 	if ((ret->status == CHAIN_WHOLE || ret->status == CHAIN_HEAD_MISSING) &&
 	    verify_archives(cfg->db_path, head_hex != NULL ? want : NULL, ret, err) < 0)
 		return -1;
-	record(cfg->db_path, ret);
+	/* For the metrics; a journal's directory that cannot be written is no error here. */
+	(void)chain_record_write(cfg->db_path, verify_status_name(ret->status), ret);
 	return 0;
 }
 

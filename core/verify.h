@@ -5,9 +5,7 @@
 #ifndef XR_VERIFY_H
 #define XR_VERIFY_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "../store/verify.h"
 #include "config.h"
@@ -17,7 +15,7 @@
  * with that hash is still in it.  Returns 0 with ret filled in whatever
  * was found; -1 when the journal cannot be read (XR_EJOURNAL) or head_hex
  * is not a hash (XR_EUSAGE).  What was found is also recorded beside the
- * journal, for the metrics (verify_last_read); a file that cannot be
+ * journal, for the metrics (chain_record_write); a file that cannot be
  * written there is no error (verify only reads the journal).
  */
 int verify_journal(const struct config *cfg, const char *head_hex, chain_progress_fn progress,
@@ -27,21 +25,5 @@ int verify_journal(const struct config *cfg, const char *head_hex, chain_progres
 const char *verify_status_name(enum chain_break s);
 /* One line saying what was found, into out (n bytes, cut short if need be). */
 void verify_explain(const struct chain_report *r, char *out, size_t n);
-
-/*
- * The last verify of a journal, kept in "<journal>.verified" (mode 0600,
- * replaced whole): one JSON object
- *   {"verified_at": <Unix ms>, "status": "whole", "ok": true,
- *    "events": N, "archived_events": N, "head": "<64 hex>", "head_seq": N}
- * ok is what verify's exit says: true for a whole chain (status whole),
- * false for anything else.
- */
-struct verify_last {
-	int64_t at_ms;
-	bool ok;
-};
-
-/* Reads the record of db's last verify: 0, or -1 when there is none or it cannot be read. */
-int verify_last_read(const char *db, struct verify_last *ret);
 
 #endif
