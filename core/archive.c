@@ -17,6 +17,7 @@
 #include "../store/journal.h"
 #include "../store/verify.h"
 #include "archive.h"
+#include "metrics.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
 
@@ -328,7 +329,8 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	struct archive_limits lim;
 	struct archive_row row, *rows = NULL;
 	struct chain_report vr;
-	size_t nrows = 0;
+	struct archive_total *tv = NULL;
+	size_t nrows = 0, tn = 0;
 	char *name = NULL, *tmp = NULL, *next = NULL;
 	int64_t n, head;
 	int lock_fd = -1, rc = -1;
@@ -363,6 +365,9 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	row.file = name;
 	row.archived_at = now_ms();
 	ret->events = row.events;
+	/* The metrics' counters of what moves, and of the archives before (never back). */
+	if (metrics_archive_totals(j, row.first_seq, row.last_seq, &tv, &tn, err) < 0)
+		goto out;
 
 	/* The archive, without the lock: these events never change. */
 	tmp = xmalloc(strlen(ret->file) + 8);
@@ -391,6 +396,7 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	if (journal_open(next, JOURNAL_WRITE, &l, err) < 0 ||
 	    journal_copy_from(l, db, 0, -1, true, &n, err) < 0 ||
 	    journal_add_archive(l, &row, err) < 0 ||
+	    journal_add_archive_totals(l, row.last_seq, tv, tn, err) < 0 ||
 	    journal_copy_from(l, db, row.last_seq + 1, head, false, &n, err) < 0)
 		goto out;
 	failpoint("archive-copied");
@@ -438,6 +444,7 @@ out:
 	}
 	journal_close(j);
 	archive_rows_free(rows, nrows);
+	metrics_archive_totals_free(tv, tn);
 	free(name);
 	free(tmp);
 	free(next);

@@ -102,6 +102,11 @@ out:
 	return rc;
 }
 
+/*
+ * Also counts the group's consumers afterwards (gr->consumers): those
+ * XINFO CONSUMERS listed, the recovery consumer and the ones deleted left
+ * out (a dry run deletes none).
+ */
 int
 clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 {
@@ -109,19 +114,25 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	struct zombie_result *zr = NULL;
 	const struct consumer_info **cands = NULL;
 	size_t ncs = 0, n = 0;
+	long long others = 0;
 	int rc = -1;
 
 	if (redis_consumers(p->rc, gr->stream, gr->group, &cs, &ncs, err) < 0)
 		return -1;
 	cands = xcalloc(ncs + 1, sizeof(*cands));
-	for (size_t i = 0; i < ncs; i++)
+	for (size_t i = 0; i < ncs; i++) {
+		if (strcmp(cs[i].name, p->cfg->consumer) != 0)
+			others++;
 		if (is_zombie(p, &cs[i]))
 			cands[n++] = &cs[i];
+	}
 	if (n == 0) {
+		gr->consumers = others;
 		rc = 0;
 		goto out;
 	}
 	if (p->dry) {
+		gr->consumers = others;
 		for (size_t i = 0; i < n; i++)
 			log_deleted(p, gr->stream, gr->group, cands[i]->name, cands[i]->idle_ms, 0,
 			    true);
@@ -134,6 +145,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (zr[i].outcome == ZOMBIE_DELETED) {
+			others--;
 			gr->deleted++;
 			log_deleted(p, gr->stream, gr->group, zr[i].name, zr[i].idle_ms,
 			    zr[i].pending, false);
@@ -148,6 +160,7 @@ clean_group(struct pass *p, struct group_result *gr, struct xerr *err)
 			ll_emit(p->lg, &l);
 		}
 	}
+	gr->consumers = others;
 	rc = 0;
 out:
 	zombie_results_free(zr, n);

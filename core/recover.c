@@ -66,7 +66,7 @@ add_group(struct pass *p, const char *stream, const char *group)
 	memset(g, 0, sizeof(*g));
 	g->stream = xstrdup(stream);
 	g->group = group != NULL ? xstrdup(group) : NULL;
-	g->held = g->pending = g->stale = -1;
+	g->held = g->pending = g->stale = g->consumers = -1;
 	g->held_ms = -1;
 	g->idle.ms = -1;
 	g->obs.added = -1;

@@ -42,6 +42,8 @@ struct group_result {
 	long long pending;          /* the group's pending count afterwards */
 	int64_t held_ms;            /* how long the first entry held afterwards has been
 	                               held (idle on the recovery consumer); -1: none */
+	long long consumers;        /* consumers after the clean step, the recovery
+	                               consumer not counted; -1: it did not run */
 	long long stale;            /* idle past the threshold, left on a consumer that is not
 	                               silent (only silent consumers' entries are claimed);
 	                               -1: not listed (--no-claim, or the claim failed) */

@@ -198,6 +198,8 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 		jw_kstr(&w, "group", g->group);
 		jw_kint(&w, "pending", g->pending);
 		jw_kint(&w, "held", g->held);
+		if (g->consumers >= 0)
+			jw_kint(&w, "consumers", g->consumers);
 		if (g->seen_ok) {
 			/* Nobody added to what it holds since it was checked (adopt.c). */
 			jw_key(&w, "held_seen");

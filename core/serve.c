@@ -204,8 +204,12 @@ page_health(struct server *s, struct MHD_Connection *conn)
 		jw_kstr(&w, "deleted_count", NULL);
 		jw_kstr(&w, "pending_messages", NULL);
 	}
-	/* The journal does not record how many consumers were active. */
-	jw_kstr(&w, "active_consumers", NULL);
+	/* The last run's groups' consumers, the recovery consumer not counted (clean.c). */
+	jw_key(&w, "active_consumers");
+	if (have && rows_at(&rl, 0, 7)->type != RV_NULL)
+		jw_int(&w, rows_int(&rl, 0, 7));
+	else
+		jw_null(&w);
 	if (!ok)
 		jw_kstr(&w, "reason", buf_str(&why));
 	jw_obj_end(&w);

@@ -103,9 +103,12 @@ verify_journal(const struct config *cfg, const char *head_hex, chain_progress_fn
 	if (chain_verify(cfg->db_path, head_hex != NULL ? want : NULL, progress, progress_ctx,
 	    ret, err) < 0)
 		return -1;
-	if (ret->status != CHAIN_WHOLE && ret->status != CHAIN_HEAD_MISSING)
-		return 0;
-	return verify_archives(cfg->db_path, head_hex != NULL ? want : NULL, ret, err);
+	if ((ret->status == CHAIN_WHOLE || ret->status == CHAIN_HEAD_MISSING) &&
+	    verify_archives(cfg->db_path, head_hex != NULL ? want : NULL, ret, err) < 0)
+		return -1;
+	/* For the metrics; a journal's directory that cannot be written is no error here. */
+	(void)chain_record_write(cfg->db_path, verify_status_name(ret->status), ret);
+	return 0;
 }
 
 const char *

@@ -14,7 +14,9 @@
  * Verifies the journal cfg->db_path; with head_hex, also that the event
  * with that hash is still in it.  Returns 0 with ret filled in whatever
  * was found; -1 when the journal cannot be read (XR_EJOURNAL) or head_hex
- * is not a hash (XR_EUSAGE).
+ * is not a hash (XR_EUSAGE).  What was found is also recorded beside the
+ * journal, for the metrics (chain_record_write); a file that cannot be
+ * written there is no error (verify only reads the journal).
  */
 int verify_journal(const struct config *cfg, const char *head_hex, chain_progress_fn progress,
     void *progress_ctx, struct chain_report *ret, struct xerr *err);

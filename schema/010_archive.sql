@@ -17,7 +17,7 @@
 --   last_batch  from them
 --   archived_at when the archive was made (Unix ms)
 --
--- Rows are only ever added, like events.
+-- Rows are only ever added, like events (and those of archive_totals).
 CREATE TABLE archives (
     last_seq    INTEGER PRIMARY KEY,
     first_seq   INTEGER NOT NULL,
@@ -37,6 +37,38 @@ BEGIN
 END;
 
 CREATE TRIGGER archives_append_only_delete BEFORE DELETE ON archives
+BEGIN
+    SELECT RAISE(ABORT, 'the xrecover journal is append-only');
+END;
+
+-- The metrics' counters (core/metrics.h) of every event archived so far,
+-- so that they never go backwards when events leave the journal: the rows
+-- of an archive (last_seq, its archives row) hold the totals of its own
+-- events and of every archive before it, counted when it was made by the
+-- queries the metrics count the journal's events with.  Only counts above
+-- zero have a row.
+--
+--   family      the counter: xrecover_claimed_total, ..._deleted_consumers_total,
+--               ..._lost_total, ..._dead_lettered_total, ..._redelivered_total
+--               (stream and grp set), xrecover_alerts_sent_total,
+--               ..._alerts_failed_total (stream and grp NULL)
+--   n           the total
+CREATE TABLE archive_totals (
+    last_seq    INTEGER NOT NULL,
+    family      TEXT    NOT NULL,
+    stream      TEXT,
+    grp         TEXT,
+    n           INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX archive_totals_seq ON archive_totals (last_seq);
+
+CREATE TRIGGER archive_totals_append_only_update BEFORE UPDATE ON archive_totals
+BEGIN
+    SELECT RAISE(ABORT, 'the xrecover journal is append-only');
+END;
+
+CREATE TRIGGER archive_totals_append_only_delete BEFORE DELETE ON archive_totals
 BEGIN
     SELECT RAISE(ABORT, 'the xrecover journal is append-only');
 END;

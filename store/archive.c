@@ -239,6 +239,44 @@ journal_add_archive(struct journal *j, const struct archive_row *r, struct xerr 
 	return 0;
 }
 
+int
+journal_add_archive_totals(struct journal *j, int64_t last_seq, const struct archive_total *v,
+    size_t n, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(journal_db(j), "INSERT INTO archive_totals (last_seq, family, stream,"
+	    " grp, n) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "recording the archive's totals");
+	if (journal_begin(j, err) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, last_seq);
+		sqlite3_bind_text(st, 2, v[i].family, -1, SQLITE_STATIC);
+		if (v[i].stream != NULL && v[i].group != NULL) {
+			sqlite3_bind_text(st, 3, v[i].stream, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, v[i].group, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_null(st, 3);
+			sqlite3_bind_null(st, 4);
+		}
+		sqlite3_bind_int64(st, 5, v[i].n);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE) {
+		DB_ERR(j, err, "recording the archive's totals");
+		sqlite3_finalize(st);
+		journal_rollback(j);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return journal_commit(j, err);
+}
+
 /* Runs sql with ?1 = a, ?2 = b; err names what. */
 static int
 run2(struct journal *j, const char *sql, int64_t a, int64_t b, const char *what,
@@ -263,6 +301,7 @@ run2(struct journal *j, const char *sql, int64_t a, int64_t b, const char *what,
 #define EVENT_COLS "seq, ts, run, kind, stream, grp, entry_ms, entry_seq, consumer, idle_ms," \
 	" deliveries, payload, detail, batch, ref_stream, ref_ms, ref_seq, incident, hash"
 #define COPIED_COLS "entry_ms, entry_seq, stream, grp, seq, pos, batch"
+#define TOTALS_COLS "last_seq, family, stream, grp, n"
 #define ARCHIVE_COLS "last_seq, first_seq, last_hash, file, events, first_ts, last_ts," \
 	" last_run, last_batch, archived_at"
 
@@ -285,6 +324,9 @@ journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_t to
 		return DB_ERR(dst, err, "reading the journal to archive");
 	rc = -1;
 	if (rows && (journal_begin(dst, err) < 0 ||
+	    run2(dst, "INSERT INTO main.archive_totals (" TOTALS_COLS ") SELECT " TOTALS_COLS
+	    " FROM src.archive_totals WHERE last_seq NOT IN (SELECT last_seq FROM main.archives)",
+	    0, 0, "copying archives", err) < 0 ||
 	    run2(dst, "INSERT INTO main.archives (" ARCHIVE_COLS ") SELECT " ARCHIVE_COLS
 	    " FROM src.archives WHERE last_seq NOT IN (SELECT last_seq FROM main.archives)",
 	    0, 0, "copying archives", err) < 0 || journal_commit(dst, err) < 0))

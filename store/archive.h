@@ -62,7 +62,8 @@ int journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_H
  * Copies into dst the events with seq in [from, to] of the journal file
  * src (read without its lock: those events never change), with their rows
  * of the copied table, a transaction per chunk; dst must have none open.
- * With rows, also every archives row of src that dst lacks.  OUT: *ret_n,
+ * With rows, also every archives row of src that dst lacks, with its
+ * archive_totals rows.  OUT: *ret_n,
  * the events copied.
  */
 int journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_t to,
@@ -70,6 +71,20 @@ int journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_
 
 /* Adds a row to the archives table of j (in the open transaction, if any). */
 int journal_add_archive(struct journal *j, const struct archive_row *r, struct xerr *err);
+
+/* One counter's total of the events archived so far (table archive_totals). */
+struct archive_total {
+	const char *family;         /* the metric: "xrecover_claimed_total", ... */
+	char *stream, *group;       /* NULL for a counter without labels */
+	int64_t n;
+};
+
+/*
+ * Adds the n totals v of the archive whose last event is last_seq to j,
+ * in one transaction (j must have none open).
+ */
+int journal_add_archive_totals(struct journal *j, int64_t last_seq,
+    const struct archive_total *v, size_t n, struct xerr *err);
 
 /*
  * The highest run and replay batch among the events with seq in [from, to],

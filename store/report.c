@@ -401,7 +401,8 @@ rq_run_errors(struct journal *j, int64_t run, int64_t from, int64_t to, struct r
 /* -------------------------------------------------------------- metrics */
 
 int
-rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err)
+rq_metrics_groups(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err)
 {
 	/* One pass over the events for four counters; no scan per group. */
 	return query(j,
@@ -409,17 +410,27 @@ rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err)
 	    "  sum(kind = 'consumer_deleted'), sum(kind = 'lost'), sum(kind = 'dead_lettered')"
 	    " FROM events"
 	    " WHERE kind IN ('claim', 'claim_reconciled', 'consumer_deleted', 'lost', 'dead_lettered')"
-	    "  AND stream IS NOT NULL AND grp IS NOT NULL"
-	    " GROUP BY stream, grp ORDER BY stream, grp", 0, NULL, ret, err);
+	    "  AND stream IS NOT NULL AND grp IS NOT NULL AND seq BETWEEN ?1 AND ?2"
+	    " GROUP BY stream, grp ORDER BY stream, grp", 2, (int64_t[]){from, to}, ret, err);
 }
 
 int
-rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err)
+rq_metrics_redelivered(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err)
 {
 	return query(j,
 	    "SELECT stream, grp, count(*) FROM copy_events"
 	    " WHERE run IS NOT NULL AND stream IS NOT NULL AND grp IS NOT NULL"
-	    " GROUP BY stream, grp ORDER BY stream, grp", 0, NULL, ret, err);
+	    "  AND seq BETWEEN ?1 AND ?2"
+	    " GROUP BY stream, grp ORDER BY stream, grp", 2, (int64_t[]){from, to}, ret, err);
+}
+
+int
+rq_metrics_archived(struct journal *j, struct rows *ret, struct xerr *err)
+{
+	return query(j,
+	    "SELECT family, stream, grp, n FROM archive_totals"
+	    " WHERE last_seq = (SELECT max(last_seq) FROM archives)", 0, NULL, ret, err);
 }
 
 int
@@ -437,7 +448,8 @@ rq_health_last_run(struct journal *j, struct rows *ret, struct xerr *err)
 	    "SELECT run, ts, json_extract(detail, '$.status'), json_extract(detail, '$.claimed'),"
 	    " json_extract(detail, '$.deleted'),"
 	    " (SELECT sum(json_extract(p.value, '$.pending')) FROM json_each(detail, '$.pending') p),"
-	    " json_extract(detail, '$.error')"
+	    " json_extract(detail, '$.error'),"
+	    " (SELECT sum(json_extract(p.value, '$.consumers')) FROM json_each(detail, '$.pending') p)"
 	    " FROM events WHERE kind = 'run_end' ORDER BY seq DESC LIMIT 1", 0, NULL, ret, err);
 }
 
@@ -476,11 +488,13 @@ rq_day_alerts(struct journal *j, const struct rspan *sp, struct rows *ret, struc
 }
 
 int
-rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err)
+rq_metrics_alerts(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err)
 {
 	return query(j,
 	    "SELECT coalesce(sum(status = 'sent'), 0), coalesce(sum(status = 'failed'), 0),"
-	    "  coalesce(sum(status = 'pending'), 0) FROM alerts", 0, NULL, ret, err);
+	    "  coalesce(sum(status = 'pending'), 0) FROM alerts WHERE alert BETWEEN ?1 AND ?2",
+	    2, (int64_t[]){from, to}, ret, err);
 }
 
 /* ---------------------------------------------------------- alert rules */

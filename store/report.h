@@ -137,24 +137,40 @@ int rq_run_groups(struct journal *j, int64_t run, int64_t from, int64_t to, stru
 int rq_run_errors(struct journal *j, int64_t run, int64_t from, int64_t to, struct rows *ret,
     struct xerr *err);
 
-/* --- metrics: totals over the whole journal (core/metrics.h) */
+/*
+ * --- metrics: totals over the events with seq in [from, to] (core/metrics.h);
+ * the same queries count the whole journal and, when archive moves events
+ * out, what it moves (archive_totals, schema/010_archive.sql).
+ */
 
 /* Per stream and group: stream, grp, claimed, deleted, lost, dead_lettered. */
-int rq_metrics_groups(struct journal *j, struct rows *ret, struct xerr *err);
+int rq_metrics_groups(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err);
 /* Per stream and group, the copies runs made (--action redeliver): stream, grp, copies. */
-int rq_metrics_redelivered(struct journal *j, struct rows *ret, struct xerr *err);
+int rq_metrics_redelivered(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err);
+/*
+ * One row: the alerts view's pairs sent, failed and pending, of the alerts
+ * raised in [from, to].
+ */
+int rq_metrics_alerts(struct journal *j, int64_t from, int64_t to, struct rows *ret,
+    struct xerr *err);
+/*
+ * The counters of the events archived so far: the archive_totals rows of
+ * the newest archive: family, stream, grp, n (none when nothing was archived).
+ */
+int rq_metrics_archived(struct journal *j, struct rows *ret, struct xerr *err);
 /* The newest run_end, one row or none: run, ts, status, duration_ms. */
 int rq_metrics_last_run(struct journal *j, struct rows *ret, struct xerr *err);
 /*
  * The newest run_end for serve's /health, one row or none: run, ts, status,
  * claimed, deleted, pending (the sum of its groups' pending counts, NULL
- * when it lists none), error.
+ * when it lists none), error, consumers (the sum of its groups' consumers
+ * other than the recovery consumer, NULL when none of them was counted).
  */
 int rq_health_last_run(struct journal *j, struct rows *ret, struct xerr *err);
 /* One row: the journal's size in bytes (its pages, the WAL's committed ones included). */
 int rq_metrics_size(struct journal *j, struct rows *ret, struct xerr *err);
-/* One row: the alerts view's pairs sent, failed and pending, over the whole journal. */
-int rq_metrics_alerts(struct journal *j, struct rows *ret, struct xerr *err);
 
 /* --- the outbox (schema/009_alerts.sql) */
 

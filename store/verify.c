@@ -1,4 +1,5 @@
 /* verify.c: walking a journal's hash chain for its first bad event (see verify.h). */
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -7,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/buf.h"
+#include "../lib/json.h"
+#include "../lib/util.h"
 #include "chain.h"
 #include "journal.h"
 #include "verify.h"
@@ -394,5 +398,75 @@ chain_verify_range(const char *path, int64_t from, int64_t to, const unsigned ch
 out:
 	sqlite3_finalize(st);
 	journal_close(j);
+	return rc;
+}
+
+/* -------------------------------------------------- the last verify */
+
+/* "<db>.verified". OUT: free(). */
+static char *
+last_path(const char *db)
+{
+	char *p = xmalloc(strlen(db) + 10);
+
+	sprintf(p, "%s.verified", db);
+	return p;
+}
+
+int
+chain_record_write(const char *db, const char *status, const struct chain_report *r)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+	char head[CHAIN_HEX_LEN];
+	char *p = last_path(db);
+	int rc;
+
+	chain_hex(r->head, head);
+	jw_init(&w, &b);
+	jw_obj(&w);
+	jw_kint(&w, "verified_at", now_ms());
+	jw_kstr(&w, "status", status);
+	jw_kbool(&w, "ok", r->status == CHAIN_WHOLE);
+	jw_kint(&w, "events", r->events);
+	jw_kint(&w, "archived_events", r->archived_events);
+	jw_kstr(&w, "head", head);
+	jw_kint(&w, "head_seq", r->head_seq);
+	jw_obj_end(&w);
+	buf_addc(&b, '\n');
+	rc = file_replace(p, b.data, b.len, 0600);
+	buf_free(&b);
+	free(p);
+	return rc;
+}
+
+int
+chain_record_read(const char *db, struct chain_record *ret)
+{
+	char *p = last_path(db);
+	struct buf b = BUF_INIT;
+	cJSON *d = NULL;
+	const cJSON *at, *ok;
+	FILE *f = fopen(p, "r");
+	char chunk[512];
+	size_t n;
+	int rc = -1;
+
+	free(p);
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < 65536)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	d = cJSON_Parse(buf_str(&b));
+	at = cJSON_GetObjectItemCaseSensitive(d, "verified_at");
+	ok = cJSON_GetObjectItemCaseSensitive(d, "ok");
+	if (cJSON_IsNumber(at) && cJSON_IsBool(ok)) {
+		ret->at_ms = (int64_t)at->valuedouble;
+		ret->ok = cJSON_IsTrue(ok);
+		rc = 0;
+	}
+	cJSON_Delete(d);
+	buf_free(&b);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef XR_STORE_VERIFY_H
 #define XR_STORE_VERIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../lib/xr.h"
@@ -65,5 +66,24 @@ int chain_verify(const char *path, const unsigned char *want_head, chain_progres
 int chain_verify_range(const char *path, int64_t from, int64_t to,
     const unsigned char *want_head, chain_progress_fn progress, void *progress_ctx,
     struct chain_report *ret, struct xerr *err);
+
+/*
+ * The last verify of a journal, kept beside it in "<journal>.verified"
+ * (mode 0600, replaced whole, lib/util.h's file_replace): one JSON object
+ *   {"verified_at": <Unix ms>, "status": "whole", "ok": true,
+ *    "events": N, "archived_events": N, "head": "<64 hex>", "head_seq": N}
+ * ok is what verify's exit says: true for a whole chain, false otherwise.
+ * The journal itself is not written: verify only reads it.
+ */
+struct chain_record {
+	int64_t at_ms;
+	bool ok;
+};
+
+/* Records r (status: its name) as the journal db's last verify: 0, or -1 with errno. */
+int chain_record_write(const char *db, const char *status, const struct chain_report *r);
+
+/* Reads the record of db's last verify: 0, or -1 when there is none or it cannot be read. */
+int chain_record_read(const char *db, struct chain_record *ret);
 
 #endif

@@ -269,4 +269,57 @@ from_config() {
 }
 test_case 'metrics_file in the config' from_config
 
+consumers_gauge() {
+	# dead read first and went quiet; r1 and r2 read just before the run and hold entries
+	make_stream cg g 10
+	crash_consumer cg g dead 2
+	sleep 3
+	crash_consumer cg g r1 2
+	crash_consumer cg g r2 2
+	xr run -s cg --claim-idle 2s --zombie-idle 2s --metrics-file "$M" 2>/dev/null
+	assert_eq 1 "$(prom get "$M" xrecover_deleted_consumers_total cg g)"
+	# XINFO CONSUMERS: r1, r2 and the recovery consumer, which is not counted
+	assert_eq 3 "$(rcli XINFO CONSUMERS cg g | grep -c '^name$')"
+	assert_eq 2 "$(prom get "$M" xrecover_consumers cg g)"
+	# a run that did not clean read no consumers: no sample
+	xr run -s cg --claim-idle 1h --no-clean --metrics-file "$M" 2>/dev/null
+	assert_eq none "$(prom get "$M" xrecover_consumers cg g)"
+}
+test_case 'xrecover_consumers: the consumers the run left, the recovery consumer not counted' consumers_gauge
+
+last_verify() {
+	V=$TMP/v/j.db
+	mkdir -p "$TMP"/v
+	cp "$DB" "$V"
+	vrun() {
+		"$XR" -r "$REDIS_URL" --db "$V" run -s cg --claim-idle 1h --no-clean \
+			--metrics-file "$M" 2>/dev/null
+	}
+	# never verified: no series
+	vrun
+	assert_eq none "$(prom get "$M" xrecover_journal_verify_ok)"
+	assert_eq none "$(prom get "$M" xrecover_journal_verify_timestamp_seconds)"
+	# verified whole: ok 1, when, and the record beside the journal (0600)
+	"$XR" --db "$V" verify >/dev/null
+	vrun
+	prom check "$M" >/dev/null
+	assert_eq 1 "$(prom get "$M" xrecover_journal_verify_ok)"
+	t1=$(prom get "$M" xrecover_journal_verify_timestamp_seconds)
+	python3 -c "import sys, time; sys.exit(abs($t1 - time.time()) > 30)" ||
+		fail "verified at $t1"
+	assert_eq 600 "$(stat -c %a "$V".verified)"
+	assert_eq whole "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$V".verified)"
+	# a changed event: verify exits 7, and the metrics say 0, a later time
+	sqlite3 "$V" "DROP TRIGGER events_append_only_update; DROP TRIGGER events_hash_once;
+		UPDATE events SET consumer = 'someone' WHERE seq = 3"
+	sleep 1.1
+	assert_exit 7 "$XR" --db "$V" verify
+	vrun
+	assert_eq 0 "$(prom get "$M" xrecover_journal_verify_ok)"
+	t2=$(prom get "$M" xrecover_journal_verify_timestamp_seconds)
+	python3 -c "import sys; sys.exit(not $t2 > $t1)" || fail "verified at $t2, before at $t1"
+	assert_eq changed "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$V".verified)"
+}
+test_case 'the last verify: no record, no series; whole, ok 1; a changed event, ok 0' last_verify
+
 test_done

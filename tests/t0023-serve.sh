@@ -104,7 +104,8 @@ good_run() {
 	assert_eq 1 "$(jget deleted_count)"
 	assert_eq "$(rcli XPENDING good g | head -n 1)" "$(jget pending_messages)"
 	assert_eq 10 "$(jget pending_messages)"
-	assert_eq null "$(jget active_consumers)"
+	# w1 deleted, the recovery consumer not counted: none left
+	assert_eq 0 "$(jget active_consumers)"
 	assert_eq "$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', ts / 1000, 'unixepoch') from events
 		where kind = 'run_end'")" "$(jget last_run)"
 	# HEAD: the same answer, headers only (curl -I writes what it got to -o)
@@ -115,6 +116,30 @@ good_run() {
 	serve_end
 }
 test_case 'after a good run: /health ok, with its time, claimed, deleted and pending counts' good_run
+
+active_consumers() {
+	DB=$TMP/active.db
+	# dead read first and went quiet; r1 and r2 read just before the run and hold entries
+	make_stream act g 10
+	crash_consumer act g dead 2
+	sleep 3
+	crash_consumer act g r1 2
+	crash_consumer act g r2 2
+	xr -q run -s act --claim-idle 2s --zombie-idle 2s
+	assert_eq dead "$(sql 'select consumer from deleted_consumers')"
+	serve_bg active
+	assert_eq 200 "$(http /health)"
+	cat "$TMP"/body
+	# XINFO CONSUMERS lists r1, r2 and the recovery consumer: 2 consumers reading
+	assert_eq 3 "$(rcli XINFO CONSUMERS act g | grep -c '^name$')"
+	assert_eq 2 "$(jget active_consumers)"
+	# a run that did not clean read no consumers: null, not a guess
+	xr -q run -s act --claim-idle 1h --no-clean
+	assert_eq 200 "$(http /health)"
+	assert_eq null "$(jget active_consumers)"
+	serve_end
+}
+test_case 'active_consumers: the consumers of the last run, the recovery consumer and the deleted left out' active_consumers
 
 failed_run() {
 	DB=$TMP/failed.db

@@ -389,4 +389,99 @@ retention() {
 }
 test_case 'retention: run archives events older than archive_after, at most once a day' retention
 
+# ------------------------------------------------------------- counters
+
+# counters OLD NEW same|more: every counter series of NEW equals OLD's
+# (same), or none is smaller and OLD's are all there (more)
+counters() {
+	python3 - "$@" "$TMP" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[4])
+from promtext import parse, die
+old, new = parse(sys.argv[1]), parse(sys.argv[2])
+def series(f):
+    return {(n, k): v for n, x in f.items() if x.get('type') == 'counter' for k, v in x['samples']}
+a, b = series(old), series(new)
+for k in set(a) | set(b):
+    if sys.argv[3] == 'same' and a.get(k) != b.get(k):
+        die('%r: %s before, %s after' % (k, a.get(k), b.get(k)))
+    if sys.argv[3] == 'more' and (k not in b or a.get(k, 0) > b[k]):
+        die('%r went from %s to %s' % (k, a.get(k), b.get(k)))
+print(len(a))
+PY
+}
+
+# pget FILE NAME [STREAM GROUP]: one value of the metrics file
+pget() {
+	python3 "$TMP"/promtext.py get "$@"
+}
+
+# quiet FILE: a run that changes no counter writes the metrics file
+quiet() {
+	"$XR" -r "$REDIS_URL" --db "$TMP"/ct/j.db -q run -s cb --claim-idle 1h --no-clean \
+		--metrics-file "$1" 2>/dev/null
+}
+
+archive_counters() {
+	prom_parser
+	d=$TMP/ct/j.db
+	mkdir -p "$TMP"/ct
+	# shellcheck disable=SC2046 # "PID PORT", two words
+	set -- $(start_receiver "$TMP"/ct/r)
+	REDIS_PIDS="$REDIS_PIDS $1"
+	printf '200\n404\n' >"$TMP"/ct/r/answers
+	printf '{"webhooks": [{"name": "a", "format": "json", "url": "http://127.0.0.1:%s/a"},
+		{"name": "b", "format": "json", "url": "http://127.0.0.1:%s/b"}]}\n' "$2" "$2" \
+		>"$TMP"/ct/c.json
+	# claims redelivered and settled (dead, then the reader, deleted), an alert sent and one failed
+	make_stream ca g 12
+	crash_consumer ca g dead
+	"$XR" -c "$TMP"/ct/c.json -r "$REDIS_URL" --db "$d" -q run -s ca --claim-idle 0 \
+		--zombie-idle 0 --action redeliver 2>/dev/null
+	"$XRTEST" worker "$REDIS_URL" ca g reader 1 >/dev/null
+	# dead letters, a lost entry
+	make_stream cb g 6
+	crash_consumer cb g dead
+	rcli XDEL cb "$(rcli --raw XRANGE cb - + COUNT 1 | head -n 1)" >/dev/null
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s ca -s cb --claim-idle 0 --zombie-idle 0 \
+		--action dead-letter 2>/dev/null
+	assert_eq "settled" "$(sql "select status from replays" "$d")"
+	quiet "$TMP"/ct/m1
+	for f in claimed_total:ca:12 redelivered_total:ca:12 deleted_consumers_total:ca:2 \
+		dead_lettered_total:cb:5 lost_total:cb:1; do
+		assert_eq "${f##*:}" "$(pget "$TMP"/ct/m1 "xrecover_${f%%:*}" \
+			"$(echo "$f" | cut -d: -f2)" g)" "$f"
+	done
+	assert_eq 1 "$(pget "$TMP"/ct/m1 xrecover_alerts_sent_total)"
+	assert_eq 1 "$(pget "$TMP"/ct/m1 xrecover_alerts_failed_total)"
+	# every event moves out: the live journal counts nothing
+	"$XR" --db "$d" -q archive --before "$FUTURE" >/dev/null
+	assert_eq 0 "$(sql "select count(*) from events where kind in ('claim', 'lost',
+		'dead_lettered', 'consumer_deleted', 'replay_copies', 'replay_copy', 'alert')" "$d")"
+	quiet "$TMP"/ct/m2
+	n=$(counters "$TMP"/ct/m1 "$TMP"/ct/m2 same) || fail "the counters changed with the archive"
+	echo "after the archive: $n counter series as before"
+	# a run after it only adds
+	make_stream cd g 11
+	crash_consumer cd g dead
+	"$XR" -c "$TMP"/ct/c.json -r "$REDIS_URL" --db "$d" -q run -s cd --claim-idle 0 \
+		--zombie-idle 0 --action dead-letter --metrics-file "$TMP"/ct/m3 2>/dev/null
+	counters "$TMP"/ct/m2 "$TMP"/ct/m3 more >/dev/null
+	assert_eq 11 "$(pget "$TMP"/ct/m3 xrecover_claimed_total cd g)"
+	assert_eq 12 "$(pget "$TMP"/ct/m3 xrecover_claimed_total ca g)"
+	[ "$(pget "$TMP"/ct/m3 xrecover_alerts_failed_total)" -gt 1 ] ||
+		fail "the second run's alert did not fail"
+	# a second archive holds the first one's totals with its own: nothing goes back
+	"$XR" --db "$d" -q archive --before "$FUTURE" >/dev/null
+	assert_eq 2 "$(sql "select count(*) from archives" "$d")"
+	quiet "$TMP"/ct/m4
+	n=$(counters "$TMP"/ct/m3 "$TMP"/ct/m4 same) || fail "the counters changed with the second archive"
+	echo "after the second archive: $n counter series as before"
+	# the archive file holds the first archive's totals, the live journal both
+	a=$(dirname "$d")/$(sql "select file from archives order by last_seq desc limit 1" "$d")
+	assert_eq 1 "$(sql "select count(distinct last_seq) from archive_totals" "$a")"
+	assert_eq 2 "$(sql "select count(distinct last_seq) from archive_totals" "$d")"
+}
+test_case 'counters never go back across archives: the archived totals are added' archive_counters
+
 test_done
