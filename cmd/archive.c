@@ -24,6 +24,7 @@ stop_name(enum archive_stop s)
 	case ARCHIVE_STOP_RUN: return "run";
 	case ARCHIVE_STOP_BATCH: return "batch";
 	case ARCHIVE_STOP_HELD: return "held";
+	case ARCHIVE_STOP_ALERT: return "alert";
 	case ARCHIVE_STOP_INTENT: return "intent";
 	case ARCHIVE_STOP_SPLIT: return "split";
 	}
@@ -49,6 +50,10 @@ stop_text(const struct archive_result *r, char *out, size_t n)
 	case ARCHIVE_STOP_HELD:
 		snprintf(out, n, "; stopped before event %lld: an entry claimed at event %lld is "
 		    "still held", (long long)r->stop_seq, (long long)r->stop_at);
+		break;
+	case ARCHIVE_STOP_ALERT:
+		snprintf(out, n, "; stopped before event %lld: alert %lld is still to be delivered",
+		    (long long)r->stop_seq, (long long)r->stop_at);
 		break;
 	case ARCHIVE_STOP_INTENT:
 		snprintf(out, n, "; stopped before event %lld: the intent file names the run or "

@@ -247,6 +247,12 @@ plan(struct journal *j, const char *db, int64_t before_ms, struct archive_limits
 		r->stop_at = l->held_seq;
 		r->stop_id = 0;
 	}
+	if (l->alert_seq > 0 && l->alert_seq <= last) {
+		last = l->alert_seq - 1;
+		r->stop = ARCHIVE_STOP_ALERT;
+		r->stop_at = l->alert_seq;
+		r->stop_id = 0;
+	}
 	if (intent > 0 && intent <= last) {
 		last = intent - 1;
 		r->stop = ARCHIVE_STOP_INTENT;

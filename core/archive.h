@@ -40,6 +40,7 @@ enum archive_stop {
 	ARCHIVE_STOP_RUN,           /* a run that has not ended (stop_id: the run) */
 	ARCHIVE_STOP_BATCH,         /* a replay batch not closed (stop_id: the batch) */
 	ARCHIVE_STOP_HELD,          /* an entry still held */
+	ARCHIVE_STOP_ALERT,         /* an alert still to be delivered (stop_at: its event) */
 	ARCHIVE_STOP_INTENT,        /* a record of the intent file (a killed command's) */
 	ARCHIVE_STOP_SPLIT,         /* a run, batch or incident that lies across the date
 	                               (or across the cut the others made: their reason stays) */

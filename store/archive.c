@@ -104,8 +104,10 @@ journal_archive_limits(struct journal *j, int64_t before_ms, struct archive_limi
     struct xerr *err)
 {
 	memset(ret, 0, sizeof(*ret));
-	if (one(j, "SELECT coalesce(min(seq), 0) FROM events", 0, &ret->first_seq, err) < 0 ||
-	    one(j, "SELECT coalesce(max(seq), 0) FROM events", 0, &ret->head_seq, err) < 0 ||
+	if (one(j, "SELECT coalesce((SELECT min(seq) FROM events), 0)", 0, &ret->first_seq,
+	    err) < 0 ||
+	    one(j, "SELECT coalesce((SELECT max(seq) FROM events), 0)", 0, &ret->head_seq,
+	    err) < 0 ||
 	    one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE ts >= ?1", before_ms,
 	    &ret->newer_seq, err) < 0 ||
 	    one(j, "SELECT coalesce(min(s.seq), 0) FROM events s WHERE s.kind = 'run_start'"
@@ -115,6 +117,9 @@ journal_archive_limits(struct journal *j, int64_t before_ms, struct archive_limi
 	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.batch = s.batch"
 	    "  AND e.kind = 'batch_closed')", 0, &ret->batch_seq, err) < 0 ||
 	    one(j, held_sql, 0, &ret->held_seq, err) < 0 ||
+	    /* A later run retries it, reading its alert event: that must stay. */
+	    one(j, "SELECT coalesce(min(alert), 0) FROM alerts WHERE status = 'pending'", 0,
+	    &ret->alert_seq, err) < 0 ||
 	    one(j, "SELECT coalesce(min(seq), 0) FROM events WHERE kind <> 'archived'", 0,
 	    &ret->work_seq, err) < 0)
 		return -1;

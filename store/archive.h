@@ -38,6 +38,7 @@ struct archive_limits {
 	int64_t batch_seq;          /* replay_start of the oldest batch not closed */
 	int64_t batch;              /* and its number */
 	int64_t held_seq;           /* the first event of the oldest entry still held */
+	int64_t alert_seq;          /* the oldest alert still to be delivered (the outbox's) */
 	int64_t work_seq;           /* the first event that is not an archived event */
 };
 

@@ -195,6 +195,34 @@ unfinished() {
 }
 test_case 'archive stops before a run that has not ended, or that the intent file names' unfinished
 
+# An alert still to be delivered stays: a later run reads its event to retry it.
+pending_alert() {
+	d=$TMP/pa.db
+	make_stream pa g 3
+	# shellcheck disable=SC2046 # pid and port
+	set -- $(start_receiver "$TMP"/rx)
+	rx=$1
+	# raised, not yet sent (the run that raised it was killed before it could)
+	printf '{"webhooks": [{"name": "ops", "format": "json", "url": "http://127.0.0.1:%s/hook"}]}' \
+		"$(free_port)" >"$TMP"/down.json
+	printf '{"webhooks": [{"name": "ops", "format": "json", "url": "http://127.0.0.1:%s/hook"}]}' \
+		"$2" >"$TMP"/up.json
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s pa 2>/dev/null
+	a=$("$XRTEST" raise "$TMP"/down.json "$d" pa g claimed warning)
+	assert_eq pending "$(sql "select status from alerts where alert = $a" "$d")"
+	"$XR" --db "$d" archive --before "$FUTURE" >"$TMP"/out
+	assert_grep "^archived events 1 to $((a - 1)) .*; stopped before event $a: alert $a is still to be delivered\$" "$TMP"/out
+	assert_eq 1 "$(sql "select count(*) from events where seq = $a and kind = 'alert'" "$d")"
+	# delivered by the next run, whose alert is then the only one left to move
+	"$XR" -r "$REDIS_URL" --db "$d" -c "$TMP"/up.json -q run -s pa 2>/dev/null
+	assert_eq sent "$(sql "select status from alerts where alert = $a" "$d")"
+	"$XR" --db "$d" archive --before "$FUTURE" >"$TMP"/out
+	assert_eq 0 "$(sql "select count(*) from events where kind = 'alert'" "$d")"
+	"$XR" --db "$d" verify >/dev/null
+	kill "$rx"
+}
+test_case 'archive stops before an alert still to be delivered, and moves it once sent' pending_alert
+
 # ---------------------------------------------------------------- kills
 
 # A journal of 40,000 events, all finished with: the kill test's start.
