@@ -234,17 +234,6 @@ rule_hits_free(struct rule_hit *h, size_t n)
 	free(h);
 }
 
-/* The group of this run that stream/group is, or NULL. */
-static const struct group_result *
-run_group(const struct recover_result *r, const char *stream, const char *group)
-{
-	for (size_t i = 0; i < r->ngroups; i++)
-		if (r->groups[i].group != NULL && same(r->groups[i].stream, stream) &&
-		    same(r->groups[i].group, group))
-			return &r->groups[i];
-	return NULL;
-}
-
 static int
 cmp_ll(const void *a, const void *b)
 {
@@ -294,18 +283,38 @@ auto_limit(const struct rows *b, const char *stream, const char *group, size_t n
 		h->limit = floor_;
 }
 
-/* claimed, deleted: the events of each of this run's groups in the rule's window. */
+/* The count of stream/group in rows of (stream, group, count); 0 when absent. */
+static long long
+rows_count(const struct rows *rs, const char *stream, const char *group)
+{
+	for (size_t i = 0; i < rs->nrows; i++)
+		if (same(rows_text(rs, i, 0), stream) && same(rows_text(rs, i, 1), group))
+			return rows_int(rs, i, 2);
+	return 0;
+}
+
+/*
+ * claimed, deleted: the events of each of this run's groups in the rule's
+ * window.  Those of earlier runs are counted in the journal; this run's
+ * are its own figures (a run that claims a million entries must not read
+ * them all back to count them).
+ */
 static int
 find_counts(struct journal *j, const struct rule_conf *c, int rule, enum alert_count what,
-    int64_t now, struct recover_result *r, struct xerr *err)
+    int64_t run, int64_t now, struct recover_result *r, struct xerr *err)
 {
 	struct rspan sp = {0, 0, now - c->window_ms, now + 1};
 	struct rows rs = {0}, b = {0}, first = {0};
 	size_t nbuckets = (size_t)(AUTO_SPAN_MS / c->window_ms), nw = 0;
+	int64_t start = 0;
 	int rc = -1;
 
 	if (journal_time_range(j, sp.start, sp.end, &sp.from, &sp.to, err) < 0 ||
-	    rq_alert_counts(j, &sp, what, &rs, err) < 0)
+	    journal_run_start_seq(j, run, &start, err) < 0)
+		goto out;
+	if (start > 0 && sp.to >= start)
+		sp.to = start - 1;
+	if (rq_alert_counts(j, &sp, what, &rs, err) < 0)
 		goto out;
 	if (c->autothr && nbuckets > 0) {
 		struct rspan hs = {0, 0, sp.start - (int64_t)nbuckets * c->window_ms, sp.start};
@@ -321,13 +330,16 @@ find_counts(struct journal *j, const struct rule_conf *c, int rule, enum alert_c
 		    rq_alert_buckets(j, &hs, what, c->window_ms, &b, err) < 0))
 			goto out;
 	}
-	for (size_t i = 0; i < rs.nrows; i++) {
-		const char *s = rows_text(&rs, i, 0), *g = rows_text(&rs, i, 1);
-		long long n = rows_int(&rs, i, 2);
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct group_result *gr = &r->groups[i];
+		const char *s = gr->stream, *g = gr->group;
+		long long n;
 		struct rule_hit h = {.baseline = -1, .limit = c->threshold};
 
-		if (run_group(r, s, g) == NULL)
+		if (g == NULL)
 			continue;
+		n = rows_count(&rs, s, g) +
+		    (what == ALERT_CLAIMS ? gr->claimed + gr->adopted : gr->deleted);
 		if (c->autothr) {
 			/* Too little history: the fixed default. */
 			h.limit = defs[rule].threshold;
@@ -392,10 +404,10 @@ rules_find(struct journal *j, const struct config *cfg, int64_t run, const char 
 	r->nhits = 0;
 	if (rules_parse(cfg->alert_rules, "alert_rules", c, err) < 0)
 		return -1;
-	if (c[R_CLAIMED].enabled && find_counts(j, &c[R_CLAIMED], R_CLAIMED, ALERT_CLAIMS, now,
+	if (c[R_CLAIMED].enabled && find_counts(j, &c[R_CLAIMED], R_CLAIMED, ALERT_CLAIMS, run, now,
 	    r, err) < 0)
 		return -1;
-	if (c[R_DELETED].enabled && find_counts(j, &c[R_DELETED], R_DELETED, ALERT_DELETED, now,
+	if (c[R_DELETED].enabled && find_counts(j, &c[R_DELETED], R_DELETED, ALERT_DELETED, run, now,
 	    r, err) < 0)
 		return -1;
 	find_groups(c, r);
