@@ -558,7 +558,7 @@ rq_alert_seen(struct journal *j, const struct rspan *sp, struct rows *ret, struc
 	return span_query(j,
 	    "SELECT e.seq, e.ts, json_extract(a.value, '$[0]'), json_extract(a.value, '$[1]'),"
 	    "  json_extract(a.value, '$[2]')"
-	    " FROM events e LEFT JOIN json_each(e.detail, '$.alerting') a"
+	    " FROM events e INDEXED BY events_run_end_seq LEFT JOIN json_each(e.detail, '$.alerting') a"
 	    " WHERE e.seq BETWEEN ?1 AND ?2 AND e.ts >= ?3 AND e.ts < ?4 AND e.kind = 'run_end'"
 	    " ORDER BY e.seq", sp, ret, err);
 }
@@ -575,7 +575,7 @@ rq_alert_incidents(struct journal *j, const struct rspan *sp, struct rows *ret,
     struct xerr *err)
 {
 	return span_query(j,
-	    "SELECT stream, grp, max(seq) FROM events"
+	    "SELECT stream, grp, max(seq) FROM events INDEXED BY events_incident_opened_seq"
 	    " WHERE seq BETWEEN ?1 AND ?2 AND ts >= ?3 AND ts < ?4 AND kind = 'incident_opened'"
 	    " GROUP BY 1, 2", sp, ret, err);
 }
