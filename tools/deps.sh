@@ -22,6 +22,8 @@ cmd:setpriv:util-linux
 cmd:python3:python3
 cmd:shellcheck:shellcheck
 cmd:mandoc:mandoc
+cmd:systemd-analyze:systemd
+cmd:logrotate:logrotate
 "
 # `deps.sh html`: also what the HTML report test needs
 [ "${1:-}" = html ] && need="$need cmd:chromium:chromium"
