@@ -13,7 +13,7 @@
 if [ -n "$CHROMIUM" ]; then
 	start_redis
 else
-	REDIS_URL=redis://127.0.0.1:1
+	export REDIS_URL=redis://127.0.0.1:1
 fi
 
 served_page() {
