@@ -42,7 +42,7 @@ REDIS_PIDS=""
 
 cleanup() {
 	# Servers started inside a case (a subshell) are known by the file only.
-	for pid in $REDIS_PIDS $(cat "$TMP/redis.pids" 2>/dev/null); do
+	for pid in $REDIS_PIDS $(cat "$TMP/servers.pids" 2>/dev/null); do
 		kill -9 "$pid" 2>/dev/null || true
 	done
 	if [ $n_fail -eq 0 ] && [ -z "${XR_KEEP:-}" ]; then
@@ -199,7 +199,7 @@ start_redis() {
 			"$@" >/dev/null 2>&1 &
 		REDIS_PID=$!
 		REDIS_PIDS="$REDIS_PIDS $REDIS_PID"
-		echo "$REDIS_PID" >>"$TMP/redis.pids"
+		echo "$REDIS_PID" >>"$TMP/servers.pids"
 		i=0
 		while [ $i -lt 100 ]; do
 			if redis-cli -p "$REDIS_PORT" --no-auth-warning ${REDIS_CLI_AUTH:+-a "$REDIS_CLI_AUTH"} ping 2>/dev/null | grep -q PONG; then
@@ -238,7 +238,8 @@ xr() {
 
 RECEIVER=$TOP/tests/receiver.py
 
-# start_receiver DIR [receiver.py options]: prints "PID PORT" once DIR/ready is there
+# start_receiver DIR [receiver.py options]: prints "PID PORT" once DIR/ready
+# is there; the receiver is stopped with the script's redis-servers
 start_receiver() {
 	d=$1
 	shift
@@ -255,6 +256,7 @@ start_receiver() {
 			i=$((i + 1))
 		done
 		if [ -e "$d"/ready ]; then
+			echo "$pid" >>"$TMP/servers.pids"
 			echo "$pid $port"
 			return 0
 		fi
@@ -262,6 +264,23 @@ start_receiver() {
 		tries=$((tries + 1))
 		[ $tries -lt 5 ] || { echo "cannot start the receiver" >&2; return 1; }
 	done
+}
+
+# start_receivers: a self-signed certificate for 127.0.0.1 ($TMP/cert.pem,
+# key.pem) and three receivers: $R1 (records into $R1DIR), $HANG (never
+# answers) and $TLS (HTTPS with that certificate), their ports exported
+start_receivers() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP"/key.pem -out "$TMP"/cert.pem \
+		>"$TMP"/openssl.log 2>&1 || { cat "$TMP"/openssl.log; return 1; }
+	R1=$(start_receiver "$TMP"/r1) || return 1
+	R1=${R1#* }
+	HANG=$(start_receiver "$TMP"/hang --hang) || return 1
+	HANG=${HANG#* }
+	TLS=$(start_receiver "$TMP"/tls --tls "$TMP"/cert.pem "$TMP"/key.pem) || return 1
+	TLS=${TLS#* }
+	R1DIR=$TMP/r1
+	export R1 HANG TLS R1DIR
 }
 
 # make_stream STREAM GROUP N: N plain entries and a group that starts at 0

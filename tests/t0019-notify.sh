@@ -14,23 +14,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# A self-signed certificate for 127.0.0.1, made here.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP"/key.pem -out "$TMP"/cert.pem \
-	>"$TMP"/openssl.log 2>&1 || { cat "$TMP"/openssl.log; exit 1; }
-
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/r1)
-R1_PID=$1 R1=$2
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/hang --hang)
-HANG_PID=$1 HANG=$2
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/tls --tls "$TMP"/cert.pem "$TMP"/key.pem)
-TLS_PID=$1 TLS=$2
-REDIS_PIDS="$REDIS_PIDS $R1_PID $HANG_PID $TLS_PID"
-R1DIR=$TMP/r1
-export R1 HANG TLS R1DIR
+start_receivers
 
 # The secrets every output is searched for.
 SLACK_TOKEN=B0SLACKTOKENxyz123

@@ -29,25 +29,11 @@ REDIS_URL=redis://:$REDIS_PASS@127.0.0.1:$REDIS_PORT
 export REDIS_CLI_AUTH REDIS_URL
 make_stream s g 3
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP"/key.pem -out "$TMP"/cert.pem \
-	>"$TMP"/openssl.log 2>&1 || { cat "$TMP"/openssl.log; exit 1; }
-
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/r1)
-R1_PID=$1 R1=$2
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/hang --hang)
-HANG_PID=$1 HANG=$2
-# shellcheck disable=SC2046 # "PID PORT", two words
-set -- $(start_receiver "$TMP"/tls --tls "$TMP"/cert.pem "$TMP"/key.pem)
-TLS_PID=$1 TLS=$2
-REDIS_PIDS="$REDIS_PIDS $R1_PID $HANG_PID $TLS_PID"
-R1DIR=$TMP/r1
+start_receivers
 OUTPUTS=$TMP/outputs
 mkdir -p "$OUTPUTS"
 DAY=$(date -u +%Y-%m-%d)
-export R1 HANG TLS R1DIR OUTPUTS DAY
+export OUTPUTS DAY
 
 # The webhooks (the quotes are JSON's): json signed, the token in the URL's path
 OPS=$(printf '{"name":"ops","format":"json","url":"http://127.0.0.1:%s/hook/%s","secret":"%s"}' \
