@@ -38,6 +38,7 @@ SELECT x.alert, x.raised_at, x.run, x.rule, x.severity, x.state, x.mode, x.strea
        x.title, x.webhook, x.message_id, x.attempts,
        json_extract(l.detail, '$.status')                               AS last_status,
        json_extract(l.detail, '$.error')                                AS last_error,
+       json_extract(l.detail, '$.retry_at')                             AS retry_at,
        strftime('%Y-%m-%dT%H:%M:%fZ', x.sent_ms / 1000.0, 'unixepoch')  AS sent_at,
        CASE
          WHEN x.webhook IS NULL THEN 'none'

@@ -467,10 +467,7 @@ rq_outbox_pending(struct journal *j, struct rows *ret, struct xerr *err)
 {
 	/* The pending pairs of the alerts view (schema/009_alerts.sql), with their alert event. */
 	return query(j,
-	    "SELECT a.alert, a.webhook, a.message_id, a.attempts,"
-	    "  (SELECT json_extract(t.detail, '$.retry_at') FROM events t"
-	    "    WHERE t.kind = 'alert_attempt' AND json_extract(t.detail, '$.alert') = a.alert"
-	    "      AND json_extract(t.detail, '$.webhook') = a.webhook ORDER BY t.seq DESC LIMIT 1),"
+	    "SELECT a.alert, a.webhook, a.message_id, a.attempts, a.retry_at,"
 	    "  e.ts, e.stream, e.grp, e.detail"
 	    " FROM alerts a JOIN events e ON e.seq = a.alert"
 	    " WHERE a.status = 'pending' ORDER BY a.alert, a.webhook", 0, NULL, ret, err);
