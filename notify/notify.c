@@ -23,35 +23,40 @@
 
 static const char *const format_names[] = {"slack", "discord", "teams", "json"};
 static const char *const severity_names[] = {"info", "warning", "critical"};
+#define NNAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The index of s in names[0..n), or -1. */
+static int
+name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
 
 int
 webhook_format_parse(const char *s)
 {
-	for (int i = 0; i < 4; i++)
-		if (strcmp(format_names[i], s) == 0)
-			return i;
-	return -1;
+	return name_index(format_names, NNAMES(format_names), s);
 }
 
 const char *
 webhook_format_name(enum webhook_format f)
 {
-	return (unsigned)f < 4 ? format_names[f] : "?";
+	return (int)f >= 0 && (int)f < NNAMES(format_names) ? format_names[f] : "?";
 }
 
 int
 severity_parse(const char *s)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(severity_names[i], s) == 0)
-			return i;
-	return -1;
+	return name_index(severity_names, NNAMES(severity_names), s);
 }
 
 const char *
 severity_name(enum severity s)
 {
-	return (unsigned)s < 3 ? severity_names[s] : "?";
+	return (int)s >= 0 && (int)s < NNAMES(severity_names) ? severity_names[s] : "?";
 }
 
 static void
