@@ -376,7 +376,7 @@ failpoint(const char *name)
 {
 	static const char *fp;
 	static size_t fplen;
-	static long at = 1, hits;
+	static long at = 1, hits, pause_ms;
 	static bool init, stop;
 
 	if (!init) {
@@ -388,11 +388,18 @@ failpoint(const char *name)
 			if (colon != NULL && colon[1] >= '0' && colon[1] <= '9')
 				at = atol(colon + 1);
 			stop = colon != NULL && strstr(colon, ":stop") != NULL;
+			const char *pz = colon != NULL ? strstr(colon, ":pause=") : NULL;
+			if (pz != NULL)
+				pause_ms = atol(pz + 7);
 		}
 	}
 	if (fp == NULL || strlen(name) != fplen || strncmp(fp, name, fplen) != 0)
 		return;
-	if (++hits == at && stop)
+	if (++hits >= at && pause_ms > 0) {
+		struct timespec ts = {pause_ms / 1000, pause_ms % 1000 * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	} else if (hits == at && stop)
 		raise(SIGSTOP);         /* the test acts, then sends SIGCONT */
 	else if (hits >= at && !stop)
 		raise(SIGKILL);

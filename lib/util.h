@@ -78,7 +78,8 @@ bool cp_hidden(uint32_t cp);
  * SIGKILL, as a power cut or an OOM kill would, at an exact spot.  With
  * ":stop" after it ("NAME:stop", "NAME:N:stop") the process stops there
  * (SIGSTOP) instead, so that a test can act on Redis at that instant and
- * let it go on with SIGCONT.
+ * let it go on with SIGCONT.  With ":pause=MS" every call from the Nth
+ * on sleeps MS milliseconds and goes on: a slow network, made exact.
  */
 void failpoint(const char *name);
 
