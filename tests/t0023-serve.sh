@@ -121,11 +121,12 @@ active_consumers() {
 	DB=$TMP/active.db
 	# dead read first and went quiet; r1 and r2 read just before the run and hold entries
 	make_stream act g 10
+	# (5 s thresholds: r1 and r2 stay below them on a loaded machine too)
 	crash_consumer act g dead 2
-	sleep 3
+	sleep 6
 	crash_consumer act g r1 2
 	crash_consumer act g r2 2
-	xr -q run -s act --claim-idle 2s --zombie-idle 2s
+	xr -q run -s act --claim-idle 5s --zombie-idle 5s
 	assert_eq dead "$(sql 'select consumer from deleted_consumers')"
 	serve_bg active
 	assert_eq 200 "$(http /health)"
