@@ -328,6 +328,16 @@ page_trace(struct server *s, struct MHD_Connection *conn, const char *arg)
 
 /* ------------------------------------------------------------ connections */
 
+/* A free slot, or NULL when SERVE_CONNECTIONS are open; under mu. */
+static struct slot *
+slot_free(struct server *s)
+{
+	for (size_t i = 0; i < SERVE_CONNECTIONS; i++)
+		if (s->slots[i].fd < 0)
+			return &s->slots[i];
+	return NULL;
+}
+
 /*
  * A new connection is closed at once when SERVE_CONNECTIONS are open
  * (libmicrohttpd's own limit would leave it unanswered until one closes).
@@ -336,16 +346,14 @@ static enum MHD_Result
 on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	struct server *s = cls;
-	enum MHD_Result ok = MHD_NO;
+	bool room;
 
 	(void)addr;
 	(void)len;
 	pthread_mutex_lock(&s->mu);
-	for (size_t i = 0; i < SERVE_CONNECTIONS && ok == MHD_NO; i++)
-		if (s->slots[i].fd < 0)
-			ok = MHD_YES;
+	room = slot_free(s) != NULL;
 	pthread_mutex_unlock(&s->mu);
-	return ok;
+	return room ? MHD_YES : MHD_NO;
 }
 
 /* A connection opened (takes a slot) or closed (frees it; its socket is still open). */
@@ -360,9 +368,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 	pthread_mutex_lock(&s->mu);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		for (size_t i = 0; i < SERVE_CONNECTIONS && sl == NULL; i++)
-			if (s->slots[i].fd < 0)
-				sl = &s->slots[i];
+		sl = slot_free(s);
 		if (ci != NULL && sl != NULL) {
 			sl->fd = ci->connect_fd;
 			sl->since = mono_ms();
@@ -380,12 +386,12 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 /*
  * The reaper thread: a connection still open SERVE_TIMEOUT_S after it
  * opened is shut down, whatever it sends (a connection carries one
- * request: every answer says "Connection: close").
- * libmicrohttpd's own timeout counts from the last byte, so a client that
- * sends a byte now and then would hold its connection for ever.  The
- * socket is shut down, not closed: libmicrohttpd sees the end and closes
- * it, after on_connection freed the slot (under mu, so never a socket
- * that was closed and reused).
+ * request: every answer says "Connection: close").  libmicrohttpd's own
+ * timeout counts from the last byte, so a client that sent a byte now
+ * and then would hold its connection for ever.  The socket is shut
+ * down, not closed: libmicrohttpd sees the end and closes it after
+ * on_connection freed the slot (under mu: never a socket closed and
+ * reused meanwhile).
  */
 static void *
 reaper(void *arg)
