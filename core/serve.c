@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "../lib/json.h"
 #include "../store/journal.h"
@@ -16,6 +19,12 @@
 #include "report.h"
 #include "serve.h"
 
+/* An open connection, for the deadline (see reaper). */
+struct slot {
+	int fd;                     /* -1: free */
+	int64_t since;              /* mono_ms() it opened; INT64_MAX: shut down */
+};
+
 struct server {
 	struct MHD_Daemon *d;
 	const struct config *cfg;
@@ -23,6 +32,12 @@ struct server {
 	char *token;                /* NULL: none asked */
 	size_t token_len;
 	char url[80];
+	/* The connections, under mu: taken and freed in libmicrohttpd's thread, cut by the reaper. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;          /* stop was asked */
+	pthread_t reaper;
+	bool reaping, stopping;
+	struct slot slots[SERVE_CONNECTIONS];
 };
 
 /* ------------------------------------------------------------- address */
@@ -311,6 +326,104 @@ page_trace(struct server *s, struct MHD_Connection *conn, const char *arg)
 	return r;
 }
 
+/* ------------------------------------------------------------ connections */
+
+/* A free slot, or NULL when SERVE_CONNECTIONS are open; under mu. */
+static struct slot *
+slot_free(struct server *s)
+{
+	for (size_t i = 0; i < SERVE_CONNECTIONS; i++)
+		if (s->slots[i].fd < 0)
+			return &s->slots[i];
+	return NULL;
+}
+
+/*
+ * A new connection is closed at once when SERVE_CONNECTIONS are open
+ * (libmicrohttpd's own limit would leave it unanswered until one closes).
+ */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct server *s = cls;
+	bool room;
+
+	(void)addr;
+	(void)len;
+	pthread_mutex_lock(&s->mu);
+	room = slot_free(s) != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return room ? MHD_YES : MHD_NO;
+}
+
+/* A connection opened (takes a slot) or closed (frees it; its socket is still open). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+	struct slot *sl = *ctx;
+	const union MHD_ConnectionInfo *ci;
+
+	pthread_mutex_lock(&s->mu);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		sl = slot_free(s);
+		if (ci != NULL && sl != NULL) {
+			sl->fd = ci->connect_fd;
+			sl->since = mono_ms();
+			*ctx = sl;
+		} else if (ci != NULL) {
+			shutdown(ci->connect_fd, SHUT_RDWR);     /* on_accept let none through */
+		}
+	} else if (sl != NULL) {
+		sl->fd = -1;
+		*ctx = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * The reaper thread: a connection still open SERVE_TIMEOUT_S after it
+ * opened is shut down, whatever it sends (a connection carries one
+ * request: every answer says "Connection: close").  libmicrohttpd's own
+ * timeout counts from the last byte, so a client that sent a byte now
+ * and then would hold its connection for ever.  The socket is shut
+ * down, not closed: libmicrohttpd sees the end and closes it after
+ * on_connection freed the slot (under mu: never a socket closed and
+ * reused meanwhile).
+ */
+static void *
+reaper(void *arg)
+{
+	struct server *s = arg;
+	const int64_t limit = SERVE_TIMEOUT_S * 1000;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		int64_t now = mono_ms(), next = now + limit;
+
+		for (size_t i = 0; i < SERVE_CONNECTIONS; i++) {
+			struct slot *sl = &s->slots[i];
+
+			if (sl->fd < 0 || sl->since == INT64_MAX)
+				continue;
+			if (now - sl->since >= limit) {
+				shutdown(sl->fd, SHUT_RDWR);
+				sl->since = INT64_MAX;
+			} else if (sl->since + limit < next) {
+				next = sl->since + limit;
+			}
+		}
+		ts.tv_sec = (time_t)(next / 1000);
+		ts.tv_nsec = (long)(next % 1000) * 1000000;
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 /* ----------------------------------------------------------------- requests */
 
 /* Whether the request carries "Authorization: Bearer TOKEN", compared in constant time. */
@@ -401,6 +514,7 @@ serve_start(const struct config *cfg, const struct serve_addr *addr, const char 
 	const union MHD_DaemonInfo *info;
 	char host[INET6_ADDRSTRLEN];
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	pthread_condattr_t ca;
 
 	if (token == NULL && !addr->loopback)
 		return xerr_set(err, XR_EUSAGE, "serve: listening beyond loopback needs a token "
@@ -408,6 +522,13 @@ serve_start(const struct config *cfg, const struct serve_addr *addr, const char 
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->hooks = hooks;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* mono_ms()'s clock */
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	for (size_t i = 0; i < SERVE_CONNECTIONS; i++)
+		s->slots[i].fd = -1;
 	if (token != NULL) {
 		s->token = xstrdup(token);
 		s->token_len = strlen(token);
@@ -415,9 +536,11 @@ serve_start(const struct config *cfg, const struct serve_addr *addr, const char 
 	if (addr->v6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	/* on_accept keeps to SERVE_CONNECTIONS; libmicrohttpd's limit is never reached. */
+	s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
 	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr->sa,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONNECTIONS,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(2 * SERVE_CONNECTIONS),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_MEMORY,
@@ -439,6 +562,12 @@ serve_start(const struct config *cfg, const struct serve_addr *addr, const char 
 		serve_stop(s);
 		return -1;
 	}
+	if (pthread_create(&s->reaper, NULL, reaper, s) != 0) {
+		xerr_set(err, XR_EFAIL, "serve: cannot start a thread");
+		serve_stop(s);
+		return -1;
+	}
+	s->reaping = true;
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	snprintf(s->url, sizeof(s->url), "http://%s%s%s:%u", addr->v6 ? "[" : "", host,
 	    addr->v6 ? "]" : "", info != NULL ? (unsigned)info->port : 0u);
@@ -457,8 +586,17 @@ serve_stop(struct server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->reaping) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = true;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->reaper, NULL);
+	}
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	if (s->token != NULL) {
 		for (volatile char *p = s->token; *p != '\0'; p++)
 			*p = '\0';

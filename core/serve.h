@@ -9,12 +9,15 @@
  *   GET /trace/STREAM/ID           one message's story as text
  *
  * Anything else is 404; a method other than GET and HEAD 405; a request
- * with a body 413; a path longer than SERVE_URL_MAX 414; a bad DATE or N
- * 400.  With a token, every request must carry "Authorization: Bearer
- * TOKEN" (401 otherwise), compared in constant time.  The server never
- * takes the journal's run lock and never prints: it runs in a thread of
- * libmicrohttpd's, one request at a time, at most SERVE_CONNECTIONS open
- * connections, each closed after SERVE_TIMEOUT_S seconds idle.
+ * with a body 413; a path longer than SERVE_URL_MAX 414; headers past
+ * SERVE_MEMORY 431; a bad DATE or N 400.  With a token, every request must
+ * carry "Authorization: Bearer TOKEN" (401 otherwise), compared in
+ * constant time.  The server never takes the journal's run lock and never
+ * prints: it runs in a thread of libmicrohttpd's, one whole request at a
+ * time, one request a connection.  At most SERVE_CONNECTIONS connections
+ * are open (SERVE_PER_IP from one address); one more is closed at once.
+ * Each is shut down SERVE_TIMEOUT_S seconds after it opened, whatever it
+ * sends.
  */
 #ifndef XR_CORE_SERVE_H
 #define XR_CORE_SERVE_H

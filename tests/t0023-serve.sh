@@ -3,7 +3,9 @@
 # runs against a real Redis): /health ok after a good run, degraded (503)
 # after a failed one, when the last run is older than three intervals and
 # without a journal; /metrics in the text format; the daily report, an
-# incident and a trace as the CLI renders them; 404, 405, 400, 413, 414;
+# incident and a trace as the CLI renders them; 404, 405, 400, 413, 414,
+# 431; connections held open: limited (16 from one address, 32 in all, one
+# more closed at once) and closed 15 s after they opened, whatever they send;
 # beyond loopback only with a token, and with one every request needs it;
 # a run works while it serves; names from Redis escaped everywhere.
 # Case bodies are single-quoted and expanded by test_case.
@@ -17,6 +19,129 @@ GEN=$XR_BUILD/bench-base
 SERVES=$TMP/serve.pids
 : >"$SERVES"
 export GEN SERVES
+
+# conns.py limits|timeouts PORT [WAIT]: raw connections to serve on PORT
+# (see limits and timeouts below); prints NAME=WHAT lines.
+cat >"$TMP"/conns.py <<'CONNS'
+"""How serve treats connections that hold on: each line NAME=WHAT, WHAT being
+'answered STATUS', 'closed SECONDS' (the server's FIN, nothing sent), 'reset
+SECONDS', 'open SECONDS' (still open when we stopped waiting) or 'refused'.
+
+limits: 16 connections from 127.0.0.1 held (every other one half a request),
+then /health from 127.0.0.1 (same_ip) and from 127.0.0.2 (other_ip); 16 more
+held from 127.0.0.2 and .3 (32 in all), then /health from .4 (total) and how
+many of the 32 are still open (held_open); all closed, /health from .1 and .4
+(after_ADDR, tried again for up to 10 s).
+timeouts: a connection that sends nothing (idle), one that sends half a
+request (half), one that sends a header line every second and never ends its
+headers (trickle), watched for up to WAIT s from their opening; /health
+after 1 s (health_while).
+"""
+import select, socket, sys, threading, time
+
+PORT = int(sys.argv[2])
+REQ = b'GET /health HTTP/1.1\r\nHost: x\r\n'
+
+
+def conn(src='127.0.0.1', send=b''):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(10)
+    s.connect(('127.0.0.1', PORT))
+    if send:
+        s.sendall(send)
+    return s
+
+
+def end(s, t0, until):
+    """How s ends: 'closed' (the server's FIN, nothing sent), 'reset',
+    'answered STATUS' (it sent something), or 'open' still at until."""
+    s.settimeout(max(until - time.monotonic(), 0.01))
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        return 'open %.2f' % (time.monotonic() - t0)
+    except ConnectionResetError:
+        return 'reset %.2f' % (time.monotonic() - t0)
+    if not d:
+        return 'closed %.2f' % (time.monotonic() - t0)
+    return 'answered ' + d.split(b' ')[1].decode()
+
+
+def probe(src):
+    """A whole GET /health from src: its answer, or how it was refused."""
+    t0 = time.monotonic()
+    try:
+        s = conn(src, REQ + b'Connection: close\r\n\r\n')
+    except OSError as e:
+        return 'refused ' + e.__class__.__name__
+    r = end(s, t0, t0 + 10)
+    # read to the end: the server has let go of it once it closed
+    while r.startswith('answered') and s.recv(4096):
+        pass
+    s.close()
+    return r
+
+
+def limits():
+    held = [conn(send=REQ if i % 2 else b'') for i in range(16)]
+    print('same_ip=' + probe('127.0.0.1'))
+    print('other_ip=' + probe('127.0.0.2'))
+    held += [conn('127.0.0.2') for i in range(15)] + [conn('127.0.0.3', REQ)]
+    print('total=' + probe('127.0.0.4'))
+    for s in held:
+        s.setblocking(False)
+    print('held_open=%d' % sum(1 for s in held if not select.select([s], [], [], 0)[0]))
+    for s in held:
+        s.close()
+    t0 = time.monotonic()
+    for src in ('127.0.0.1', '127.0.0.4'):
+        while True:
+            r = probe(src)
+            if r.startswith('answered') or time.monotonic() - t0 > 10:
+                break
+            time.sleep(0.1)
+        print('after_%s=%s' % (src, r))
+
+
+def timeouts():
+    out = {}
+
+    def idle(name, s, t0, wait):
+        out[name] = end(s, t0, t0 + wait)
+
+    def trickle(name, s, t0, wait):
+        # a header line every second, never the end of the headers
+        n = 0
+        while time.monotonic() < t0 + wait:
+            if select.select([s], [], [], 1)[0]:
+                out[name] = end(s, t0, t0 + wait)
+                return
+            n += 1
+            try:
+                s.sendall(b'X-Pad-%d: x\r\n' % n)
+            except OSError:
+                out[name] = 'reset %.2f' % (time.monotonic() - t0)
+                return
+        out[name] = 'open %.2f' % (time.monotonic() - t0)
+
+    wait = float(sys.argv[3])
+    ths = []
+    for name, fn, send in (('idle', idle, b''), ('half', idle, REQ), ('trickle', trickle, REQ)):
+        s = conn(send=send)
+        ths.append(threading.Thread(target=fn, args=(name, s, time.monotonic(), wait)))
+    for t in ths:
+        t.start()
+    time.sleep(1)
+    print('health_while=' + probe('127.0.0.1'), flush=True)
+    for t in ths:
+        t.join()
+    for k in sorted(out):
+        print('%s=%s' % (k, out[k]))
+
+
+{'limits': limits, 'timeouts': timeouts}[sys.argv[1]]()
+CONNS
 
 # Servers a failed case left behind are stopped with the script.
 stop_all() {
@@ -287,10 +412,62 @@ routing() {
 	assert_eq 413 "$(http /health -X GET --data-binary xyz)"
 	long=$(printf 'a%.0s' $(seq 1 3000))
 	assert_eq 414 "$(http "/trace/$long/1-1")"
+	# headers past the 32 KB a request's line and headers may use: 431
+	big=$(head -c 40000 /dev/zero | tr '\0' a)
+	assert_eq 431 "$(http /health -H "X-Big: $big")"
 	assert_eq 200 "$(http /health)"
 	serve_end
 }
-test_case 'routing: 404 elsewhere, 405 for other methods, 413 for a body, 414 for a long path' routing
+test_case 'routing: 404 elsewhere, 405 for other methods, 413 for a body, 414 for a long path, 431 for 40 KB of headers' routing
+
+# said NAME WHAT: conns.py's line NAME= (in $TMP/conns.out) begins with WHAT (an ERE)
+said() {
+	grep -Eq "^$1=$2" "$TMP"/conns.out || fail "$1: $(sed -n "s/^$1=//p" "$TMP"/conns.out), not $2"
+}
+
+limits() {
+	DB=$TMP/limits.db
+	serve_bg limits
+	python3 "$TMP"/conns.py limits "${URL##*:}" >"$TMP"/conns.out
+	cat "$TMP"/conns.out
+	# 16 held from one address: a 17th from it is closed at once, unanswered
+	said same_ip '(closed|reset) '
+	# while they are held, another address is answered (503: no journal)
+	said other_ip 'answered 503$'
+	# 32 held in all: one more is closed at once (not left waiting), and
+	# none of the 32 was let go for it
+	said total '(closed|reset) '
+	said held_open '32$'
+	# once they are closed, both addresses are answered again
+	said after_127.0.0.1 'answered 503$'
+	said after_127.0.0.4 'answered 503$'
+	serve_end
+}
+test_case 'connection limits: 16 from one address, 32 in all; one more is closed at once, others answered; all again once closed' limits
+
+# ended NAME: conns.py's line NAME= says the server ended it (FIN or reset)
+# between 14.5 and 25 s after it opened (serve's timeout is 15 s)
+ended() {
+	said "$1" '(closed|reset) '
+	sed -n "s/^$1=[a-z]* //p" "$TMP"/conns.out | awk '{ exit !($1 >= 14.5 && $1 <= 25) }' ||
+		fail "$1 ended $(sed -n "s/^$1=//p" "$TMP"/conns.out) s after it opened, not 15 s"
+}
+
+timeouts() {
+	DB=$TMP/timeouts.db
+	serve_bg timeouts
+	python3 "$TMP"/conns.py timeouts "${URL##*:}" 30 >"$TMP"/conns.out
+	cat "$TMP"/conns.out
+	# three stalled connections do not keep others waiting
+	said health_while 'answered 503$'
+	ended idle
+	ended half
+	# a byte now and then does not hold a connection longer (slowloris)
+	ended trickle
+	assert_eq 503 "$(http /health)"
+	serve_end
+}
+test_case 'timeouts: a connection idle, with half a request, or sending a header line every second is closed 15 s after it opened' timeouts
 
 listen_refused() {
 	DB=$TMP/refused.db
