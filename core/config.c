@@ -1,52 +1,25 @@
-/* config.c: settings from defaults, the JSON file, the environment, flags. */
+/*
+ * config.c: the settings table (config.h), their defaults, and how each
+ * setting takes a value: from text (a flag or an environment variable) or
+ * from the config file's JSON (the objects "mode", "claim_idle_groups"
+ * and "serve" here; "webhooks" in confhooks.c).  Where the values come
+ * from and in which order is confload.c; the secrets the settings name
+ * are read by confsecret.c.
+ */
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
-#include "../notify/notify.h"
-#include "../stream/redis.h"
+#include "conf.h"
 #include "config.h"
 #include "rules.h"
 
-#define DEFAULT_CONFIG "/etc/xrecover/config.json"
-
-enum stype {
-	S_STR,          /* char * */
-	S_LIST,         /* char ** */
-	S_DUR,          /* int64_t ms */
-	S_IDLE,         /* int64_t ms, or "auto": CLAIM_IDLE_AUTO */
-	S_IDLEMAP,      /* the "claim_idle_groups" object, file only */
-	S_INT,          /* long long */
-	S_BOOL,         /* bool; in the file true or false */
-	S_COUNT,        /* int, flags only: -v -v */
-	S_MODE,         /* the "mode" object, file only */
-	S_WEBHOOKS,     /* the "webhooks" list, file only */
-	S_OBJECT,       /* char *: a JSON object kept as text, file only */
-	S_SERVE,        /* the "serve" object, file only */
-};
-
-struct setting {
-	const char *key;
-	enum stype type;
-	size_t off;
-	bool in_file;           /* may appear in the config file */
-	const char *env;        /* environment variable, or NULL */
-	const char *env2;       /* a second, weaker one */
-	long long min, max;     /* S_INT */
-	bool nonempty;          /* S_STR, S_LIST items */
-};
-
-#define F(field) offsetof(struct config, field)
-
-static const struct setting settings[] = {
+const struct setting settings[] = {
 	{"redis", S_STR, F(redis_url), true, "XRECOVER_REDIS_URL", "REDIS_URL", 0, 0, true},
 	{"db", S_STR, F(db_path), true, "XRECOVER_DB", NULL, 0, 0, true},
 	{"json", S_BOOL, F(json), false, NULL, NULL, 0, 0, false},
@@ -92,8 +65,9 @@ static const struct setting settings[] = {
 	{"serve", S_SERVE, 0, true, NULL, NULL, 0, 0, false},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+const size_t nsettings = NSETTINGS;
 
-static const struct setting *
+const struct setting *
 find_setting(const char *key)
 {
 	for (size_t i = 0; i < NSETTINGS; i++)
@@ -106,41 +80,6 @@ const char *
 config_default_db(void)
 {
 	return geteuid() == 0 ? "/var/lib/xrecover/journal.db" : "./xrecover.db";
-}
-
-static char **
-list_new(void)
-{
-	return xcalloc(1, sizeof(char *));
-}
-
-static size_t
-list_len(char **l)
-{
-	size_t n = 0;
-
-	while (l != NULL && l[n] != NULL)
-		n++;
-	return n;
-}
-
-static void
-list_free(char **l)
-{
-	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
-		free(l[i]);
-	free(l);
-}
-
-static char **
-list_add(char **l, const char *s)
-{
-	size_t n = list_len(l);
-
-	l = xrealloc(l, (n + 2) * sizeof(*l));
-	l[n] = xstrdup(s);
-	l[n + 1] = NULL;
-	return l;
 }
 
 static void *
@@ -173,7 +112,7 @@ set_duration(const char *value, const char *where, bool idle, int64_t *ret,
 }
 
 /* Sets a setting from text (a flag or environment variable). */
-static int
+int
 set_text(struct config *c, const struct setting *s, const char *value,
     const char *where, bool append, struct xerr *err)
 {
@@ -220,55 +159,6 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		break;
 	}
 	return xerr_set(err, XR_EUSAGE, "%s: cannot be set here", where);
-}
-
-static const char *
-json_type_name(const cJSON *v)
-{
-	if (cJSON_IsString(v)) return "a string";
-	if (cJSON_IsNumber(v)) return "a number";
-	if (cJSON_IsBool(v)) return "true/false";
-	if (cJSON_IsNull(v)) return "null";
-	if (cJSON_IsArray(v)) return "a list";
-	if (cJSON_IsObject(v)) return "an object";
-	return "something else";
-}
-
-/* Reads a JSON list of non-empty strings into *ret (replacing it). */
-static int
-set_json_list(char ***ret, const cJSON *v, const char *path, const char *key,
-    struct xerr *err)
-{
-	const cJSON *it;
-	char **l;
-
-	if (!cJSON_IsArray(v))
-		return xerr_set(err, XR_EUSAGE, "config '%s': '%s' must be a list of strings, not %s",
-		    path, key, json_type_name(v));
-	l = list_new();
-	cJSON_ArrayForEach(it, v) {
-		if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
-			list_free(l);
-			return xerr_set(err, XR_EUSAGE,
-			    "config '%s': '%s' must be a list of non-empty strings", path, key);
-		}
-		l = list_add(l, it->valuestring);
-	}
-	list_free(*ret);
-	*ret = l;
-	return 0;
-}
-
-/* Refuses a key given twice in one JSON object (cJSON keeps both). */
-static int
-check_duplicates(const cJSON *obj, const char *path, const char *ctx, struct xerr *err)
-{
-	for (const cJSON *a = obj->child; a != NULL; a = a->next)
-		for (const cJSON *b = a->next; b != NULL; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return xerr_set(err, XR_EUSAGE, "config '%s': key '%s%s' is given twice",
-				    path, ctx, a->string);
-	return 0;
 }
 
 static int
@@ -328,7 +218,7 @@ json_idle(const cJSON *v, const char *where, int64_t *ret, struct xerr *err)
 	return set_duration(v->valuestring, where, true, ret, err);
 }
 
-static void
+void
 idle_groups_free(struct config *c)
 {
 	for (size_t i = 0; i < c->nidle_groups; i++)
@@ -370,136 +260,6 @@ set_idle_groups(struct config *c, const cJSON *v, const char *path, struct xerr 
 	return 0;
 }
 
-static void
-webhook_conf_free(struct config_webhook *w)
-{
-	free(w->name);
-	if (w->url != NULL)
-		memset(w->url, 0, strlen(w->url));
-	free(w->url);
-	free(w->url_file);
-	free(w->format);
-	if (w->secret != NULL)
-		memset(w->secret, 0, strlen(w->secret));
-	free(w->secret);
-	free(w->secret_file);
-	free(w->min_severity);
-	free(w->ca_file);
-	list_free(w->rules);
-	list_free(w->streams);
-}
-
-/* One entry of "webhooks"; where is "config 'PATH': webhook N". */
-static int
-set_webhook(struct config_webhook *w, const cJSON *obj, const char *path, const char *where,
-    struct xerr *err)
-{
-	static const struct {
-		const char *key;
-		size_t off;
-	} strs[] = {
-		{"name", offsetof(struct config_webhook, name)},
-		{"url", offsetof(struct config_webhook, url)},
-		{"url_file", offsetof(struct config_webhook, url_file)},
-		{"format", offsetof(struct config_webhook, format)},
-		{"secret", offsetof(struct config_webhook, secret)},
-		{"secret_file", offsetof(struct config_webhook, secret_file)},
-		{"min_severity", offsetof(struct config_webhook, min_severity)},
-		{"ca_file", offsetof(struct config_webhook, ca_file)},
-	};
-	const cJSON *it;
-
-	if (!cJSON_IsObject(obj))
-		return xerr_set(err, XR_EUSAGE, "%s must be an object, not %s", where,
-		    json_type_name(obj));
-	if (check_duplicates(obj, path, "webhooks[].", err) < 0)
-		return -1;
-	w->timeout_ms = 10000;
-	cJSON_ArrayForEach(it, obj) {
-		size_t k;
-		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
-			if (strcmp(strs[k].key, it->string) == 0)
-				break;
-		if (k < sizeof(strs) / sizeof(strs[0])) {
-			char **dst = (char **)((char *)w + strs[k].off);
-			/* A value that may be a secret is never repeated. */
-			if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-				return xerr_set(err, XR_EUSAGE, "%s: '%s' must be a non-empty string",
-				    where, it->string);
-			*dst = xstrdup(it->valuestring);
-		} else if (strcmp(it->string, "rules") == 0) {
-			if (set_json_list(&w->rules, it, path, "webhooks[].rules", err) < 0)
-				return -1;
-		} else if (strcmp(it->string, "streams") == 0) {
-			if (set_json_list(&w->streams, it, path, "webhooks[].streams", err) < 0)
-				return -1;
-		} else if (strcmp(it->string, "timeout") == 0) {
-			int r = -1;
-			if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble <= 3600) {
-				w->timeout_ms = (int64_t)(it->valuedouble * 1000.0 + 0.5);
-				r = 0;
-			} else if (cJSON_IsString(it)) {
-				r = parse_duration(it->valuestring, &w->timeout_ms);
-			}
-			if (r < 0 || w->timeout_ms <= 0 || w->timeout_ms > 3600 * 1000)
-				return xerr_set(err, XR_EUSAGE, "%s: 'timeout' must be a duration "
-				    "from 1ms to 1h, such as \"10s\"", where);
-		} else {
-			return xerr_set(err, XR_EUSAGE, "%s: unknown key '%s' (known: name, url, "
-			    "url_file, format, secret, secret_file, min_severity, ca_file, timeout, "
-			    "rules, streams)", where, it->string);
-		}
-	}
-	if (w->name == NULL)
-		return xerr_set(err, XR_EUSAGE, "%s: needs a 'name'", where);
-	if ((w->url == NULL) == (w->url_file == NULL))
-		return xerr_set(err, XR_EUSAGE, "%s ('%s'): give one of 'url' and 'url_file'",
-		    where, w->name);
-	if (w->format == NULL || webhook_format_parse(w->format) < 0)
-		return xerr_set(err, XR_EUSAGE, "%s ('%s'): 'format' must be slack, discord, "
-		    "teams or json", where, w->name);
-	if (w->secret != NULL && w->secret_file != NULL)
-		return xerr_set(err, XR_EUSAGE, "%s ('%s'): give 'secret' or 'secret_file', "
-		    "not both", where, w->name);
-	if ((w->secret != NULL || w->secret_file != NULL) && strcmp(w->format, "json") != 0)
-		return xerr_set(err, XR_EUSAGE, "%s ('%s'): a secret signs json requests only; "
-		    "%s webhooks carry their token in the URL", where, w->name, w->format);
-	if (w->min_severity != NULL && severity_parse(w->min_severity) < 0)
-		return xerr_set(err, XR_EUSAGE, "%s ('%s'): 'min_severity' must be info, warning "
-		    "or critical", where, w->name);
-	if (w->rules == NULL)
-		w->rules = list_new();
-	if (w->streams == NULL)
-		w->streams = list_new();
-	return 0;
-}
-
-static int
-set_webhooks(struct config *c, const cJSON *v, const char *path, struct xerr *err)
-{
-	const cJSON *it;
-	size_t n = 0;
-
-	if (!cJSON_IsArray(v))
-		return xerr_set(err, XR_EUSAGE, "config '%s': 'webhooks' must be a list, not %s",
-		    path, json_type_name(v));
-	cJSON_ArrayForEach(it, v) {
-		char where[600];
-
-		snprintf(where, sizeof(where), "config '%s': webhook %zu", path, n + 1);
-		c->webhooks = xrealloc(c->webhooks, (n + 1) * sizeof(*c->webhooks));
-		memset(&c->webhooks[n], 0, sizeof(c->webhooks[n]));
-		c->nwebhooks = ++n;
-		if (set_webhook(&c->webhooks[n - 1], it, path, where, err) < 0)
-			return -1;
-		for (size_t k = 0; k + 1 < n; k++)
-			if (strcmp(c->webhooks[k].name, c->webhooks[n - 1].name) == 0)
-				return xerr_set(err, XR_EUSAGE, "%s: the name '%s' is used twice",
-				    where, c->webhooks[k].name);
-	}
-	return 0;
-}
-
 /* The "serve" object: {"listen": "ADDR:PORT", "token_file": "FILE"}, both optional. */
 static int
 set_serve(struct config *c, const cJSON *v, const char *path, struct xerr *err)
@@ -530,7 +290,7 @@ set_serve(struct config *c, const cJSON *v, const char *path, struct xerr *err)
 	return 0;
 }
 
-static int
+int
 set_json(struct config *c, const struct setting *s, const cJSON *v, const char *path,
     struct xerr *err)
 {
@@ -601,85 +361,7 @@ set_json(struct config *c, const struct setting *s, const cJSON *v, const char *
 	return xerr_set(err, XR_EUSAGE, "config '%s': unknown key '%s'", path, s->key);
 }
 
-/* Line and column of byte offset off in text, for parse errors. */
-static void
-line_col(const char *text, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-static int
-load_file(struct config *c, const char *path, struct xerr *err)
-{
-	FILE *f = fopen(path, "re");
-	struct buf text = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	cJSON *root = NULL;
-	const char *end = NULL;
-	int rc = -1;
-
-	if (f == NULL)
-		return xerr_set(err, XR_EUSAGE, "cannot read config '%s': %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&text, chunk, n);
-	if (ferror(f)) {
-		xerr_set(err, XR_EUSAGE, "cannot read config '%s': %s", path, strerror(errno));
-		fclose(f);
-		buf_free(&text);
-		return -1;
-	}
-	fclose(f);
-	if (memchr(buf_str(&text), '\0', text.len) != NULL) {
-		xerr_set(err, XR_EUSAGE, "config '%s': contains a NUL byte; not a JSON text", path);
-		goto out;
-	}
-	/* The length counts the terminating NUL, which cJSON then requires. */
-	root = cJSON_ParseWithLengthOpts(buf_str(&text), text.len + 1, &end, true);
-	if (root == NULL) {
-		int line, col;
-		size_t off = end != NULL && end >= text.data ? (size_t)(end - text.data) : 0;
-		line_col(buf_str(&text), off, &line, &col);
-		xerr_set(err, XR_EUSAGE, "config '%s': malformed JSON at line %d, column %d",
-		    path, line, col);
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		xerr_set(err, XR_EUSAGE, "config '%s': must be a JSON object, not %s", path,
-		    json_type_name(root));
-		goto out;
-	}
-	if (check_duplicates(root, path, "", err) < 0)
-		goto out;
-	for (const cJSON *it = root->child; it != NULL; it = it->next) {
-		const struct setting *s = find_setting(it->string);
-		if (s == NULL || !s->in_file) {
-			xerr_set(err, XR_EUSAGE, "config '%s': unknown key '%s'", path, it->string);
-			goto out;
-		}
-		if (set_json(c, s, it, path, err) < 0)
-			goto out;
-		if (s->off == F(redis_url))
-			c->redis_from = FROM_FILE;
-	}
-	c->config_path = xstrdup(path);
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	buf_free(&text);
-	return rc;
-}
-
-static void
+void
 set_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -709,78 +391,6 @@ set_defaults(struct config *c)
 	c->alert_budget_ms = 10 * 1000;
 	c->alert_max_attempts = 10;
 	c->alert_backoff_ms = 30 * 1000;
-}
-
-int
-config_load(const char *config_file, const struct config_flag *flags, size_t nflags,
-    struct config *ret, struct xerr *err)
-{
-	struct config c;
-	const char *path = config_file;
-	struct stat sb;
-
-	set_defaults(&c);
-	if (path == NULL) {
-		const char *e = getenv("XRECOVER_CONFIG");
-		if (e != NULL && e[0] != '\0')
-			path = e;
-		else if (stat(DEFAULT_CONFIG, &sb) == 0)
-			path = DEFAULT_CONFIG;
-	}
-	if (path != NULL && load_file(&c, path, err) < 0)
-		goto fail;
-
-	for (size_t i = 0; i < NSETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		const char *names[2] = {s->env, s->env2};
-		for (int k = 0; k < 2; k++) {
-			const char *v = names[k] != NULL ? getenv(names[k]) : NULL;
-			if (v == NULL || v[0] == '\0')
-				continue;
-			if (set_text(&c, s, v, names[k], false, err) < 0)
-				goto fail;
-			if (s->off == F(redis_url))
-				c.redis_from = FROM_ENV;
-			break;
-		}
-	}
-
-	for (size_t i = 0; i < nflags; i++) {
-		const struct setting *s = find_setting(flags[i].key);
-		bool append = false;
-
-		if (s == NULL) {
-			xerr_set(err, XR_EUSAGE, "%s: not a setting", flags[i].spelling);
-			goto fail;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(flags[k].key, flags[i].key) == 0)
-				append = true;
-		if (set_text(&c, s, flags[i].value != NULL ? flags[i].value : "",
-		    flags[i].spelling, append, err) < 0)
-			goto fail;
-		if (s->off == F(redis_url))
-			c.redis_from = FROM_FLAG;
-		/* --claim-idle applies to every group. */
-		if (s->type == S_IDLE)
-			idle_groups_free(&c);
-	}
-	if (c.claim_idle_floor_ms > c.claim_idle_ceiling_ms) {
-		xerr_set(err, XR_EUSAGE, "claim_idle_floor (%lld ms) is above claim_idle_ceiling "
-		    "(%lld ms)", (long long)c.claim_idle_floor_ms, (long long)c.claim_idle_ceiling_ms);
-		goto fail;
-	}
-	if (strcmp(c.action, "hold") != 0 && strcmp(c.action, "redeliver") != 0 &&
-	    strcmp(c.action, "hand-off") != 0 && strcmp(c.action, "dead-letter") != 0) {
-		xerr_set(err, XR_EUSAGE, "action '%s': must be hold, redeliver, hand-off or dead-letter",
-		    c.action);
-		goto fail;
-	}
-	*ret = c;
-	return 0;
-fail:
-	config_free(&c);
-	return -1;
 }
 
 void
@@ -841,279 +451,4 @@ config_any_auto(const struct config *c)
 		if (c->idle_groups[i].ms == CLAIM_IDLE_AUTO)
 			return true;
 	return c->claim_idle_ms == CLAIM_IDLE_AUTO;
-}
-
-/* ------------------------------------------------------------ passwords */
-
-#define CREDENTIAL "redis-password"
-#define PASSWORD_MAX 4096
-
-/* Zeroes and frees a password (NULL is fine). */
-static void
-password_free(char *pw)
-{
-	if (pw == NULL)
-		return;
-	for (volatile char *p = pw; *p != '\0'; p++)
-		*p = '\0';
-	free(pw);
-}
-
-/*
- * Reads a password from the file at path: one line, its newline dropped.
- * what names it in messages.  A file every user may read is refused: the
- * password would not be a secret.  Returns 1 and *ret (password_free), 0
- * when missing_ok and the file does not exist, -1 on error (XR_EUSAGE).
- */
-static int
-read_password(const char *path, const char *what, bool missing_ok, char **ret,
-    struct xerr *err)
-{
-	char buf[PASSWORD_MAX + 2];
-	size_t n = 0;
-	struct stat sb;
-	int fd, rc = -1;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (missing_ok && errno == ENOENT)
-			return 0;
-		return xerr_set(err, XR_EUSAGE, "%s '%s': cannot read it: %s", what, path,
-		    strerror(errno));
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		xerr_set(err, XR_EUSAGE, "%s '%s': not a regular file", what, path);
-		goto out;
-	}
-	if (sb.st_mode & S_IROTH) {
-		xerr_set(err, XR_EUSAGE, "%s '%s' can be read by every user (mode %04o): "
-		    "make it readable by its owner only (chmod 600), or by a group (chmod 640)",
-		    what, path, (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			xerr_set(err, XR_EUSAGE, "%s '%s': cannot read it: %s", what, path,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > PASSWORD_MAX) {
-			xerr_set(err, XR_EUSAGE, "%s '%s': longer than %d bytes: not a password",
-			    what, path, PASSWORD_MAX);
-			goto out;
-		}
-	}
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	if (n == 0) {
-		xerr_set(err, XR_EUSAGE, "%s '%s' is empty", what, path);
-		goto out;
-	}
-	if (memchr(buf, '\0', n) != NULL || memchr(buf, '\n', n) != NULL) {
-		xerr_set(err, XR_EUSAGE, "%s '%s': must be one line of text", what, path);
-		goto out;
-	}
-	*ret = xstrndup(buf, n);
-	rc = 1;
-out:
-	for (volatile char *p = buf; p < buf + sizeof(buf); p++)
-		*p = '\0';
-	close(fd);
-	return rc;
-}
-
-/* A path from the config, relative to the config file's directory. OUT: malloc'd path. */
-static char *
-config_relative(const struct config *c, const char *file)
-{
-	const char *slash;
-
-	if (file[0] == '/' || c->config_path == NULL ||
-	    (slash = strrchr(c->config_path, '/')) == NULL)
-		return xstrdup(file);
-	char *p = xmalloc((size_t)(slash - c->config_path) + strlen(file) + 2);
-	sprintf(p, "%.*s/%s", (int)(slash - c->config_path), c->config_path, file);
-	return p;
-}
-
-int
-config_redis_target(const struct config *c, struct redis_target *ret, struct xerr *err)
-{
-	struct redis_target t;
-	const char *env = getenv("REDISCLI_AUTH");
-	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char *pw = NULL;
-	int r = 0;
-
-	if (redis_target_parse_login(c->redis_url, true, &t, err) < 0)
-		return -1;
-	if (t.password != NULL && c->redis_from >= FROM_ENV) {
-		/* 1, 2: a URL from a flag or the environment */
-	} else if (env != NULL && env[0] != '\0') {
-		pw = xstrdup(env);
-		t.password_from = "REDISCLI_AUTH";
-	} else if (t.password != NULL) {
-		/* 4: the config file's URL */
-	} else if (c->password_file != NULL) {
-		char *path = config_relative(c, c->password_file);
-		r = read_password(path, "password_file", false, &pw, err);
-		free(path);
-		t.password_from = "password_file";
-	} else if (creds != NULL && creds[0] != '\0') {
-		char *path = xmalloc(strlen(creds) + sizeof(CREDENTIAL) + 1);
-		sprintf(path, "%s/" CREDENTIAL, creds);
-		r = read_password(path, "credential", true, &pw, err);
-		free(path);
-		t.password_from = "the " CREDENTIAL " credential";
-	}
-	if (r < 0) {
-		redis_target_free(&t);
-		return -1;
-	}
-	if (pw != NULL) {
-		password_free(t.password);
-		t.password = pw;
-	}
-	if (t.password == NULL)
-		t.password_from = NULL;
-	if (t.user != NULL && t.password == NULL) {
-		redis_target_free(&t);
-		return xerr_set(err, XR_EUSAGE, "bad redis URL: a user name is given without a "
-		    "password (use user:password@, or :password@ for the default user, or give "
-		    "the password in REDISCLI_AUTH, password_file in the config, or the "
-		    CREDENTIAL " credential)");
-	}
-	*ret = t;
-	return 0;
-}
-
-int
-config_redis_open(const struct config *c, const struct redis_target *t, struct rconn **ret,
-    struct xerr *err)
-{
-	static const char places[] = "in the URL (redis://:PASSWORD@host), REDISCLI_AUTH, "
-	    "password_file in the config, or the systemd credential " CREDENTIAL;
-	struct buf msg = BUF_INIT;
-
-	if (rconn_open(t, c->connect_timeout_ms, c->command_timeout_ms, ret, err) == 0)
-		return 0;
-	if (strstr(err->msg, "NOAUTH") != NULL && t->password == NULL)
-		buf_printf(&msg, "%s (Redis wants a password: give it %s)", err->msg, places);
-	else if (strstr(err->msg, "refused the login") != NULL)
-		buf_printf(&msg, "%s (the password came from %s; a password goes %s)", err->msg,
-		    t->password_from != NULL ? t->password_from : "nowhere", places);
-	if (msg.len > 0)
-		xerr_set(err, err->code, "%s", buf_str(&msg));
-	buf_free(&msg);
-	return -1;
-}
-
-/* ------------------------------------------------------------- webhooks */
-
-int
-config_webhook_find(const struct config *c, const char *name)
-{
-	for (size_t i = 0; i < c->nwebhooks; i++)
-		if (strcmp(c->webhooks[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* A secret read from a file named in webhook cw: "webhook 'NAME' KEY". */
-static int
-read_webhook_file(const struct config *c, const struct config_webhook *cw, const char *key,
-    const char *file, char **ret, struct xerr *err)
-{
-	char what[300];
-	char *path = config_relative(c, file);
-	int r;
-
-	snprintf(what, sizeof(what), "webhook '%s' %s", cw->name, key);
-	r = read_password(path, what, false, ret, err);
-	free(path);
-	return r < 0 ? -1 : 0;
-}
-
-int
-config_webhook_open(const struct config *c, size_t i, struct webhook *ret, struct xerr *err)
-{
-	const struct config_webhook *cw = &c->webhooks[i];
-	struct webhook w;
-
-	memset(&w, 0, sizeof(w));
-	w.name = xstrdup(cw->name);
-	w.format = (enum webhook_format)webhook_format_parse(cw->format);
-	w.min_severity = cw->min_severity != NULL ?
-	    (enum severity)severity_parse(cw->min_severity) : SEV_WARNING;
-	w.timeout_ms = cw->timeout_ms;
-	w.connect_timeout_ms = 5000;
-	w.rules = list_new();
-	for (char **p = cw->rules; p != NULL && *p != NULL; p++)
-		w.rules = list_add(w.rules, *p);
-	w.streams = list_new();
-	for (char **p = cw->streams; p != NULL && *p != NULL; p++)
-		w.streams = list_add(w.streams, *p);
-	if (cw->ca_file != NULL)
-		w.ca_file = config_relative(c, cw->ca_file);
-	if (cw->url != NULL)
-		w.url = xstrdup(cw->url);
-	else if (read_webhook_file(c, cw, "url_file", cw->url_file, &w.url, err) < 0)
-		goto fail;
-	if (cw->secret != NULL)
-		w.secret = xstrdup(cw->secret);
-	else if (cw->secret_file != NULL &&
-	    read_webhook_file(c, cw, "secret_file", cw->secret_file, &w.secret, err) < 0)
-		goto fail;
-	if (w.secret != NULL) {
-		/* A whsec_ secret that is not base64 is found now, not at each post. */
-		struct buf sig = BUF_INIT;
-		struct xerr e = {0};
-		int r = notify_sign(w.secret, "msg_0", 0, "", 0, &sig, &e);
-		buf_free(&sig);
-		if (r < 0) {
-			xerr_set(err, XR_EUSAGE, "webhook '%s': %s", cw->name, e.msg);
-			goto fail;
-		}
-	}
-	if (strncasecmp(w.url, "https://", 8) != 0 && strncasecmp(w.url, "http://", 7) != 0) {
-		xerr_set(err, XR_EUSAGE, "webhook '%s': the URL must start with https:// "
-		    "(or http://)", cw->name);
-		goto fail;
-	}
-	*ret = w;
-	return 0;
-fail:
-	webhook_free(&w);
-	return -1;
-}
-
-int
-config_serve_token(const struct config *c, const char *flag_file, char **ret,
-    struct xerr *err)
-{
-	char *path;
-	int r;
-
-	if (flag_file != NULL)
-		return read_password(flag_file, "--token-file", false, ret, err);
-	if (c->serve_token_file == NULL)
-		return 0;
-	path = config_relative(c, c->serve_token_file);
-	r = read_password(path, "serve.token_file", false, ret, err);
-	free(path);
-	return r;
-}
-
-void
-config_token_free(char *token)
-{
-	password_free(token);
 }

@@ -5,7 +5,8 @@
  *
  * Each setting has a key, used as the config file's key; cmd/ records the
  * flags it parsed as (key, value) pairs and config_load() applies them
- * last.
+ * last.  The settings table is config.c; config_load() is confload.c,
+ * the webhooks confhooks.c, the secrets confsecret.c (core/conf.h).
  */
 #ifndef XR_CONFIG_H
 #define XR_CONFIG_H

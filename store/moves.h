@@ -2,7 +2,9 @@
  * moves.h: what the journal knows about where claimed entries are now:
  * held by the recovery consumer, in a dead-letter stream, copied by a
  * replay that is not settled yet, or done with.  The queries behind
- * `replay`, `rollback` and the settling step of `run`.
+ * `replay`, `rollback` and the settling step of `run`: the selection
+ * (selection.c), copies followed back to their originals (origin.c), the
+ * copies of a batch (copies.c), batches and single lookups (moves.c).
  */
 #ifndef XR_STORE_MOVES_H
 #define XR_STORE_MOVES_H

@@ -35,7 +35,7 @@ struct redis_target {
 int redis_target_parse(const char *url, struct redis_target *ret, struct xerr *err);
 /*
  * The same, but with password_elsewhere a user name without a password is
- * accepted: the caller supplies the password (core/config.c).
+ * accepted: the caller supplies the password (core/confsecret.c).
  */
 int redis_target_parse_login(const char *url, bool password_elsewhere,
     struct redis_target *ret, struct xerr *err);

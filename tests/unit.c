@@ -525,7 +525,7 @@ t_urls(void)
 	CHECK(strstr(err.msg, "topsecret") == NULL);
 	CHECK(redis_target_parse("unix://u:top/secret@x/s.sock", &t, &err) < 0);
 	CHECK(strstr(err.msg, "top") == NULL && strstr(err.msg, "secret") == NULL);
-	/* A user name alone, when the password comes from elsewhere (core/config.c). */
+	/* A user name alone, when the password comes from elsewhere (core/confsecret.c). */
 	CHECK(redis_target_parse_login("redis://app@h:7002", true, &t, &err) == 0);
 	CHECK(strcmp(t.user, "app") == 0 && t.password == NULL && t.password_from == NULL &&
 	    t.port == 7002);

@@ -69,6 +69,15 @@
  *                                                 HOURS hours before the last one 20 to 40
  *                                                 (20 + h * 5 % 21 in hour h back), LAST
  *                                                 in the last hour (half an hour ago)
+ *   xrtest plans rules CONFIG DB RUN              the statements the alert rules run at the
+ *                                                 end of RUN (rules_find, then
+ *                                                 rules_evaluate with nothing to raise),
+ *   xrtest plans daily CONFIG DB                  or the daily report of today runs,
+ *                                                 each once, in the order first run:
+ *                                                 "sql: TEXT", a line "plan: DETAIL" per
+ *                                                 step of its EXPLAIN QUERY PLAN, and
+ *                                                 "fullscan: N", the rows it stepped
+ *                                                 through in full scans (its most)
  */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -82,7 +91,11 @@
 #include <unistd.h>
 
 #include "../core/config.h"
+#include "../core/mode.h"
 #include "../core/outbox.h"
+#include "../core/recover.h"
+#include "../core/report.h"
+#include "../core/rules.h"
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "../lib/payload.h"
@@ -1530,11 +1543,155 @@ do_history(int argc, char **argv)
 	return 0;
 }
 
+/* --------------------------------------------------------------- plans */
+
+/* The statements a connection ran, each once, with its most full-scan steps. */
+struct ran {
+	char **sql;
+	int *fullscan;
+	size_t n;
+};
+
+static struct ran ran;
+
+/* SQLITE_TRACE_PROFILE: a statement has finished (or was reset). */
+static int
+trace_ran(unsigned type, void *ctx, void *p, void *x)
+{
+	struct ran *r = ctx;
+	sqlite3_stmt *st = p;
+	const char *sql = sqlite3_sql(st);
+	int full = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+	size_t i;
+
+	(void)type;
+	(void)x;
+	if (sql == NULL)
+		return 0;
+	for (i = 0; i < r->n && strcmp(r->sql[i], sql) != 0; i++)
+		;
+	if (i == r->n) {
+		r->sql = xrealloc(r->sql, (r->n + 1) * sizeof(*r->sql));
+		r->fullscan = xrealloc(r->fullscan, (r->n + 1) * sizeof(*r->fullscan));
+		r->sql[i] = xstrdup(sql);
+		r->fullscan[i] = 0;
+		r->n++;
+	}
+	if (full > r->fullscan[i])
+		r->fullscan[i] = full;
+	return 0;
+}
+
+/* Every connection the process opens (sqlite3_auto_extension) is traced into ran. */
+static int
+trace_on(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
+{
+	(void)errmsg;
+	(void)api;
+	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, trace_ran, &ran);
+	return SQLITE_OK;
+}
+
+/* The alert rules at the end of run: rules_find, then rules_evaluate with nothing to raise. */
+static void
+plans_rules(const struct config *cfg, const char *path, int64_t run)
+{
+	struct journal *j;
+	struct xerr err = {0};
+	struct mode mode = {"TEST", "xrtest"};
+	struct group_result g = {0};
+	struct recover_result r = {0};
+
+	if (journal_open(path, JOURNAL_READ, &j, &err) < 0)
+		die("%s", err.msg);
+	g.stream = "s";
+	g.group = "g";
+	r.groups = &g;
+	r.ngroups = 1;
+	r.started_ms = now_ms();
+	if (rules_find(j, cfg, run, "ok", NULL, &r, &err) < 0)
+		die("%s", err.msg);
+	rule_hits_free(r.hits, r.nhits);
+	r.hits = NULL;
+	r.nhits = 0;
+	if (rules_evaluate(j, cfg, &mode, run, &r, &err) < 0)
+		die("%s", err.msg);
+	journal_close(j);
+}
+
+/* The daily report of today (UTC), as `report --daily` builds it. */
+static void
+plans_daily(const struct config *cfg)
+{
+	struct report_request req = {0};
+	struct report rep;
+	struct xerr err = {0};
+	int64_t now = now_ms();
+
+	req.what = REPORT_DAILY;
+	req.day_ms = now - now % 86400000;
+	if (report_build(cfg, &req, &rep, &err) < 0)
+		die("%s", err.msg);
+	report_free(&rep);
+}
+
+/* What the alert rules or the daily report run: each statement's text, plan and full scans. */
+static int
+do_plans(int argc, char **argv)
+{
+	struct config cfg;
+	struct journal *j;
+	struct xerr err = {0};
+	long long run = 0;
+	sqlite3 *db;
+
+	if (argc < 5 || (strcmp(argv[2], "rules") == 0 ?
+	    argc != 6 || parse_int(argv[5], 0, INT64_MAX, &run) < 0 :
+	    strcmp(argv[2], "daily") != 0 || argc != 5))
+		die("%s", "usage: plans rules CONFIG DB RUN | plans daily CONFIG DB");
+	if (config_load(argv[3], NULL, 0, &cfg, &err) < 0)
+		die("%s", err.msg);
+	free(cfg.db_path);
+	cfg.db_path = xstrdup(argv[4]);
+	sqlite3_auto_extension((void (*)(void))trace_on);
+	if (strcmp(argv[2], "rules") == 0)
+		plans_rules(&cfg, argv[4], run);
+	else
+		plans_daily(&cfg);
+	sqlite3_cancel_auto_extension((void (*)(void))trace_on);
+	if (journal_open(argv[4], JOURNAL_READ, &j, &err) < 0)
+		die("%s", err.msg);
+	db = journal_db(j);
+	for (size_t i = 0; i < ran.n; i++) {
+		struct buf q = BUF_INIT;
+		sqlite3_stmt *st;
+
+		printf("sql: ");
+		for (const char *c = ran.sql[i]; *c != '\0'; c++)
+			putchar(*c == '\n' ? ' ' : *c);
+		putchar('\n');
+		buf_printf(&q, "EXPLAIN QUERY PLAN %s", ran.sql[i]);
+		if (sqlite3_prepare_v2(db, buf_str(&q), -1, &st, NULL) != SQLITE_OK)
+			die("explain: %s", sqlite3_errmsg(db));
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("plan: %s\n", (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+		buf_free(&q);
+		printf("fullscan: %d\n", ran.fullscan[i]);
+		free(ran.sql[i]);
+	}
+	free(ran.sql);
+	free(ran.fullscan);
+	journal_close(j);
+	config_free(&cfg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range|raise|history ...");
+		die("%s", "usage: xrtest port|fill|read|pel|xdel|verify|race-reader|worker|slow|copies|dlq|dlmove|places|kill-at|cut|hashes|take|range|raise|history|plans ...");
 	if (strcmp(argv[1], "port") == 0)
 		return do_port();
 	if (strcmp(argv[1], "fill") == 0)
@@ -1575,6 +1732,8 @@ main(int argc, char **argv)
 		return do_raise(argc, argv);
 	if (strcmp(argv[1], "history") == 0)
 		return do_history(argc, argv);
+	if (strcmp(argv[1], "plans") == 0)
+		return do_plans(argc, argv);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
