@@ -301,8 +301,17 @@ intent_group_destroyed_delete() {
 	assert_exit 137 env XRECOVER_FAILPOINT=consumers-deleted "$XR" -r "$REDIS_URL" --db "$D" -q \
 		run -s ngc --claim-idle 0 --zombie-idle 0
 	grep -q '"kind":"delete"' "$D.intent" || fail "no deletion planned"
-	rcli XGROUP DESTROY ngc g >/dev/null
 	make_stream ngcok g 1
+	# the consumers may not be listed (NOPERM), the group is there: the intents stay
+	rcli ACL SETUSER noxc reset on ">p4ss" "~*" +@all "-xinfo|consumers" >/dev/null
+	grep '"kind":"delete"' "$D.intent" >"$TMP"/ngc.delete.before
+	assert_exit 1 "$XR" -r "redis://noxc:p4ss@127.0.0.1:$REDIS_PORT" --db "$D" run -s ngcok \
+		--claim-idle 0 --no-clean
+	assert_grep "intents of killed run 1 about stream 'ngc' group 'g' are kept for the next run: .*NOPERM" "$TMP"/err
+	grep '"kind":"delete"' "$D.intent" >"$TMP"/ngc.delete.after
+	cmp "$TMP"/ngc.delete.before "$TMP"/ngc.delete.after || fail "the deletions planned changed"
+	assert_eq 0 "$(sql "select count(*) from deleted_consumers where stream = 'ngc'" "$D")"
+	rcli XGROUP DESTROY ngc g >/dev/null
 	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ngcok --claim-idle 0 --no-clean
 	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
 	assert_eq "dead|1 idle-a|1" "$(sql "select consumer, reconciled from deleted_consumers where stream = 'ngc' order by 1" "$D" | tr '\n' ' ' | sed 's/ $//')"
