@@ -318,6 +318,26 @@ intent_group_destroyed_delete() {
 }
 test_case 'a killed run whose group is destroyed after deleting consumers: the deletions are journalled' intent_group_destroyed_delete
 
+intent_group_destroyed_hand_off() {
+	D=$TMP/ngh.db
+	make_stream ngh g 300
+	crash_consumer ngh g dead
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ngh --claim-idle 0 --no-clean
+	rcli XGROUP CREATECONSUMER ngh g live >/dev/null
+	assert_exit 137 env XRECOVER_FAILPOINT=hand-off-sent:1 "$XR" -r "$REDIS_URL" --db "$D" -q \
+		run -s ngh --claim-idle 1h --no-clean --action hand-off
+	grep -q '"kind":"hand-off"' "$D.intent" || fail "no hand-off planned"
+	# the group is destroyed: where its entries were pending is gone with it,
+	# and nothing is journalled about the hand-off
+	rcli XGROUP DESTROY ngh g >/dev/null
+	make_stream nghok g 1
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s nghok --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_grep '\[RECONCILE\] crashed_runs=1 .* removed=0$' "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from events where stream = 'ngh' and kind in ('handed_off', 'taken', 'lost')" "$D")"
+}
+test_case 'a killed hand-off whose group is destroyed: reconciled, nothing journalled about it' intent_group_destroyed_hand_off
+
 intent_noperm() {
 	D=$TMP/np.db
 	kill_mid_claim np "$D"

@@ -349,6 +349,25 @@ fp_dead_letter_moved() {
 }
 test_case 'killed after a dead-letter move, before journalling it: the next run journals each of its dead letters once' fp_dead_letter_moved
 
+dead_letter_group_destroyed() {
+	D=$TMP/dlg.db
+	"$XRTEST" fill "$REDIS_URL" dlg 300 --size 20 >/dev/null
+	rcli XGROUP CREATE dlg g 0 >/dev/null
+	crash_consumer dlg g dead
+	assert_exit 137 env XRECOVER_FAILPOINT=dead-letter-moved:1 "$XR" -r "$REDIS_URL" --db "$D" -q \
+		run -s dlg --claim-idle 0 --no-clean --action dead-letter
+	assert_eq 250 "$(rcli XLEN dlg:dlq)"
+	# the group is destroyed: the dead letters say which moves were made
+	rcli XGROUP DESTROY dlg g >/dev/null
+	"$XRTEST" fill "$REDIS_URL" dlgok 1 >/dev/null
+	rcli XGROUP CREATE dlgok g 0 >/dev/null
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s dlgok --claim-idle 0 --no-clean
+	assert_grep '\[RECONCILE\] crashed_runs=1 .* dead_lettered=250 ' "$TMP"/err
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_eq "250|250|1" "$(sql "select count(*), count(distinct dead_letter_id), min(reconciled) from dead_letters where stream = 'dlg'" "$D")"
+}
+test_case 'killed after a dead-letter move, its group then destroyed: the next run journals each dead letter' dead_letter_group_destroyed
+
 # ------------------------------------ --action on entries held by earlier runs
 
 dispose_held() {
