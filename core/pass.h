@@ -143,7 +143,7 @@ void warning_message(const struct recover_result *r, char *out, size_t len);
 /*
  * Journals, exactly once, what killed runs did in Redis but did not
  * journal, from the intent file; closes those runs as "crashed".  A
- * record that Redis refuses now (NOGROUP, NOPERM...) stays in the file:
+ * record that Redis refuses now (NOPERM...) stays in the file:
  * p->rec.unreconciled counts them, p->rec_error says why, p->unsettled
  * names their groups, and 0 is returned.  Redis gone or the journal
  * unwritable returns -1; what was not reconciled stays in the file.

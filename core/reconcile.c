@@ -9,15 +9,20 @@
  *
  *   pending on the recovery consumer   -> claim_reconciled, with its payload
  *   gone from the stream and not pending elsewhere -> lost
- *   anywhere else                      -> the claim never happened
+ *   its group destroyed (NOGROUP, the stream still there) -> lost, with
+ *                                         its payload if the stream has it
+ *   anywhere else                      -> not journalled: the claim never
+ *                                         happened (or happened in a group
+ *                                         destroyed and made again since)
  *
- * and for each consumer it set out to delete, whether it still exists.
+ * and for each consumer it set out to delete, whether it still exists (a
+ * destroyed group's consumers went with it).
  * Then every run without a run_end gets one with status "crashed".
  *
  * Each record is reconciled in a transaction of its own and then taken
  * out of the intent file.  A record that cannot be reconciled now (Redis
- * answers an error such as NOGROUP, or goes away) stays in the file for
- * the next command, whatever this one does after.
+ * refuses, NOPERM, or goes away) stays in the file for the next command,
+ * whatever this one does after.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -31,14 +36,15 @@
 
 static const char *const claimed_kinds[] = {"claim", "claim_reconciled", "lost", NULL};
 
+/* *gone: what the record's earlier entries found gone (then not asked again). */
 static int
 reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
     const char *group, const char *consumer, struct entry_id id, const char *owner,
-    int64_t idle, int64_t deliveries)
+    int64_t idle, int64_t deliveries, enum gone *gone)
 {
 	struct pass *p = rx->p;
 	char ids[ENTRY_ID_STRLEN];
-	bool done, gone = false;
+	bool done;
 	redisReply *pend = NULL, *range = NULL;
 	int rc = -1;
 
@@ -47,10 +53,13 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 	if (done)
 		return 0;
 	entry_id_format(id, ids, sizeof(ids));
-	pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
-	if (pend == NULL && stream_gone(rx, stream, &gone) < 0)
-		goto out;
-	if (!gone && (range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids)) == NULL)
+	if (*gone == GONE_NOT) {
+		pend = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
+		if (pend == NULL && group_gone(rx, stream, group, gone) < 0)
+			goto out;
+	}
+	if (*gone != GONE_STREAM &&
+	    (range = rconn_cmd(p->rc, rx->err, "XRANGE %s %s %s", stream, ids, ids)) == NULL)
 		goto out;
 	bool pending = pend != NULL && pend->type == REDIS_REPLY_ARRAY && pend->elements == 1 &&
 	    pend->element[0]->type == REDIS_REPLY_ARRAY && pend->element[0]->elements >= 2;
@@ -81,11 +90,20 @@ reconcile_entry(struct rx *rx, int64_t run, int64_t since, const char *stream,
 		if (journal_append(p->j, &ev, rx->err) < 0)
 			goto out;
 		rx->n.claimed++;
-	} else if (!exists && (ours || !pending)) {
+	} else if (*gone == GONE_GROUP || (!exists && (ours || !pending))) {
+		/* The pending list went with the group: claimed or not, no one holds it. */
 		char reason[200];
 		struct jw w;
 		snprintf(reason, sizeof(reason), "%s; found gone while reconciling killed run %lld",
-		    gone ? "the stream was deleted" : "deleted from the stream", (long long)run);
+		    *gone == GONE_STREAM ? "the stream was deleted" :
+		    *gone == GONE_GROUP ? "the group was destroyed" : "deleted from the stream",
+		    (long long)run);
+		if (exists) {
+			/* What the entry held, for the record. */
+			pass_encode_payload(p, range->element[0]->element[1]);
+			ev.payload = buf_str(&p->pbuf);
+			ev.payload_len = p->pbuf.len;
+		}
 		buf_reset(&p->dbuf);
 		jw_init(&w, &p->dbuf);
 		jw_obj(&w);
@@ -116,6 +134,7 @@ reconcile_claim(struct rx *rx, const cJSON *d, int64_t run, int64_t since,
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(d, "owners");
 	const char *consumer = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "consumer"));
 	const cJSON *e;
+	enum gone gone = GONE_NOT;
 
 	if (!cJSON_IsArray(entries) || consumer == NULL)
 		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed claim record");
@@ -133,7 +152,7 @@ reconcile_claim(struct rx *rx, const cJSON *d, int64_t run, int64_t since,
 		}
 		if (reconcile_entry(rx, run, since, stream, group, consumer, id,
 		    owner, cJSON_IsNumber(f2) ? (int64_t)f2->valuedouble : -1,
-		    cJSON_IsNumber(f3) ? (int64_t)f3->valuedouble : -1) < 0)
+		    cJSON_IsNumber(f3) ? (int64_t)f3->valuedouble : -1, &gone) < 0)
 			return -1;
 	}
 	return 0;
@@ -147,18 +166,15 @@ reconcile_delete(struct rx *rx, const cJSON *d, int64_t since, const char *strea
 	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(d, "candidates"), *c;
 	struct consumer_info *cs = NULL;
 	size_t ncs = 0;
-	struct xerr gerr = {0};
+	enum gone gone;
 	int rc = -1;
 
 	if (!cJSON_IsArray(cands))
 		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed delete record");
-	if (redis_consumers(p->rc, stream, group, &cs, &ncs, &gerr) < 0) {
-		if (gerr.code != XR_EFAIL) {
-			*rx->err = gerr;
-			return -1;
-		}
-		/* The group itself is gone (NOGROUP): every candidate went with it. */
-	}
+	/* The group (or its stream) gone: every candidate went with it. */
+	if (redis_consumers(p->rc, stream, group, &cs, &ncs, rx->err) < 0 &&
+	    group_gone(rx, stream, group, &gone) < 0)
+		return -1;
 	cJSON_ArrayForEach(c, cands) {
 		const char *name = name_of(rx, cJSON_GetObjectItemCaseSensitive(c, "name"));
 		const cJSON *idle = cJSON_GetObjectItemCaseSensitive(c, "idle_ms");

@@ -1,7 +1,7 @@
 /*
  * record.c: a record of the intent file read back for reconciliation:
  * its names (plain or base64), the items of its entry arrays, and
- * whether a stream Redis refused is gone (see record.h).
+ * whether a stream or group Redis refused is gone (see record.h).
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -45,26 +45,48 @@ names_free(struct rx *rx)
 }
 
 /*
- * After Redis refused an XPENDING of stream (NOGROUP): whether the whole
- * stream is gone, with everything that was pending in it.  Returns -1,
- * with the refusal in rx->err, when it is not: only the group is gone,
- * and the record waits for it.
+ * After Redis refused a command about stream/group (NOGROUP, or no such
+ * key): whether the whole stream is gone, or only the group (destroyed,
+ * with its pending list).  Told by asking Redis again, not by the error's
+ * text: a refusal of another kind (NOPERM) finds the group still there.
+ * Returns -1, with the refusal (or the error of the asking) in rx->err,
+ * when neither is gone: the record waits.
  */
 int
-stream_gone(struct rx *rx, const char *stream, bool *ret)
+group_gone(struct rx *rx, const char *stream, const char *group, enum gone *ret)
 {
 	struct xerr terr = {0};
+	struct group_info *gs = NULL;
+	size_t ng = 0;
 	char type[16];
+	bool found = false;
 
-	*ret = false;
+	*ret = GONE_NOT;
 	if (rx->err->code != XR_EFAIL)
 		return -1;
 	if (redis_key_type(rx->p->rc, stream, type, &terr) < 0) {
-		*rx->err = terr;
+		if (terr.code != XR_EFAIL)
+			*rx->err = terr;        /* Redis went away; else the first refusal says more */
 		return -1;
 	}
-	*ret = strcmp(type, "none") == 0;
-	return *ret ? 0 : -1;
+	if (strcmp(type, "none") == 0) {
+		*ret = GONE_STREAM;
+		return 0;
+	}
+	if (strcmp(type, "stream") != 0)
+		return -1;
+	if (redis_groups(rx->p->rc, stream, &gs, &ng, &terr) < 0) {
+		if (terr.code != XR_EFAIL)
+			*rx->err = terr;
+		return -1;
+	}
+	for (size_t i = 0; i < ng; i++)
+		found = found || strcmp(gs[i].name, group) == 0;
+	group_info_free(gs, ng);
+	if (found)
+		return -1;
+	*ret = GONE_GROUP;
+	return 0;
 }
 
 /* Item i of an intent entry array: a name, a plain string, an ID. */

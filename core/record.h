@@ -32,11 +32,19 @@ struct rx {
  */
 const char *name_of(struct rx *rx, const cJSON *v);
 void names_free(struct rx *rx);
+/* What a refusal of Redis about a stream's group meant. */
+enum gone {
+	GONE_NOT,                   /* nothing: the group is there */
+	GONE_STREAM,                /* the stream was deleted, with its groups */
+	GONE_GROUP,                 /* the group was destroyed, with its pending list */
+};
 /*
- * After Redis refused an XPENDING of stream (NOGROUP): whether the whole
- * stream is gone.  Returns -1, with the refusal in rx->err, when it is not.
+ * After Redis refused a command about stream/group (NOGROUP, or no such
+ * key): whether the stream or the group is gone (asked again, not read
+ * from the error).  Returns -1, with the refusal in rx->err, when neither
+ * is (NOPERM...), or when Redis cannot be asked.
  */
-int stream_gone(struct rx *rx, const char *stream, bool *ret);
+int group_gone(struct rx *rx, const char *stream, const char *group, enum gone *ret);
 /* Item i of an intent entry array: a name (as name_of), a plain string, an ID. */
 const char *item_name(struct rx *rx, const cJSON *a, int i);
 const char *item_str(const cJSON *a, int i);

@@ -75,7 +75,67 @@ reconcile_copy(struct rx *rx, const cJSON *d, int64_t batch, const char *to)
 	return 0;
 }
 
-/* Dead-letter moves a killed run planned: find each in the dead-letter stream. */
+/* A planned dead-letter move that is pending no more: its dead letter is looked for. */
+struct dl_sought {
+	struct entry_id id;
+	const cJSON *e;             /* its item in the record */
+	bool hit;
+	struct entry_id found;      /* its dead letter's ID */
+};
+
+static int
+cmp_sought(const void *a, const void *b)
+{
+	return entry_id_cmp(((const struct dl_sought *)a)->id, ((const struct dl_sought *)b)->id);
+}
+
+/*
+ * Finds the dead letters of stream/group's entries v[0..n) (sorted by ID)
+ * in dlq after `after`: one read of the dead-letter stream from there, a
+ * page of 1000 at a time, until each is found or the stream ends.
+ */
+static int
+dl_find(struct rx *rx, const char *dlq, const char *after, const char *stream,
+    const char *group, struct dl_sought *v, size_t n)
+{
+	char start[ENTRY_ID_STRLEN];
+	size_t left = n;
+
+	snprintf(start, sizeof(start), "%s", after);
+	while (left > 0) {
+		redisReply *r = rconn_cmd(rx->p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq, start);
+		if (r == NULL)
+			return -1;
+		size_t m = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		struct entry_id last = {0, 0};
+		for (size_t i = 0; i < m && left > 0; i++) {
+			const redisReply *x = r->element[i];
+			const redisReply *os, *og, *oi;
+			struct dl_sought key, *s;
+			entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
+			if (!dead_letter_source(x->element[1], &os, &og, &oi) ||
+			    strcmp(os->str, stream) != 0 || strcmp(og->str, group) != 0 ||
+			    entry_id_parse(oi->str, oi->len, &key.id) < 0)
+				continue;
+			s = bsearch(&key, v, n, sizeof(*v), cmp_sought);
+			if (s != NULL && !s->hit) {
+				s->hit = true;
+				s->found = last;
+				left--;
+			}
+		}
+		freeReplyObject(r);
+		if (m < 1000)
+			break;
+		entry_id_format(entry_id_next(last), start, sizeof(start));
+	}
+	return 0;
+}
+
+/*
+ * Dead-letter moves a killed run planned: an entry still pending was not
+ * moved; the others are looked for in the dead-letter stream, all at once.
+ */
 int
 reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *stream,
     const char *group)
@@ -87,31 +147,35 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 	const cJSON *holder = cJSON_GetObjectItemCaseSensitive(d, "consumer");
 	/* The recovery consumer of the killed run (older intents: this run's). */
 	const char *ours = holder != NULL ? name_of(rx, holder) : p->cfg->consumer;
+	struct dl_sought *v;
+	size_t n = 0;
+	enum gone gone = GONE_NOT;
+	int rc = -1;
 
 	if (!cJSON_IsArray(entries) || dlq == NULL || ours == NULL || !cJSON_IsString(after))
 		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed dead-letter record");
+	v = xcalloc((size_t)cJSON_GetArraySize(entries) + 1, sizeof(*v));
 	cJSON_ArrayForEach(e, entries) {
-		const char *consumer = item_name(rx, e, 1), *reason = item_str(e, 3);
-		const cJSON *dl = cJSON_GetArrayItem(e, 2);
-		struct entry_id id, found = {0, 0};
-		char ids[ENTRY_ID_STRLEN], start[ENTRY_ID_STRLEN];
-		bool done, pending, hit = false;
+		struct entry_id id;
+		char ids[ENTRY_ID_STRLEN];
+		bool done;
+		redisReply *r = NULL;
 
 		if (!item_id(e, 0, &id))
 			continue;
 		if (journal_entry_event(p->j, "dead_lettered", 0, stream, group, id, since, &done,
 		    rx->err) < 0)
-			return -1;
+			goto out;
 		if (done)
 			continue;
 		entry_id_format(id, ids, sizeof(ids));
-		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
-		    ids, ids);
-		bool gone;
-		if (r == NULL && stream_gone(rx, stream, &gone) < 0)
-			return -1;
-		pending = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
-		if (pending) {
+		/* Its stream or group gone, nothing is pending: the dead letter says. */
+		if (gone == GONE_NOT) {
+			r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group, ids, ids);
+			if (r == NULL && group_gone(rx, stream, group, &gone) < 0)
+				goto out;
+		}
+		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
 			/*
 			 * The move never happened.  Pending on the recovery consumer:
 			 * still held.  On another: a live consumer claimed it
@@ -130,44 +194,34 @@ reconcile_dead_letter(struct rx *rx, const cJSON *d, int64_t since, const char *
 			}
 			freeReplyObject(r);
 			if (trc < 0)
-				return -1;
+				goto out;
 			continue;
 		}
 		if (r != NULL)
 			freeReplyObject(r);
 		/* Moved, or acknowledged by someone else: the dead letter says which. */
-		snprintf(start, sizeof(start), "%s", after->valuestring);
-		while (!hit) {
-			r = rconn_cmd(p->rc, rx->err, "XRANGE %s %s + COUNT 1000", dlq, start);
-			if (r == NULL)
-				return -1;
-			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-			struct entry_id last = {0, 0};
-			for (size_t i = 0; i < n && !hit; i++) {
-				const redisReply *x = r->element[i];
-				const redisReply *os, *og, *oi;
-				entry_id_parse(x->element[0]->str, x->element[0]->len, &last);
-				if (dead_letter_source(x->element[1], &os, &og, &oi) &&
-				    strcmp(os->str, stream) == 0 && strcmp(og->str, group) == 0 &&
-				    strcmp(oi->str, ids) == 0) {
-					hit = true;
-					found = last;
-				}
-			}
-			freeReplyObject(r);
-			if (n < 1000)
-				break;
-			entry_id_format(entry_id_next(last), start, sizeof(start));
-		}
-		if (!hit)
+		v[n].id = id;
+		v[n].e = e;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_sought);
+	if (n > 0 && dl_find(rx, dlq, after->valuestring, stream, group, v, n) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *dl = cJSON_GetArrayItem(v[i].e, 2);
+		if (!v[i].hit)
 			continue;
-		struct dead_letter_ref ref = {consumer,
-		    cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1, dlq, found, reason};
-		if (journal_dead_lettered(p, stream, group, id, &ref, true, rx->err) < 0)
-			return -1;
+		struct dead_letter_ref ref = {item_name(rx, v[i].e, 1),
+		    cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : -1, dlq, v[i].found,
+		    item_str(v[i].e, 3)};
+		if (journal_dead_lettered(p, stream, group, v[i].id, &ref, true, rx->err) < 0)
+			goto out;
 		rx->n.dead_lettered++;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(v);
+	return rc;
 }
 
 /*
@@ -184,13 +238,14 @@ reconcile_hand_off(struct rx *rx, const cJSON *d, int64_t since, const char *str
 	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(d, "entries"), *e;
 	const char *to = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "to"));
 	const char *ours = name_of(rx, cJSON_GetObjectItemCaseSensitive(d, "consumer"));
+	enum gone gone = GONE_NOT;
 
 	if (!cJSON_IsArray(entries) || to == NULL || ours == NULL)
 		return xerr_set(rx->err, XR_EFAIL, "intent file: malformed hand-off record");
 	cJSON_ArrayForEach(e, entries) {
 		struct entry_id id;
 		char ids[ENTRY_ID_STRLEN];
-		bool done, gone = false;
+		bool done;
 		int jrc = 0;
 
 		if (!cJSON_IsString(e) || entry_id_parse(e->valuestring, strlen(e->valuestring),
@@ -202,15 +257,15 @@ reconcile_hand_off(struct rx *rx, const cJSON *d, int64_t since, const char *str
 		if (!done && journal_entry_event(p->j, "taken", 0, stream, group, id, since, &done,
 		    rx->err) < 0)
 			return -1;
-		if (done)
+		if (done || gone != GONE_NOT)
 			continue;
 		entry_id_format(id, ids, sizeof(ids));
 		redisReply *r = rconn_cmd(p->rc, rx->err, "XPENDING %s %s %s %s 1", stream, group,
 		    ids, ids);
 		if (r == NULL) {
-			if (stream_gone(rx, stream, &gone) < 0)
+			if (group_gone(rx, stream, group, &gone) < 0)
 				return -1;
-			continue;       /* the stream went, and its entries with it */
+			continue;       /* the stream or group went, and what was pending with it */
 		}
 		const redisReply *o = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 2 ?

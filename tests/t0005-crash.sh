@@ -223,17 +223,27 @@ intent_ff_name() {
 }
 test_case 'a killed run on a stream whose name is not UTF-8: reconciled by its exact name' intent_ff_name
 
-intent_nogroup() {
-	D=$TMP/ng.db
-	make_stream ng g 300
-	crash_consumer ng g dead
+# planned STREAM DB: how many entries the claim intents in DB's intent file plan in STREAM
+planned() {
+	grep -F "\"kind\":\"claim\",\"stream\":\"$1\"," "$2.intent" | grep -oE '\["[0-9]+-[0-9]+",' | wc -l
+}
+
+# kill_mid_claim STREAM DB: 300 entries held by a dead consumer, a run on DB killed
+# right after sending its second page of claims
+kill_mid_claim() {
+	make_stream "$1" g 300
+	crash_consumer "$1" g dead
 	set +e
-	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ng --claim-idle 0 \
+	XRECOVER_FAILPOINT=claim-sent:2 "$XR" -r "$REDIS_URL" --db "$2" -q run -s "$1" --claim-idle 0 \
 		--batch 100 --no-clean 2>/dev/null
+	rc=$?
 	set -e
-	# the group is destroyed (and created again later): until then, reconciling fails
-	rcli XGROUP DESTROY ng g >/dev/null
-	# and a stream deleted for good after its run was killed: its entries are lost
+	[ $rc -eq 137 ] || fail "not killed: exit $rc"
+	[ -s "$2.intent" ] || fail "the killed run left no intents"
+}
+
+intent_stream_deleted() {
+	D=$TMP/ngdel.db
 	make_stream ngdel g 300
 	crash_consumer ngdel g dead
 	set +e
@@ -243,38 +253,142 @@ intent_nogroup() {
 	gone=$(held ngdel)
 	[ "$gone" -gt 0 ] || fail "nothing held in ngdel"
 	rcli DEL ngdel >/dev/null
-	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdel --claim-idle 0 --no-clean 2>/dev/null || true
-	[ -s "$D.intent" ] || fail "the killed run left no intents"
-	# the intents of the killed runs: every one about ng, none about ngdel
-	cp "$D.intent" "$TMP"/ng.intent.before
-	! grep -q ngdel "$TMP"/ng.intent.before || fail "the deleted stream's intents were kept"
-	grep -q '"stream":"ng"' "$TMP"/ng.intent.before || fail "intents about ng missing"
+	make_stream ngdok g 5
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ngdok --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "the deleted stream's intents were kept"
 	assert_eq "$gone" "$(sql "select count(*) from lost_messages where stream = 'ngdel' and reason like 'the stream was deleted%'" "$D")"
+}
+test_case 'a stream deleted after its run was killed: what the run held is lost' intent_stream_deleted
+
+intent_group_destroyed() {
+	D=$TMP/ng.db
+	kill_mid_claim ng "$D"
+	planned=$(planned ng "$D")
+	j=$(sql "select count(*) from claimed_messages where stream = 'ng'" "$D")
+	lost=$((planned - j))
+	echo "killed with $planned planned, $j journalled"
+	[ "$lost" -gt 0 ] || fail "nothing planned and not journalled"
+	# the group is destroyed, and its pending list with it: whatever the
+	# killed run did with the entries it planned, no one holds them now
+	rcli XGROUP DESTROY ng g >/dev/null
 	make_stream ngok g 5
 	crash_consumer ngok g dead
-	for i in 1 2; do
-		assert_exit 1 "$XR" -r "$REDIS_URL" --db "$D" run -s ng -s ngok --claim-idle 0 --no-clean
-		cat "$TMP"/err
-		assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run: .*NOGROUP" "$TMP"/err
-		cmp "$TMP"/ng.intent.before "$D.intent" || fail "run $i changed the intents it could not reconcile"
-	done
-	# a replay does not start while what a killed run did is unknown
-	assert_exit 1 "$XR" -r "$REDIS_URL" --db "$D" replay -s ngok
-	assert_grep "intents of killed run 1 about stream 'ng' group 'g' are kept for the next run" "$TMP"/err
-	assert_eq 0 "$(sql "select count(*) from replays" "$D")"
-	# the other stream was worked on meanwhile
-	assert_eq 5 "$(sql "select count(*) from claimed_messages where stream = 'ngok'" "$D")"
-	assert_eq "failed" "$(sql "select group_concat(distinct status) from runs where run > 3" "$D")"
-	sql "select error from runs where run = 4" "$D" >"$TMP"/e
-	assert_grep "NOGROUP" "$TMP"/e
-	rcli XGROUP CREATE ng g 0 >/dev/null
-	crash_consumer ng g dead2
-	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s ng --claim-idle 0 --no-clean
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s ngok --claim-idle 0 --no-clean
+	assert_grep "\\[RECONCILE\\] crashed_runs=1 crashed_replays=0 claimed=0 lost=$lost deleted=0 " "$TMP"/err
+	assert_grep "\\[LOST\\] entry=[0-9]+-[0-9]+ stream=ng group=g consumer=dead .* reason=\"the group was destroyed; found gone while reconciling killed run 1\"" "$TMP"/err
+	! grep -q unreconciled "$TMP"/err || fail "a record was not reconciled"
 	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
-	"$XRTEST" verify "$REDIS_URL" "$D" ng g >"$TMP"/v || true
+	assert_eq "$lost" "$(sql "select count(*) from lost_messages where stream = 'ng' and grp = 'g' and last_consumer = 'dead' and reason = 'the group was destroyed; found gone while reconciling killed run 1'" "$D")"
+	# each with the payload the stream still has, byte for byte
+	assert_eq "$lost" "$(sql "select count(*) from events where kind = 'lost' and stream = 'ng' and payload is not null" "$D")"
+	"$XRTEST" verify "$REDIS_URL" "$D" ng g --lost >"$TMP"/v || true
+	assert_grep "^checked=$lost mismatched=0 gone=0 duplicated=0 " "$TMP"/v
+	# every planned entry once: claimed by the killed run, or lost
+	assert_eq "$planned|$planned" "$(sql "select count(*), count(distinct entry_ms || '-' || entry_seq) from events where stream = 'ng' and kind in ('claim', 'claim_reconciled', 'lost')" "$D")"
+	assert_eq "crashed ok" "$(sql "select status from runs order by run" "$D" | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq 5 "$(sql "select count(*) from claimed_messages where stream = 'ngok'" "$D")"
+	# a replay starts
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" replay -s ngok
+	assert_eq 1 "$(sql "select count(*) from replays" "$D")"
+}
+test_case 'a killed run whose group is destroyed: what it planned is lost, with its payload, and the run goes on' intent_group_destroyed
+
+intent_group_destroyed_delete() {
+	D=$TMP/ngc.db
+	make_stream ngc g 20
+	crash_consumer ngc g dead
+	rcli XGROUP CREATECONSUMER ngc g idle-a >/dev/null
+	assert_exit 137 env XRECOVER_FAILPOINT=consumers-deleted "$XR" -r "$REDIS_URL" --db "$D" -q \
+		run -s ngc --claim-idle 0 --zombie-idle 0
+	grep -q '"kind":"delete"' "$D.intent" || fail "no deletion planned"
+	make_stream ngcok g 1
+	# the consumers may not be listed (NOPERM), the group is there: the intents stay
+	rcli ACL SETUSER noxc reset on ">p4ss" "~*" +@all "-xinfo|consumers" >/dev/null
+	grep '"kind":"delete"' "$D.intent" >"$TMP"/ngc.delete.before
+	assert_exit 1 "$XR" -r "redis://noxc:p4ss@127.0.0.1:$REDIS_PORT" --db "$D" run -s ngcok \
+		--claim-idle 0 --no-clean
+	assert_grep "intents of killed run 1 about stream 'ngc' group 'g' are kept for the next run: .*NOPERM" "$TMP"/err
+	grep '"kind":"delete"' "$D.intent" >"$TMP"/ngc.delete.after
+	cmp "$TMP"/ngc.delete.before "$TMP"/ngc.delete.after || fail "the deletions planned changed"
+	assert_eq 0 "$(sql "select count(*) from deleted_consumers where stream = 'ngc'" "$D")"
+	rcli XGROUP DESTROY ngc g >/dev/null
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" -q run -s ngcok --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_eq "dead|1 idle-a|1" "$(sql "select consumer, reconciled from deleted_consumers where stream = 'ngc' order by 1" "$D" | tr '\n' ' ' | sed 's/ $//')"
+}
+test_case 'a killed run whose group is destroyed after deleting consumers: the deletions are journalled' intent_group_destroyed_delete
+
+intent_group_destroyed_hand_off() {
+	D=$TMP/ngh.db
+	make_stream ngh g 300
+	crash_consumer ngh g dead
+	"$XR" -r "$REDIS_URL" --db "$D" -q run -s ngh --claim-idle 0 --no-clean
+	rcli XGROUP CREATECONSUMER ngh g live >/dev/null
+	assert_exit 137 env XRECOVER_FAILPOINT=hand-off-sent:1 "$XR" -r "$REDIS_URL" --db "$D" -q \
+		run -s ngh --claim-idle 1h --no-clean --action hand-off
+	grep -q '"kind":"hand-off"' "$D.intent" || fail "no hand-off planned"
+	# the group is destroyed: where its entries were pending is gone with it,
+	# and nothing is journalled about the hand-off
+	rcli XGROUP DESTROY ngh g >/dev/null
+	make_stream nghok g 1
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s nghok --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_grep '\[RECONCILE\] crashed_runs=1 .* removed=0$' "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from events where stream = 'ngh' and kind in ('handed_off', 'taken', 'lost')" "$D")"
+}
+test_case 'a killed hand-off whose group is destroyed: reconciled, nothing journalled about it' intent_group_destroyed_hand_off
+
+intent_noperm() {
+	D=$TMP/np.db
+	kill_mid_claim np "$D"
+	planned=$(planned np "$D")
+	cp "$D.intent" "$TMP"/np.intent.before
+	# Redis refuses the look-up (NOPERM), the group is there: the intents stay
+	rcli ACL SETUSER noxp reset on ">p4ss" "~*" +@all -xpending >/dev/null
+	make_stream npok g 5
+	crash_consumer npok g dead
+	for i in 1 2; do
+		assert_exit 1 "$XR" -r "redis://noxp:p4ss@127.0.0.1:$REDIS_PORT" --db "$D" run -s npok \
+			--claim-idle 0 --no-clean
+		assert_grep "intents of killed run 1 about stream 'np' group 'g' are kept for the next run: .*NOPERM" "$TMP"/err
+		cmp "$TMP"/np.intent.before "$D.intent" || fail "run $i changed the intents it could not reconcile"
+	done
+	assert_eq 0 "$(sql "select count(*) from lost_messages where stream = 'np'" "$D")"
+	# a replay does not start while what a killed run did is unknown
+	assert_exit 1 "$XR" -r "redis://noxp:p4ss@127.0.0.1:$REDIS_PORT" --db "$D" replay -s npok
+	assert_grep "intents of killed run 1 about stream 'np' group 'g' are kept for the next run" "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from replays" "$D")"
+	sql "select error from runs where run = 2" "$D" >"$TMP"/e
+	assert_grep "NOPERM" "$TMP"/e
+	# allowed again, a run reconciles them: what was sent is held and journalled
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s np --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_eq 0 "$(sql "select count(*) from lost_messages where stream = 'np'" "$D")"
+	"$XRTEST" verify "$REDIS_URL" "$D" np g >"$TMP"/v || true
+	assert_grep '^checked=300 mismatched=0 gone=0 duplicated=0 held=300 unjournalled=0$' "$TMP"/v
+	assert_eq "$planned" "$(sql "select count(*) from events where stream = 'np' and (run = 1 and kind = 'claim' or kind = 'claim_reconciled')" "$D")"
+}
+test_case 'a reconcile that Redis refuses (NOPERM) keeps the intents, exits 1, and a later run reconciles them' intent_noperm
+
+intent_group_recreated() {
+	D=$TMP/ngr.db
+	kill_mid_claim ngr "$D"
+	# destroyed and made again before the next run: a new group, its pending
+	# list new; the killed run's plans are looked up in it and found nowhere
+	# on the recovery consumer: nothing is journalled about them
+	rcli XGROUP DESTROY ngr g >/dev/null
+	rcli XGROUP CREATE ngr g 0 >/dev/null
+	crash_consumer ngr g dead2
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s ngr --claim-idle 0 --no-clean
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_grep '\[RECONCILE\] crashed_runs=1 crashed_replays=0 claimed=0 lost=0 ' "$TMP"/err
+	assert_eq 0 "$(sql "select count(*) from events where stream = 'ngr' and kind in ('lost', 'claim_reconciled')" "$D")"
+	# what the new group holds is claimed by the run, from the new group's consumer
+	assert_eq "300|dead2" "$(sql "select count(*), group_concat(distinct from_consumer) from claimed_messages where stream = 'ngr' and run = 2" "$D")"
+	"$XRTEST" verify "$REDIS_URL" "$D" ngr g >"$TMP"/v || true
 	assert_grep '^checked=300 mismatched=0 gone=0 duplicated=0 held=300 unjournalled=0$' "$TMP"/v
 }
-test_case 'a reconcile that fails (NOGROUP) keeps the intents, exits 1, and a later run reconciles them' intent_nogroup
+test_case 'a group destroyed and made again before the next run: the killed run is reconciled against the new group' intent_group_recreated
 
 intent_cut() {
 	D=$TMP/cut.db

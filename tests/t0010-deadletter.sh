@@ -318,8 +318,13 @@ dl_failpoint() {
 		--claim-idle 0 --no-clean --action dead-letter
 	killed=$(sql "select max(run) from runs")
 	moved=$(rcli XLEN "$2:dlq")
-	xr run -s "$2" --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
+	# a run that only reconciles: how often it reads a stream's entries (XRANGE)
+	rcli CONFIG RESETSTAT >/dev/null
+	xr run -s "$2" --claim-idle 1h --no-clean 2>"$TMP"/log
 	grep RECONCILE "$TMP"/log || true
+	xranges=$(rcli INFO commandstats | sed -n 's/^cmdstat_xrange:calls=\([0-9]*\),.*/\1/p')
+	echo "XRANGE calls while reconciling: ${xranges:=0}"
+	xr run -s "$2" --claim-idle 0 --no-clean --action dead-letter 2>"$TMP"/log
 	assert_eq crashed "$(sql "select status from runs where run = $killed")"
 	"$XRTEST" places "$REDIS_URL" "$DB" "$2" g "$2:dlq" >"$TMP"/p || true
 	assert_grep '^entries=600 pending=0 dead_lettered=600 both=0 neither=0 twice=0 journal_disagrees=0$' "$TMP"/p
@@ -335,6 +340,8 @@ fp_dead_letter_planned() {
 	# before sending it
 	dl_failpoint dead-letter-planned:2 dlp
 	assert_eq 250 "$moved"
+	# still pending, so not looked for in the dead-letter stream
+	assert_eq 0 "$xranges" "XRANGE calls"
 	assert_eq "250|0" "$(sql "select count(*), coalesce(sum(reconciled), 0) from dead_letters where stream = 'dlp' and run = $killed")"
 	assert_eq 0 "$(sql "select count(*) from dead_letters where stream = 'dlp' and reconciled = 1")"
 }
@@ -344,10 +351,31 @@ fp_dead_letter_moved() {
 	# killed after the second move, before journalling it
 	dl_failpoint dead-letter-moved:2 dlm
 	assert_eq 500 "$moved"
+	# its 250 dead letters found by one read of the dead-letter stream
+	assert_eq 1 "$xranges" "XRANGE calls"
 	assert_eq 250 "$(sql "select count(*) from dead_letters where stream = 'dlm' and run = $killed")"
 	assert_eq 250 "$(sql "select count(*) from dead_letters where stream = 'dlm' and reconciled = 1")"
 }
 test_case 'killed after a dead-letter move, before journalling it: the next run journals each of its dead letters once' fp_dead_letter_moved
+
+dead_letter_group_destroyed() {
+	D=$TMP/dlg.db
+	"$XRTEST" fill "$REDIS_URL" dlg 300 --size 20 >/dev/null
+	rcli XGROUP CREATE dlg g 0 >/dev/null
+	crash_consumer dlg g dead
+	assert_exit 137 env XRECOVER_FAILPOINT=dead-letter-moved:1 "$XR" -r "$REDIS_URL" --db "$D" -q \
+		run -s dlg --claim-idle 0 --no-clean --action dead-letter
+	assert_eq 250 "$(rcli XLEN dlg:dlq)"
+	# the group is destroyed: the dead letters say which moves were made
+	rcli XGROUP DESTROY dlg g >/dev/null
+	"$XRTEST" fill "$REDIS_URL" dlgok 1 >/dev/null
+	rcli XGROUP CREATE dlgok g 0 >/dev/null
+	assert_exit 0 "$XR" -r "$REDIS_URL" --db "$D" run -s dlgok --claim-idle 0 --no-clean
+	assert_grep '\[RECONCILE\] crashed_runs=1 .* dead_lettered=250 ' "$TMP"/err
+	[ ! -s "$D.intent" ] || fail "intents left after they were reconciled"
+	assert_eq "250|250|1" "$(sql "select count(*), count(distinct dead_letter_id), min(reconciled) from dead_letters where stream = 'dlg'" "$D")"
+}
+test_case 'killed after a dead-letter move, its group then destroyed: the next run journals each dead letter' dead_letter_group_destroyed
 
 # ------------------------------------ --action on entries held by earlier runs
 

@@ -15,9 +15,12 @@
  *                                                 XACK each with ack
  *   xrtest range URL STREAM                       "id hex" per entry of the stream (XRANGE)
  *   xrtest xdel URL STREAM START COUNT            XDEL entries START..START+COUNT-1 (by position)
- *   xrtest verify URL DB STREAM GROUP [CONSUMER]  journal payloads == Redis bytes,
+ *   xrtest verify URL DB STREAM GROUP [CONSUMER] [--lost]
+ *                                                 journal payloads == Redis bytes,
  *                                                 no entry journalled twice, and all
- *                                                 that CONSUMER (xrecover) holds is journalled
+ *                                                 that CONSUMER (xrecover) holds is journalled;
+ *                                                 --lost: the payloads of lost events
+ *                                                 instead, and not what is held
  *   xrtest race-reader URL STREAM GROUP CONSUMER SECONDS
  *                                                 read / check still pending / ack, in a loop;
  *                                                 "reads=N acked=N lost=0" when none was taken
@@ -526,16 +529,23 @@ do_verify(int argc, char **argv)
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	long checked = 0, mismatch = 0, gone = 0, dups = 0, unjournalled = 0;
-	const char *consumer = argc > 6 ? argv[6] : "xrecover";
+	/* --lost: the payloads of the lost events are checked, not the claims' */
+	bool lost = argc > 6 && strcmp(argv[argc - 1], "--lost") == 0;
+	const char *consumer;
 
+	argc -= lost;
+	consumer = argc > 6 ? argv[6] : "xrecover";
 	if (argc < 6)
-		die("%s", "usage: verify URL DB STREAM GROUP [CONSUMER]");
+		die("%s", "usage: verify URL DB STREAM GROUP [CONSUMER] [--lost]");
 	c = connect_url(argv[2]);
 	if (sqlite3_open_v2(argv[3], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		die("cannot open %s", argv[3]);
 
 	/* 1. Each journalled payload decodes to exactly the bytes Redis has. */
-	sqlite3_prepare_v2(db, "SELECT entry_id, payload FROM claimed_messages"
+	sqlite3_prepare_v2(db, lost ?
+	    "SELECT entry_ms || '-' || entry_seq, payload FROM events WHERE kind = 'lost'"
+	    " AND payload IS NOT NULL AND stream = ?1 AND grp = ?2 ORDER BY seq" :
+	    "SELECT entry_id, payload FROM claimed_messages"
 	    " WHERE stream = ?1 AND grp = ?2 ORDER BY seq", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, argv[4], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, argv[5], -1, SQLITE_STATIC);
@@ -591,7 +601,8 @@ do_verify(int argc, char **argv)
 	    -1, &st, NULL);
 	char start[64] = "-";
 	long held = 0;
-	for (;;) {
+	/* (with --lost, the group may be gone: nothing is held then) */
+	for (; !lost;) {
 		const char *av[] = {"XPENDING", argv[4], argv[5], start, "+", "1000", consumer};
 		redisReply *r = cmd(c, 7, av, NULL);
 		struct entry_id id = {0, 0};
