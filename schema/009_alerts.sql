@@ -33,6 +33,8 @@ CREATE INDEX events_alert_attempts ON events (json_extract(detail, '$.alert'), s
 
 -- One row per alert and webhook that wants it (webhook NULL, status 'none'
 -- when none does).  status: sent, failed, or pending (still to be tried).
+-- A pair's attempts are found by events_alert_attempts: max(seq) alone
+-- would have SQLite walk every event back from the end.
 CREATE VIEW alerts AS
 SELECT x.alert, x.raised_at, x.run, x.rule, x.severity, x.state, x.mode, x.stream, x.grp,
        x.title, x.webhook, x.message_id, x.attempts,
@@ -59,15 +61,15 @@ SELECT a.seq                                                            AS alert
        json_extract(a.detail, '$.title')                                AS title,
        json_extract(w.value, '$[0]')                                    AS webhook,
        json_extract(w.value, '$[1]')                                    AS message_id,
-       (SELECT count(*) FROM events t
+       (SELECT count(*) FROM events t INDEXED BY events_alert_attempts
          WHERE t.kind = 'alert_attempt' AND json_extract(t.detail, '$.alert') = a.seq
            AND json_extract(t.detail, '$.webhook') = json_extract(w.value, '$[0]'))
                                                                         AS attempts,
-       (SELECT max(t.seq) FROM events t
+       (SELECT max(t.seq) FROM events t INDEXED BY events_alert_attempts
          WHERE t.kind = 'alert_attempt' AND json_extract(t.detail, '$.alert') = a.seq
            AND json_extract(t.detail, '$.webhook') = json_extract(w.value, '$[0]'))
                                                                         AS last_seq,
-       (SELECT min(t.ts) FROM events t
+       (SELECT min(t.ts) FROM events t INDEXED BY events_alert_attempts
          WHERE t.kind = 'alert_attempt' AND json_extract(t.detail, '$.alert') = a.seq
            AND json_extract(t.detail, '$.webhook') = json_extract(w.value, '$[0]')
            AND json_extract(t.detail, '$.outcome') = 'delivered')     AS sent_ms
