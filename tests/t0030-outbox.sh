@@ -6,7 +6,9 @@
 # later run with the same message id and body; a 429's Retry-After is waited
 # for within the budget; a receiver that never answers cannot hold a run
 # past its budget nor hold the journal's lock meanwhile; what a run killed
-# there was sending goes again, with its id; a 404 fails at once and is
+# there was sending goes again, with its id; of two deliverers at once
+# (a run and report --notify) one sends and the other leaves its alert to
+# it: each alert is received once; a 404 fails at once and is
 # never retried; the last attempt allowed fails; a webhook gone from the
 # config fails; TLS is verified (ca_file).  The daily report and the metrics file count the
 # outbox; verify --head checks the journal against the head a chat message

@@ -3,9 +3,11 @@
 # scenario against a real Redis, with the documented defaults (read back
 # from the alert's lines) or tiny thresholds; a flapping group alerts once
 # and is resolved once; a cooldown lets a condition that keeps holding
-# alert again; threshold "auto" judges a spike against weeks of the
-# group's own history; mistakes in "alert_rules" stop the command; hostile
-# names stay escaped in the alert and quoted in its command.
+# alert again; a run killed right after its run_end has its alerts
+# journalled, and the next run sends them once; threshold "auto" judges a
+# spike against weeks of the group's own history; mistakes in
+# "alert_rules" stop the command; hostile names stay escaped in the alert
+# and quoted in its command.
 # Case bodies are single-quoted and expanded by test_case.
 # shellcheck disable=SC2016
 # shellcheck source=tests/lib.sh
