@@ -291,11 +291,11 @@ test_case 'two deliverers at once, a receiver slow to answer: each alert POSTed 
 	conf $TMP/c.json 60s 1s 5 "$OPS"
 	a1=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
 	a2=$($XRTEST raise $TMP/c.json $DB s g pending warning)
-	answers "200|delay=2"
+	# the first answer takes 6 s: the report comes while the run waits on it
+	answers "200|delay=6" 200
 	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run --json --log-file $OUTPUTS/two-run.log \
 		>$TMP/two-run.out 2>$OUTPUTS/two-run.err &
 	bg=$!
-	# the report starts while the run waits on its first answer
 	i=0
 	while [ ! -e $R1DIR/req.1.body ]; do
 		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
