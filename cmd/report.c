@@ -167,9 +167,13 @@ notify(struct ctx *c, const struct report *r)
 	}
 	outbox_log(c->lg, &o);
 	code = took == want ? XR_OK : XR_EFAIL;
-	xerr_set(&err, code, "%zu of %zu webhooks did not take the daily report (alert %lld; "
-	    "see the alerts view: a later run retries what is pending)", want - took, want,
-	    (long long)alert);
+	if (o.left[0] != '\0')
+		xerr_set(&err, code, "the daily report (alert %lld) is pending: %s, which sends "
+		    "what is pending; see the alerts view", (long long)alert, o.left);
+	else
+		xerr_set(&err, code, "%zu of %zu webhooks did not take the daily report (alert %lld; "
+		    "see the alerts view: a later run retries what is pending)", want - took, want,
+		    (long long)alert);
 	if (c->cfg.json) {
 		struct buf b = BUF_INIT;
 		struct jw w;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/json.h"
@@ -289,37 +290,84 @@ deliver_pair(struct journal *j, const struct config *cfg, int64_t run, int64_t d
 	return rc;
 }
 
-int
-outbox_deliver(struct journal *j, const struct config *cfg, int64_t run, int64_t budget_ms,
-    struct outbox_result *ret, struct xerr *err)
+/*
+ * The pending pairs of the alerts after *seen (oldest first): those due
+ * delivered while the budget lasts, the others counted pending (all of
+ * them when !deliver).  *seen becomes the newest alert among them, *curl
+ * true once libcurl is set up.  OUT: *ret_n, how many pairs there were.
+ */
+static int
+deliver_after(struct journal *j, const struct config *cfg, int64_t run, int64_t deadline,
+    bool deliver, int64_t *seen, bool *curl, size_t *ret_n, struct outbox_result *ret,
+    struct xerr *err)
 {
-	int64_t deadline = mono_ms() + budget_ms;
 	struct rows rs;
+	int64_t after = *seen;
 	int rc = 0;
 
-	memset(ret, 0, sizeof(*ret));
-	if (cfg->nwebhooks == 0)
-		return 0;
+	*ret_n = 0;
 	if (rq_outbox_pending(j, &rs, err) < 0) {
-		rows_free(&rs);
-		return -1;
-	}
-	if (rs.nrows > 0 && notify_global_init(err) < 0) {
 		rows_free(&rs);
 		return -1;
 	}
 	for (size_t i = 0; i < rs.nrows && rc == 0; i++) {
 		const struct rval *at = rows_at(&rs, i, 4);
+		int64_t alert = rows_int(&rs, i, 0);
 
-		if ((at->type == RV_INT && at->i > now_ms()) || mono_ms() >= deadline) {
-			ret->pending++;         /* not yet, or no time left */
+		if (alert <= after)
+			continue;
+		(*ret_n)++;
+		if (alert > *seen)
+			*seen = alert;
+		if (!deliver || (at->type == RV_INT && at->i > now_ms()) || mono_ms() >= deadline) {
+			ret->pending++;         /* not here, not yet, or no time left */
 			continue;
 		}
+		if (!*curl && (rc = notify_global_init(err)) < 0)
+			break;
+		*curl = true;
 		rc = deliver_pair(j, cfg, run, deadline, &rs, i, ret, err);
 	}
-	if (rs.nrows > 0)
-		notify_global_cleanup();
 	rows_free(&rs);
+	return rc;
+}
+
+int
+outbox_deliver(struct journal *j, const struct config *cfg, int64_t run, int64_t budget_ms,
+    struct outbox_result *ret, struct xerr *err)
+{
+	int64_t deadline = mono_ms() + budget_ms, seen = 0;
+	bool curl = false, mine;
+	size_t n;
+	int rc = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (cfg->nwebhooks == 0)
+		return 0;
+	/*
+	 * The delivery lock is tried with the journal's lock held, as alerts
+	 * are raised: one raised by a process that found the delivery lock
+	 * taken is in the outbox at the holder's next look, which it takes
+	 * after any POST.
+	 */
+	do {
+		struct xerr e = {0};
+		int fd = -1;
+
+		mine = journal_lock_deliver(journal_path(j), &fd, &e) == 0;
+		if (!mine && e.code != XR_ELOCKED) {
+			*err = e;
+			rc = -1;
+			break;
+		}
+		if (!mine)
+			snprintf(ret->left, sizeof(ret->left), "%s", e.msg);
+		rc = deliver_after(j, cfg, run, deadline, mine, &seen, &curl, &n, ret, err);
+		if (fd >= 0)
+			close(fd);
+	} while (rc == 0 && mine && n > 0);
+	if (curl)
+		notify_global_cleanup();
 	return rc;
 }
 
@@ -338,6 +386,15 @@ outbox_result_free(struct outbox_result *r)
 void
 outbox_log(const struct logger *lg, const struct outbox_result *o)
 {
+	if (o->left[0] != '\0') {
+		struct logline l;
+		char why[sizeof(o->left) + 40];
+		snprintf(why, sizeof(why), "%s, which sends what is pending", o->left);
+		ll_start(&l, LOG_INFO, "ALERT", "LEFT");
+		ll_int(&l, "pending", o->pending);
+		ll_str(&l, "why", why);
+		ll_emit(lg, &l);
+	}
 	for (size_t i = 0; i < o->nposts; i++) {
 		const struct outbox_post *op = &o->posts[i];
 		bool ok = strcmp(op->outcome, "delivered") == 0;

@@ -56,6 +56,8 @@ struct outbox_result {
 	struct outbox_post *posts;  /* every POST, in order (and each "webhook no longer
 	                               configured", with no request) */
 	size_t nposts;
+	char left[512];             /* delivery left to another process, and why
+	                               ("" when this call delivered) */
 };
 
 /*
@@ -69,6 +71,13 @@ struct outbox_result {
  * fits what is left of budget_ms is waited for and made at once.  Every
  * request's timeout is at most what is left of budget_ms, and nothing new
  * starts once it is spent: the call ends within budget_ms and a little.
+ *
+ * One process delivers at a time (journal_lock_deliver(), held from the
+ * first look at the outbox to the last POST, never waited for): a call
+ * that finds another delivering sends nothing, counts what is pending and
+ * says why in ret->left.  The other sends it, this call's alerts too: after
+ * any POST it looks at the outbox again for what was raised meanwhile.  No
+ * call waits on another's webhook, and no pair is POSTed by two at once.
  *
  * The caller holds j's lock (journal_lock) and no transaction; the lock is
  * let go while a request is in flight, taken again to journal its attempt,
@@ -87,7 +96,8 @@ struct logger;
 /*
  * One [ALERT] log line per POST in o: DELIVERED, RETRY or FAILED, with the
  * alert, webhook, attempt, HTTP status, when a retry is due, the time it
- * took, the target (redacted) and the error.
+ * took, the target (redacted) and the error; and LEFT, with what is
+ * pending and why, when delivery was left to another process.
  */
 void outbox_log(const struct logger *lg, const struct outbox_result *o);
 

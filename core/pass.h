@@ -55,7 +55,6 @@ struct pass {
 	struct bytes *fv;           /* fields of one entry, reused */
 	size_t fv_cap;
 	struct xerr first_error;    /* the first group failure, for the summary */
-	struct xerr alert_error;    /* why the run's alerts could not be raised */
 
 	/* What reconcile() found that killed commands had done. */
 	struct {
@@ -130,7 +129,8 @@ void release_refusal(const struct pass *p, struct xerr *err);
 /*
  * runlog.c: the run's own events and summary.  run_start journals the
  * run_start event (and sets p->run, p->run_seq); run_end journals run_end,
- * synced, with p->res's counts; log_summary writes the SUMMARY line.
+ * synced, with p->res's counts and, in the same transaction, the alerts
+ * the run raises (rules.h); log_summary writes the SUMMARY line.
  * missing_message and warning_message write, into out (len bytes, cut
  * short with "..."), what was missing, and what was kept back then missing.
  */

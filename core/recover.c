@@ -378,53 +378,37 @@ pass_close_journal(struct pass *p, const struct xerr *werr, const char *missing,
 }
 
 /*
- * Raises the alerts of the run's rules (rules.h) once the run is
- * journalled, and takes the journal's head again.  A failure is logged
- * and kept in p->alert_error: the run's own outcome comes first.
+ * Once the run is journalled (failed or not), with the alerts it raised
+ * (run_end): the outbox (those and what is pending from earlier runs) out
+ * within alert_budget, and the journal's head again.  A delivery problem
+ * is logged and leaves the run's outcome alone.  A release (a service's
+ * ExecStop) leaves delivery to the next run: a stop must not wait on a
+ * webhook.
  */
-static int
-raise_alerts(struct pass *p)
-{
-	/* The head the run shows (--json) is the journal's after them. */
-	if (rules_evaluate(p->j, p->cfg, p->mode, p->run, p->res, &p->alert_error) == 0 &&
-	    journal_head(p->j, p->res->head, &p->res->head_seq, &p->alert_error) == 0)
-		return 0;
-	pass_log_problem(p, LOG_ERROR, NULL, NULL, p->alert_error.msg);
-	return -1;
-}
-
-/*
- * Once the run is journalled (failed or not): the alerts it raises, then
- * the outbox (those and what is pending from earlier runs) out within
- * alert_budget.  A delivery problem is logged and leaves the run's outcome
- * alone; alerts that could not be raised fail the run (p->alert_error).  A
- * release (a service's ExecStop) leaves both to the next run: a stop must
- * not wait on a webhook.
- */
-static int
+static void
 pass_alerts(struct pass *p)
 {
 	struct recover_result *r = p->res;
 	struct outbox_result o;
 	struct xerr err = {0};
-	int raised, rc;
 
 	if (p->dry || p->j == NULL || p->release)
-		return 0;
-	raised = raise_alerts(p);
-	if (p->cfg->nwebhooks == 0)
-		return raised;
-	rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
-	outbox_log(p->lg, &o);
-	r->alerts_sent = o.sent;
-	r->alerts_failed = o.failed;
-	r->alerts_pending = o.pending;
-	outbox_result_free(&o);
-	if (rc < 0)
+		return;
+	if (p->cfg->nwebhooks > 0) {
+		int rc = outbox_deliver(p->j, p->cfg, p->run, p->cfg->alert_budget_ms, &o, &err);
+		outbox_log(p->lg, &o);
+		r->alerts_sent = o.sent;
+		r->alerts_failed = o.failed;
+		r->alerts_pending = o.pending;
+		outbox_result_free(&o);
+		if (rc < 0) {
+			pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
+			return;
+		}
+	}
+	/* The head the run shows (--json) is the journal's after them. */
+	if (journal_head(p->j, r->head, &r->head_seq, &err) < 0)
 		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
-	else if (journal_head(p->j, r->head, &r->head_seq, &err) < 0)
-		pass_log_problem(p, LOG_ERROR, NULL, NULL, err.msg);
-	return raised;
 }
 
 /*
@@ -515,7 +499,7 @@ pass_run(struct pass *p, struct xerr *err)
 		ret->duration_ms = mono_ms() - t0;
 		if (!p->dry && run_end(p, "failed", werr.msg, err) < 0)
 			goto out;
-		/* The alerts this run raises; then they go out. */
+		/* The alerts this run raised go out. */
 		pass_alerts(p);
 		*err = werr;
 		goto out;
@@ -536,11 +520,8 @@ pass_run(struct pass *p, struct xerr *err)
 	}
 	log_summary(p);
 	rc = pass_outcome(p, &werr, missing, err);
-	/* The alerts this run raises; then they go out. */
-	if (pass_alerts(p) < 0 && rc == 0) {
-		*err = p->alert_error;
-		rc = -1;
-	}
+	/* The alerts this run raised go out. */
+	pass_alerts(p);
 out:
 	redis_target_free(&t);
 	pass_free(p);

@@ -11,11 +11,13 @@
  * Two steps, both from the journal, since every run is a new process:
  *   rules_find()      before run_end: the conditions that hold now, which
  *                     run_end records ("alerting": [[rule, stream, group]])
- *   rules_evaluate()  after run_end: raises a firing alert for a condition
- *                     that holds unless the same rule and group has one
- *                     open (not resolved) from within its cooldown, and a
- *                     resolved alert for an open one whose condition no
- *                     run has seen for the cooldown.
+ *   rules_evaluate()  after run_end, in its transaction (a run killed
+ *                     after run_end has its alerts in the outbox, one
+ *                     killed before has neither): raises a firing alert
+ *                     for a condition that holds unless the same rule
+ *                     and group has one open (not resolved) from within
+ *                     its cooldown, and a resolved alert for an open one
+ *                     whose condition no run has seen for the cooldown.
  */
 #ifndef XR_RULES_H
 #define XR_RULES_H
@@ -65,7 +67,8 @@ void rule_hits_free(struct rule_hit *h, size_t n);
 
 /*
  * Raises (core/outbox.h) the alerts of run's r->hits and the resolved
- * alerts that are due, as described above.  -1: XR_EJOURNAL.
+ * alerts that are due, as described above, inside the open transaction
+ * (run_end's).  -1: XR_EJOURNAL.
  */
 int rules_evaluate(struct journal *j, const struct config *cfg, const struct mode *mode,
     int64_t run, const struct recover_result *r, struct xerr *err);

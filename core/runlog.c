@@ -157,7 +157,7 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	struct event ev = EVENT_INIT;
 	struct jw w;
 
-	/* The alert rules whose condition holds now: rules_evaluate() builds on it. */
+	/* The alert rules whose condition holds now: "alerting", and what rules_evaluate() raises. */
 	if (rules_find(p->j, p->cfg, p->run, status, error, r, err) < 0)
 		return -1;
 	buf_reset(&p->dbuf);
@@ -221,9 +221,22 @@ run_end(struct pass *p, const char *status, const char *error, struct xerr *err)
 	ev.kind = "run_end";
 	ev.run = p->run;
 	ev.detail = buf_str(&p->dbuf);
+	/*
+	 * The alerts the run raises go in with its run_end, in one transaction:
+	 * a run killed afterwards has them in its outbox, and one that cannot
+	 * raise them has not ended (the next run closes it as crashed).
+	 */
 	if (journal_begin_durable(p->j, err) < 0)
 		return -1;
-	return journal_append_commit(p->j, &ev, err);
+	if (journal_append(p->j, &ev, err) < 0 ||
+	    rules_evaluate(p->j, p->cfg, p->mode, p->run, r, err) < 0) {
+		journal_rollback(p->j);
+		return -1;
+	}
+	if (journal_commit(p->j, err) < 0)
+		return -1;
+	failpoint("after-run-end");
+	return 0;
 }
 
 void

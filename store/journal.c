@@ -586,6 +586,19 @@ journal_lock_archive(const char *path, int64_t wait_ms, int *ret_fd, struct xerr
 }
 
 int
+journal_lock_deliver(const char *path, int *ret_fd, struct xerr *err)
+{
+	char *cut;
+
+	if (lock_file(path, ".deliver.lock", "has a delivery running in", 0, ret_fd, err) == 0)
+		return 0;
+	/* Not waited for: how long is not news. */
+	if (err->code == XR_ELOCKED && (cut = strstr(err->msg, "; gave up after")) != NULL)
+		*cut = '\0';
+	return -1;
+}
+
+int
 journal_replace(struct journal *j, const char *from, struct xerr *err)
 {
 	size_t n = strlen(j->path) + 8;

@@ -62,6 +62,14 @@ void journal_unlock(struct journal *j);
 int journal_lock_rollback(const char *path, int64_t wait_ms, int *ret_fd, struct xerr *err);
 
 /*
+ * The lock one deliverer of the outbox at a time holds (an flock on
+ * "<path>.deliver.lock"), while it sends alerts.  Never waited for:
+ * XR_ELOCKED at once when another process keeps it, the message naming
+ * it.  OUT: *ret_fd, closed to let it go.
+ */
+int journal_lock_deliver(const char *path, int *ret_fd, struct xerr *err);
+
+/*
  * The lock one archive at a time holds (an flock on "<path>.archive.lock"),
  * whole, while it takes the journal's lock only for its last step.  Its
  * file's mtime is when an archive last began.  Waits up to wait_ms;

@@ -5,7 +5,9 @@ Listens on 127.0.0.1:PORT and records every request N (from 1) in DIR:
 req.N.method, req.N.path, req.N.headers ("Name: value" lines), req.N.body,
 req.N.time (when it arrived, Unix seconds with a fraction).
 Each answer is the first line of DIR/answers, which is then dropped unless
-it is the last: "STATUS|Header: value|...|body=TEXT" (200 when no file).
+it is the last: "STATUS|Header: value|...|body=TEXT|delay=SECONDS" (200
+when no file; delay: the answer waits that long after the request is
+recorded).
 --tls serves HTTPS with the given certificate and key.  --hang accepts
 connections and never answers.  DIR/ready appears once it listens.
 """
@@ -62,8 +64,13 @@ def make_handler(d):
                 f.write(body)
             parts = answer.split("|")
             out = b"ok"
+            for p in parts[1:]:
+                if p.startswith("delay="):
+                    time.sleep(float(p[6:]))
             self.send_response(int(parts[0]))
             for p in parts[1:]:
+                if p.startswith("delay="):
+                    continue
                 if p.startswith("body="):
                     out = p[5:].encode()
                 else:

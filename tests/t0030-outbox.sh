@@ -6,7 +6,9 @@
 # later run with the same message id and body; a 429's Retry-After is waited
 # for within the budget; a receiver that never answers cannot hold a run
 # past its budget nor hold the journal's lock meanwhile; what a run killed
-# there was sending goes again, with its id; a 404 fails at once and is
+# there was sending goes again, with its id; of two deliverers at once
+# (a run and report --notify) one sends and the other leaves its alert to
+# it: each alert is received once; a 404 fails at once and is
 # never retried; the last attempt allowed fails; a webhook gone from the
 # config fails; TLS is verified (ca_file).  The daily report and the metrics file count the
 # outbox; verify --head checks the journal against the head a chat message
@@ -264,7 +266,8 @@ test_case 'killed while a POST is in flight: the run is whole, the POST unjourna
 		"$HANG" "$URL_TOKEN" "$WHSEC")
 	conf $TMP/c.json 10s 1s 5 "$HUNG"
 	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
-	xr -c $TMP/c.json run >$OUTPUTS/kill-bg.out 2>&1 &
+	# xrecover itself, not a shell running it, is what is killed
+	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run >$OUTPUTS/kill-bg.out 2>&1 &
 	bg=$!
 	sleep 1.5
 	kill -9 $bg
@@ -281,6 +284,45 @@ test_case 'killed while a POST is in flight: the run is whole, the POST unjourna
 	assert_eq "$(sql "select message_id from alerts where alert = $alert")" \
 		"$(sed -n "s/^webhook-id: //p" $R1DIR/req.1.headers)" "webhook-id"
 	verify_sig $R1DIR/req.1.body $R1DIR/req.1.headers "$WHSEC"
+'
+
+test_case 'two deliverers at once, a receiver slow to answer: each alert POSTed once; the one that finds the other delivering leaves its alert to it, and says so' '
+	fresh two
+	conf $TMP/c.json 60s 1s 5 "$OPS"
+	a1=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	a2=$($XRTEST raise $TMP/c.json $DB s g pending warning)
+	# the first answer takes 6 s: the report comes while the run waits on it
+	answers "200|delay=6" 200
+	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run --json --log-file $OUTPUTS/two-run.log \
+		>$TMP/two-run.out 2>$OUTPUTS/two-run.err &
+	bg=$!
+	i=0
+	while [ ! -e $R1DIR/req.1.body ]; do
+		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
+		kill -0 $bg || fail "the run ended before it sent anything"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	code=0
+	xr -c $TMP/c.json report --daily --date $DAY --notify >$OUTPUTS/two-report.out \
+		2>$OUTPUTS/two-report.err || code=$?
+	wait $bg || { cat $OUTPUTS/two-run.err; fail "the run failed"; }
+	cp $TMP/two-run.out $OUTPUTS/two-run.out
+	a3=$(sql "select max(alert) from alerts")
+	# what the receiver got: each alert once
+	assert_eq "$a1 $a2 $a3" "$(python3 -c "
+import glob, json, sys
+print(\" \".join(sorted((str(json.load(open(f))[\"alert\"]) for f in glob.glob(sys.argv[1] + \"/req.*.body\")), key=int)))
+" $R1DIR)" "alerts received"
+	assert_eq "sent|1 sent|1 sent|1" "$(pair "alert in ($a1, $a2, $a3)" | tr "\n" " " | sed "s/ $//")"
+	# the report sent nothing, left its alert to the run, and said so
+	assert_eq 1 "$code" "exit code of the report"
+	assert_eq 1 "$(wc -l <$OUTPUTS/two-report.out | tr -d " ")" "lines the report printed"
+	assert_grep "\[ALERT\] LEFT pending=[23] why=\"journal .* has a delivery running in another xrecover \(pid $bg\), which sends what is pending\"" $OUTPUTS/two-report.err
+	assert_grep "the daily report \(alert $a3\) is pending: journal .* has a delivery running in another xrecover \(pid $bg\)" $OUTPUTS/two-report.err
+	# the run sent the report'"'"'s alert too, raised while it was delivering
+	pycheck $TMP/two-run.out "assert b[\"alerts\"] == {\"sent\": 3, \"failed\": 0, \"pending\": 0}, b[\"alerts\"]"
+	assert_grep "\[ALERT\] DELIVERED alert=$a3 webhook=ops attempt=1 " $OUTPUTS/two-run.log
 '
 
 test_case '404: failed at once, never retried' '

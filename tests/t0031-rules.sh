@@ -3,9 +3,11 @@
 # scenario against a real Redis, with the documented defaults (read back
 # from the alert's lines) or tiny thresholds; a flapping group alerts once
 # and is resolved once; a cooldown lets a condition that keeps holding
-# alert again; threshold "auto" judges a spike against weeks of the
-# group's own history; mistakes in "alert_rules" stop the command; hostile
-# names stay escaped in the alert and quoted in its command.
+# alert again; a run killed right after its run_end has its alerts
+# journalled, and the next run sends them once; threshold "auto" judges a
+# spike against weeks of the group's own history; mistakes in
+# "alert_rules" stop the command; hostile names stay escaped in the alert
+# and quoted in its command.
 # Case bodies are single-quoted and expanded by test_case.
 # shellcheck disable=SC2016
 # shellcheck source=tests/lib.sh
@@ -205,9 +207,10 @@ test_case 'mode and severity: a LIVE run says LIVE; a rule set critical or off i
 	assert_eq 0 "$(count missing firing)"
 '
 
-# sent RULE STATE: the messages of RULE in STATE the receiver in $TMP/rx got
+# sent RULE STATE [DIR]: the messages of RULE in STATE the receiver in DIR
+# ($TMP/rx) got
 sent() {
-	python3 - "$TMP/rx" "$1" "$2" <<-PY
+	python3 - "${3:-$TMP/rx}" "$1" "$2" <<-PY
 	import glob, json, sys
 	n = 0
 	for f in glob.glob(sys.argv[1] + "/req.*.body"):
@@ -254,6 +257,32 @@ test_case 'flapping for longer than the cooldown: one alert, and once clear for 
 	assert_eq 1 "$(sent pending firing)" "firing messages received"
 	assert_eq 1 "$(sent pending resolved)" "resolved messages received"
 	assert_eq 2 "$(sql "SELECT count(*) FROM alerts WHERE rule = '"'"'pending'"'"' AND status = '"'"'sent'"'"'")"
+'
+
+test_case 'killed right after its run_end: its alerts are in the outbox, and the next run sends each once' '
+	DB=$TMP/after-end.db
+	make_stream ae g 3
+	crash_consumer ae g dead 3
+	"$XRTEST" xdel "$REDIS_URL" ae 0 1
+	# shellcheck disable=SC2046 # pid and port
+	set -- $(start_receiver "$TMP/rae")
+	printf "{\"webhooks\": [{\"name\": \"ops\", \"format\": \"json\", \"url\": \"http://127.0.0.1:%s/hook\"}]}" "$2" >"$TMP/ae.json"
+	XRECOVER_FAILPOINT=after-run-end "$XR" -r "$REDIS_URL" --db "$DB" -q -c "$TMP/ae.json" \
+		run -s ae --claim-idle 0 2>/dev/null && fail "the failpoint did not kill the run"
+	# the run ended in the journal, with its one-shot alert: nothing sent yet
+	assert_eq "1|1" "$(sql "SELECT run, lost FROM runs WHERE status <> '"'"'crashed'"'"'")" "run 1 ended"
+	assert_eq 1 "$(count lost firing)" "lost alerts of the killed run"
+	assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE kind = '"'"'alert'"'"'")" "alerts"
+	assert_eq 0 "$(find "$TMP/rae" -name "req.*.body" | wc -l | tr -d " ")" "requests before the next run"
+	# the next run raises nothing again and sends what the killed one raised
+	xr -q -c "$TMP/ae.json" run -s ae --claim-idle 0
+	assert_eq 1 "$(count lost firing)" "lost alerts after the next run"
+	assert_eq 0 "$(count crashed firing)" "crashed alerts"
+	assert_eq "1|sent|2" "$(sql "SELECT run, status, (SELECT run FROM events WHERE kind = '"'"'alert_attempt'"'"') FROM alerts")"
+	assert_eq 1 "$(sent lost firing "$TMP/rae")" "lost messages received"
+	xr -q -c "$TMP/ae.json" run -s ae --claim-idle 0
+	assert_eq 1 "$(find "$TMP/rae" -name "req.*.body" | wc -l | tr -d " ")" "requests in all"
+	assert_eq 1 "$(count lost firing)" "lost alerts in all"
 '
 
 test_case 'a condition that keeps holding alerts again once per cooldown' '
