@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/buf.h"
 #include "../lib/xr.h"
 #include "chain.h"
 #include "journal.h"
@@ -75,10 +76,28 @@ int journal_add_archive(struct journal *j, const struct archive_row *r, struct x
 
 /* One counter's total of the events archived so far (table archive_totals). */
 struct archive_total {
-	const char *family;         /* the metric: "xrecover_claimed_total", ... */
+	char *family;               /* the metric: "xrecover_claimed_total", ... */
 	char *stream, *group;       /* NULL for a counter without labels */
 	int64_t n;
+	int64_t last_seq;           /* read back: the archive's (its archives row's) */
 };
+void archive_totals_free(struct archive_total *v, size_t n);
+
+/* Every row of archive_totals, by last_seq.  OUT: *ret (archive_totals_free()). */
+int journal_archive_totals(struct journal *j, struct archive_total **ret, size_t *ret_n,
+    struct xerr *err);
+
+/*
+ * The detail of the archived event that records an archive in the chain:
+ * exactly what its archives row r and its n archive_totals rows v say, as
+ * one JSON object (v is sorted first: the same rows give the same text).
+ */
+void archive_detail(struct buf *b, const struct archive_row *r, struct archive_total *v,
+    size_t n);
+
+/* Calls fn with the seq and detail of each archived event of j, in journal order. */
+int journal_archived_events(struct journal *j,
+    int (*fn)(void *ctx, int64_t seq, const char *detail), void *ctx, struct xerr *err);
 
 /*
  * Adds the n totals v of the archive whose last event is last_seq to j,
