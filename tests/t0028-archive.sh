@@ -163,6 +163,75 @@ tamper() {
 }
 test_case 'verify: an archive changed, missing or cut short, or the anchor changed, exits 7' tamper
 
+# rows_case SQL: verify with the live journal's archives and archive_totals
+# rows tampered with by SQL (their triggers dropped), then restored; exit in $rc
+rows_case() {
+	cp "$DB" "$TMP"/live.db
+	sqlite3 "$DB" "DROP TRIGGER archives_append_only_update;
+		DROP TRIGGER archives_append_only_delete;
+		DROP TRIGGER archive_totals_append_only_update;
+		DROP TRIGGER archive_totals_append_only_delete; $1"
+	rc=0
+	xr verify >"$TMP"/out 2>"$TMP"/err || rc=$?
+	cp "$TMP"/live.db "$DB"
+	rm -f "$DB"-wal "$DB"-shm
+}
+
+tamper_rows() {
+	l=$(sql "select last_seq from archives")
+	s=$(sql "select seq from events where kind = 'archived'")
+	f=$(sql "select file from archives")
+	claimed=$(sql "select n from archive_totals where family = 'xrecover_claimed_total' and stream = 'a'")
+	[ "$claimed" -gt 0 ] || fail "no claimed total archived"
+	# the archived event records the row and its totals
+	assert_eq "$f|1|$l|$claimed" "$(sql "select json_extract(detail, '\$.file'),
+		json_extract(detail, '\$.first_seq'), json_extract(detail, '\$.last_seq'),
+		(select json_extract(t.value, '\$.n') from json_each(detail, '\$.totals') t
+		 where json_extract(t.value, '\$.family') = 'xrecover_claimed_total'
+		 and json_extract(t.value, '\$.stream') = 'a') from events where seq = $s")"
+	totals="its archive_totals rows of the archive of events 1 to $l are not the totals its archived event $s recorded"
+	# a total lowered (what metrics and the daily report add), added, deleted
+	rows_case "UPDATE archive_totals SET n = n - 1 WHERE family = 'xrecover_claimed_total'
+		AND stream = 'a'"
+	assert_eq 7 "$rc" "total lowered"
+	assert_grep "^xrecover: journal broken: $totals \\(a total was changed" "$TMP"/err
+	rows_case "INSERT INTO archive_totals VALUES ($l, 'xrecover_lost_total', 'a', 'g', 5)"
+	assert_eq 7 "$rc" "total added"
+	assert_grep "$totals" "$TMP"/err
+	rows_case "DELETE FROM archive_totals WHERE family = 'xrecover_claimed_total'"
+	assert_eq 7 "$rc" "total deleted"
+	assert_grep "$totals" "$TMP"/err
+	rows_case "INSERT INTO archive_totals VALUES (5, 'xrecover_lost_total', 'a', 'g', 5)"
+	assert_eq 7 "$rc" "totals of no archive"
+	assert_grep "archive_totals rows of an archive ending at event 5 that table archives has no row of \\(added\\)" "$TMP"/err
+	# the row pointed at another file, even a whole copy of the archive
+	cp "$TMP/$f" "$TMP"/other.db
+	rows_case "UPDATE archives SET file = 'other.db'"
+	assert_eq 7 "$rc" "file changed"
+	assert_grep "its archives row of events 1 to $l says file \"other.db\" where its archived event $s recorded \"$f\"" "$TMP"/err
+	rm -f "$TMP"/other.db
+	# the numbers that runs and batches go on from
+	rows_case "UPDATE archives SET last_run = 99"
+	assert_eq 7 "$rc" "last_run changed"
+	assert_grep "says last_run 99 where its archived event $s recorded 3\$" "$TMP"/err
+	rows_case "UPDATE archives SET events = events + 1"
+	assert_eq 7 "$rc" "events changed"
+	assert_grep "says events $((l + 1)) where its archived event $s recorded $l\$" "$TMP"/err
+	# the row deleted: its event says so (not only that the chain lost its start)
+	rows_case "DELETE FROM archives"
+	assert_eq 7 "$rc" "row deleted"
+	assert_grep "^xrecover: journal broken: its archived event $s records an archive of events 1 to $l that table archives has no row of \\(deleted\\)\$" "$TMP"/err
+	# a row added for events already archived
+	rows_case "INSERT INTO archives SELECT 5, 1, last_hash, file, 5, first_ts, last_ts,
+		last_run, last_batch, archived_at FROM archives"
+	assert_eq 7 "$rc" "row added"
+	assert_grep "its archives row of events 1 to 5 was recorded by no archived event \\(added\\)" "$TMP"/err
+	# untouched: whole
+	xr verify >"$TMP"/out
+	assert_grep '^journal whole: .* and its 1 archives' "$TMP"/out
+}
+test_case 'verify: the archives and archive_totals rows changed, added or deleted, exits 7 and says which' tamper_rows
+
 # ------------------------------------------------------- stop before a run
 
 unfinished() {
