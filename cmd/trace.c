@@ -340,10 +340,22 @@ json_trace(struct jw *w, const struct trace *t)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	jw_kstrs(w, "archives_unread", t->unread, t->nunread);
 	jw_kbool(w, "redis_asked", t->redis_asked);
 	jw_kstr(w, "redis_error", t->redis_error);
 	jw_obj_end(w);
 	buf_free(&b);
+}
+
+/* A line for each archive of the journal that was not read. */
+static void
+print_unread(const struct trace *t)
+{
+	struct buf e = BUF_INIT;
+
+	for (size_t i = 0; i < t->nunread; i++)
+		printf("%s\n", out_esc(&e, t->unread[i]));
+	buf_free(&e);
 }
 
 /* Ends the command: Redis not asked is exit 3, after the story. */
@@ -397,6 +409,7 @@ trace_one(struct ctx *c, const char *arg)
 		rc = finish(c, &w, &t, 1);
 		buf_free(&b);
 	} else {
+		print_unread(&t);
 		trace_print(&t, stdout);
 		rc = finish(c, NULL, &t, 1);
 	}
@@ -444,6 +457,8 @@ trace_by_field(struct ctx *c, const char *arg)
 			printf(", the first %zu shown", n);
 		fputs("\n\n", stdout);
 		buf_free(&e);
+		if (n > 0)
+			print_unread(&t[0]);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				fputs("\n\n", stdout);

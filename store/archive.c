@@ -511,6 +511,116 @@ out:
 	return rc;
 }
 
+size_t
+journal_span_max(struct journal *j)
+{
+	int n = sqlite3_limit(journal_db(j), SQLITE_LIMIT_ATTACHED, -1);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Attaches the archive of part as "a<i>", and proves it is a journal that can be read. */
+static bool
+span_attach(struct journal *j, struct archive_part *part, size_t i)
+{
+	sqlite3 *db = journal_db(j);
+	sqlite3_stmt *st = NULL;
+	char sql[96];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "ATTACH DATABASE ?1 AS a%zu", i);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, part->path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM a%zu.events WHERE seq = ?1", i);
+		if (rc == SQLITE_DONE && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, part->last_seq);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1) {
+				sqlite3_finalize(st);
+				return true;
+			}
+			part->why = xstrdup(rc == SQLITE_ROW ? "it does not hold the events the journal "
+			    "says" : sqlite3_errmsg(db));
+		} else {
+			part->why = xstrdup(sqlite3_errmsg(db));
+		}
+	} else {
+		part->why = xstrdup(sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "DETACH DATABASE a%zu", i);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	return false;
+}
+
+int
+journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
+    struct xerr *err)
+{
+	static const char *const tables[][2] = {{"events", EVENT_COLS}, {"copied", COPIED_COLS}};
+	sqlite3 *db = journal_db(j);
+	sqlite3_stmt *st;
+	struct buf sql = BUF_INIT;
+	size_t k = 0, max = journal_span_max(j);
+	bool *on = xcalloc(n + 1, sizeof(*on));
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		parts[i].read = false;
+		if (k < max && span_attach(j, &parts[i], i)) {
+			parts[i].read = on[i] = true;
+			k++;
+		} else if (parts[i].why == NULL) {
+			parts[i].why = xstrdup("too many archives to read at once");
+		}
+	}
+	if (k == 0) {
+		free(on);
+		return 0;
+	}
+	for (size_t t = 0; t < 2; t++) {
+		buf_reset(&sql);
+		buf_printf(&sql, "CREATE TEMP VIEW %s AS", tables[t][0]);
+		for (size_t i = 0; i < n; i++)
+			if (on[i])
+				buf_printf(&sql, " SELECT %s FROM a%zu.%s WHERE seq BETWEEN %lld AND %lld"
+				    " UNION ALL", tables[t][1], i, tables[t][0],
+				    (long long)parts[i].first_seq, (long long)parts[i].last_seq);
+		buf_printf(&sql, " SELECT %s FROM main.%s", tables[t][1], tables[t][0]);
+		if (sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+			DB_ERR(j, err, "reading the archives");
+			goto out;
+		}
+	}
+	/* The journal's own view, over the events of all. */
+	if (sqlite3_prepare_v2(db, "SELECT sql FROM main.sqlite_master WHERE type = 'view'"
+	    " AND name = 'copy_events'", -1, &st, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "reading the archives");
+		goto out;
+	}
+	buf_reset(&sql);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (strncmp(v, "CREATE VIEW ", 12) == 0) {
+			buf_adds(&sql, "CREATE TEMP VIEW ");
+			buf_adds(&sql, v + 12);
+		}
+	}
+	sqlite3_finalize(st);
+	if (sql.len > 0 && sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "reading the archives");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(on);
+	buf_free(&sql);
+	return rc;
+}
+
 int
 journal_file_remove(const char *path, struct xerr *err)
 {

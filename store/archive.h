@@ -8,6 +8,7 @@
 #ifndef XR_STORE_ARCHIVE_H
 #define XR_STORE_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,33 @@ int journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_H
  */
 int journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_t to,
     bool rows, int64_t *ret_n, struct xerr *err);
+
+/*
+ * One archive a read command reads with the journal: its file and the
+ * events its archives row says it holds; read tells whether it was, and
+ * why (OUT: free()) why not.
+ */
+struct archive_part {
+	const char *path;
+	int64_t first_seq, last_seq;
+	bool read;
+	char *why;
+};
+
+/* How many archives a journal's queries can read at once (SQLite's attached databases). */
+size_t journal_span_max(struct journal *j);
+
+/*
+ * Makes the queries of j, a journal opened to read, read the events of
+ * the archives parts[] name too, as if they were still in it: attaches
+ * each (read-only) and puts temporary views named events, copied and
+ * copy_events over their parts and the journal's own.  An archive that
+ * cannot be read is left out (its part's read false, why set); at most
+ * journal_span_max() of them.  For tracing: the views shadow j's tables
+ * for every query of j after it (store/trace.h, the copies' origins).
+ */
+int journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
+    struct xerr *err);
 
 /* Adds a row to the archives table of j (in the open transaction, if any). */
 int journal_add_archive(struct journal *j, const struct archive_row *r, struct xerr *err);

@@ -232,6 +232,82 @@ tamper_rows() {
 }
 test_case 'verify: the archives and archive_totals rows changed, added or deleted, exits 7 and says which' tamper_rows
 
+# ------------------------------------------------------------------ trace
+
+# xt ARGS: xrecover on the trace journal
+xt() {
+	"$XR" -r "$REDIS_URL" --db "$TMP"/tr/j.db "$@"
+}
+
+trace_span() {
+	mkdir -p "$TMP"/tr
+	# in group g: claimed and dead-lettered, then archived
+	make_stream tr g 3
+	rcli XGROUP CREATE tr g2 0 >/dev/null
+	crash_consumer tr g dead
+	xt -q run -s tr -g g --claim-idle 0 --action dead-letter 2>/dev/null
+	xt -q archive --before "$FUTURE"
+	l=$(sql "select last_seq from archives" "$TMP"/tr/j.db)
+	a=$TMP/tr/$(sql "select file from archives" "$TMP"/tr/j.db)
+	id=$(sql "select entry_id from claimed_messages limit 1" "$a")
+	dl=$(sql "select dead_letter_stream || '/' || dead_letter_id from dead_letters where entry_id = '$id'" "$a")
+	assert_eq 0 "$(sql "select count(*) from events where kind in ('claim', 'dead_lettered')" "$TMP"/tr/j.db)"
+	# then, in the live journal: claimed in group g2
+	crash_consumer tr g2 dead2
+	xt -q run -s tr -g g2 --claim-idle 0 2>/dev/null
+	# its whole story, the archived events in order with the live ones, from
+	# the original or from its dead letter (found in the archive)
+	for e in "tr/$id" "$dl"; do
+		xt trace "$e" >"$TMP"/out
+		assert_eq "claimed/g dead-lettered/g claimed/g2" "$(awk '/^AT /{on=1; next}
+			on && NF == 0 {exit} on {print $2 "/" $4}' "$TMP"/out | tr '\n' ' ' | sed 's/ $//')"
+		assert_grep "^g +dead-lettered +1 +tr/$id\$" "$TMP"/out
+		assert_grep "^g2 +held +1 +tr/$id\$" "$TMP"/out
+		assert_no_grep "not read" "$TMP"/out
+	done
+	xt trace --json "tr/$id" >"$TMP"/out
+	python3 - "$TMP"/out "$l" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"][0]
+seqs = [e["seq"] for e in m["events"]]
+last = int(sys.argv[2])
+assert seqs == sorted(seqs), seqs
+assert seqs[0] <= last < seqs[-1], (seqs, last)
+assert m["archives_unread"] == [], m["archives_unread"]
+PY
+	# the payload field search reads the archive too
+	f=$(sql "select j.key || '=' || j.value from claimed_messages, json_each(payload) j
+		where entry_id = '$id' limit 1" "$a")
+	xt trace --field "$f" >"$TMP"/out
+	assert_grep '^1 message with ' "$TMP"/out
+	assert_grep " dead-lettered +tr/$id " "$TMP"/out
+	# the archive gone: one line says so, the live part is still shown
+	mv "$a" "$TMP"/tr/away.db
+	xt trace "tr/$id" >"$TMP"/out
+	assert_eq "archive '$a' is missing: its events 1 to $l are not read" "$(head -n 1 "$TMP"/out)"
+	assert_eq 1 "$(grep -c 'not read' "$TMP"/out)"
+	assert_eq "claimed/g2" "$(awk '/^AT /{on=1; next} on && NF == 0 {exit}
+		on {print $2 "/" $4}' "$TMP"/out | tr '\n' ' ' | sed 's/ $//')"
+	xt trace --json "tr/$id" >"$TMP"/out
+	python3 - "$TMP"/out "$a" "$l" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"][0]
+assert m["archives_unread"] == ["archive '%s' is missing: its events 1 to %s are not read"
+                                % (sys.argv[2], sys.argv[3])], m["archives_unread"]
+assert [(e["event"], e["group"]) for e in m["events"]] == [("claim", "g2")], m["events"]
+PY
+	# what only the archive knows: not found, and why
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$TMP"/tr/j.db trace "$dl"
+	assert_grep "knows nothing of $dl \\(archive '$a' is missing" "$TMP"/err
+	# not a journal: said the same way
+	echo junk >"$a"
+	xt trace "tr/$id" >"$TMP"/out
+	assert_grep "^archive '$a' cannot be read \\(.*\\): its events 1 to $l are not read\$" "$TMP"/out
+	mv "$TMP"/tr/away.db "$a"
+	xt verify >/dev/null
+}
+test_case 'trace reads the archives with the live journal: a story across both in order; an archive missing is one line' trace_span
+
 # ------------------------------------------------------- stop before a run
 
 unfinished() {
