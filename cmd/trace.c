@@ -493,8 +493,10 @@ const struct command cmd_trace = {
 	    "original, any copy of it, or a dead letter.  Then its fate for each group it was\n"
 	    "claimed in, and what Redis says of each of its entries now: whether the stream\n"
 	    "still has it, and where it is pending (group, consumer, delivery count).\n"
-	    "--field finds messages by a field of their journalled payload.  When Redis cannot\n"
-	    "be asked, the journal's story is printed and the exit code is 3.",
+	    "--field finds messages by a field of their journalled payload.  The archives the\n"
+	    "journal names are read with it; one that cannot be read is said in one line.\n"
+	    "When Redis cannot be asked, the journal's story is printed and the exit code\n"
+	    "is 3.",
 	.options = trace_options,
 	.min_args = 0,
 	.max_args = 1,

@@ -308,6 +308,44 @@ PY
 }
 test_case 'trace reads the archives with the live journal: a story across both in order; an archive missing is one line' trace_span
 
+# More archives than SQLite reads at once: the newest are read, the older
+# ones said in one line, and --db the newest of those reads them.
+trace_many() {
+	max=$(sqlite3 :memory: 'PRAGMA compile_options' | sed -n 's/^MAX_ATTACHED=//p')
+	max=${max:-10}
+	[ "$max" -le 20 ] || { echo "SQLite reads $max archives at once"; exit 77; }
+	d=$TMP/many/j.db
+	mkdir -p "$TMP"/many
+	make_stream mn g 2
+	rcli XGROUP CREATE mn g2 0 >/dev/null
+	crash_consumer mn g dead
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g --claim-idle 0 --action dead-letter 2>/dev/null
+	i=0
+	while [ $i -le "$max" ]; do
+		[ $i -eq 0 ] || "$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g 2>/dev/null
+		"$XR" --db "$d" -q archive --before "$FUTURE"
+		i=$((i + 1))
+	done
+	assert_eq $((max + 1)) "$(sql "select count(*) from archives" "$d")"
+	first=$(dirname "$d")/$(sql "select file from archives order by last_seq limit 1" "$d")
+	l=$(sql "select min(last_seq) from archives" "$d")
+	id=$(sql "select entry_id from claimed_messages limit 1" "$first")
+	crash_consumer mn g2 dead2
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g2 --claim-idle 0 2>/dev/null
+	"$XR" -r "$REDIS_URL" --db "$d" trace "mn/$id" >"$TMP"/out
+	assert_eq "the archives of events 1 to $l are not read: at most $max are read at once (with --db '$first', trace reads the older ones)" \
+		"$(head -n 1 "$TMP"/out)"
+	assert_eq 1 "$(grep -c 'not read' "$TMP"/out)"
+	assert_grep " claimed +mn/$id +g2 " "$TMP"/out
+	assert_no_grep " dead-lettered " "$TMP"/out
+	"$XR" -r "$REDIS_URL" --db "$first" trace "mn/$id" >"$TMP"/out
+	assert_grep " dead-lettered +mn/$id +g " "$TMP"/out
+	assert_no_grep "not read" "$TMP"/out
+	"$XR" --db "$d" verify >"$TMP"/out
+	assert_grep "and its $((max + 1)) archives" "$TMP"/out
+}
+test_case 'trace with more archives than are read at once: the newest read, one line for the older ones' trace_many
+
 # ------------------------------------------------------- stop before a run
 
 unfinished() {
