@@ -234,6 +234,12 @@ test_case 'verify: the archives and archive_totals rows changed, added or delete
 
 # ------------------------------------------------------------------ trace
 
+# story FILE: the EVENT/GROUP of each line of the story trace printed to FILE
+story() {
+	awk '/^AT /{on=1; next} on && NF == 0 {exit} on {print $2 "/" $4}' "$1" | tr '\n' ' ' |
+		sed 's/ $//'
+}
+
 # xt ARGS: xrecover on the trace journal
 xt() {
 	"$XR" -r "$REDIS_URL" --db "$TMP"/tr/j.db "$@"
@@ -259,8 +265,7 @@ trace_span() {
 	# the original or from its dead letter (found in the archive)
 	for e in "tr/$id" "$dl"; do
 		xt trace "$e" >"$TMP"/out
-		assert_eq "claimed/g dead-lettered/g claimed/g2" "$(awk '/^AT /{on=1; next}
-			on && NF == 0 {exit} on {print $2 "/" $4}' "$TMP"/out | tr '\n' ' ' | sed 's/ $//')"
+		assert_eq "claimed/g dead-lettered/g claimed/g2" "$(story "$TMP"/out)"
 		assert_grep "^g +dead-lettered +1 +tr/$id\$" "$TMP"/out
 		assert_grep "^g2 +held +1 +tr/$id\$" "$TMP"/out
 		assert_no_grep "not read" "$TMP"/out
@@ -286,8 +291,7 @@ PY
 	xt trace "tr/$id" >"$TMP"/out
 	assert_eq "archive '$a' is missing: its events 1 to $l are not read" "$(head -n 1 "$TMP"/out)"
 	assert_eq 1 "$(grep -c 'not read' "$TMP"/out)"
-	assert_eq "claimed/g2" "$(awk '/^AT /{on=1; next} on && NF == 0 {exit}
-		on {print $2 "/" $4}' "$TMP"/out | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "claimed/g2" "$(story "$TMP"/out)"
 	xt trace --json "tr/$id" >"$TMP"/out
 	python3 - "$TMP"/out "$a" "$l" <<'PY'
 import json, sys
