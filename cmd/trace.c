@@ -208,6 +208,16 @@ fill_tables(const struct trace *t, struct table *st, struct table *nt, struct ta
 }
 
 void
+trace_print_unread(const struct trace *t, FILE *f)
+{
+	struct buf e = BUF_INIT;
+
+	for (size_t i = 0; i < t->nunread; i++)
+		fprintf(f, "%s\n", out_esc(&e, t->unread[i]));
+	buf_free(&e);
+}
+
+void
 trace_print(const struct trace *t, FILE *f)
 {
 	struct table st, nt, ft;
@@ -347,16 +357,6 @@ json_trace(struct jw *w, const struct trace *t)
 	buf_free(&b);
 }
 
-/* A line for each archive of the journal that was not read. */
-static void
-print_unread(const struct trace *t)
-{
-	struct buf e = BUF_INIT;
-
-	for (size_t i = 0; i < t->nunread; i++)
-		printf("%s\n", out_esc(&e, t->unread[i]));
-	buf_free(&e);
-}
 
 /* Ends the command: Redis not asked is exit 3, after the story. */
 static int
@@ -409,7 +409,7 @@ trace_one(struct ctx *c, const char *arg)
 		rc = finish(c, &w, &t, 1);
 		buf_free(&b);
 	} else {
-		print_unread(&t);
+		trace_print_unread(&t, stdout);
 		trace_print(&t, stdout);
 		rc = finish(c, NULL, &t, 1);
 	}
@@ -458,7 +458,7 @@ trace_by_field(struct ctx *c, const char *arg)
 		fputs("\n\n", stdout);
 		buf_free(&e);
 		if (n > 0)
-			print_unread(&t[0]);
+			trace_print_unread(&t[0], stdout);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				fputs("\n\n", stdout);
