@@ -208,6 +208,16 @@ fill_tables(const struct trace *t, struct table *st, struct table *nt, struct ta
 }
 
 void
+trace_print_unread(const struct trace *t, FILE *f)
+{
+	struct buf e = BUF_INIT;
+
+	for (size_t i = 0; i < t->nunread; i++)
+		fprintf(f, "%s\n", out_esc(&e, t->unread[i]));
+	buf_free(&e);
+}
+
+void
 trace_print(const struct trace *t, FILE *f)
 {
 	struct table st, nt, ft;
@@ -340,11 +350,13 @@ json_trace(struct jw *w, const struct trace *t)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	jw_kstrs(w, "archives_unread", t->unread, t->nunread);
 	jw_kbool(w, "redis_asked", t->redis_asked);
 	jw_kstr(w, "redis_error", t->redis_error);
 	jw_obj_end(w);
 	buf_free(&b);
 }
+
 
 /* Ends the command: Redis not asked is exit 3, after the story. */
 static int
@@ -397,6 +409,7 @@ trace_one(struct ctx *c, const char *arg)
 		rc = finish(c, &w, &t, 1);
 		buf_free(&b);
 	} else {
+		trace_print_unread(&t, stdout);
 		trace_print(&t, stdout);
 		rc = finish(c, NULL, &t, 1);
 	}
@@ -444,6 +457,8 @@ trace_by_field(struct ctx *c, const char *arg)
 			printf(", the first %zu shown", n);
 		fputs("\n\n", stdout);
 		buf_free(&e);
+		if (n > 0)
+			trace_print_unread(&t[0], stdout);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				fputs("\n\n", stdout);
@@ -478,8 +493,10 @@ const struct command cmd_trace = {
 	    "original, any copy of it, or a dead letter.  Then its fate for each group it was\n"
 	    "claimed in, and what Redis says of each of its entries now: whether the stream\n"
 	    "still has it, and where it is pending (group, consumer, delivery count).\n"
-	    "--field finds messages by a field of their journalled payload.  When Redis cannot\n"
-	    "be asked, the journal's story is printed and the exit code is 3.",
+	    "--field finds messages by a field of their journalled payload.  The archives the\n"
+	    "journal names are read with it; one that cannot be read is said in one line.\n"
+	    "When Redis cannot be asked, the journal's story is printed and the exit code\n"
+	    "is 3.",
 	.options = trace_options,
 	.min_args = 0,
 	.max_args = 1,

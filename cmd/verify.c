@@ -27,7 +27,7 @@ verify_run(struct ctx *c)
 	struct chain_report r;
 	struct progress pr;
 	struct xerr err = {0};
-	char line[512], head[CHAIN_HEX_LEN];
+	char line[1024], head[CHAIN_HEX_LEN];
 
 	progress_init(&pr, "verify", c->cfg.quiet);
 	if (verify_journal(&c->cfg, want, pr.on ? draw : NULL, &pr, &r, &err) < 0)
@@ -47,7 +47,8 @@ verify_run(struct ctx *c)
 		jw_kint(&w, "archived_events", r.archived_events);
 		jw_kstr(&w, "archive", r.archive[0] != '\0' ? r.archive : NULL);
 		if (r.status != CHAIN_WHOLE && r.status != CHAIN_HEAD_MISSING &&
-		    r.status != CHAIN_INDEX && r.status != CHAIN_ARCHIVE)
+		    r.status != CHAIN_INDEX && r.status != CHAIN_ARCHIVE &&
+		    r.status != CHAIN_ARCHIVE_ROWS)
 			jw_kint(&w, "bad_seq", r.bad_seq);
 		else
 			jw_kstr(&w, "bad_seq", NULL);

@@ -280,25 +280,20 @@ plan(struct journal *j, const char *db, int64_t before_ms, struct archive_limits
 	return 0;
 }
 
-/* The archived event the new live journal starts its own part with. */
+/*
+ * The archived event that closes the new live journal's copying: it holds
+ * exactly what the archive's archives and archive_totals rows say, so
+ * that those rows are in the chain too (verify checks them against it).
+ */
 static int
-append_archived(struct journal *l, const struct archive_row *row, struct xerr *err)
+append_archived(struct journal *l, const struct archive_row *row, struct archive_total *tv,
+    size_t tn, struct xerr *err)
 {
 	struct buf b = BUF_INIT;
-	struct jw w;
 	struct event ev = EVENT_INIT;
-	char hex[CHAIN_HEX_LEN];
 	int rc;
 
-	chain_hex(row->last_hash, hex);
-	jw_init(&w, &b);
-	jw_obj(&w);
-	jw_kstr(&w, "file", row->file);
-	jw_kint(&w, "first_seq", row->first_seq);
-	jw_kint(&w, "last_seq", row->last_seq);
-	jw_kstr(&w, "last_hash", hex);
-	jw_kint(&w, "events", row->events);
-	jw_obj_end(&w);
+	archive_detail(&b, row, tv, tn);
 	ev.kind = "archived";
 	ev.detail = buf_str(&b);
 	rc = journal_begin(l, err) < 0 ? -1 : journal_append_commit(l, &ev, err);
@@ -420,7 +415,7 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 			goto out;
 		head = now_head;
 	}
-	if (check_live(j, l, row.last_seq, head, err) < 0 || append_archived(l, &row, err) < 0)
+	if (check_live(j, l, row.last_seq, head, err) < 0 || append_archived(l, &row, tv, tn, err) < 0)
 		goto out;
 	journal_close(l);
 	l = NULL;
@@ -450,7 +445,7 @@ out:
 	}
 	journal_close(j);
 	archive_rows_free(rows, nrows);
-	metrics_archive_totals_free(tv, tn);
+	archive_totals_free(tv, tn);
 	free(name);
 	free(tmp);
 	free(next);

@@ -189,27 +189,18 @@ metrics_archive_totals(struct journal *j, int64_t from, int64_t to,
 	for (size_t i = 0; i < m.n; i++)
 		for (int f = 0; f < NCOUNTERS; f++)
 			if (m.v[i].c[f] > 0)
-				v[n++] = (struct archive_total){counters[f].name,
-				    xstrdup(m.v[i].stream), xstrdup(m.v[i].group), m.v[i].c[f]};
+				v[n++] = (struct archive_total){xstrdup(counters[f].name),
+				    xstrdup(m.v[i].stream), xstrdup(m.v[i].group), m.v[i].c[f], 0};
 	if (m.sent > 0)
-		v[n++] = (struct archive_total){ALERTS_SENT, NULL, NULL, m.sent};
+		v[n++] = (struct archive_total){xstrdup(ALERTS_SENT), NULL, NULL, m.sent, 0};
 	if (m.failed > 0)
-		v[n++] = (struct archive_total){ALERTS_FAILED, NULL, NULL, m.failed};
+		v[n++] = (struct archive_total){xstrdup(ALERTS_FAILED), NULL, NULL, m.failed, 0};
 	mg_free(&m);
 	*ret = v;
 	*ret_n = n;
 	return 0;
 }
 
-void
-metrics_archive_totals_free(struct archive_total *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].stream);
-		free(v[i].group);
-	}
-	free(v);
-}
 
 void
 metrics_label_value(struct buf *b, const char *s)

@@ -37,11 +37,10 @@ int metrics_build(const struct config *cfg, const struct recover_result *r, stru
  * The counters of the events of j with seq in [from, to], added to those
  * of the archives j names (its newest archive's totals): what a new
  * archive of those events records.  Counts of zero are left out.
- * OUT: *ret, *ret_n, freed with metrics_archive_totals_free().
+ * OUT: *ret, *ret_n, freed with archive_totals_free().
  */
 int metrics_archive_totals(struct journal *j, int64_t from, int64_t to,
     struct archive_total **ret, size_t *ret_n, struct xerr *err);
-void metrics_archive_totals_free(struct archive_total *v, size_t n);
 
 /* Appends s to b as a label value of the text format, without the quotes. */
 void metrics_label_value(struct buf *b, const char *s);

@@ -74,6 +74,8 @@ struct trace {
 	size_t nsteps;
 	struct trace_fate *fates;
 	size_t nfates;
+	char **unread;              /* a line for each archive of the journal not read */
+	size_t nunread;
 	bool redis_asked;           /* nodes[].in_stream and .pending are Redis's answers */
 	char *redis_error;          /* why Redis could not be asked, or NULL */
 };
@@ -104,8 +106,10 @@ void chain_fate_free(struct chain_fate *f);
  * The story of the message stream/id is part of: stream/id may be the
  * original, any copy of it, or a dead letter of either.  Reads the
  * journal, then asks Redis; when Redis cannot be asked, ret->redis_error
- * says why and the rest is filled in.  XR_ENOTHING when the journal knows
- * nothing of it.
+ * says why and the rest is filled in.  The journal's archives are read
+ * with it, as one journal; one that cannot be read (missing, unreadable,
+ * more than can be read at once) is left out and said in ret->unread.
+ * XR_ENOTHING when the journal knows nothing of it.
  */
 int trace_entry(const struct config *cfg, const char *stream, struct entry_id id,
     struct trace *ret, struct xerr *err);

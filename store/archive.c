@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/json.h"
 #include "archive.h"
 
 #define DB_ERR(j, err, what) \
@@ -282,6 +283,142 @@ journal_add_archive_totals(struct journal *j, int64_t last_seq, const struct arc
 	return journal_commit(j, err);
 }
 
+void
+archive_totals_free(struct archive_total *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].family);
+		free(v[i].stream);
+		free(v[i].group);
+	}
+	free(v);
+}
+
+static char *
+dup_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+int
+journal_archive_totals(struct journal *j, struct archive_total **ret, size_t *ret_n,
+    struct xerr *err)
+{
+	sqlite3_stmt *st;
+	struct archive_total *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT last_seq, family, stream, grp, n"
+	    " FROM archive_totals ORDER BY last_seq", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the archives' totals");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].last_seq = sqlite3_column_int64(st, 0);
+		v[n].family = dup_text(st, 1);
+		v[n].stream = dup_text(st, 2);
+		v[n].group = dup_text(st, 3);
+		v[n].n = sqlite3_column_int64(st, 4);
+		if (v[n].family == NULL)
+			v[n].family = xstrdup("");
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		archive_totals_free(v, n);
+		return DB_ERR(j, err, "reading the archives' totals");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* NULL first, then bytewise. */
+static int
+cmp_opt(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int
+cmp_total(const void *a, const void *b)
+{
+	const struct archive_total *x = a, *y = b;
+	int c = strcmp(x->family, y->family);
+
+	if (c == 0)
+		c = cmp_opt(x->stream, y->stream);
+	if (c == 0)
+		c = cmp_opt(x->group, y->group);
+	if (c == 0)
+		c = (x->n > y->n) - (x->n < y->n);
+	return c;
+}
+
+void
+archive_detail(struct buf *b, const struct archive_row *r, struct archive_total *v, size_t n)
+{
+	struct jw w;
+	char hex[CHAIN_HEX_LEN];
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_total);
+	chain_hex(r->last_hash, hex);
+	jw_init(&w, b);
+	jw_obj(&w);
+	jw_kstr(&w, "file", r->file);
+	jw_kint(&w, "first_seq", r->first_seq);
+	jw_kint(&w, "last_seq", r->last_seq);
+	jw_kstr(&w, "last_hash", hex);
+	jw_kint(&w, "events", r->events);
+	jw_kint(&w, "first_ts", r->first_ts);
+	jw_kint(&w, "last_ts", r->last_ts);
+	jw_kint(&w, "last_run", r->last_run);
+	jw_kint(&w, "last_batch", r->last_batch);
+	jw_kint(&w, "archived_at", r->archived_at);
+	jw_key(&w, "totals");
+	jw_arr(&w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj(&w);
+		jw_kstr(&w, "family", v[i].family);
+		jw_kstr(&w, "stream", v[i].stream);
+		jw_kstr(&w, "group", v[i].group);
+		jw_kint(&w, "n", v[i].n);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+}
+
+int
+journal_archived_events(struct journal *j,
+    int (*fn)(void *ctx, int64_t seq, const char *detail), void *ctx, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(journal_db(j), "SELECT seq, detail FROM events"
+	    " WHERE kind = 'archived' ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "reading the archived events");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		if (fn(ctx, sqlite3_column_int64(st, 0), d != NULL ? d : "") < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return DB_ERR(j, err, "reading the archived events");
+	return 0;
+}
+
 /* Runs sql with ?1 = a, ?2 = b; err names what. */
 static int
 run2(struct journal *j, const char *sql, int64_t a, int64_t b, const char *what,
@@ -371,6 +508,116 @@ out:
 		sqlite3_finalize(st);
 	}
 	*ret_n = n;
+	return rc;
+}
+
+size_t
+journal_span_max(struct journal *j)
+{
+	int n = sqlite3_limit(journal_db(j), SQLITE_LIMIT_ATTACHED, -1);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Attaches the archive of part as "a<i>", and proves it is a journal that can be read. */
+static bool
+span_attach(struct journal *j, struct archive_part *part, size_t i)
+{
+	sqlite3 *db = journal_db(j);
+	sqlite3_stmt *st = NULL;
+	char sql[96];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "ATTACH DATABASE ?1 AS a%zu", i);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, part->path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM a%zu.events WHERE seq = ?1", i);
+		if (rc == SQLITE_DONE && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, part->last_seq);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1) {
+				sqlite3_finalize(st);
+				return true;
+			}
+			part->why = xstrdup(rc == SQLITE_ROW ? "it does not hold the events the journal "
+			    "says" : sqlite3_errmsg(db));
+		} else {
+			part->why = xstrdup(sqlite3_errmsg(db));
+		}
+	} else {
+		part->why = xstrdup(sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "DETACH DATABASE a%zu", i);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	return false;
+}
+
+int
+journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
+    struct xerr *err)
+{
+	static const char *const tables[][2] = {{"events", EVENT_COLS}, {"copied", COPIED_COLS}};
+	sqlite3 *db = journal_db(j);
+	sqlite3_stmt *st;
+	struct buf sql = BUF_INIT;
+	size_t k = 0, max = journal_span_max(j);
+	bool *on = xcalloc(n + 1, sizeof(*on));
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		parts[i].read = false;
+		if (k < max && span_attach(j, &parts[i], i)) {
+			parts[i].read = on[i] = true;
+			k++;
+		} else if (parts[i].why == NULL) {
+			parts[i].why = xstrdup("too many archives to read at once");
+		}
+	}
+	if (k == 0) {
+		free(on);
+		return 0;
+	}
+	for (size_t t = 0; t < 2; t++) {
+		buf_reset(&sql);
+		buf_printf(&sql, "CREATE TEMP VIEW %s AS", tables[t][0]);
+		for (size_t i = 0; i < n; i++)
+			if (on[i])
+				buf_printf(&sql, " SELECT %s FROM a%zu.%s WHERE seq BETWEEN %lld AND %lld"
+				    " UNION ALL", tables[t][1], i, tables[t][0],
+				    (long long)parts[i].first_seq, (long long)parts[i].last_seq);
+		buf_printf(&sql, " SELECT %s FROM main.%s", tables[t][1], tables[t][0]);
+		if (sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+			DB_ERR(j, err, "reading the archives");
+			goto out;
+		}
+	}
+	/* The journal's own view, over the events of all. */
+	if (sqlite3_prepare_v2(db, "SELECT sql FROM main.sqlite_master WHERE type = 'view'"
+	    " AND name = 'copy_events'", -1, &st, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "reading the archives");
+		goto out;
+	}
+	buf_reset(&sql);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (strncmp(v, "CREATE VIEW ", 12) == 0) {
+			buf_adds(&sql, "CREATE TEMP VIEW ");
+			buf_adds(&sql, v + 12);
+		}
+	}
+	sqlite3_finalize(st);
+	if (sql.len > 0 && sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+		DB_ERR(j, err, "reading the archives");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(on);
+	buf_free(&sql);
 	return rc;
 }
 

@@ -8,9 +8,11 @@
 #ifndef XR_STORE_ARCHIVE_H
 #define XR_STORE_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/buf.h"
 #include "../lib/xr.h"
 #include "chain.h"
 #include "journal.h"
@@ -70,15 +72,60 @@ int journal_event_hash(struct journal *j, int64_t seq, unsigned char ret[CHAIN_H
 int journal_copy_from(struct journal *dst, const char *src, int64_t from, int64_t to,
     bool rows, int64_t *ret_n, struct xerr *err);
 
+/*
+ * One archive a read command reads with the journal: its file and the
+ * events its archives row says it holds; read tells whether it was, and
+ * why (OUT: free()) why not.
+ */
+struct archive_part {
+	const char *path;
+	int64_t first_seq, last_seq;
+	bool read;
+	char *why;
+};
+
+/* How many archives a journal's queries can read at once (SQLite's attached databases). */
+size_t journal_span_max(struct journal *j);
+
+/*
+ * Makes the queries of j, a journal opened to read, read the events of
+ * the archives parts[] name too, as if they were still in it: attaches
+ * each (read-only) and puts temporary views named events, copied and
+ * copy_events over their parts and the journal's own.  An archive that
+ * cannot be read is left out (its part's read false, why set); at most
+ * journal_span_max() of them.  For tracing: the views shadow j's tables
+ * for every query of j after it (store/trace.h, the copies' origins).
+ */
+int journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
+    struct xerr *err);
+
 /* Adds a row to the archives table of j (in the open transaction, if any). */
 int journal_add_archive(struct journal *j, const struct archive_row *r, struct xerr *err);
 
 /* One counter's total of the events archived so far (table archive_totals). */
 struct archive_total {
-	const char *family;         /* the metric: "xrecover_claimed_total", ... */
+	char *family;               /* the metric: "xrecover_claimed_total", ... */
 	char *stream, *group;       /* NULL for a counter without labels */
 	int64_t n;
+	int64_t last_seq;           /* read back: the archive's (its archives row's) */
 };
+void archive_totals_free(struct archive_total *v, size_t n);
+
+/* Every row of archive_totals, by last_seq.  OUT: *ret (archive_totals_free()). */
+int journal_archive_totals(struct journal *j, struct archive_total **ret, size_t *ret_n,
+    struct xerr *err);
+
+/*
+ * The detail of the archived event that records an archive in the chain:
+ * exactly what its archives row r and its n archive_totals rows v say, as
+ * one JSON object (v is sorted first: the same rows give the same text).
+ */
+void archive_detail(struct buf *b, const struct archive_row *r, struct archive_total *v,
+    size_t n);
+
+/* Calls fn with the seq and detail of each archived event of j, in journal order. */
+int journal_archived_events(struct journal *j,
+    int (*fn)(void *ctx, int64_t seq, const char *detail), void *ctx, struct xerr *err);
 
 /*
  * Adds the n totals v of the archive whose last event is last_seq to j,

@@ -369,6 +369,7 @@ chain_verify_range(const char *path, int64_t from, int64_t to, const unsigned ch
 		}
 	}
 	ret->events = total;
+	ret->first_seq = lo;
 	if (to > 0) {
 		/* The head of the range: the stored hash of its last event. */
 		unsigned char h[CHAIN_HASH_LEN];

@@ -21,12 +21,15 @@ enum chain_break {
 	CHAIN_HEAD_MISSING,         /* the head asked for is not in the journal */
 	CHAIN_INDEX,                /* the chain is whole, the copied table is not what it says */
 	CHAIN_ARCHIVE,              /* an archive the journal names is missing or not its own */
+	CHAIN_ARCHIVE_ROWS,         /* its archives or archive_totals rows are not what the
+	                               archived events in the chain recorded */
 };
 
 /* Self-contained (fixed arrays only): nothing to free. */
 struct chain_report {
 	enum chain_break status;
 	int64_t events;             /* events checked */
+	int64_t first_seq;          /* the oldest event */
 	int64_t head_seq;           /* the newest event */
 	unsigned char head[CHAIN_HASH_LEN];
 	int64_t bad_seq;            /* the first bad event */
@@ -42,7 +45,7 @@ struct chain_report {
 	int64_t archives;           /* archive files checked */
 	int64_t archived_events;    /* the events in them */
 	char archive[256];          /* the archive the break is in ("": the journal) */
-	char archive_why[160];      /* CHAIN_ARCHIVE: what is wrong with it */
+	char archive_why[400];      /* CHAIN_ARCHIVE, CHAIN_ARCHIVE_ROWS: what is wrong */
 };
 
 typedef void (*chain_progress_fn)(void *ctx, int64_t done, int64_t total);

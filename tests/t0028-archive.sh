@@ -163,6 +163,193 @@ tamper() {
 }
 test_case 'verify: an archive changed, missing or cut short, or the anchor changed, exits 7' tamper
 
+# rows_case SQL: verify with the live journal's archives and archive_totals
+# rows tampered with by SQL (their triggers dropped), then restored; exit in $rc
+rows_case() {
+	cp "$DB" "$TMP"/live.db
+	sqlite3 "$DB" "DROP TRIGGER archives_append_only_update;
+		DROP TRIGGER archives_append_only_delete;
+		DROP TRIGGER archive_totals_append_only_update;
+		DROP TRIGGER archive_totals_append_only_delete; $1"
+	rc=0
+	xr verify >"$TMP"/out 2>"$TMP"/err || rc=$?
+	cp "$TMP"/live.db "$DB"
+	rm -f "$DB"-wal "$DB"-shm
+}
+
+tamper_rows() {
+	l=$(sql "select last_seq from archives")
+	s=$(sql "select seq from events where kind = 'archived'")
+	f=$(sql "select file from archives")
+	claimed=$(sql "select n from archive_totals where family = 'xrecover_claimed_total' and stream = 'a'")
+	[ "$claimed" -gt 0 ] || fail "no claimed total archived"
+	# the archived event records the row and its totals
+	assert_eq "$f|1|$l|$claimed" "$(sql "select json_extract(detail, '\$.file'),
+		json_extract(detail, '\$.first_seq'), json_extract(detail, '\$.last_seq'),
+		(select json_extract(t.value, '\$.n') from json_each(detail, '\$.totals') t
+		 where json_extract(t.value, '\$.family') = 'xrecover_claimed_total'
+		 and json_extract(t.value, '\$.stream') = 'a') from events where seq = $s")"
+	totals="its archive_totals rows of the archive of events 1 to $l are not the totals its archived event $s recorded"
+	# a total lowered (what metrics and the daily report add), added, deleted
+	rows_case "UPDATE archive_totals SET n = n - 1 WHERE family = 'xrecover_claimed_total'
+		AND stream = 'a'"
+	assert_eq 7 "$rc" "total lowered"
+	assert_grep "^xrecover: journal broken: $totals \\(a total was changed" "$TMP"/err
+	rows_case "INSERT INTO archive_totals VALUES ($l, 'xrecover_lost_total', 'a', 'g', 5)"
+	assert_eq 7 "$rc" "total added"
+	assert_grep "$totals" "$TMP"/err
+	rows_case "DELETE FROM archive_totals WHERE family = 'xrecover_claimed_total'"
+	assert_eq 7 "$rc" "total deleted"
+	assert_grep "$totals" "$TMP"/err
+	rows_case "INSERT INTO archive_totals VALUES (5, 'xrecover_lost_total', 'a', 'g', 5)"
+	assert_eq 7 "$rc" "totals of no archive"
+	assert_grep "archive_totals rows of an archive ending at event 5 that table archives has no row of \\(added\\)" "$TMP"/err
+	# the row pointed at another file, even a whole copy of the archive
+	cp "$TMP/$f" "$TMP"/other.db
+	rows_case "UPDATE archives SET file = 'other.db'"
+	assert_eq 7 "$rc" "file changed"
+	assert_grep "its archives row of events 1 to $l says file \"other.db\" where its archived event $s recorded \"$f\"" "$TMP"/err
+	rm -f "$TMP"/other.db
+	# the numbers that runs and batches go on from
+	rows_case "UPDATE archives SET last_run = 99"
+	assert_eq 7 "$rc" "last_run changed"
+	assert_grep "says last_run 99 where its archived event $s recorded 3\$" "$TMP"/err
+	rows_case "UPDATE archives SET events = events + 1"
+	assert_eq 7 "$rc" "events changed"
+	assert_grep "says events $((l + 1)) where its archived event $s recorded $l\$" "$TMP"/err
+	# the row deleted: its event says so (not only that the chain lost its start)
+	rows_case "DELETE FROM archives"
+	assert_eq 7 "$rc" "row deleted"
+	assert_grep "^xrecover: journal broken: its archived event $s records an archive of events 1 to $l that table archives has no row of \\(deleted\\)\$" "$TMP"/err
+	# a row added for events already archived
+	rows_case "INSERT INTO archives SELECT 5, 1, last_hash, file, 5, first_ts, last_ts,
+		last_run, last_batch, archived_at FROM archives"
+	assert_eq 7 "$rc" "row added"
+	assert_grep "its archives row of events 1 to 5 was recorded by no archived event \\(added\\)" "$TMP"/err
+	# untouched: whole
+	xr verify >"$TMP"/out
+	assert_grep '^journal whole: .* and its 1 archives' "$TMP"/out
+}
+test_case 'verify: the archives and archive_totals rows changed, added or deleted, exits 7 and says which' tamper_rows
+
+# ------------------------------------------------------------------ trace
+
+# story FILE: the EVENT/GROUP of each line of the story trace printed to FILE
+story() {
+	awk '/^AT /{on=1; next} on && NF == 0 {exit} on {print $2 "/" $4}' "$1" | tr '\n' ' ' |
+		sed 's/ $//'
+}
+
+# xt ARGS: xrecover on the trace journal
+xt() {
+	"$XR" -r "$REDIS_URL" --db "$TMP"/tr/j.db "$@"
+}
+
+trace_span() {
+	mkdir -p "$TMP"/tr
+	# in group g: claimed and dead-lettered, then archived
+	make_stream tr g 3
+	rcli XGROUP CREATE tr g2 0 >/dev/null
+	crash_consumer tr g dead
+	xt -q run -s tr -g g --claim-idle 0 --action dead-letter 2>/dev/null
+	xt -q archive --before "$FUTURE"
+	l=$(sql "select last_seq from archives" "$TMP"/tr/j.db)
+	a=$TMP/tr/$(sql "select file from archives" "$TMP"/tr/j.db)
+	id=$(sql "select entry_id from claimed_messages limit 1" "$a")
+	dl=$(sql "select dead_letter_stream || '/' || dead_letter_id from dead_letters where entry_id = '$id'" "$a")
+	assert_eq 0 "$(sql "select count(*) from events where kind in ('claim', 'dead_lettered')" "$TMP"/tr/j.db)"
+	# then, in the live journal: claimed in group g2
+	crash_consumer tr g2 dead2
+	xt -q run -s tr -g g2 --claim-idle 0 2>/dev/null
+	# its whole story, the archived events in order with the live ones, from
+	# the original or from its dead letter (found in the archive)
+	for e in "tr/$id" "$dl"; do
+		xt trace "$e" >"$TMP"/out
+		assert_eq "claimed/g dead-lettered/g claimed/g2" "$(story "$TMP"/out)"
+		assert_grep "^g +dead-lettered +1 +tr/$id\$" "$TMP"/out
+		assert_grep "^g2 +held +1 +tr/$id\$" "$TMP"/out
+		assert_no_grep "not read" "$TMP"/out
+	done
+	xt trace --json "tr/$id" >"$TMP"/out
+	python3 - "$TMP"/out "$l" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"][0]
+seqs = [e["seq"] for e in m["events"]]
+last = int(sys.argv[2])
+assert seqs == sorted(seqs), seqs
+assert seqs[0] <= last < seqs[-1], (seqs, last)
+assert m["archives_unread"] == [], m["archives_unread"]
+PY
+	# the payload field search reads the archive too
+	f=$(sql "select j.key || '=' || j.value from claimed_messages, json_each(payload) j
+		where entry_id = '$id' limit 1" "$a")
+	xt trace --field "$f" >"$TMP"/out
+	assert_grep '^1 message with ' "$TMP"/out
+	assert_grep " dead-lettered +tr/$id " "$TMP"/out
+	# the archive gone: one line says so, the live part is still shown
+	mv "$a" "$TMP"/tr/away.db
+	xt trace "tr/$id" >"$TMP"/out
+	assert_eq "archive '$a' is missing: its events 1 to $l are not read" "$(head -n 1 "$TMP"/out)"
+	assert_eq 1 "$(grep -c 'not read' "$TMP"/out)"
+	assert_eq "claimed/g2" "$(story "$TMP"/out)"
+	xt trace --json "tr/$id" >"$TMP"/out
+	python3 - "$TMP"/out "$a" "$l" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"][0]
+assert m["archives_unread"] == ["archive '%s' is missing: its events 1 to %s are not read"
+                                % (sys.argv[2], sys.argv[3])], m["archives_unread"]
+assert [(e["event"], e["group"]) for e in m["events"]] == [("claim", "g2")], m["events"]
+PY
+	# what only the archive knows: not found, and why
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$TMP"/tr/j.db trace "$dl"
+	assert_grep "knows nothing of $dl \\(archive '$a' is missing" "$TMP"/err
+	# not a journal: said the same way
+	echo junk >"$a"
+	xt trace "tr/$id" >"$TMP"/out
+	assert_grep "^archive '$a' cannot be read \\(.*\\): its events 1 to $l are not read\$" "$TMP"/out
+	mv "$TMP"/tr/away.db "$a"
+	xt verify >/dev/null
+}
+test_case 'trace reads the archives with the live journal: a story across both in order; an archive missing is one line' trace_span
+
+# More archives than SQLite reads at once: the newest are read, the older
+# ones said in one line, and --db the newest of those reads them.
+trace_many() {
+	max=$(sqlite3 :memory: 'PRAGMA compile_options' | sed -n 's/^MAX_ATTACHED=//p')
+	max=${max:-10}
+	[ "$max" -le 20 ] || { echo "SQLite reads $max archives at once"; exit 77; }
+	d=$TMP/many/j.db
+	mkdir -p "$TMP"/many
+	make_stream mn g 2
+	rcli XGROUP CREATE mn g2 0 >/dev/null
+	crash_consumer mn g dead
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g --claim-idle 0 --action dead-letter 2>/dev/null
+	i=0
+	while [ $i -le "$max" ]; do
+		[ $i -eq 0 ] || "$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g 2>/dev/null
+		"$XR" --db "$d" -q archive --before "$FUTURE"
+		i=$((i + 1))
+	done
+	assert_eq $((max + 1)) "$(sql "select count(*) from archives" "$d")"
+	first=$(dirname "$d")/$(sql "select file from archives order by last_seq limit 1" "$d")
+	l=$(sql "select min(last_seq) from archives" "$d")
+	id=$(sql "select entry_id from claimed_messages limit 1" "$first")
+	crash_consumer mn g2 dead2
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s mn -g g2 --claim-idle 0 2>/dev/null
+	"$XR" -r "$REDIS_URL" --db "$d" trace "mn/$id" >"$TMP"/out
+	assert_eq "the archives of events 1 to $l are not read: at most $max are read at once (with --db '$first', trace reads the older ones)" \
+		"$(head -n 1 "$TMP"/out)"
+	assert_eq 1 "$(grep -c 'not read' "$TMP"/out)"
+	assert_grep " claimed +mn/$id +g2 " "$TMP"/out
+	assert_no_grep " dead-lettered " "$TMP"/out
+	"$XR" -r "$REDIS_URL" --db "$first" trace "mn/$id" >"$TMP"/out
+	assert_grep " dead-lettered +mn/$id +g " "$TMP"/out
+	assert_no_grep "not read" "$TMP"/out
+	"$XR" --db "$d" verify >"$TMP"/out
+	assert_grep "and its $((max + 1)) archives" "$TMP"/out
+}
+test_case 'trace with more archives than are read at once: the newest read, one line for the older ones' trace_many
+
 # ------------------------------------------------------- stop before a run
 
 unfinished() {
