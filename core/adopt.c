@@ -44,7 +44,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -358,15 +357,6 @@ adopt_group(struct pass *p, struct group_result *gr, struct xerr *err)
 	return 0;
 }
 
-/* Sleeps ms milliseconds. */
-static void
-pause_ms(int64_t ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
 int
 adopt_group_end(struct pass *p, struct group_result *gr, struct xerr *err)
 {
@@ -388,7 +378,7 @@ adopt_group_end(struct pass *p, struct group_result *gr, struct xerr *err)
 			return 0;       /* the next run looks at these few again */
 		if (s.idle <= need) {
 			/* Just claimed into: wait until a later claim would show. */
-			pause_ms(need - s.idle + 1);
+			sleep_ms(need - s.idle + 1);
 			if (read_seen(p, gr->stream, gr->group, &again, err) < 0)
 				return -1;
 			if (!again.exists || again.held != s.held ||

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -285,11 +284,8 @@ send_chunk(struct copier *cp, struct xerr *err)
 		limit = (size_t)(cp->o->rate / 20);
 		limit = limit < 1 ? 1 : limit > CHUNK ? CHUNK : limit;
 		int64_t due = cp->t0 + (int64_t)((double)cp->copied * 1000.0 / cp->o->rate);
-		for (int64_t now = mono_ms(); now < due && !*p->stop; now = mono_ms()) {
-			struct timespec ts = {(time_t)((due - now) / 1000),
-			    (long)((due - now) % 1000) * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+		for (int64_t now = mono_ms(); now < due && !*p->stop; now = mono_ms())
+			sleep_ms(due - now);
 	}
 	ch->n = 0;
 	ch->t = NULL;

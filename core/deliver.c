@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../lib/buf.h"
@@ -113,15 +112,6 @@ retry_wait(const struct config *cfg, int64_t attempt, int64_t retry_after)
 	if (retry_after > d)
 		d = retry_after;
 	return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-
-	while (ms > 0 && nanosleep(&ts, &ts) < 0)
-		;
 }
 
 /* Journals post p as an alert_attempt event, in a transaction of its own. */

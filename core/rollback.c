@@ -29,7 +29,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -261,8 +260,7 @@ take_turns(struct rolling *r, struct xerr *err)
 	intent_close(p->intents);
 	p->intents = NULL;
 	journal_unlock(p->j);
-	struct timespec gap = {0, GAP_MS * 1000000L};
-	nanosleep(&gap, NULL);
+	sleep_ms(GAP_MS);
 	for (;;) {
 		if (*p->stop)
 			return xerr_set(err, XR_EFAIL, "interrupted");

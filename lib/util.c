@@ -372,6 +372,15 @@ utf8_valid(const char *s, size_t n)
 }
 
 void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+}
+
+void
 failpoint(const char *name)
 {
 	static const char *fp;
@@ -395,11 +404,9 @@ failpoint(const char *name)
 	}
 	if (fp == NULL || strlen(name) != fplen || strncmp(fp, name, fplen) != 0)
 		return;
-	if (++hits >= at && pause_ms > 0) {
-		struct timespec ts = {pause_ms / 1000, pause_ms % 1000 * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-	} else if (hits == at && stop)
+	if (++hits >= at && pause_ms > 0)
+		sleep_ms(pause_ms);
+	else if (hits == at && stop)
 		raise(SIGSTOP);         /* the test acts, then sends SIGCONT */
 	else if (hits >= at && !stop)
 		raise(SIGKILL);

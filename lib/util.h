@@ -14,6 +14,8 @@
 int64_t now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts and rates. */
 int64_t mono_ms(void);
+/* Sleeps ms milliseconds (nothing when ms <= 0); a signal cuts it short. */
+void sleep_ms(int64_t ms);
 
 /*
  * The longest duration there is: 36500 days (about a century).  Every
