@@ -166,8 +166,12 @@ notify(struct ctx *c, const struct report *r)
 		took += p->alert == alert && p->r.delivered;
 	}
 	outbox_log(c->lg, &o);
+	took += (size_t)o.sent_elsewhere;
 	code = took == want ? XR_OK : XR_EFAIL;
-	if (o.left[0] != '\0')
+	if (o.left[0] != '\0' && code == XR_OK)
+		xerr_set(&err, code, "the daily report (alert %lld) was sent by another xrecover: %s",
+		    (long long)alert, o.left);
+	else if (o.left[0] != '\0')
 		xerr_set(&err, code, "the daily report (alert %lld) is pending: %s, which sends "
 		    "what is pending; see the alerts view", (long long)alert, o.left);
 	else

@@ -58,6 +58,8 @@ struct outbox_result {
 	size_t nposts;
 	char left[512];             /* delivery left to another process, and why
 	                               ("" when this call delivered) */
+	long long sent_elsewhere;   /* report_notify(): pairs of its alert that the
+	                               other process delivered while it waited */
 };
 
 /*

@@ -819,6 +819,34 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 
 /* ------------------------------------------------------------- --notify */
 
+/*
+ * Another process was delivering and sends alert too (outbox.h): what it
+ * made of it, waited for (the journal's lock let go) while the budget
+ * lasts.  OUT: ret->sent_elsewhere.
+ */
+static int
+wait_sent(struct journal *j, int64_t alert, int64_t deadline, struct outbox_result *ret,
+    struct xerr *err)
+{
+	journal_unlock(j);
+	for (;;) {
+		struct rows rs;
+		int64_t sent, pending;
+
+		if (rq_metrics_alerts(j, alert, alert, &rs, err) < 0) {
+			rows_free(&rs);
+			return -1;
+		}
+		sent = rows_int(&rs, 0, 0);
+		pending = rows_int(&rs, 0, 2);
+		rows_free(&rs);
+		ret->sent_elsewhere = sent;
+		if (pending == 0 || mono_ms() >= deadline)
+			return 0;
+		sleep_ms(100);
+	}
+}
+
 int
 report_notify(const struct config *cfg, const struct report *r, enum alert_mode mode,
     struct outbox_result *ret, int64_t *ret_alert, struct xerr *err)
@@ -884,8 +912,10 @@ report_notify(const struct config *cfg, const struct report *r, enum alert_mode 
 	a.nlines = sizeof(lines) / sizeof(lines[0]);
 	a.command = buf_str(&cmd);
 	a.time_ms = now_ms();
+	int64_t deadline = mono_ms() + cfg->alert_budget_ms;
 	if (outbox_raise(j, cfg, 0, &a, ret_alert, err) < 0 ||
-	    outbox_deliver(j, cfg, 0, cfg->alert_budget_ms, ret, err) < 0)
+	    outbox_deliver(j, cfg, 0, cfg->alert_budget_ms, ret, err) < 0 ||
+	    (ret->left[0] != '\0' && wait_sent(j, *ret_alert, deadline, ret, err) < 0))
 		goto out;
 	rc = 0;
 out:

@@ -35,7 +35,9 @@ int report_build(const struct config *cfg, const struct report_request *req,
  * journal's head seq and hash in the title ("daily report 2026-12-01:
  * nothing lost; journal head 812 <hash>"), then delivers the outbox
  * (outbox_deliver, within alert_budget; what earlier runs left pending
- * goes too).  OUT: *ret (outbox_result_free() it whatever this returns),
+ * goes too).  When another process is delivering (ret->left), it sends
+ * the report too: this waits, within alert_budget, for what it made of
+ * it (ret->sent_elsewhere).  OUT: *ret (outbox_result_free() it whatever this returns),
  * *ret_alert the alert's number.  Errors: XR_EUSAGE when no webhook is
  * configured or none wants the rule "report" (nothing journalled),
  * XR_EJOURNAL, XR_ELOCKED.

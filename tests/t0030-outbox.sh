@@ -8,7 +8,8 @@
 # past its budget nor hold the journal's lock meanwhile; what a run killed
 # there was sending goes again, with its id; of two deliverers at once
 # (a run and report --notify) one sends and the other leaves its alert to
-# it: each alert is received once; a 404 fails at once and is
+# it, and the report waits for it within its budget: each alert is
+# received once; a 404 fails at once and is
 # never retried; the last attempt allowed fails; a webhook gone from the
 # config fails; TLS is verified (ca_file).  The daily report and the metrics file count the
 # outbox; verify --head checks the journal against the head a chat message
@@ -315,14 +316,46 @@ import glob, json, sys
 print(\" \".join(sorted((str(json.load(open(f))[\"alert\"]) for f in glob.glob(sys.argv[1] + \"/req.*.body\")), key=int)))
 " $R1DIR)" "alerts received"
 	assert_eq "sent|1 sent|1 sent|1" "$(pair "alert in ($a1, $a2, $a3)" | tr "\n" " " | sed "s/ $//")"
-	# the report sent nothing, left its alert to the run, and said so
-	assert_eq 1 "$code" "exit code of the report"
+	# the report sent nothing, left its alert to the run, said so, and
+	# waited for the run to send it: exit 0
+	assert_eq 0 "$code" "exit code of the report"
 	assert_eq 1 "$(wc -l <$OUTPUTS/two-report.out | tr -d " ")" "lines the report printed"
 	assert_grep "\[ALERT\] LEFT pending=[23] why=\"journal .* has a delivery running in another xrecover \(pid $bg\), which sends what is pending\"" $OUTPUTS/two-report.err
-	assert_grep "the daily report \(alert $a3\) is pending: journal .* has a delivery running in another xrecover \(pid $bg\)" $OUTPUTS/two-report.err
 	# the run sent the report'"'"'s alert too, raised while it was delivering
 	pycheck $TMP/two-run.out "assert b[\"alerts\"] == {\"sent\": 3, \"failed\": 0, \"pending\": 0}, b[\"alerts\"]"
 	assert_grep "\[ALERT\] DELIVERED alert=$a3 webhook=ops attempt=1 " $OUTPUTS/two-run.log
+'
+
+test_case 'the report waits for the other deliverer only while its own budget lasts: then its alert is pending (exit 1), and the other sends it' '
+	fresh twoshort
+	conf $TMP/c.json 60s 1s 5 "$OPS"
+	conf $TMP/short.json 2s 1s 5 "$OPS"
+	a1=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	answers "200|delay=8" 200
+	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run --json >$TMP/short-run.out \
+		2>$OUTPUTS/short-run.err &
+	bg=$!
+	i=0
+	while [ ! -e $R1DIR/req.1.body ]; do
+		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
+		kill -0 $bg || fail "the run ended before it sent anything"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	start=$(date +%s%N)
+	code=0
+	xr -c $TMP/short.json report --daily --date $DAY --notify >$OUTPUTS/short-report.out \
+		2>$OUTPUTS/short-report.err || code=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	kill -0 $bg || fail "the run had ended when the report gave up (${ms}ms)"
+	wait $bg || { cat $OUTPUTS/short-run.err; fail "the run failed"; }
+	a2=$(sql "select max(alert) from alerts")
+	assert_eq 1 "$code" "exit code of the report"
+	[ $ms -ge 1900 ] || fail "the report gave up after ${ms}ms, before its 2s budget"
+	assert_grep "the daily report \(alert $a2\) is pending: journal .* has a delivery running in another xrecover \(pid $bg\)" $OUTPUTS/short-report.err
+	# the run sent both, each once
+	assert_eq 2 "$(requests)" "requests"
+	assert_eq "sent|1 sent|1" "$(pair "alert in ($a1, $a2)" | tr "\n" " " | sed "s/ $//")"
 '
 
 test_case '404: failed at once, never retried' '
