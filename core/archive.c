@@ -375,7 +375,8 @@ archive_journal(const struct config *cfg, int64_t before_ms, const char *to,
 	sprintf(tmp, "%s.tmp", ret->file);
 	if (journal_file_remove(tmp, err) < 0 ||
 	    journal_open(tmp, JOURNAL_WRITE, &a, err) < 0 ||
-	    journal_copy_from(a, db, row.first_seq, row.last_seq, true, &n, err) < 0)
+	    journal_copy_from(a, db, row.first_seq, row.last_seq, true, &n, err) < 0 ||
+	    journal_seal(a, err) < 0)
 		goto out;
 	journal_close(a);
 	a = NULL;

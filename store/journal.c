@@ -447,6 +447,37 @@ disconnect_db(struct journal *j)
 	j->head_known = false;
 }
 
+/*
+ * An archive is sealed (journal_seal): a trigger refuses every event
+ * added, and its name marks the file.
+ */
+#define SEAL "events_sealed"
+
+int
+journal_seal(struct journal *j, struct xerr *err)
+{
+	return exec(j, "CREATE TRIGGER " SEAL " BEFORE INSERT ON events BEGIN"
+	    " SELECT RAISE(ABORT, 'this journal is an archive: it is read, never written'); END", err);
+}
+
+/* Refuses to write an archive: its chain must end where the live journal goes on. */
+static int
+refuse_sealed(struct journal *j, struct xerr *err)
+{
+	sqlite3_stmt *st;
+	bool sealed;
+
+	if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM sqlite_master WHERE type = 'trigger'"
+	    " AND name = '" SEAL "'", -1, &st, NULL) != SQLITE_OK)
+		return DB_ERR(j, err, "read its schema");
+	sealed = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (sealed)
+		return xerr_set(err, XR_EUSAGE, "journal '%s' is an archive: it is read, never "
+		    "written; commands that write take the live journal (--db)", j->path);
+	return 0;
+}
+
 int
 journal_open(const char *path, enum journal_access access, struct journal **ret,
     struct xerr *err)
@@ -457,7 +488,8 @@ journal_open(const char *path, enum journal_access access, struct journal **ret,
 	j->path = xstrdup(path);
 	j->access = access;
 	j->lock_fd = -1;
-	if (connect_db(j, err) < 0 || migrate(j, err) < 0)
+	if (connect_db(j, err) < 0 ||
+	    (access == JOURNAL_WRITE && refuse_sealed(j, err) < 0) || migrate(j, err) < 0)
 		goto fail;
 	*ret = j;
 	return 0;

@@ -31,6 +31,11 @@ enum journal_access {
 int journal_open(const char *path, enum journal_access access,
     struct journal **ret, struct xerr *err);
 void journal_close(struct journal *j);
+/*
+ * Seals j, an archive: no event can be added to it any more, and
+ * journal_open() refuses it for writing (XR_EUSAGE, naming it).
+ */
+int journal_seal(struct journal *j, struct xerr *err);
 const char *journal_path(const struct journal *j);
 /* The SQLite handle, for the other journal queries of store/ (moves.c). */
 struct sqlite3 *journal_db(struct journal *j);

@@ -111,6 +111,18 @@ archive_main() {
 	id=$(sql "select entry_id from claimed_messages where stream = 'a' limit 1" "$a")
 	"$XR" --db "$a" trace "a/$id" >"$TMP"/out
 	assert_grep 'replayed and read' "$TMP"/out
+	# commands that write refuse it (exit 2): its chain ends where the journal's goes on
+	dump "$a" >"$TMP"/archive.before
+	assert_exit 2 "$XR" -r "$REDIS_URL" --db "$a" run -s c --claim-idle 0
+	assert_grep "^xrecover: journal '$a' is an archive: it is read, never written; commands that write take the live journal \(--db\)\$" "$TMP"/err
+	assert_lines 1 "$TMP"/err
+	assert_exit 2 "$XR" -r "$REDIS_URL" --db "$a" replay --run 1
+	assert_grep "is an archive: it is read, never written" "$TMP"/err
+	sqlite3 "$a" "insert into events (kind, ts) values ('run_start', 0)" 2>"$TMP"/err &&
+		fail "an event was added to the archive"
+	assert_grep "this journal is an archive: it is read, never written" "$TMP"/err
+	dump "$a" | cmp - "$TMP"/archive.before || fail "the archive changed"
+	"$XR" --db "$a" verify >/dev/null || fail "the archive does not verify"
 	# numbers go on: the next run is 5, the next batch 2; the held entries still replay
 	xr -q run -s c --claim-idle 1h --no-clean 2>/dev/null
 	assert_eq 5 "$(sql "select max(run) from runs")"
