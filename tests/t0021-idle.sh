@@ -133,31 +133,32 @@ silent_status_dry() {
 	make_stream sd g 20
 	crash_consumer sd g gone 3
 	crash_consumer sd g busy 3
-	sleep 1.5
+	# (3 s thresholds: what busy reads below stays younger on a loaded machine too)
+	sleep 3.5
 	# busy reads again before each look: its old entries stay idle, but it is not silent.
 	crash_consumer sd g busy 1
-	xr --json status -s sd --claim-idle 1s --only-silent-consumers >"$TMP/st.json"
+	xr --json status -s sd --claim-idle 3s --only-silent-consumers >"$TMP/st.json"
+	# Without it, busy's three old entries count too.
+	assert_exit 0 xr --json status -s sd --claim-idle 3s
+	assert_grep '"stale":6' "$TMP/out"
 	crash_consumer sd g busy 1
-	xr --json run --dry-run -s sd --claim-idle 1s --only-silent-consumers >"$TMP/dry.json" \
+	xr --json run --dry-run -s sd --claim-idle 3s --only-silent-consumers >"$TMP/dry.json" \
 		2>"$TMP/dry.log"
 	python3 - "$TMP/st.json" "$TMP/dry.json" <<-'EOF'
 	import json, sys
 	st = json.load(open(sys.argv[1]))
 	dry = json.load(open(sys.argv[2]))
 	g = st["groups"][0]
-	assert g["stale"] == 3 and g["claim_idle_ms"] == 1000, g
+	assert g["stale"] == 3 and g["claim_idle_ms"] == 3000, g
 	assert g["claim_idle_why"] == "fixed; only silent consumers", g
 	assert dry["groups"][0]["claimed"] == 3, dry
-	assert dry["groups"][0]["claim_idle_ms"] == 1000, dry
+	assert dry["groups"][0]["claim_idle_ms"] == 3000, dry
 	assert dry["groups"][0]["claim_idle_why"] == "fixed; only silent consumers", dry
 	c = {x["consumer"]: x["state"] for x in st["consumers"]}
 	assert c == {"gone": "stale", "busy": "active"}, c
 	EOF
-	# Without it, busy's three old entries count too.
-	assert_exit 0 xr --json status -s sd --claim-idle 1s
-	assert_grep '"stale":6' "$TMP/out"
 	crash_consumer sd g busy 1
-	assert_exit 0 xr run -s sd --claim-idle 1s --only-silent-consumers
+	assert_exit 0 xr run -s sd --claim-idle 3s --only-silent-consumers
 	assert_eq 3 "$(claims sd gone)" "claimed from gone"
 	assert_eq 0 "$(claims sd busy)" "claimed from busy"
 }
