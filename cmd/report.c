@@ -220,6 +220,9 @@ report_run(struct ctx *c)
 		return fail(c, &err);
 	}
 	render(&r, fmt, &out);
+	/* An archive not read: one line each, before the report (JSON: archives_unread). */
+	if (fmt != RENDER_JSON)
+		print_unread(r.unread, r.nunread, stderr);
 	if (path != NULL) {
 		rc = write_file(path, &out, &err) < 0 ? fail(c, &err) : XR_OK;
 		if (rc == XR_OK && ctx_flag(c, "notify"))

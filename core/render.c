@@ -285,6 +285,7 @@ render_json(const struct report *r, struct buf *b)
 	jw_obj(&w);
 	jw_kstr(&w, "report", r->kind);
 	jw_kstr(&w, "title", r->title);
+	jw_kstrs(&w, "archives_unread", r->unread, r->nunread);
 	if (r->nverdict > 0) {
 		jw_key(&w, "verdict");
 		jw_obj(&w);
