@@ -478,6 +478,7 @@ archive_span(const char *db, struct journal *j, const struct archive_need *need,
 	memset(ret, 0, sizeof(*ret));
 	if (journal_archives(j, &rows, &n, err) < 0)
 		return -1;
+	ret->live_from = n > 0 ? rows[n - 1].last_seq + 1 : 0;
 	/* The first that may hold it, and every one after it: what follows it may be later. */
 	while (first < n && !needed(&rows[first], need))
 		first++;

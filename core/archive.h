@@ -93,6 +93,7 @@ struct archive_read {
 	size_t nunread;
 	struct archive_part *parts; /* those read, newest first */
 	size_t nparts;
+	int64_t live_from;          /* the journal's own events: from the newest archive's last on */
 };
 
 /*

@@ -798,7 +798,9 @@ PY
 	assert_eq "" "$(cat "$TMP"/err)"
 	python3 - "$TMP"/out "$line" <<'PY'
 import json, sys
-assert json.load(open(sys.argv[1]))["archives_unread"] == [sys.argv[2]]
+r = json.load(open(sys.argv[1]))
+assert r["archives_unread"] == [sys.argv[2]], r["archives_unread"]
+assert r["runs"] == 0 and r["verify"] == "whole", r
 PY
 	assert_exit 6 xp report --run 1
 	assert_eq "xrecover: there is no run 1 in the journal ($line)" "$(cat "$TMP"/err)"
@@ -808,6 +810,22 @@ PY
 	assert_grep "^archive '$a' cannot be read \\(.*\\): its events 1 to $l are not read\$" "$TMP"/err
 	mv "$TMP"/rp/away.db "$a"
 	xp verify >/dev/null
+	# a newer archive missing between the older one and the journal: the day's
+	# chain checked in the files read, and said whole
+	crash_consumer rq g dead2
+	xp -q run -s rq --claim-idle 0 --action dead-letter 2>/dev/null
+	xp -q archive --before "$FUTURE"
+	a2=$TMP/rp/$(sql "select file from archives order by last_seq desc limit 1" "$TMP"/rp/j.db)
+	l2=$(sql "select max(last_seq) from archives" "$TMP"/rp/j.db)
+	mv "$a2" "$TMP"/rp/away.db
+	xp report --daily --date "$day" --json >"$TMP"/out
+	python3 - "$TMP"/out "archive '$a2' is missing: its events $((l + 1)) to $l2 are not read" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["archives_unread"] == [sys.argv[2]], r["archives_unread"]
+assert r["runs"] == 3 and r["verify"] == "whole", r
+PY
+	mv "$TMP"/rp/away.db "$a2"
 	# more archives than are read at once (trace_many's journal): the newest read,
 	# one line names the newest of the older ones, which --db reads
 	d=$TMP/many/j.db
