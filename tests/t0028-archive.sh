@@ -856,4 +856,38 @@ PY
 }
 test_case 'report reads the archives with the live journal: a day, a run, an incident archived report as before; an archive missing is one line' report_span
 
+# replay reads the live journal only: a selection whose claims were archived
+# says so, and how many, exit 6 as when nothing matches
+replay_archived() {
+	d=$TMP/ra/j.db
+	mkdir -p "$TMP"/ra
+	make_stream ra g 8
+	crash_consumer ra g dead
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s ra --claim-idle 0 --action dead-letter 2>/dev/null
+	"$XR" --db "$d" -q archive --before "$FUTURE"
+	l=$(sql "select last_seq from archives" "$d")
+	a=$(dirname "$d")/$(sql "select file from archives" "$d")
+	first=$(sql "select min(seq) from events where kind = 'claim'" "$a")
+	last=$(sql "select max(seq) from events where kind = 'claim'" "$a")
+	assert_eq 8 "$(sql "select count(*) from events where kind = 'claim' and run = 1" "$a")"
+	[ "$last" -le "$l" ] || fail "claims after the archive's last event"
+	for sel in "--run 1" "--dead-lettered" "--dead-lettered --run 1 --dry-run" "--stream ra"; do
+		# shellcheck disable=SC2086 # the options, split
+		assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay $sel
+		assert_eq "xrecover: 8 matching events are in archives (events $first to $last): replay reads the live journal only" \
+			"$(cat "$TMP"/err)" "replay $sel"
+	done
+	# one message of them
+	id=$(sql "select entry_ms || '-' || entry_seq from events where seq = $first" "$a")
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay --message "ra/$id"
+	assert_eq "xrecover: 1 matching event is in archives (events $first to $first): replay reads the live journal only" \
+		"$(cat "$TMP"/err)"
+	# what the archives do not hold either: as before
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay --run 2
+	assert_eq "xrecover: no journalled entry matches the selection; nothing replayed" "$(cat "$TMP"/err)"
+	# nothing was journalled by them
+	assert_eq 0 "$(sql "select count(*) from events where kind like 'replay%'" "$d")"
+}
+test_case 'replay of archived claims: nothing replayed, and says they are in archives' replay_archived
+
 test_done
