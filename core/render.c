@@ -285,7 +285,6 @@ render_json(const struct report *r, struct buf *b)
 	jw_obj(&w);
 	jw_kstr(&w, "report", r->kind);
 	jw_kstr(&w, "title", r->title);
-	jw_kstrs(&w, "archives_unread", r->unread, r->nunread);
 	if (r->nverdict > 0) {
 		jw_key(&w, "verdict");
 		jw_obj(&w);
@@ -338,6 +337,7 @@ render_json(const struct report *r, struct buf *b)
 		}
 		jw_obj_end(&w);
 	}
+	jw_kstrs(&w, "archives_unread", r->unread, r->nunread);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');
 }
