@@ -101,8 +101,8 @@ int parse_stream_id(const char *what, const char *s, char **ret_stream, struct e
 struct trace;
 /* One message's story as `trace` prints it (cmd/trace.c), on f. */
 void trace_print(const struct trace *t, FILE *f);
-/* A line for each archive of the journal that trace did not read (none: nothing). */
-void trace_print_unread(const struct trace *t, FILE *f);
+/* A line for each archive of the journal not read (trace's, report's), escaped, on f. */
+void print_unread(char *const *v, size_t n, FILE *f);
 
 /*
  * Prints "xrecover: msg" (with --json, the failure object on stdout) and

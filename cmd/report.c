@@ -220,6 +220,9 @@ report_run(struct ctx *c)
 		return fail(c, &err);
 	}
 	render(&r, fmt, &out);
+	/* An archive not read: one line each, before the report (JSON: archives_unread). */
+	if (fmt != RENDER_JSON)
+		print_unread(r.unread, r.nunread, stderr);
 	if (path != NULL) {
 		rc = write_file(path, &out, &err) < 0 ? fail(c, &err) : XR_OK;
 		if (rc == XR_OK && ctx_flag(c, "notify"))
@@ -241,11 +244,12 @@ const struct command cmd_report = {
 	.usage = "--daily [--date D] | --incidents [--since T] [--until T] | --incident ID | --run N "
 	    "[--format F] [-o FILE] [--notify]",
 	.description =
-	    "Reads the journal only.  --daily: one UTC day (default yesterday): runs, failures and\n"
-	    "gaps in the schedule, what was claimed, deleted, lost, dead-lettered, replayed and\n"
-	    "rolled back per stream and group, the incidents opened, the day's events checked\n"
-	    "against the hash chain and the head at the end of the day.  --incidents: one line per\n"
-	    "incident (everything about one consumer that stopped acknowledging in one group).\n"
+	    "Reads the journal only, with the archives it names.  --daily: one UTC day (default\n"
+	    "yesterday): runs, failures and gaps in the schedule, what was claimed, deleted, lost,\n"
+	    "dead-lettered, replayed and rolled back per stream and group, the incidents opened,\n"
+	    "the day's events checked against the hash chain and the head at the end of the day.\n"
+	    "--incidents: one line per incident (everything about one consumer that stopped\n"
+	    "acknowledging in one group).\n"
 	    "--incident ID: its timeline, earliest first, and each entry's fate with a look at its\n"
 	    "payload.  --run N: one run.  Formats: text, md (fits in a chat message), json, csv (one\n"
 	    "row per stream and group, or per incident or entry), html (one file, charts included).\n"

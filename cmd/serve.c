@@ -35,7 +35,7 @@ trace_page(void *arg, const char *stream, struct entry_id id, struct buf *out, s
 		trace_free(&t);
 		return xerr_set(err, XR_EFAIL, "out of memory");
 	}
-	trace_print_unread(&t, f);
+	print_unread(t.unread, t.nunread, f);
 	trace_print(&t, f);
 	fclose(f);
 	buf_add(out, text, len);

@@ -208,12 +208,12 @@ fill_tables(const struct trace *t, struct table *st, struct table *nt, struct ta
 }
 
 void
-trace_print_unread(const struct trace *t, FILE *f)
+print_unread(char *const *v, size_t n, FILE *f)
 {
 	struct buf e = BUF_INIT;
 
-	for (size_t i = 0; i < t->nunread; i++)
-		fprintf(f, "%s\n", out_esc(&e, t->unread[i]));
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", out_esc(&e, v[i]));
 	buf_free(&e);
 }
 
@@ -409,7 +409,7 @@ trace_one(struct ctx *c, const char *arg)
 		rc = finish(c, &w, &t, 1);
 		buf_free(&b);
 	} else {
-		trace_print_unread(&t, stdout);
+		print_unread(t.unread, t.nunread, stdout);
 		trace_print(&t, stdout);
 		rc = finish(c, NULL, &t, 1);
 	}
@@ -458,7 +458,7 @@ trace_by_field(struct ctx *c, const char *arg)
 		fputs("\n\n", stdout);
 		buf_free(&e);
 		if (n > 0)
-			trace_print_unread(&t[0], stdout);
+			print_unread(t[0].unread, t[0].nunread, stdout);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
 				fputs("\n\n", stdout);

@@ -454,3 +454,110 @@ out:
 		close(lock_fd);
 	return rc;
 }
+
+/* ------------------------------------------------------------- reading */
+
+/* Whether archive r may hold what need asks for, or later events of it. */
+static bool
+needed(const struct archive_row *r, const struct archive_need *need)
+{
+	return need == NULL || (r->last_ts >= need->ts && r->last_run >= need->run &&
+	    r->last_seq >= need->seq);
+}
+
+int
+archive_span(const char *db, struct journal *j, const struct archive_need *need,
+    const char *cmd, struct archive_read *ret, struct xerr *err)
+{
+	struct archive_row *rows = NULL;
+	struct archive_part *parts;
+	size_t n = 0, np = 0, max, first = 0;
+	char line[1024];
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (journal_archives(j, &rows, &n, err) < 0)
+		return -1;
+	ret->live_from = n > 0 ? rows[n - 1].last_seq + 1 : 0;
+	/* The first that may hold it, and every one after it: what follows it may be later. */
+	while (first < n && !needed(&rows[first], need))
+		first++;
+	max = journal_span_max(j);
+	parts = xcalloc(n + 1, sizeof(*parts));
+	ret->unread = xcalloc(n + 1, sizeof(*ret->unread));
+	for (size_t i = n; i-- > first;) {
+		char *path = archive_path(db, rows[i].file);
+		struct stat sb;
+		line[0] = '\0';
+		if (stat(path, &sb) < 0) {
+			snprintf(line, sizeof(line), "archive '%s' is missing: its events %lld to %lld "
+			    "are not read", path, (long long)rows[i].first_seq, (long long)rows[i].last_seq);
+		} else if (np < max) {
+			parts[np++] = (struct archive_part){path, rows[i].first_seq, rows[i].last_seq,
+			    false, NULL};
+			continue;
+		} else if (np == max) {
+			/* Older than can be read at once: said once, naming the newest of them. */
+			snprintf(line, sizeof(line), "the archives of events %lld to %lld are not read: "
+			    "at most %zu are read at once (with --db '%s', %s reads the older ones)",
+			    (long long)rows[first].first_seq, (long long)rows[i].last_seq, max, path, cmd);
+			np++;
+		}
+		if (line[0] != '\0')
+			ret->unread[ret->nunread++] = xstrdup(line);
+		free(path);
+	}
+	if (np > max)
+		np = max;
+	rc = journal_span_archives(j, parts, np, err);
+	ret->parts = xcalloc(np + 1, sizeof(*ret->parts));
+	for (size_t i = 0; i < np; i++) {
+		if (rc == 0 && !parts[i].read) {
+			snprintf(line, sizeof(line), "archive '%s' cannot be read (%s): its events %lld "
+			    "to %lld are not read", parts[i].path, parts[i].why != NULL ? parts[i].why :
+			    "?", (long long)parts[i].first_seq, (long long)parts[i].last_seq);
+			ret->unread[ret->nunread++] = xstrdup(line);
+		}
+		if (rc == 0 && parts[i].read) {
+			ret->parts[ret->nparts++] = parts[i];
+			continue;
+		}
+		free((char *)parts[i].path);
+		free(parts[i].why);
+	}
+	free(parts);
+	archive_rows_free(rows, n);
+	return rc;
+}
+
+void
+archive_lines_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+archive_read_free(struct archive_read *r)
+{
+	archive_lines_free(r->unread, r->nunread);
+	for (size_t i = 0; i < r->nparts; i++) {
+		free((char *)r->parts[i].path);
+		free(r->parts[i].why);
+	}
+	free(r->parts);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+archive_unread_err(struct xerr *err, const struct archive_read *r)
+{
+	struct buf b = BUF_INIT;
+
+	if (r->nunread == 0 || err->code != XR_ENOTHING)
+		return;
+	buf_printf(&b, "%s (%s)", err->msg, r->unread[0]);
+	snprintf(err->msg, sizeof(err->msg), "%s", buf_str(&b));
+	buf_free(&b);
+}

@@ -31,7 +31,9 @@
 #include <stdint.h>
 
 #include "../lib/xr.h"
+#include "../store/archive.h"
 #include "../store/chain.h"
+#include "../store/journal.h"
 #include "config.h"
 
 /* Why the cut is earlier than the date asked for. */
@@ -74,5 +76,41 @@ bool archive_due(const struct config *cfg, int64_t now_ms);
 
 /* The path of an archive a journal file names (file as recorded). OUT: free(). */
 char *archive_path(const char *journal, const char *file);
+
+/*
+ * What a read command reads the archives for: the archives from the first
+ * whose last event is at or after ts (Unix ms), whose runs reach run and
+ * whose events reach seq, to the newest (what follows an event may be in
+ * a later archive).  Zeros: every archive.
+ */
+struct archive_need {
+	int64_t ts, run, seq;
+};
+
+/* The archives a read command reads with the journal (archive_span()). */
+struct archive_read {
+	char **unread;              /* a line for each archive not read */
+	size_t nunread;
+	struct archive_part *parts; /* those read, newest first */
+	size_t nparts;
+	int64_t live_from;          /* the journal's own events: from the newest archive's last on */
+};
+
+/*
+ * Makes the queries of j, the journal db opened to read, read the archives
+ * it names that need asks for (NULL: all) too, as one journal
+ * (journal_span_archives()): the newest first, as many as can be read at
+ * once.  An archive missing or unreadable, or older than can be read at
+ * once, is a line of ret->unread; cmd is the command that line says reads
+ * the older ones with --db.  OUT: *ret (archive_read_free() it whatever
+ * this returns).  Errors: XR_EJOURNAL.
+ */
+int archive_span(const char *db, struct journal *j, const struct archive_need *need,
+    const char *cmd, struct archive_read *ret, struct xerr *err);
+void archive_read_free(struct archive_read *r);
+void archive_lines_free(char **v, size_t n);
+
+/* err, when it is XR_ENOTHING, with the first line of r->unread: why it may not be found. */
+void archive_unread_err(struct xerr *err, const struct archive_read *r);
 
 #endif

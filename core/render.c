@@ -337,6 +337,7 @@ render_json(const struct report *r, struct buf *b)
 		}
 		jw_obj_end(&w);
 	}
+	jw_kstrs(&w, "archives_unread", r->unread, r->nunread);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');
 }

@@ -5,6 +5,7 @@
 
 #include "../lib/util.h"
 #include "../stream/move.h"
+#include "archive.h"
 #include "incident.h"
 #include "moves.h"
 #include "replay.h"
@@ -279,6 +280,31 @@ replay_chunk(void *ctx, struct held_list *l)
 	return 0;
 }
 
+/*
+ * When nothing in the journal matched: the claims the selection matches in
+ * its archives, said in err (XR_ENOTHING).  Returns how many (0: none, or
+ * they could not be read: the journal's own answer stands).
+ */
+static int64_t
+archived_matches(const struct config *cfg, const struct selection *sel, struct xerr *err)
+{
+	struct archive_read ar = {0};
+	struct journal *j;
+	struct xerr e = {0};
+	int64_t n = 0, first, last;
+
+	if (journal_open(cfg->db_path, JOURNAL_READ, &j, &e) < 0)
+		return 0;
+	if (archive_span(cfg->db_path, j, NULL, "replay", &ar, &e) == 0 && ar.live_from > 0 &&
+	    journal_select_before(j, sel, ar.live_from, &n, &first, &last, &e) == 0 && n > 0)
+		xerr_set(err, XR_ENOTHING, "%lld matching event%s in archives (events %lld to %lld): "
+		    "replay reads the live journal only", (long long)n, n == 1 ? " is" : "s are",
+		    (long long)first, (long long)last);
+	archive_read_free(&ar);
+	journal_close(j);
+	return n;
+}
+
 int
 replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t *stop,
     const struct replay_request *req, struct replay_result *ret, struct xerr *err)
@@ -330,7 +356,7 @@ replay(const struct config *cfg, const struct logger *lg, volatile sig_atomic_t 
 			xerr_set(err, XR_ENOTHING, "all %zu selected entries already have a copy in "
 			    "flight (settle or roll back that batch first); nothing replayed",
 			    ret->skipped_in_flight);
-		else
+		else if (archived_matches(cfg, &req->sel, err) == 0)
 			xerr_set(err, XR_ENOTHING, "no journalled entry matches the selection; "
 			    "nothing replayed");
 		goto out;

@@ -14,6 +14,7 @@
 #include "../store/report.h"
 #include "../store/trace.h"
 #include "../store/verify.h"
+#include "archive.h"
 #include "report.h"
 #include "trace.h"
 #include "verify.h"
@@ -378,14 +379,18 @@ daily_charts(struct journal *j, const struct rspan *sp, struct report *r, struct
 	return rc;
 }
 
-/* The chain over the day's events, and the head at the end of the day. */
+/*
+ * The chain over the day's events, and the head at the end of the day:
+ * each file's part of them (the archives read, oldest first, then the
+ * journal's own) checked against it.
+ */
 static int
-daily_verify(const struct config *cfg, struct journal *j, const struct rspan *sp,
-    struct report *r, struct xerr *err)
+daily_verify(const struct config *cfg, struct journal *j, const struct archive_read *ar,
+    const struct rspan *sp, struct report *r, struct xerr *err)
 {
-	struct chain_report cr;
+	struct chain_report cr = {.status = CHAIN_WHOLE}, part;
 	struct rows rs;
-	int64_t first, last;
+	int64_t first, last, events = 0, lo;
 	char line[512], head[CHAIN_HEX_LEN];
 
 	if (rq_day_events(j, sp, &rs, err) < 0) {
@@ -399,8 +404,28 @@ daily_verify(const struct config *cfg, struct journal *j, const struct rspan *sp
 		report_kv_str(r, "verify", "no events that day");
 		return 0;
 	}
-	if (chain_verify_range(cfg->db_path, first, last, NULL, NULL, NULL, &cr, err) < 0)
-		return -1;
+	lo = first;
+	for (size_t k = 0; k <= ar->nparts && lo <= last; k++) {
+		const struct archive_part *p = k < ar->nparts ? &ar->parts[ar->nparts - 1 - k] : NULL;
+		int64_t hi = p != NULL && p->last_seq < last ? p->last_seq : last;
+		int64_t from = p != NULL ? p->first_seq : ar->live_from;
+		/* What an archive not read holds is not checked: it is said apart. */
+		if (lo < from)
+			lo = from;
+		if (lo > hi)
+			continue;
+		if (chain_verify_range(p != NULL ? p->path : cfg->db_path, lo, hi, NULL, NULL, NULL,
+		    &part, err) < 0)
+			return -1;
+		if (p != NULL && part.status != CHAIN_WHOLE)
+			snprintf(part.archive, sizeof(part.archive), "%s", p->path);
+		events += part.events;
+		memcpy(cr.head, part.head, CHAIN_HASH_LEN);
+		if (cr.status == CHAIN_WHOLE)
+			cr = part;
+		lo = hi + 1;
+	}
+	cr.events = events;
 	verify_explain(&cr, line, sizeof(line));
 	chain_hex(cr.head, head);
 	report_kv_str(r, "verify", cr.status == CHAIN_WHOLE ? "whole" : line);
@@ -587,8 +612,8 @@ daily_verdict(struct report *r, int64_t day)
 
 /* The day [day, day + 1 day): runs, groups, lists, charts, the chain over it, the verdict. */
 static int
-daily(const struct config *cfg, struct journal *j, int64_t day, struct report *r,
-    struct xerr *err)
+daily(const struct config *cfg, struct journal *j, const struct archive_read *ar, int64_t day,
+    struct report *r, struct xerr *err)
 {
 	struct rspan sp = {.start = day, .end = day + DAY_MS};
 	char date[32];
@@ -602,7 +627,7 @@ daily(const struct config *cfg, struct journal *j, int64_t day, struct report *r
 	report_kv_str(r, "date", date);
 	if (daily_runs(j, &sp, r, err) < 0 || daily_groups(j, &sp, r, err) < 0 ||
 	    daily_lists(j, &sp, r, err) < 0 || daily_charts(j, &sp, r, err) < 0 ||
-	    daily_verify(cfg, j, &sp, r, err) < 0)
+	    daily_verify(cfg, j, ar, &sp, r, err) < 0)
 		return -1;
 	daily_verdict(r, day);
 	return 0;
@@ -793,15 +818,28 @@ int
 report_build(const struct config *cfg, const struct report_request *req, struct report *ret,
     struct xerr *err)
 {
+	struct archive_need need = {0};
+	struct archive_read ar = {0};
 	struct journal *j;
 	int rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
 	if (journal_open(cfg->db_path, JOURNAL_READ, &j, err) < 0)
 		return -1;
+	/* The archives that may hold it (and what followed it), read with the journal. */
+	if (req->what == REPORT_DAILY)
+		need.ts = req->day_ms - HOUR_MS;
+	else if (req->what == REPORT_INCIDENTS && req->since != 0)
+		need.ts = req->since - HOUR_MS;
+	else if (req->what == REPORT_INCIDENT)
+		need.seq = req->id;
+	else if (req->what == REPORT_RUN)
+		need.run = req->id;
+	if (archive_span(cfg->db_path, j, &need, "report", &ar, err) < 0)
+		goto out;
 	switch (req->what) {
 	case REPORT_DAILY:
-		rc = daily(cfg, j, req->day_ms, ret, err);
+		rc = daily(cfg, j, &ar, req->day_ms, ret, err);
 		break;
 	case REPORT_INCIDENTS:
 		rc = incidents(j, req->since, req->until, ret, err);
@@ -813,6 +851,15 @@ report_build(const struct config *cfg, const struct report_request *req, struct 
 		rc = run(j, req->id, ret, err);
 		break;
 	}
+	if (rc < 0)
+		archive_unread_err(err, &ar);
+	/* The lines of the archives not read go with the report. */
+	ret->unread = ar.unread;
+	ret->nunread = ar.nunread;
+	ar.unread = NULL;
+	ar.nunread = 0;
+out:
+	archive_read_free(&ar);
 	journal_close(j);
 	return rc;
 }

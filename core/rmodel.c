@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "archive.h"
 #include "rmodel.h"
 
 static void
@@ -265,5 +266,6 @@ report_free(struct report *r)
 	free(r->kind);
 	free(r->title);
 	free(r->csv_table);
+	archive_lines_free(r->unread, r->nunread);
 	memset(r, 0, sizeof(*r));
 }

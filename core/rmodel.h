@@ -73,6 +73,8 @@ struct report {
 	struct rchart *charts;
 	size_t ncharts;
 	char *csv_table;        /* the table CSV renders */
+	char **unread;          /* a line for each archive of the journal not read */
+	size_t nunread;
 };
 
 /* Frees everything r holds and empties it; r itself is the caller's. */

@@ -526,75 +526,6 @@ out:
 
 /* ------------------------------------------------------------- entries */
 
-/*
- * Makes the queries of j, the journal db opened to read, read the archives
- * it names too: the newest first, as many as can be read at once.  *ret
- * gets a line for each archive not read.
- */
-static int
-span_archives(const char *db, struct journal *j, char ***ret, size_t *ret_n, struct xerr *err)
-{
-	struct archive_row *rows = NULL;
-	struct archive_part *parts;
-	size_t n = 0, np = 0, max;
-	char line[1024];
-	int rc;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (journal_archives(j, &rows, &n, err) < 0)
-		return -1;
-	max = journal_span_max(j);
-	parts = xcalloc(n + 1, sizeof(*parts));
-	*ret = xcalloc(n + 1, sizeof(**ret));
-	for (size_t i = n; i-- > 0;) {
-		char *path = archive_path(db, rows[i].file);
-		struct stat sb;
-		line[0] = '\0';
-		if (stat(path, &sb) < 0) {
-			snprintf(line, sizeof(line), "archive '%s' is missing: its events %lld to %lld "
-			    "are not read", path, (long long)rows[i].first_seq, (long long)rows[i].last_seq);
-		} else if (np < max) {
-			parts[np++] = (struct archive_part){path, rows[i].first_seq, rows[i].last_seq,
-			    false, NULL};
-			continue;
-		} else if (np == max) {
-			/* Older than can be read at once: said once, naming the newest of them. */
-			snprintf(line, sizeof(line), "the archives of events %lld to %lld are not read: "
-			    "at most %zu are read at once (with --db '%s', trace reads the older ones)",
-			    (long long)rows[0].first_seq, (long long)rows[i].last_seq, max, path);
-			np++;
-		}
-		if (line[0] != '\0')
-			(*ret)[(*ret_n)++] = xstrdup(line);
-		free(path);
-	}
-	if (np > max)
-		np = max;
-	rc = journal_span_archives(j, parts, np, err);
-	for (size_t i = 0; i < np; i++) {
-		if (rc == 0 && !parts[i].read) {
-			snprintf(line, sizeof(line), "archive '%s' cannot be read (%s): its events %lld "
-			    "to %lld are not read", parts[i].path, parts[i].why != NULL ? parts[i].why :
-			    "?", (long long)parts[i].first_seq, (long long)parts[i].last_seq);
-			(*ret)[(*ret_n)++] = xstrdup(line);
-		}
-		free((char *)parts[i].path);
-		free(parts[i].why);
-	}
-	free(parts);
-	archive_rows_free(rows, n);
-	return rc;
-}
-
-static void
-unread_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The lines of the archives not read, given to t (copied). */
 static void
 unread_give(struct trace *t, char *const *v, size_t n)
@@ -605,19 +536,6 @@ unread_give(struct trace *t, char *const *v, size_t n)
 	t->nunread = n;
 }
 
-/* err, when the journal knows nothing, with the first archive not read. */
-static void
-unread_err(struct xerr *err, char *const *v, size_t n)
-{
-	struct buf b = BUF_INIT;
-
-	if (n == 0 || err->code != XR_ENOTHING)
-		return;
-	buf_printf(&b, "%s (%s)", err->msg, v[0]);
-	snprintf(err->msg, sizeof(err->msg), "%s", buf_str(&b));
-	buf_free(&b);
-}
-
 /* The journal's story of stream/id into ret, Redis not asked yet. */
 static int
 entry_story(const struct config *cfg, const char *stream, struct entry_id id,
@@ -625,23 +543,22 @@ entry_story(const struct config *cfg, const char *stream, struct entry_id id,
 {
 	struct journal *j;
 	struct trace_reader *r = NULL;
-	char **unread = NULL;
-	size_t nunread = 0;
+	struct archive_read ar;
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
 	if (journal_open(cfg->db_path, JOURNAL_READ, &j, err) < 0)
 		return -1;
-	rc = span_archives(cfg->db_path, j, &unread, &nunread, err);
+	rc = archive_span(cfg->db_path, j, NULL, "trace", &ar, err);
 	if (rc == 0)
 		rc = trace_reader_open(j, &r, err);
 	if (rc == 0)
 		rc = trace_build(j, r, stream, id, ret, err);
 	if (rc == 0)
-		unread_give(ret, unread, nunread);
+		unread_give(ret, ar.unread, ar.nunread);
 	else
-		unread_err(err, unread, nunread);
-	unread_free(unread, nunread);
+		archive_unread_err(err, &ar);
+	archive_read_free(&ar);
 	trace_reader_close(r);
 	journal_close(j);
 	return rc < 0 ? -1 : 0;
@@ -750,32 +667,32 @@ trace_field(const struct config *cfg, const char *name, const char *value, size_
 {
 	struct found f = {.err = err};
 	struct trace *t = NULL;
-	char **unread = NULL;
-	size_t n = 0, nunread = 0;
+	struct archive_read ar = {0};
+	size_t n = 0;
 	int rc = -1;
 
 	*ret = NULL;
 	*ret_n = *ret_matched = 0;
 	if (journal_open(cfg->db_path, JOURNAL_READ, &f.j, err) < 0)
 		return -1;
-	if (span_archives(cfg->db_path, f.j, &unread, &nunread, err) < 0 ||
+	if (archive_span(cfg->db_path, f.j, NULL, "trace", &ar, err) < 0 ||
 	    trace_reader_open(f.j, &f.r, err) < 0 || journal_origins_open(f.j, &f.o, err) < 0 ||
 	    trace_find_field(f.r, name, value, on_found, &f, err) < 0)
 		goto out;
 	if (found_unique(&f) == 0) {
 		xerr_set(err, XR_ENOTHING, "no claimed entry has a field %s equal to %s", name, value);
-		unread_err(err, unread, nunread);
+		archive_unread_err(err, &ar);
 		goto out;
 	}
 	t = xcalloc(f.n < max ? f.n : max, sizeof(*t));
 	for (; n < f.n && n < max; n++) {
 		if (trace_build(f.j, f.r, f.v[n].stream, f.v[n].id, &t[n], err) < 0)
 			goto out;
-		unread_give(&t[n], unread, nunread);
+		unread_give(&t[n], ar.unread, ar.nunread);
 	}
 	rc = 0;
 out:
-	unread_free(unread, nunread);
+	archive_read_free(&ar);
 	journal_origins_close(f.o);
 	trace_reader_close(f.r);
 	journal_close(f.j);
@@ -816,7 +733,7 @@ trace_free(struct trace *t)
 	}
 	for (size_t i = 0; i < t->nfates; i++)
 		free(t->fates[i].grp);
-	unread_free(t->unread, t->nunread);
+	archive_lines_free(t->unread, t->nunread);
 	free(t->nodes);
 	free(t->steps);
 	free(t->fates);

@@ -556,6 +556,23 @@ span_attach(struct journal *j, struct archive_part *part, size_t i)
 	return false;
 }
 
+/* s added to b without its "INDEXED BY name" clauses. */
+static void
+without_indexed_by(struct buf *b, const char *s)
+{
+	const char *p;
+
+	while ((p = strstr(s, " INDEXED BY ")) != NULL) {
+		buf_add(b, s, (size_t)(p - s));
+		p += 12;
+		while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9'))
+			p++;
+		s = p;
+	}
+	buf_adds(b, s);
+}
+
 int
 journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
     struct xerr *err)
@@ -595,22 +612,26 @@ journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
 			goto out;
 		}
 	}
-	/* The journal's own view, over the events of all. */
+	/*
+	 * The journal's own views, over the events of all: a view of main reads
+	 * main's tables whatever TEMP holds, so each is made again in TEMP (an
+	 * index of main's is no use to a view: INDEXED BY goes).
+	 */
 	if (sqlite3_prepare_v2(db, "SELECT sql FROM main.sqlite_master WHERE type = 'view'"
-	    " AND name = 'copy_events'", -1, &st, NULL) != SQLITE_OK) {
+	    " AND sql LIKE 'CREATE VIEW %'", -1, &st, NULL) != SQLITE_OK) {
 		DB_ERR(j, err, "reading the archives");
 		goto out;
 	}
-	buf_reset(&sql);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
-		const char *v = (const char *)sqlite3_column_text(st, 0);
-		if (strncmp(v, "CREATE VIEW ", 12) == 0) {
-			buf_adds(&sql, "CREATE TEMP VIEW ");
-			buf_adds(&sql, v + 12);
-		}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		buf_reset(&sql);
+		buf_adds(&sql, "CREATE TEMP VIEW ");
+		without_indexed_by(&sql, (const char *)sqlite3_column_text(st, 0) + 12);
+		if (sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK)
+			break;
 	}
 	sqlite3_finalize(st);
-	if (sql.len > 0 && sqlite3_exec(db, buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+	if (rc != SQLITE_DONE) {
+		rc = -1;
 		DB_ERR(j, err, "reading the archives");
 		goto out;
 	}

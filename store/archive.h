@@ -90,11 +90,12 @@ size_t journal_span_max(struct journal *j);
 /*
  * Makes the queries of j, a journal opened to read, read the events of
  * the archives parts[] name too, as if they were still in it: attaches
- * each (read-only) and puts temporary views named events, copied and
- * copy_events over their parts and the journal's own.  An archive that
+ * each (read-only) and puts temporary views named events and copied over
+ * their parts and the journal's own, and every view of the journal made
+ * again over those (a view of the journal would read its own tables).  An archive that
  * cannot be read is left out (its part's read false, why set); at most
- * journal_span_max() of them.  For tracing: the views shadow j's tables
- * for every query of j after it (store/trace.h, the copies' origins).
+ * journal_span_max() of them.  For reading (trace, report): the views
+ * shadow j's tables and views for every query of j after it.
  */
 int journal_span_archives(struct journal *j, struct archive_part *parts, size_t n,
     struct xerr *err);

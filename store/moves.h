@@ -97,6 +97,15 @@ int journal_select_count(struct journal *j, const struct selection *sel, size_t 
     struct xerr *err);
 
 /*
+ * The claims the selection's terms match before journal position before
+ * (whatever became of them; with dead_lettered, those dead-lettered
+ * since): how many, the first and the last.  For saying what only the
+ * archives hold (j reading them, core/archive.h).
+ */
+int journal_select_before(struct journal *j, const struct selection *sel, int64_t before,
+    int64_t *ret_n, int64_t *ret_first, int64_t *ret_last, struct xerr *err);
+
+/*
  * Calls fn once for each stream and group that the selection's claims are
  * of (perhaps more than the entries selected: it does not look at where
  * each entry is now).

@@ -473,3 +473,40 @@ journal_select_groups(struct journal *j, const struct selection *sel,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+journal_select_before(struct journal *j, const struct selection *sel, int64_t before,
+    int64_t *ret_n, int64_t *ret_first, int64_t *ret_last, struct xerr *err)
+{
+	size_t n = sel->messages != NULL ? sel->nmessages : 1;
+	sqlite3_stmt *st;
+	int rc = SQLITE_ROW;
+
+	*ret_n = *ret_first = *ret_last = 0;
+	if (select_prepare(j, "SELECT count(*), min(c.seq), max(c.seq) FROM events c", sel,
+	    sel->messages != NULL, sel->dead_lettered ? " AND c.seq < :before AND EXISTS"
+	    " (SELECT 1 FROM events d WHERE " SAME_ENTRY("d") " AND d.seq > c.seq"
+	    "  AND d.kind = 'dead_lettered')" : " AND c.seq < :before", &st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == SQLITE_ROW; i++) {
+		sqlite3_reset(st);
+		bind_name_int(st, ":before", before);
+		if (sel->messages != NULL) {
+			bind_name_text(st, ":mstream", sel->messages[i].stream);
+			bind_name_int(st, ":mms", (int64_t)sel->messages[i].id.ms);
+			bind_name_int(st, ":mseq", (int64_t)sel->messages[i].id.seq);
+		}
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0)
+			continue;
+		int64_t first = sqlite3_column_int64(st, 1), last = sqlite3_column_int64(st, 2);
+		if (*ret_n == 0 || first < *ret_first)
+			*ret_first = first;
+		if (last > *ret_last)
+			*ret_last = last;
+		*ret_n += sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return DB_ERR(j, err, "selecting entries");
+	return 0;
+}

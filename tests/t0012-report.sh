@@ -199,8 +199,8 @@ daily_generated() {
 	head=$(jq_ "$TMP"/j 'd["head"]')
 	assert_grep "^  \[ok\] Chain whole: $(jq_ "$TMP"/j 'd["events"]') events checked; head $head\.\$" "$TMP"/out
 	assert_eq "warning: ok warning ok" "$(jq_ "$TMP"/j 'd["verdict"]["level"] + ": " + " ".join(l["level"] for l in d["verdict"]["lines"])')"
-	# JSON keys are an interface: the same as ever, the verdict added
-	assert_eq "report title verdict date runs runs_ok runs_failed runs_warning mode interval schedule_gaps claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents_opened alerts_sent alerts_failed alerts_pending replay_batches rollback_batches verify events first_event last_event head failures gaps groups incidents replays rollbacks claims_per_hour pending" \
+	# JSON keys are an interface: the same as ever, the verdict and archives_unread added
+	assert_eq "report title verdict date runs runs_ok runs_failed runs_warning mode interval schedule_gaps claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents_opened alerts_sent alerts_failed alerts_pending replay_batches rollback_batches verify events first_event last_event head failures gaps groups incidents replays rollbacks claims_per_hour pending archives_unread" \
 		"$(jq_ "$TMP"/j '" ".join(d)')"
 	assert_eq "stream group claimed reconciled lost deleted dead_lettered replayed settled rolled_back incidents alerts_sent alerts_failed alerts_pending|from to length_ms" \
 		"$(jq_ "$TMP"/j '" ".join(d["groups"][0]) + "|" + " ".join(d["gaps"][0])')"

@@ -709,4 +709,185 @@ archive_counters() {
 }
 test_case 'counters never go back across archives: the archived totals are added' archive_counters
 
+# ------------------------------------------------------------------ report
+
+# xp ARGS: xrecover on the report journal
+xp() {
+	"$XR" -r "$REDIS_URL" --db "$TMP"/rp/j.db "$@"
+}
+
+# report_same BEFORE AFTER HEAD_SEQ: the two daily report JSONs are equal
+# but for the chain of the day, which after the archive goes on to the
+# archived event appended today: its last event HEAD_SEQ, and as many more
+# events checked, its head (in the verdict too)
+report_same() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+b, a = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["last_event"] == int(sys.argv[3]), (a["last_event"], sys.argv[3])
+assert a["events"] - b["events"] == a["last_event"] - b["last_event"] > 0, (a, b)
+old = "%d events checked; head %s" % (b["events"], b["head"])
+new = "%d events checked; head %s" % (a["events"], a["head"])
+for line in b["verdict"]["lines"]:
+    line["text"] = line["text"].replace(old, new)
+for k in ("events", "last_event", "head"):
+    b[k] = a[k]
+assert a == b, [(k, b.get(k), a.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)]
+assert a["archives_unread"] == [] and a["verify"] == "whole" and a["runs"] == 3, a
+PY
+}
+
+report_span() {
+	mkdir -p "$TMP"/rp
+	# runs, claims, an incident, a replay read and settled, dead letters
+	make_stream rp g 30
+	crash_consumer rp g dead
+	xp -q run -s rp --claim-idle 0 2>/dev/null
+	xp -q replay --run 1 >/dev/null
+	"$XRTEST" worker "$REDIS_URL" rp g reader 1 >/dev/null
+	xp -q run -s rp --claim-idle 1h 2>/dev/null
+	make_stream rq g 10
+	crash_consumer rq g dead
+	xp -q run -s rq --claim-idle 0 --action dead-letter 2>/dev/null
+	assert_eq "settled" "$(sql "select status from replays" "$TMP"/rp/j.db)"
+	inc=$(sql "select min(incident) from incidents" "$TMP"/rp/j.db)
+	[ -n "$inc" ] || fail "no incident"
+	day=$(sql "select date(min(ts) / 1000, 'unixepoch') from events" "$TMP"/rp/j.db)
+	assert_eq "$day" "$(sql "select date(max(ts) / 1000, 'unixepoch') from events" "$TMP"/rp/j.db)"
+	for r in "--daily --date $day" "--run 1" "--run 3" "--incident $inc" "--incidents"; do
+		# shellcheck disable=SC2086 # the options, split
+		xp report $r --json >"$TMP"/rp/"$(echo "$r" | tr -d ' -')".before
+	done
+	xp -q archive --before "$FUTURE"
+	l=$(sql "select last_seq from archives" "$TMP"/rp/j.db)
+	a=$TMP/rp/$(sql "select file from archives" "$TMP"/rp/j.db)
+	assert_eq 0 "$(sql "select count(*) from events where kind in ('run_start', 'claim')" "$TMP"/rp/j.db)"
+	head=$(sql "select max(seq) from events" "$TMP"/rp/j.db)
+	# the same reports from the archive and the live journal
+	for r in "--daily --date $day" "--run 1" "--run 3" "--incident $inc" "--incidents"; do
+		f=$TMP/rp/$(echo "$r" | tr -d ' -')
+		# shellcheck disable=SC2086 # the options, split
+		xp report $r --json >"$f".after 2>"$TMP"/err
+		assert_eq "" "$(cat "$TMP"/err)" "report $r: stderr"
+		case $r in
+		--daily*) report_same "$f".before "$f".after "$head" ;;
+		*) python3 - "$f".before "$f".after <<'PY'
+import json, sys
+b, a = (json.load(open(f)) for f in sys.argv[1:3])
+assert a.pop("archives_unread") == [], a
+b.pop("archives_unread")
+assert a == b, (a, b)
+PY
+		;;
+		esac
+	done
+	# text: the runs of the day as before
+	xp report --daily --date "$day" >"$TMP"/out
+	assert_grep "^Runs that did not end well: none" "$TMP"/out
+	assert_grep "^ *Verdict: " "$TMP"/out
+	# the chain of the day checked in both files: its head the live journal's
+	assert_eq "$(sql "select lower(hex(hash)) from events where seq = $head" "$TMP"/rp/j.db)" \
+		"$(grep -o '"head":"[0-9a-f]*"' "$TMP"/rp/daily*.after | cut -d'"' -f4)"
+	# the archive gone: one line says so, the rest is shown; a run only it held is not found
+	mv "$a" "$TMP"/rp/away.db
+	line="archive '$a' is missing: its events 1 to $l are not read"
+	xp report --daily --date "$day" >"$TMP"/out 2>"$TMP"/err
+	assert_eq "$line" "$(cat "$TMP"/err)"
+	assert_grep "^Runs +0$" "$TMP"/out
+	xp report --daily --date "$day" --json >"$TMP"/out 2>"$TMP"/err
+	assert_eq "" "$(cat "$TMP"/err)"
+	python3 - "$TMP"/out "$line" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["archives_unread"] == [sys.argv[2]], r["archives_unread"]
+assert r["runs"] == 0 and r["verify"] == "whole", r
+PY
+	assert_exit 6 xp report --run 1
+	assert_eq "xrecover: there is no run 1 in the journal ($line)" "$(cat "$TMP"/err)"
+	# not a journal: said the same way
+	echo junk >"$a"
+	xp report --daily --date "$day" >/dev/null 2>"$TMP"/err
+	assert_grep "^archive '$a' cannot be read \\(.*\\): its events 1 to $l are not read\$" "$TMP"/err
+	mv "$TMP"/rp/away.db "$a"
+	xp verify >/dev/null
+	# a newer archive missing between the older one and the journal: the day's
+	# chain checked in the files read, and said whole
+	crash_consumer rq g dead2
+	xp -q run -s rq --claim-idle 0 --action dead-letter 2>/dev/null
+	xp -q archive --before "$FUTURE"
+	a2=$TMP/rp/$(sql "select file from archives order by last_seq desc limit 1" "$TMP"/rp/j.db)
+	l2=$(sql "select max(last_seq) from archives" "$TMP"/rp/j.db)
+	mv "$a2" "$TMP"/rp/away.db
+	xp report --daily --date "$day" --json >"$TMP"/out
+	python3 - "$TMP"/out "archive '$a2' is missing: its events $((l + 1)) to $l2 are not read" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["archives_unread"] == [sys.argv[2]], r["archives_unread"]
+assert r["runs"] == 3 and r["verify"] == "whole", r
+PY
+	mv "$TMP"/rp/away.db "$a2"
+	# more archives than are read at once (trace_many's journal): the newest read,
+	# one line names the newest of the older ones, which --db reads
+	d=$TMP/many/j.db
+	if [ -f "$d" ]; then
+		first=$(dirname "$d")/$(sql "select file from archives order by last_seq limit 1" "$d")
+		l=$(sql "select min(last_seq) from archives" "$d")
+		max=$(($(sql "select count(*) from archives" "$d") - 1))
+		assert_exit 6 "$XR" --db "$d" report --run 1
+		assert_eq "xrecover: there is no run 1 in the journal (the archives of events 1 to $l are not read: at most $max are read at once (with --db '$first', report reads the older ones))" \
+			"$(cat "$TMP"/err)"
+		"$XR" --db "$first" report --run 1 >"$TMP"/out
+		assert_grep "^xrecover run 1" "$TMP"/out
+		# run 2: read from the archive that holds it on, the older one not needed
+		"$XR" --db "$d" report --run 2 --json >"$TMP"/out
+		python3 - "$TMP"/out <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["title"] == "xrecover run 2" and r["status"] == "ok", r
+assert r["archives_unread"] == [], r["archives_unread"]
+PY
+		# the day: every archive needed, the newest read, the older one said
+		"$XR" --db "$d" report --daily --date "$(date -u +%Y-%m-%d)" >/dev/null 2>"$TMP"/err
+		assert_eq "the archives of events 1 to $l are not read: at most $max are read at once (with --db '$first', report reads the older ones)" \
+			"$(cat "$TMP"/err)"
+	else
+		echo "no journal of trace_many: the limit not checked"
+	fi
+}
+test_case 'report reads the archives with the live journal: a day, a run, an incident archived report as before; an archive missing is one line' report_span
+
+# replay reads the live journal only: a selection whose claims were archived
+# says so, and how many, exit 6 as when nothing matches
+replay_archived() {
+	d=$TMP/ra/j.db
+	mkdir -p "$TMP"/ra
+	make_stream ra g 8
+	crash_consumer ra g dead
+	"$XR" -r "$REDIS_URL" --db "$d" -q run -s ra --claim-idle 0 --action dead-letter 2>/dev/null
+	"$XR" --db "$d" -q archive --before "$FUTURE"
+	l=$(sql "select last_seq from archives" "$d")
+	a=$(dirname "$d")/$(sql "select file from archives" "$d")
+	first=$(sql "select min(seq) from events where kind = 'claim'" "$a")
+	last=$(sql "select max(seq) from events where kind = 'claim'" "$a")
+	assert_eq 8 "$(sql "select count(*) from events where kind = 'claim' and run = 1" "$a")"
+	[ "$last" -le "$l" ] || fail "claims after the archive's last event"
+	for sel in "--run 1" "--dead-lettered" "--dead-lettered --run 1 --dry-run" "--stream ra"; do
+		# shellcheck disable=SC2086 # the options, split
+		assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay $sel
+		assert_eq "xrecover: 8 matching events are in archives (events $first to $last): replay reads the live journal only" \
+			"$(cat "$TMP"/err)" "replay $sel"
+	done
+	# one message of them
+	id=$(sql "select entry_ms || '-' || entry_seq from events where seq = $first" "$a")
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay --message "ra/$id"
+	assert_eq "xrecover: 1 matching event is in archives (events $first to $first): replay reads the live journal only" \
+		"$(cat "$TMP"/err)"
+	# what the archives do not hold either: as before
+	assert_exit 6 "$XR" -r "$REDIS_URL" --db "$d" replay --run 2
+	assert_eq "xrecover: no journalled entry matches the selection; nothing replayed" "$(cat "$TMP"/err)"
+	# nothing was journalled by them
+	assert_eq 0 "$(sql "select count(*) from events where kind like 'replay%'" "$d")"
+}
+test_case 'replay of archived claims: nothing replayed, and says they are in archives' replay_archived
+
 test_done
