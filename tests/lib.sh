@@ -181,6 +181,22 @@ print("signature ok", mid)
 EOF
 }
 
+# hold_lock FILE SECONDS: a background process holds an flock on FILE for
+# SECONDS; returns once it is held (a command run next finds it taken), with
+# HOLDER its pid
+hold_lock() {
+	: >>"$1"
+	flock "$1" sleep "$2" &
+	HOLDER=$!
+	i=0
+	while flock -n "$1" true; do
+		kill -0 "$HOLDER" 2>/dev/null || fail "the lock holder on $1 ended"
+		i=$((i + 1))
+		[ $i -lt 400 ] || fail "nothing took the lock on $1"
+		sleep 0.05
+	done
+}
+
 # ---------------------------------------------------------------- Redis
 
 free_port() {

@@ -252,11 +252,9 @@ failed_run() {
 	# a run refused before it starts (the journal locked) leaves the file alone
 	cp "$M" "$TMP"/before
 	: >"$DB.lock"
-	flock "$DB.lock" sleep 2 &
-	holder=$!
-	sleep 0.2
+	hold_lock "$DB.lock" 2
 	assert_exit 5 xr run -s work --lock-timeout 100ms --metrics-file "$M"
-	wait $holder
+	wait "$HOLDER"
 	cmp "$M" "$TMP"/before || fail "a run that never started wrote the file"
 }
 test_case 'a failed run: last_run_success 0, the totals still there; a locked journal: no file' failed_run
