@@ -310,6 +310,19 @@ crash_consumer() {
 	"$XRTEST" read "$REDIS_URL" "$1" "$2" "$3" "${4:-1000000000}" >/dev/null
 }
 
+# age_pending STREAM GROUP CONSUMER MS: every entry CONSUMER holds that is
+# idle less than MS ms is made idle MS ms (XCLAIM IDLE to itself, JUSTID:
+# owner and delivery count unchanged), as if read MS ms ago; the entries it
+# holds are then as old as a test needs at once, however loaded the machine
+age_pending() {
+	age_ms=$4
+	# shellcheck disable=SC2046 # one argument per ID
+	set -- "$1" "$2" "$3" 0 $(rcli XPENDING "$1" "$2" - + 1000000 "$3" |
+		awk -v ms="$age_ms" 'NR % 4 == 1 { id = $0 } NR % 4 == 3 && $0 + 0 < ms + 0 { print id }')
+	[ $# -gt 4 ] || return 0
+	rcli XCLAIM "$@" IDLE "$age_ms" JUSTID >/dev/null
+}
+
 # ------------------------------------------------------------ Prometheus
 
 # prom_parser: writes $TMP/promtext.py, a parser of the Prometheus text
