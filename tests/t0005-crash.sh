@@ -405,7 +405,7 @@ intent_cut() {
 	"$XRTEST" cut "$REDIS_URL" XRANGE 30 250 >"$TMP"/cut.out &
 	cutter=$!
 	i=0
-	while ! grep -q ready "$TMP"/cut.out 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	while ! grep -q ready "$TMP"/cut.out 2>/dev/null && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done
 	assert_exit 3 "$XR" -r "$REDIS_URL" --db "$D" run -s cut --claim-idle 0 --no-clean
 	wait $cutter || fail "the connection was not cut"
 	cat "$TMP"/cut.out "$TMP"/err
