@@ -181,6 +181,22 @@ print("signature ok", mid)
 EOF
 }
 
+# hold_lock FILE SECONDS: a background process holds an flock on FILE for
+# SECONDS; returns once it is held (a command run next finds it taken), with
+# HOLDER its pid
+hold_lock() {
+	: >>"$1"
+	flock "$1" sleep "$2" &
+	HOLDER=$!
+	i=0
+	while flock -n "$1" true; do
+		kill -0 "$HOLDER" 2>/dev/null || fail "the lock holder on $1 ended"
+		i=$((i + 1))
+		[ $i -lt 400 ] || fail "nothing took the lock on $1"
+		sleep 0.05
+	done
+}
+
 # ---------------------------------------------------------------- Redis
 
 free_port() {
@@ -292,6 +308,19 @@ make_stream() {
 # crash_consumer STREAM GROUP CONSUMER [COUNT]: it reads and never acknowledges
 crash_consumer() {
 	"$XRTEST" read "$REDIS_URL" "$1" "$2" "$3" "${4:-1000000000}" >/dev/null
+}
+
+# age_pending STREAM GROUP CONSUMER MS: every entry CONSUMER holds that is
+# idle less than MS ms is made idle MS ms (XCLAIM IDLE to itself, JUSTID:
+# owner and delivery count unchanged), as if read MS ms ago; the entries it
+# holds are then as old as a test needs at once, however loaded the machine
+age_pending() {
+	age_ms=$4
+	# shellcheck disable=SC2046 # one argument per ID
+	set -- "$1" "$2" "$3" 0 $(rcli XPENDING "$1" "$2" - + 1000000 "$3" |
+		awk -v ms="$age_ms" 'NR % 4 == 1 { id = $0 } NR % 4 == 3 && $0 + 0 < ms + 0 { print id }')
+	[ $# -gt 4 ] || return 0
+	rcli XCLAIM "$@" IDLE "$age_ms" JUSTID >/dev/null
 }
 
 # ------------------------------------------------------------ Prometheus

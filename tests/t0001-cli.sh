@@ -735,7 +735,7 @@ test_case 'every --json failure is one JSON object on stdout: status, error, exi
 	"$XRTEST" cut "$REDIS_URL" XADD 30 >$TMP/json-cut.out &
 	cutter=$!
 	i=0
-	while ! grep -q ready $TMP/json-cut.out 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	while ! grep -q ready $TMP/json-cut.out 2>/dev/null && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done
 	json_fails 3 failed "redis at 127.0.0.1:" xrd $D --json replay -s json-rp --rate 5
 	wait $cutter
 	python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"batch\"] >= 1 and d[\"copied\"] < 5, d" <$TMP/out

@@ -81,9 +81,10 @@ test_case 'three runs in a row: delivery counts and the journal stay as after th
 claim_idle() {
 	make_stream idle g 20
 	crash_consumer idle g old 10
-	sleep 1.2
+	# old's entries read a minute ago: far from the threshold either way
+	age_pending idle g old 60000
 	crash_consumer idle g fresh 10
-	xr run -s idle --claim-idle 1s --no-clean 2>/dev/null
+	xr run -s idle --claim-idle 30s --no-clean 2>/dev/null
 	assert_eq "old|10" "$(sql "select from_consumer, count(*) from claimed_messages where stream = 'idle' group by 1")"
 	assert_eq 10 "$(rcli XPENDING idle g - + 100 fresh | grep -c fresh)"
 }
@@ -126,9 +127,9 @@ cursor_moves() {
 	crash_consumer mix g a 100
 	xr run -s mix --claim-idle 0 --no-clean 2>/dev/null
 	crash_consumer mix g b 100
-	sleep 1.1
+	age_pending mix g b 60000
 	crash_consumer mix g c 100
-	xr -v run -s mix --claim-idle 1s --batch 10 --no-clean 2>"$TMP"/log
+	xr -v run -s mix --claim-idle 30s --batch 10 --no-clean 2>"$TMP"/log
 	assert_eq "a|100 b|100" "$(sql "select from_consumer, count(*) from claimed_messages where stream = 'mix' group by 1" | tr '\n' ' ' | sed 's/ $//')"
 	assert_grep '\[CLAIM\] stream=mix group=g listed=300 planned=100 held=100 excluded=0 young=100' "$TMP"/log
 }

@@ -145,13 +145,11 @@ lock_busy() {
 	crash_consumer lk g dead
 	"$XRTEST" pel "$REDIS_URL" lk g >"$TMP"/before
 	: >"$DB.lock"
-	flock "$DB.lock" sleep 3 &
-	holder=$!
-	sleep 0.2
+	hold_lock "$DB.lock" 3
 	start=$(date +%s%N)
 	assert_exit 5 xr run -s lk --claim-idle 0 --lock-timeout 500ms
 	took=$((($(date +%s%N) - start) / 1000000))
-	wait $holder
+	wait "$HOLDER"
 	assert_grep "journal '.*' is locked by another xrecover; gave up after 500ms" "$TMP"/err
 	assert_lines 1 "$TMP"/err
 	if [ $took -lt 450 ] || [ $took -ge 2500 ]; then fail "waited ${took}ms"; fi
@@ -407,7 +405,7 @@ intent_cut() {
 	"$XRTEST" cut "$REDIS_URL" XRANGE 30 250 >"$TMP"/cut.out &
 	cutter=$!
 	i=0
-	while ! grep -q ready "$TMP"/cut.out 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	while ! grep -q ready "$TMP"/cut.out 2>/dev/null && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done
 	assert_exit 3 "$XR" -r "$REDIS_URL" --db "$D" run -s cut --claim-idle 0 --no-clean
 	wait $cutter || fail "the connection was not cut"
 	cat "$TMP"/cut.out "$TMP"/err

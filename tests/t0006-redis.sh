@@ -444,7 +444,7 @@ test_case 'process title: every byte of a password with an @ is blanked while th
 	i=0
 	until [ "$(sql "select count(*) from runs" 2>/dev/null)" = 1 ]; do
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "the run never started"
+		[ $i -lt 400 ] || fail "the run never started"
 		sleep 0.05
 	done
 	tr "\0" "\n" </proc/$pid/cmdline >$TMP/cmdline

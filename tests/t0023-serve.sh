@@ -615,8 +615,14 @@ ipv6() {
 	"$XR" --db "$DB" serve --listen "[::1]:$port" >"$TMP"/v6.out 2>"$TMP"/v6.err &
 	SPID=$!
 	echo "$SPID" >>"$SERVES"
-	sleep 0.5
-	if ! kill -0 "$SPID" 2>/dev/null; then
+	# it listens, or it ends
+	i=0
+	while ! grep -qs '^serving ' "$TMP"/v6.out && kill -0 "$SPID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || fail "serve neither listens nor ends"
+		sleep 0.05
+	done
+	if ! grep -qs '^serving ' "$TMP"/v6.out; then
 		grep -q 'cannot listen' "$TMP"/v6.err || { cat "$TMP"/v6.err; fail "serve failed"; }
 		skip "no IPv6 loopback here: $(cat "$TMP"/v6.err)"
 	fi

@@ -25,7 +25,7 @@ live() {
 	i=0
 	while [ "$(owned "$1" "$2" "$3")" -lt "$4" ]; do
 		i=$((i + 1))
-		[ $i -lt 200 ] || fail "the live consumer did not read $4 entries"
+		[ $i -lt 600 ] || fail "the live consumer did not read $4 entries"
 		sleep 0.05
 	done
 }

@@ -80,11 +80,9 @@ bad_config() {
 test_case 'a bad config: a failing config line naming the problem, exit 1' bad_config
 
 locked() {
-	flock "$DB.lock" sleep 3 &
-	holder=$!
-	sleep 0.2
+	hold_lock "$DB.lock" 3
 	assert_exit 1 xr doctor
-	wait $holder
+	wait "$HOLDER"
 	cat "$TMP"/out
 	assert_grep "^FAIL +lock: journal '.*' is locked by another xrecover( \\(pid [0-9]+\\))?; gave up after 0ms -- wait for it to end" "$TMP"/out
 	line "journal chain" ok "$TMP"/out
