@@ -299,6 +299,22 @@ start_receivers() {
 	export R1 HANG TLS R1DIR
 }
 
+# hang_wait N: waits (up to 30 s) until $HANG has had N connections, each
+# with a request begun on it: a POST to it is then in flight
+hang_wait() {
+	i=0
+	while [ ! -e "$TMP/hang/conn.$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || fail "the hanging receiver had no connection $1 in 30s"
+		sleep 0.1
+	done
+}
+
+# hang_conns: how many connections $HANG has had
+hang_conns() {
+	find "$TMP"/hang -name 'conn.*' | wc -l | tr -d ' '
+}
+
 # make_stream STREAM GROUP N: N plain entries and a group that starts at 0
 make_stream() {
 	"$XRTEST" fill "$REDIS_URL" "$1" "$3" >/dev/null

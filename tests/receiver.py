@@ -9,7 +9,8 @@ it is the last: "STATUS|Header: value|...|body=TEXT|delay=SECONDS" (200
 when no file; delay: the answer waits that long after the request is
 recorded).
 --tls serves HTTPS with the given certificate and key.  --hang accepts
-connections and never answers.  DIR/ready appears once it listens.
+connections and never answers; it records connection N as DIR/conn.N once
+it has read the first bytes sent on it.  DIR/ready appears once it listens.
 """
 import glob
 import http.server
@@ -97,9 +98,19 @@ def main():
         s.listen(16)
         open(os.path.join(d, "ready"), "w").close()
         held = []
+
+        def begun(c, n):
+            c.settimeout(30)
+            try:
+                c.recv(1)       # the request has begun to come
+            except OSError:
+                pass
+            open(os.path.join(d, "conn.%d" % n), "w").close()
+
         while True:
             c, _ = s.accept()
-            held.append(c)      # read nothing, answer nothing
+            held.append(c)      # answer nothing
+            threading.Thread(target=begun, args=(c, len(held)), daemon=True).start()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(d))
     if "--tls" in args:
         i = args.index("--tls")

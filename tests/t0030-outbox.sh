@@ -229,9 +229,10 @@ test_case 'guarantee 8: the journal is not locked while a run waits on a webhook
 		"$HANG" "$URL_TOKEN")
 	conf $TMP/c.json 4s 1s 5 "$HUNG"
 	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
+	n=$(hang_conns)
 	xr -c $TMP/c.json run >$OUTPUTS/lock-bg.out 2>&1 &
 	bg=$!
-	sleep 1.5
+	hang_wait $((n + 1))
 	# another run (no webhooks of its own) gets the journal while the first one waits
 	t0=$(date +%s%N)
 	assert_exit 0 xr -c $TMP/none.json --lock-timeout 1s run
@@ -268,9 +269,10 @@ test_case 'killed while a POST is in flight: the run is whole, the POST unjourna
 	conf $TMP/c.json 10s 1s 5 "$HUNG"
 	alert=$($XRTEST raise $TMP/c.json $DB s g claimed warning)
 	# xrecover itself, not a shell running it, is what is killed
+	n=$(hang_conns)
 	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run >$OUTPUTS/kill-bg.out 2>&1 &
 	bg=$!
-	sleep 1.5
+	hang_wait $((n + 1))
 	kill -9 $bg
 	wait $bg || true
 	# its run_end came before the delivery: the run is ok, the attempt never journalled
