@@ -93,6 +93,18 @@ pair() {
 	sql "select status || '|' || attempts from alerts where $1 order by alert, webhook"
 }
 
+# first_request PID: waits (up to 60 s) until the receiver has the first
+# request of the run PID, which goes on meanwhile
+first_request() {
+	i=0
+	while [ ! -e "$R1DIR"/req.1.body ]; do
+		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
+		kill -0 "$1" || fail "the run ended before it sent anything"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # wait_retry: sleeps until every retry_at journalled has passed
 wait_retry() {
 	at=$(sql "select coalesce(max(json_extract(detail, '\$.retry_at')), 0) from events where kind = 'alert_attempt'")
@@ -299,13 +311,7 @@ test_case 'two deliverers at once, a receiver slow to answer: each alert POSTed 
 	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run --json --log-file $OUTPUTS/two-run.log \
 		>$TMP/two-run.out 2>$OUTPUTS/two-run.err &
 	bg=$!
-	i=0
-	while [ ! -e $R1DIR/req.1.body ]; do
-		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
-		kill -0 $bg || fail "the run ended before it sent anything"
-		sleep 0.1
-		i=$((i + 1))
-	done
+	first_request $bg
 	code=0
 	xr -c $TMP/c.json report --daily --date $DAY --notify >$OUTPUTS/two-report.out \
 		2>$OUTPUTS/two-report.err || code=$?
@@ -337,13 +343,7 @@ test_case 'the report waits for the other deliverer only while its own budget la
 	"$XR" -r "$REDIS_URL" --db "$DB" -c $TMP/c.json run --json >$TMP/short-run.out \
 		2>$OUTPUTS/short-run.err &
 	bg=$!
-	i=0
-	while [ ! -e $R1DIR/req.1.body ]; do
-		[ $i -lt 600 ] || fail "the run sent nothing in 60s"
-		kill -0 $bg || fail "the run ended before it sent anything"
-		sleep 0.1
-		i=$((i + 1))
-	done
+	first_request $bg
 	start=$(date +%s%N)
 	code=0
 	xr -c $TMP/short.json report --daily --date $DAY --notify >$OUTPUTS/short-report.out \
