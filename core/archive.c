@@ -531,17 +531,9 @@ archive_span(const char *db, struct journal *j, const struct archive_need *need,
 }
 
 void
-archive_lines_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
 archive_read_free(struct archive_read *r)
 {
-	archive_lines_free(r->unread, r->nunread);
+	strv_free(r->unread);
 	for (size_t i = 0; i < r->nparts; i++) {
 		free((char *)r->parts[i].path);
 		free(r->parts[i].why);

@@ -89,7 +89,7 @@ struct archive_need {
 
 /* The archives a read command reads with the journal (archive_span()). */
 struct archive_read {
-	char **unread;              /* a line for each archive not read */
+	char **unread;              /* a line for each archive not read (NULL-terminated) */
 	size_t nunread;
 	struct archive_part *parts; /* those read, newest first */
 	size_t nparts;
@@ -108,7 +108,6 @@ struct archive_read {
 int archive_span(const char *db, struct journal *j, const struct archive_need *need,
     const char *cmd, struct archive_read *ret, struct xerr *err);
 void archive_read_free(struct archive_read *r);
-void archive_lines_free(char **v, size_t n);
 
 /* err, when it is XR_ENOTHING, with the first line of r->unread: why it may not be found. */
 void archive_unread_err(struct xerr *err, const struct archive_read *r);

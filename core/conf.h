@@ -66,10 +66,9 @@ void idle_groups_free(struct config *c);
 
 /* ---------------------------------------------------- confjson.c */
 
-/* NULL-terminated lists of strings: an empty one, one with s added (a copy), freed. */
+/* NULL-terminated lists of strings: an empty one, one with s added (a copy); strv_free(). */
 char **list_new(void);
 char **list_add(char **l, const char *s);
-void list_free(char **l);
 /* What a JSON value is, for messages: "a string", "a list", ... */
 const char *json_type_name(const cJSON *v);
 /* Reads a JSON list of non-empty strings into *ret (replacing it). */
@@ -89,8 +88,6 @@ void webhook_conf_free(struct config_webhook *w);
 /* A password or other secret from a one-line file not every user may read (confsecret.c). */
 int read_password(const char *path, const char *what, bool missing_ok, char **ret,
     struct xerr *err);
-/* Zeroes and frees a password (NULL is fine). */
-void password_free(char *pw);
 /* A path from the config, relative to the config file's directory. OUT: malloc'd path. */
 char *config_relative(const struct config *c, const char *file);
 

@@ -30,8 +30,8 @@ webhook_conf_free(struct config_webhook *w)
 	free(w->secret_file);
 	free(w->min_severity);
 	free(w->ca_file);
-	list_free(w->rules);
-	list_free(w->streams);
+	strv_free(w->rules);
+	strv_free(w->streams);
 }
 
 /* One entry of "webhooks"; where is "config 'PATH': webhook N". */

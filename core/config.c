@@ -129,7 +129,7 @@ set_text(struct config *c, const struct setting *s, const char *value,
 		if (s->nonempty && value[0] == '\0')
 			return xerr_set(err, XR_EUSAGE, "%s: must not be empty", where);
 		if (!append) {
-			list_free(*(char ***)p);
+			strv_free(*(char ***)p);
 			*(char ***)p = list_new();
 		}
 		*(char ***)p = list_add(*(char ***)p, value);
@@ -397,27 +397,22 @@ void
 config_free(struct config *c)
 {
 	free(c->config_path);
-	if (c->redis_url != NULL) {
-		volatile char *p = c->redis_url;
-		while (*p)
-			*p++ = '\0';
-	}
-	free(c->redis_url);
+	secret_free(c->redis_url);
 	free(c->db_path);
-	list_free(c->streams);
+	strv_free(c->streams);
 	free(c->match);
-	list_free(c->groups);
+	strv_free(c->groups);
 	free(c->consumer);
 	free(c->action);
 	free(c->redeliver_to);
 	free(c->dead_letter_stream);
-	list_free(c->exclude);
+	strv_free(c->exclude);
 	free(c->log_file);
 	free(c->metrics_file);
 	free(c->password_file);
-	list_free(c->mode_files);
-	list_free(c->live_when);
-	list_free(c->test_when);
+	strv_free(c->mode_files);
+	strv_free(c->live_when);
+	strv_free(c->test_when);
 	idle_groups_free(c);
 	for (size_t i = 0; i < c->nwebhooks; i++)
 		webhook_conf_free(&c->webhooks[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "../lib/util.h"
 #include "conf.h"
 
 char **
@@ -26,13 +27,6 @@ list_len(char **l)
 	return n;
 }
 
-void
-list_free(char **l)
-{
-	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
-		free(l[i]);
-	free(l);
-}
 
 char **
 list_add(char **l, const char *s)
@@ -71,13 +65,13 @@ set_json_list(char ***ret, const cJSON *v, const char *path, const char *key,
 	l = list_new();
 	cJSON_ArrayForEach(it, v) {
 		if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
-			list_free(l);
+			strv_free(l);
 			return xerr_set(err, XR_EUSAGE,
 			    "config '%s': '%s' must be a list of non-empty strings", path, key);
 		}
 		l = list_add(l, it->valuestring);
 	}
-	list_free(*ret);
+	strv_free(*ret);
 	*ret = l;
 	return 0;
 }

@@ -20,21 +20,10 @@
 #define CREDENTIAL "redis-password"
 #define PASSWORD_MAX 4096
 
-/* Zeroes and frees a password (NULL is fine). */
-void
-password_free(char *pw)
-{
-	if (pw == NULL)
-		return;
-	for (volatile char *p = pw; *p != '\0'; p++)
-		*p = '\0';
-	free(pw);
-}
-
 /*
  * Reads a password from the file at path: one line, its newline dropped.
  * what names it in messages.  A file every user may read is refused: the
- * password would not be a secret.  Returns 1 and *ret (password_free), 0
+ * password would not be a secret.  Returns 1 and *ret (secret_free), 0
  * when missing_ok and the file does not exist, -1 on error (XR_EUSAGE).
  */
 int
@@ -151,7 +140,7 @@ config_redis_target(const struct config *c, struct redis_target *ret, struct xer
 		return -1;
 	}
 	if (pw != NULL) {
-		password_free(t.password);
+		secret_free(t.password);
 		t.password = pw;
 	}
 	if (t.password == NULL)
@@ -208,5 +197,5 @@ config_serve_token(const struct config *c, const char *flag_file, char **ret,
 void
 config_token_free(char *token)
 {
-	password_free(token);
+	secret_free(token);
 }

@@ -266,6 +266,6 @@ report_free(struct report *r)
 	free(r->kind);
 	free(r->title);
 	free(r->csv_table);
-	archive_lines_free(r->unread, r->nunread);
+	strv_free(r->unread);
 	memset(r, 0, sizeof(*r));
 }

@@ -73,7 +73,7 @@ struct report {
 	struct rchart *charts;
 	size_t ncharts;
 	char *csv_table;        /* the table CSV renders */
-	char **unread;          /* a line for each archive of the journal not read */
+	char **unread;          /* a line for each archive of the journal not read (NULL-terminated) */
 	size_t nunread;
 };
 

@@ -597,10 +597,6 @@ serve_stop(struct server *s)
 		MHD_stop_daemon(s->d);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
-	if (s->token != NULL) {
-		for (volatile char *p = s->token; *p != '\0'; p++)
-			*p = '\0';
-		free(s->token);
-	}
+	secret_free(s->token);
 	free(s);
 }

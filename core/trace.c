@@ -733,7 +733,7 @@ trace_free(struct trace *t)
 	}
 	for (size_t i = 0; i < t->nfates; i++)
 		free(t->fates[i].grp);
-	archive_lines_free(t->unread, t->nunread);
+	strv_free(t->unread);
 	free(t->nodes);
 	free(t->steps);
 	free(t->fates);

@@ -74,7 +74,7 @@ struct trace {
 	size_t nsteps;
 	struct trace_fate *fates;
 	size_t nfates;
-	char **unread;              /* a line for each archive of the journal not read */
+	char **unread;              /* a line for each archive of the journal not read (NULL-terminated) */
 	size_t nunread;
 	bool redis_asked;           /* nodes[].in_stream and .pending are Redis's answers */
 	char *redis_error;          /* why Redis could not be asked, or NULL */

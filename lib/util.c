@@ -372,6 +372,24 @@ utf8_valid(const char *s, size_t n)
 }
 
 void
+strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	for (volatile char *p = s; *p != '\0'; p++)
+		*p = '\0';
+	free(s);
+}
+
+void
 sleep_ms(int64_t ms)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};

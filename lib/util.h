@@ -17,6 +17,11 @@ int64_t mono_ms(void);
 /* Sleeps ms milliseconds (nothing when ms <= 0); a signal cuts it short. */
 void sleep_ms(int64_t ms);
 
+/* Frees a NULL-terminated array of strings (NULL is fine). */
+void strv_free(char **v);
+/* Zeroes a secret (a password, a token, a URL with one) and frees it (NULL is fine). */
+void secret_free(char *s);
+
 /*
  * The longest duration there is: 36500 days (about a century).  Every
  * timeout, deadline and age computed from a duration stays far inside

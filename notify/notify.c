@@ -59,24 +59,6 @@ severity_name(enum severity s)
 	return (int)s >= 0 && (int)s < NNAMES(severity_names) ? severity_names[s] : "?";
 }
 
-static void
-list_free(char **l)
-{
-	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
-		free(l[i]);
-	free(l);
-}
-
-/* Zeroes a secret before freeing it. */
-static void
-secret_free(char *s)
-{
-	if (s == NULL)
-		return;
-	for (volatile char *p = s; *p != '\0'; p++)
-		*p = '\0';
-	free(s);
-}
 
 void
 webhook_free(struct webhook *w)
@@ -87,8 +69,8 @@ webhook_free(struct webhook *w)
 	secret_free(w->url);
 	secret_free(w->secret);
 	free(w->ca_file);
-	list_free(w->rules);
-	list_free(w->streams);
+	strv_free(w->rules);
+	strv_free(w->streams);
 	memset(w, 0, sizeof(*w));
 }
 

@@ -330,13 +330,7 @@ redis_target_free(struct redis_target *t)
 	free(t->host);
 	free(t->path);
 	free(t->user);
-	if (t->password != NULL) {
-		/* Do not leave the password in freed memory. */
-		volatile char *p = t->password;
-		while (*p)
-			*p++ = '\0';
-		free(t->password);
-	}
+	secret_free(t->password);      /* not left in freed memory */
 	memset(t, 0, sizeof(*t));
 }
 
@@ -608,16 +602,6 @@ redis_key_type(struct rconn *rc, const char *key, char *type, struct xerr *err)
 	snprintf(type, 16, "%s", r->type == REDIS_REPLY_STATUS ? r->str : "?");
 	freeReplyObject(r);
 	return 0;
-}
-
-void
-strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (char **p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
 }
 
 static int

@@ -104,7 +104,6 @@ int redis_key_type(struct rconn *rc, const char *key, char *type, struct xerr *e
  */
 int redis_scan_streams(struct rconn *rc, const char *glob, char ***ret_names,
     size_t *ret_n, struct xerr *err);
-void strv_free(char **v);
 
 struct group_info {
 	char *name;
